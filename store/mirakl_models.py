@@ -1,0 +1,71 @@
+"""Mirakl inbox wire shapes (threads, messages) as pydantic models, per shared/mirakl/CONTRACT.md.
+
+Shared by the V1 import here and the Mirakl client in `tools/`, so both read one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+ParticipantType = Literal["CUSTOMER", "SHOP", "OPERATOR"]
+
+
+class _Wire(BaseModel):
+    # Mirakl adds fields over time; unknown ones are kept, not rejected.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Participant(_Wire):
+    type: ParticipantType
+    id: str | None = None
+    display_name: str | None = None
+
+
+class Topic(_Wire):
+    type: str
+    value: str
+
+
+class Entity(_Wire):
+    type: str
+    id: str = Field(min_length=1)
+    label: str | None = None
+
+
+class MessageParty(_Wire):
+    type: ParticipantType
+    id: str | None = None
+    display_name: str | None = None
+    organization_details: Any = None
+
+
+class InboxMessage(_Wire):
+    id: str = Field(min_length=1)
+    sender: MessageParty = Field(alias="from")
+    to: list[MessageParty] = Field(default_factory=list)
+    body: str
+    date_created: AwareDatetime
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class InboxThread(_Wire):
+    id: str = Field(min_length=1)
+    topic: Topic | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    current_participants: list[Participant] = Field(default_factory=list)
+    authorized_participants: list[Participant] = Field(default_factory=list)
+    date_created: AwareDatetime
+    date_updated: AwareDatetime | None = None
+    metadata: dict[str, Any] | None = None
+    messages: list[InboxMessage] = Field(default_factory=list)
+
+    @property
+    def order_id(self) -> str | None:
+        """The Mirakl order this thread is about, if any."""
+        return next((e.id for e in self.entities if e.type == "MMP_ORDER"), None)
+
+    @property
+    def customer(self) -> Participant | None:
+        return next((p for p in self.current_participants if p.type == "CUSTOMER" and p.id), None)

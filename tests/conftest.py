@@ -1,0 +1,68 @@
+"""One real PostgreSQL per test session: embedded in a temp dir, or `DATABASE_URL` if set.
+
+Tests that touch the database take the `db_url` or `session` fixture; every table is emptied
+after each of them, so tests see a clean schema. With `DATABASE_URL`, use a throwaway database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import migrate
+from store.db import get_engine, libpq_url, start_embedded_server
+from store.models import Base
+from store.settings import get_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of the session's server, on its maintenance database (to create other databases)."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        return libpq_url(external)
+    data_dir = tmp_path_factory.mktemp("pg")
+    return start_embedded_server(data_dir, "csagent_test")
+
+
+@pytest.fixture(scope="session")
+def migrated_url(server_url: str) -> Iterator[str]:
+    """The test database at the newest schema; every csagent entry point resolves to it."""
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = server_url
+    get_settings.cache_clear()
+    migrate.upgrade(server_url)
+    yield server_url
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
+    get_settings.cache_clear()
+
+
+def truncate_all(url: str) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def db_url(migrated_url: str) -> Iterator[str]:
+    yield migrated_url
+    truncate_all(migrated_url)
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator[Session]:
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    with factory() as s:
+        yield s
+        s.rollback()
