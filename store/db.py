@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,9 +70,27 @@ def ensure_database(admin_url: str, database: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
+def describe_server(url: str) -> str:
+    """host:port/dbname of a URL, without credentials, for messages."""
+    info = conninfo_to_dict(libpq_url(url))
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+
+
+def check_connection(url: str, timeout_s: int = 5) -> None:
+    """Raise DatabaseUnavailable, with the server's reason, if `url` cannot be connected to."""
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=timeout_s) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
+        message = f"cannot connect to the database at {describe_server(url)}: {reason}"
+        raise DatabaseUnavailable(message) from exc
+
+
 @lru_cache(maxsize=4)
 def _resolved_url(database_url: str | None, data_dir: Path, database: str) -> str:
     if database_url:
+        check_connection(database_url)
         return libpq_url(database_url)
     return start_embedded_server(data_dir, database)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,9 +17,6 @@ from store import migrate
 from store.db import get_engine, libpq_url, start_embedded_server
 from store.models import Base
 from store.settings import get_settings
-
-FIXTURES = Path(__file__).parent / "fixtures"
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")

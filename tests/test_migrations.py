@@ -41,7 +41,10 @@ def tables(url: str) -> set[str]:
 
 def has_vector_extension(url: str) -> bool:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+            is not None
+        )
 
 
 def test_upgrade_from_empty_creates_every_table_and_pgvector(empty_database: str) -> None:

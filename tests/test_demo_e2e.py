@@ -1,0 +1,65 @@
+"""`make demo` path end to end: the real `csagent` command on its own embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CSAGENT = Path(sys.executable).with_name("csagent")
+
+
+def run_csagent(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["CSAGENT_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [str(CSAGENT), *args], cwd=data_dir, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.slow
+def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> None:
+    sample = json.loads((REPO / "examples" / "v1" / "messages.json").read_text(encoding="utf-8"))
+    n_threads = len(sample)
+    n_messages = sum(len(t["messages"]) for t in sample)
+
+    first = run_csagent("demo", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert f"threads:         {n_threads} added, 0 already there" in first.stdout
+    assert f"threads:    {n_threads} (" in first.stdout
+    assert f"messages:   {n_messages} (" in first.stdout
+    # The embedded server stops with the last process that used it...
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+
+    # ...and its data is still there when the next command starts it again.
+    second = run_csagent("demo", data_dir=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert f"threads:         0 added, {n_threads} already there" in second.stdout
+    assert f"threads:    {n_threads} (" in second.stdout
+
+
+@pytest.mark.slow
+def test_db_commands_report_the_schema_revision(tmp_path: Path) -> None:
+    before = run_csagent("db", "current", data_dir=tmp_path)
+    assert before.returncode == 0, before.stderr
+    assert before.stdout.startswith("current: none  head: ")
+    upgraded = run_csagent("db", "upgrade", data_dir=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    head = before.stdout.split("head: ")[1].strip()
+    assert upgraded.stdout.strip() == f"database at revision {head}"
+
+
+@pytest.mark.slow
+def test_unreachable_database_url_is_a_clear_error(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_URL="postgresql://nobody@127.0.0.1:1/nothing")
+    result = subprocess.run(
+        [str(CSAGENT), "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "error: cannot connect to the database" in result.stderr
+    assert "Traceback" not in result.stderr
