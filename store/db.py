@@ -73,7 +73,8 @@ def ensure_database(admin_url: str, database: str) -> None:
 def describe_server(url: str) -> str:
     """host:port/dbname of a URL, without credentials, for messages."""
     info = conninfo_to_dict(libpq_url(url))
-    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+    host, port = info.get("host") or "localhost", info.get("port") or 5432
+    return f"{host}:{port}/{info.get('dbname') or ''}"
 
 
 def check_connection(url: str, timeout_s: int = 5) -> None:
