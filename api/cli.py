@@ -10,6 +10,7 @@ import typer
 
 from store import migrate
 from store.db import DatabaseUnavailable, resolve_database_url, session_scope
+from store.ingest import IncomingMessage
 from store.overview import Overview, database_overview
 from store.settings import get_settings
 from store.v1_import import ImportReport, V1FileError, import_v1, load_v1_records, write_rejects
@@ -171,6 +172,94 @@ def demo(
         print_overview(database_overview(session, now=datetime.now(UTC)))
     if report.rejected:
         raise typer.Exit(1)
+
+
+@app.command("mirakl-sim")
+def mirakl_sim(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    api_key: Annotated[str, typer.Option(help="Shop API key the simulator accepts.")] = (
+        "sim-shop-key"
+    ),
+    shop_id: Annotated[str, typer.Option(help="The simulated shop's id.")] = "2001",
+    webhook_url: Annotated[
+        str | None, typer.Option(help="POST a Mirakl-style webhook here for each customer message.")
+    ] = None,
+    seed: Annotated[bool, typer.Option(help="Start with the examples/ threads and orders.")] = True,
+) -> None:
+    """Run the Mirakl Seller API simulator (the contract in shared/mirakl/CONTRACT.md)."""
+    import uvicorn
+
+    from tools.mirakl.simulator import create_simulator
+
+    simulator = create_simulator(
+        api_key=api_key, shop_id=shop_id, seed=seed, webhook_url=webhook_url
+    )
+    typer.echo(f"Mirakl simulator: http://{host}:{port}/api (controls under /_sim, docs at /docs)")
+    uvicorn.run(simulator, host=host, port=port, log_level="warning")
+
+
+def parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"--since must be an ISO-8601 date, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise fail("--since needs a time zone, e.g. 2026-11-20T00:00:00Z")
+    return parsed
+
+
+@app.command("sync")
+def sync(
+    since: Annotated[
+        str | None, typer.Option(help="Read threads updated since (ISO-8601); default: cursor.")
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="Keep running, one pass every INTERVAL seconds.")
+    ] = None,
+) -> None:
+    """Reconcile with the Mirakl inbox: ingest customer messages that no webhook delivered."""
+    import asyncio
+    import time
+
+    from store.ingest import ingest_in_own_transaction
+    from tools.mirakl.client import MiraklClient
+    from tools.mirakl.errors import MiraklConfigError, MiraklError
+    from tools.mirakl.sync import sync_inbox
+
+    start = parse_since(since)
+    url = database_url()
+    if migrate.current_revision(url) != migrate.head_revision():
+        raise fail("the database schema is not up to date: run `csagent db upgrade` first")
+
+    def ingest(message: IncomingMessage) -> None:
+        ingest_in_own_transaction(message, source="sync")
+
+    async def one_pass(since_: datetime | None) -> None:
+        async with MiraklClient.from_settings() as client:
+            report = await sync_inbox(client, session_scope, ingest, since=since_)
+        after = report.cursor_after.isoformat() if report.cursor_after else "-"
+        typer.echo(
+            f"threads read: {report.threads_seen}, customer messages: "
+            f"{report.customer_messages}, ingested: {report.ingested}, "
+            f"already known: {report.already_known}, cursor: {after}"
+        )
+
+    while True:
+        try:
+            asyncio.run(one_pass(start))
+        except MiraklConfigError as exc:
+            raise fail(exc.message) from None
+        except MiraklError as exc:
+            if interval is None:
+                raise fail(f"sync failed, cursor not moved: {exc.message}", 1) from None
+            typer.secho(f"sync failed, will retry: {exc.message}", err=True, fg=typer.colors.YELLOW)
+        if interval is None:
+            return
+        start = None  # after the first pass, follow the stored cursor
+        time.sleep(interval)
 
 
 def main() -> None:

@@ -12,36 +12,36 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 ParticipantType = Literal["CUSTOMER", "SHOP", "OPERATOR"]
 
 
-class _Wire(BaseModel):
+class MiraklModel(BaseModel):
     # Mirakl adds fields over time; unknown ones are kept, not rejected.
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-class Participant(_Wire):
+class Participant(MiraklModel):
     type: ParticipantType
     id: str | None = None
     display_name: str | None = None
 
 
-class Topic(_Wire):
+class Topic(MiraklModel):
     type: str
     value: str
 
 
-class Entity(_Wire):
+class Entity(MiraklModel):
     type: str
     id: str = Field(min_length=1)
     label: str | None = None
 
 
-class MessageParty(_Wire):
+class MessageParty(MiraklModel):
     type: ParticipantType
     id: str | None = None
     display_name: str | None = None
     organization_details: Any = None
 
 
-class InboxMessage(_Wire):
+class InboxMessage(MiraklModel):
     id: str = Field(min_length=1)
     sender: MessageParty = Field(alias="from")
     to: list[MessageParty] = Field(default_factory=list)
@@ -50,7 +50,7 @@ class InboxMessage(_Wire):
     attachments: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class InboxThread(_Wire):
+class InboxThread(MiraklModel):
     id: str = Field(min_length=1)
     topic: Topic | None = None
     entities: list[Entity] = Field(default_factory=list)

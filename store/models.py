@@ -306,3 +306,13 @@ class OrderCost(Base):
             name="costs_non_negative",
         ),
     )
+
+
+class SyncCursor(Base):
+    """How far a reconciliation job has read a remote source (e.g. Mirakl threads updated since)."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,26 @@ class Settings(BaseSettings):
         default=24.0,
         gt=0,
         description="Hours within which an unanswered customer message should get a reply.",
+    )
+
+    mirakl_base_url: str = Field(
+        default="http://127.0.0.1:8081/api",
+        description="Mirakl Seller API base URL (`https://<marketplace>.mirakl.net/api`); the "
+        "default is the local simulator (`csagent mirakl-sim`).",
+    )
+    mirakl_api_key: SecretStr = Field(
+        default=SecretStr("sim-shop-key"),
+        description="Shop API key, sent raw in the Authorization header.",
+    )
+    mirakl_shop_id: str | None = Field(
+        default=None, description="Shop id, for a key that has access to several shops."
+    )
+    mirakl_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of each request.")
+    mirakl_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts per request on 429, 5xx and network errors."
+    )
+    mirakl_max_retry_after_s: float = Field(
+        default=60.0, ge=0, description="Longest Retry-After (429) the client is willing to wait."
     )
 
 

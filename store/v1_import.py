@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.mirakl_models import InboxThread
 from store.models import Customer, Message, Order, Thread
+from store.threads import get_or_create, link_order, refresh_thread_summary
 
 
 class V1FileError(ValueError):
@@ -62,13 +62,6 @@ class ImportReport(ImportCounts):
         return len(self.rejects)
 
 
-@dataclass(frozen=True)
-class ThreadSummary:
-    status: str
-    last_message_at: datetime | None
-    sla_due_at: datetime | None
-
-
 def load_v1_records(path: Path) -> list[Any]:
     """The thread records of a V1 file: a JSON array, or an object with a `threads` array."""
     try:
@@ -86,26 +79,6 @@ def load_v1_records(path: Path) -> list[Any]:
     raise V1FileError(
         f'{path}: expected a JSON array of threads or an object with a "threads" array'
     )
-
-
-def summarize_thread(messages: list[tuple[str, datetime]], sla_hours: float) -> ThreadSummary:
-    """Status and SLA of a thread from its (direction, created_at) messages.
-
-    A thread whose latest message is the customer's waits for us ("open") and is due
-    `sla_hours` after the first customer message that has had no answer yet.
-    """
-    if not messages:
-        return ThreadSummary("open", None, None)
-    ordered = sorted(messages, key=lambda m: m[1])
-    last_direction, last_at = ordered[-1]
-    if last_direction == "outbound":
-        return ThreadSummary("answered", last_at, None)
-    first_unanswered = last_at
-    for direction, created_at in reversed(ordered):
-        if direction == "outbound":
-            break
-        first_unanswered = created_at
-    return ThreadSummary("open", last_at, first_unanswered + timedelta(hours=sla_hours))
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -132,27 +105,11 @@ def parse_record(record: Any) -> InboxThread:
     return thread
 
 
-def _get_or_create(
-    session: Session, model: Any, key: str, values: dict[str, Any]
-) -> tuple[int, bool]:
-    """Id of the row whose unique `key` equals values[key], inserting it first if missing."""
-    column = getattr(model, key)
-    inserted = session.execute(
-        insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(model.id)
-    ).scalar_one_or_none()
-    if inserted is not None:
-        return inserted, True
-    return session.execute(select(model.id).where(column == values[key])).scalar_one(), False
-
-
 def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> ImportCounts:
     report = ImportCounts()
     customer_pk = None
     if (customer := thread.customer) is not None:
-        customer_pk, created = _get_or_create(
+        customer_pk, created = get_or_create(
             session,
             Customer,
             "mirakl_customer_id",
@@ -162,14 +119,14 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
 
     order_pk = None
     if (order_ref := thread.order_id) is not None:
-        order_pk, _ = _get_or_create(
+        order_pk, _ = get_or_create(
             session,
             Order,
             "mirakl_order_id",
             {"mirakl_order_id": order_ref, "customer_id": customer_pk},
         )
 
-    thread_pk, thread_created = _get_or_create(
+    thread_pk, thread_created = get_or_create(
         session,
         Thread,
         "mirakl_thread_id",
@@ -189,13 +146,7 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
     else:
         report.threads_present += 1
         if order_pk is not None:
-            linked = session.execute(
-                update(Thread)
-                .where(Thread.id == thread_pk, Thread.order_id.is_(None))
-                .values(order_id=order_pk)
-                .returning(Thread.id)
-            ).scalar_one_or_none()
-            report.orders_linked += linked is not None
+            report.orders_linked += link_order(session, thread_pk, order_pk)
 
     new_ids: set[str] = set()
     if thread.messages:
@@ -238,19 +189,7 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
     report.messages_present += len(thread.messages) - len(new_ids)
 
     if thread_created or new_ids:
-        history = session.execute(
-            select(Message.direction, Message.created_at).where(Message.thread_id == thread_pk)
-        ).all()
-        summary = summarize_thread([(d, c) for d, c in history], sla_hours)
-        session.execute(
-            update(Thread)
-            .where(Thread.id == thread_pk)
-            .values(
-                status=summary.status,
-                last_message_at=summary.last_message_at,
-                sla_due_at=summary.sla_due_at,
-            )
-        )
+        refresh_thread_summary(session, thread_pk, sla_hours)
     return report
 
 

@@ -7,10 +7,13 @@ after each of them, so tests see a clean schema. With `DATABASE_URL`, use a thro
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import psycopg
 import pytest
+from fastapi import FastAPI
+from helpers import Simulator, serve
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import migrate
@@ -62,3 +65,25 @@ def session(db_url: str) -> Iterator[Session]:
     with factory() as s:
         yield s
         s.rollback()
+
+
+@pytest.fixture(scope="session")
+def serve_app() -> Callable[[FastAPI], AbstractContextManager[str]]:
+    return serve
+
+
+@pytest.fixture(scope="session")
+def _simulator_server() -> Iterator[Simulator]:
+    from tools.mirakl.simulator import create_simulator
+
+    app = create_simulator()
+    with serve(app) as url:
+        yield Simulator(app, url)
+
+
+@pytest.fixture
+def mirakl_sim(_simulator_server: Simulator) -> Simulator:
+    """The Mirakl simulator over loopback HTTP, reset to its seeded state for each test."""
+    _simulator_server.state.reset()
+    _simulator_server.state.webhook_url = None
+    return _simulator_server

@@ -15,7 +15,7 @@ from store.models import Base
 
 EXPECTED_TABLES = {
     "customers", "orders", "order_lines", "shipments", "threads", "messages",
-    "inbound_events", "audit_log", "inventory", "order_costs",
+    "inbound_events", "audit_log", "inventory", "order_costs", "sync_cursors",
 }  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from store.models import Customer, Message, Order, Thread
-from store.v1_import import summarize_thread
+from store.threads import summarize_thread
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
