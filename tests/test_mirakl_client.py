@@ -226,3 +226,11 @@ async def test_refund_and_tracking(client: MiraklClient, mirakl_sim: Simulator) 
         TrackingUpdate(carrier_code="DHL", tracking_number="00340434160000000001"),
     )
     assert (await client.get_order(shipping.order_id)).shipping_tracking == "00340434160000000001"
+
+
+async def test_shop_id_is_sent_and_checked(mirakl_sim: Simulator) -> None:
+    async with MiraklClient(mirakl_sim.api, mirakl_sim.api_key, shop_id="2001") as right:
+        assert (await right.get_thread(FIRST_THREAD)).id == FIRST_THREAD
+    async with MiraklClient(mirakl_sim.api, mirakl_sim.api_key, shop_id="9999") as wrong:
+        with pytest.raises(MiraklConfigError, match="no access to shop 9999"):
+            await wrong.get_thread(FIRST_THREAD)
