@@ -36,6 +36,13 @@ def database_url() -> str:
         raise fail(str(exc)) from None
 
 
+def require_current_schema() -> str:
+    url = database_url()
+    if migrate.current_revision(url) != migrate.head_revision():
+        raise fail("the database schema is not up to date: run `csagent db upgrade` first")
+    return url
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
@@ -101,9 +108,7 @@ def run_import(path: Path, dry_run: bool) -> ImportReport:
         records = load_v1_records(path)
     except V1FileError as exc:
         raise fail(str(exc)) from None
-    url = database_url()
-    if migrate.current_revision(url) != migrate.head_revision():
-        raise fail("the database schema is not up to date: run `csagent db upgrade` first")
+    require_current_schema()
     with session_scope() as session:
         report = import_v1(session, records, sla_hours=get_settings().sla_hours, dry_run=dry_run)
         if dry_run:
@@ -224,18 +229,17 @@ def sync(
     import asyncio
     import time
 
-    from store.ingest import ingest_in_own_transaction
+    from api.pipeline import Pipeline
     from tools.mirakl.client import MiraklClient
     from tools.mirakl.errors import MiraklConfigError, MiraklError
     from tools.mirakl.sync import sync_inbox
 
     start = parse_since(since)
-    url = database_url()
-    if migrate.current_revision(url) != migrate.head_revision():
-        raise fail("the database schema is not up to date: run `csagent db upgrade` first")
+    require_current_schema()
+    pipeline = Pipeline.from_settings()
 
     def ingest(message: IncomingMessage) -> None:
-        ingest_in_own_transaction(message, source="sync")
+        pipeline.ingest(message, source="sync")
 
     async def one_pass(since_: datetime | None) -> None:
         async with MiraklClient.from_settings() as client:
@@ -260,6 +264,58 @@ def sync(
             return
         start = None  # after the first pass, follow the stored cursor
         time.sleep(interval)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="HTTP worker processes.")] = 1,
+) -> None:
+    """Run the API (migrating the database first). Each process also runs a queue worker unless
+    CSAGENT_API_QUEUE_WORKER=false."""
+    import uvicorn
+
+    from api.keys import api_key_file, resolve_api_key
+
+    settings = get_settings()
+    migrate.upgrade(database_url())
+    resolve_api_key(settings)
+    where = "CSAGENT_API_KEY" if settings.api_key else str(api_key_file(settings))
+    typer.echo(f"csagent API on http://{host}:{port} (API key: {where}; docs at /docs)")
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info",
+    )  # fmt: skip
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Worker threads in this process.")] = 1,
+) -> None:
+    """Process queued inbound events (accepted with ?mode=async, or left by a crash) until stopped.
+    Any number of workers, in any number of processes, can share one database."""
+    import signal
+    import threading
+
+    from api.pipeline import Pipeline
+
+    require_current_schema()
+    pipeline = Pipeline.from_settings()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads = [
+        threading.Thread(target=pipeline.run_worker, args=(stop, get_settings().queue_poll_s))
+        for _ in range(concurrency)
+    ]
+    for t in threads:
+        t.start()
+    typer.echo(f"csagent worker: {concurrency} thread(s) processing the queue (Ctrl-C stops)")
+    while not stop.is_set():
+        stop.wait(0.5)
+    for t in threads:
+        t.join(timeout=30)
 
 
 def main() -> None:

@@ -1,17 +1,14 @@
-"""The one way a new customer message enters the system of record (webhook, sync, simulator).
-
-The raw event is recorded first, keyed by the Mirakl message id, so a duplicate delivery returns
-the first outcome and does no work.
+"""How a new customer message enters the system of record (webhook, sync): the ingestion body,
+the raw event keyed by Mirakl message id (recorded before anything else), and the upsert of
+customer, order reference, thread and message. The queue and processing live in api/pipeline.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -42,15 +39,6 @@ class IncomingMessage(BaseModel):
     marketplace: str | None = Field(default=None, max_length=64)
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    event_id: int
-    thread_id: str
-    status: str
-    duplicate: bool
-    result: dict[str, Any]
-
-
 def record_event(
     session: Session, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
 ) -> tuple[int, bool]:
@@ -58,7 +46,13 @@ def record_event(
     payload = raw if raw is not None else message.model_dump(mode="json")
     event_id = session.execute(
         insert(InboundEvent)
-        .values(dedupe_key=message.message_id, source=source, payload=payload)
+        .values(
+            dedupe_key=message.message_id,
+            source=source,
+            payload=payload,
+            thread_key=message.thread_id,
+            message_created_at=message.created_at,
+        )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(InboundEvent.id)
     ).scalar_one_or_none()
@@ -70,8 +64,10 @@ def record_event(
     return existing, False
 
 
-def store_message(session: Session, message: IncomingMessage, *, sla_hours: float) -> bool:
-    """Upsert customer, order reference, thread and message; True if the message is new."""
+def store_message(
+    session: Session, message: IncomingMessage, *, sla_hours: float
+) -> tuple[int, bool]:
+    """Upsert customer, order reference, thread and message; (thread id, message is new)."""
     customer_pk, _ = get_or_create(
         session,
         Customer,
@@ -128,42 +124,4 @@ def store_message(session: Session, message: IncomingMessage, *, sla_hours: floa
     ).scalar_one_or_none()
     if new is not None:
         refresh_thread_summary(session, thread_pk, sla_hours)
-    return new is not None
-
-
-def ingest_message(
-    session: Session,
-    message: IncomingMessage,
-    *,
-    sla_hours: float,
-    source: str = "webhook",
-    raw: dict[str, Any] | None = None,
-) -> IngestResult:
-    """Record and store one customer message in the caller's transaction.
-
-    Processing beyond storage (classification, replies) plugs in after this step; until then
-    the outcome is `stored` and the thread stays open.
-    """
-    event_id, is_new = record_event(session, message, source=source, raw=raw)
-    if not is_new:
-        event = session.get(InboundEvent, event_id)
-        assert event is not None
-        result = event.result or {"status": "stored" if event.status == "processed" else "queued"}
-        return IngestResult(event_id, message.thread_id, result["status"], True, result)
-    store_message(session, message, sla_hours=sla_hours)
-    result = {"status": "stored", "intent": None, "confidence": None, "reply": None}
-    session.execute(
-        update(InboundEvent)
-        .where(InboundEvent.id == event_id)
-        .values(status="processed", attempts=1, result=result, processed_at=datetime.now(UTC))
-    )
-    return IngestResult(event_id, message.thread_id, "stored", False, result)
-
-
-def ingest_in_own_transaction(message: IncomingMessage, *, source: str) -> IngestResult:
-    """Ingest one message in a transaction of its own (for callers without a session)."""
-    from store.db import session_scope
-    from store.settings import get_settings
-
-    with session_scope() as session:
-        return ingest_message(session, message, sla_hours=get_settings().sla_hours, source=source)
+    return thread_pk, new is not None

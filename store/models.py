@@ -231,8 +231,12 @@ class InboundEvent(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(String(32), server_default="webhook")
     payload: Mapped[dict[str, Any]]
+    # Queue order: messages of one thread are processed one at a time, oldest first.
+    thread_key: Mapped[str | None] = mapped_column(String(128))
+    message_created_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), server_default="received")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -241,6 +245,7 @@ class InboundEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("status", EVENT_STATUSES), name="status_known"),
         Index("ix_inbound_events_status_received", "status", "received_at"),
+        Index("ix_inbound_events_queue", "status", "thread_key", "message_created_at"),
     )
 
 

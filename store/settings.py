@@ -57,6 +57,31 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="Longest Retry-After (429) the client is willing to wait."
     )
 
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Key webhook senders put in X-API-Key. Unset: `csagent serve` creates a random "
+        "one in `<data_dir>/api_key` and prints where it is.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="If set, POST /api/v1/messages also requires "
+        "X-Signature: sha256=<hex HMAC-SHA256 of the raw body>.",
+    )
+    queue_max_attempts: int = Field(
+        default=3, ge=1, description="Processing attempts per inbound event before it is `failed`."
+    )
+    queue_retry_delay_s: float = Field(
+        default=5.0, ge=0, description="First delay before a failed event is retried (doubles)."
+    )
+    queue_poll_s: float = Field(
+        default=1.0, gt=0, description="How often an idle queue worker looks for work."
+    )
+    api_queue_worker: bool = Field(
+        default=True,
+        description="`csagent serve` also runs a queue worker, so queued and interrupted events "
+        "are processed without a separate `csagent worker`.",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from api.pipeline import Pipeline
 from store.db import session_scope
-from store.ingest import IncomingMessage, ingest_in_own_transaction
+from store.ingest import IncomingMessage
 from store.models import InboundEvent, Message, Thread
 from store.settings import get_settings
 from tools.mirakl.client import MiraklClient
@@ -127,8 +128,10 @@ def test_customer_message_posts_the_mirakl_style_webhook(
 
 
 def run_sync(sim: Simulator, since: Any = None) -> Any:
+    pipeline = Pipeline.from_settings()
+
     def ingest(message: IncomingMessage) -> None:
-        ingest_in_own_transaction(message, source="sync")
+        pipeline.ingest(message, source="sync")
 
     async def go() -> Any:
         async with MiraklClient(sim.api, sim.api_key, backoff_s=0.01) as client:

@@ -1,0 +1,63 @@
+"""The csagent HTTP app: ingestion API (and, later, the internal API and the dashboard)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api.errors import install_error_handlers
+from api.keys import resolve_api_key
+from api.limits import BodySizeLimit
+from api.pipeline import Pipeline, Processor
+from api.routes import health, messages
+from store.settings import Settings, get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    processor: Processor | None = None,
+    queue_worker: bool | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    pipeline = Pipeline.from_settings(settings, engine=engine, processor=processor)
+    run_worker = settings.api_queue_worker if queue_worker is None else queue_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = None
+        if run_worker:
+            worker = threading.Thread(
+                target=pipeline.run_worker, args=(stop, settings.queue_poll_s),
+                name="csagent-queue-worker", daemon=True,
+            )  # fmt: skip
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=10)
+
+    app = FastAPI(
+        title="csagent",
+        version="0.1.0",
+        description="Customer-service agent for Mirakl marketplace sellers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    app.state.api_key = resolve_api_key(settings)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
+    app.include_router(health.router)
+    app.include_router(messages.router)
+    return app

@@ -1,0 +1,29 @@
+"""Liveness for load balancers and the demo: answers 200 only when the database is reachable."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import PipelineDep
+from api.pipeline import queue_depth
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(pipeline: PipelineDep) -> JSONResponse:
+    def probe() -> int:
+        with pipeline.sessions() as session:
+            return queue_depth(session)
+
+    try:
+        queued = await run_in_threadpool(probe)
+    except SQLAlchemyError as exc:
+        return JSONResponse(
+            {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "queued_events": queued})
