@@ -26,26 +26,33 @@ class BodySizeLimit:
             await self._reject(send)
             return
         seen = 0
-        started = False
+        overflowed = False
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, overflowed
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    overflowed = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            # The app may turn the aborted read into an error response of its own (FastAPI
+            # answers 400); whatever it says, the client gets the 413.
+            nonlocal rejected
+            if not overflowed:
+                await send(message)
+            elif not rejected:
+                rejected = True
+                await self._reject(send)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
-            if not started:
+            if not rejected:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:

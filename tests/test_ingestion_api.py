@@ -1,0 +1,318 @@
+"""POST /api/v1/messages over real HTTP: auth, validation, idempotency, ordering, the queue."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.pipeline import Outcome, Processor
+from store.ingest import IncomingMessage
+from store.models import InboundEvent, Message, Thread
+from store.settings import Settings
+
+KEY = "test-api-key"
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def body(message_id: str = "m-1", thread_id: str = "t-1", minutes: int = 0, **extra: Any) -> dict:
+    payload: dict[str, Any] = {
+        "thread_id": thread_id,
+        "message_id": message_id,
+        "body": "Bonjour, où est ma commande 20567843-A ?",
+        "created_at": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "order_id": "20567843-A",
+        "customer": {"id": "cust-4400", "name": "Claire M."},
+        "topic": "Où est ma commande ?",
+        "locale": "fr_FR",
+        "marketplace": "fnac-darty",
+    }
+    payload.update(extra)
+    return payload
+
+
+@dataclass
+class Api:
+    url: str
+    app: FastAPI
+
+    def post(self, payload: Any, *, key: str | None = KEY, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
+        if key is not None:
+            headers["X-API-Key"] = key
+        if not isinstance(payload, bytes):
+            payload = json.dumps(payload).encode()
+        headers.setdefault("Content-Type", "application/json")
+        return httpx.post(
+            f"{self.url}/api/v1/messages", content=payload, headers=headers, timeout=30, **kwargs
+        )
+
+    def event(self, event_id: int) -> httpx.Response:
+        return httpx.get(f"{self.url}/api/v1/events/{event_id}", headers={"X-API-Key": KEY})
+
+
+ApiFactory = Callable[..., AbstractContextManager[Api]]
+
+
+@pytest.fixture
+def make_api(
+    db_url: str, serve_app: Callable[..., AbstractContextManager[str]]
+) -> Iterator[ApiFactory]:
+    from contextlib import contextmanager
+
+    @contextmanager
+    def factory(processor: Processor | None = None, **settings: Any) -> Iterator[Api]:
+        config = Settings(**{"api_key": SecretStr(KEY), "queue_retry_delay_s": 60, **settings})
+        app = create_app(config, processor=processor, queue_worker=False)
+        with serve_app(app, lifespan="on") as url:
+            yield Api(url, app)
+
+    yield factory
+
+
+@pytest.fixture
+def api(make_api: ApiFactory) -> Iterator[Api]:
+    with make_api() as a:
+        yield a
+
+
+def count(session: Session, model: Any) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_message_is_stored_and_its_thread_opened(api: Api, session: Session) -> None:
+    response = api.post(body())
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["thread_id"] == "t-1" and answer["status"] == "stored"
+    assert answer["duplicate"] is False and answer["event_id"] > 0
+    thread = session.scalars(select(Thread)).one()
+    assert (thread.status, thread.locale, thread.marketplace) == ("open", "fr_FR", "fnac-darty")
+    assert thread.sla_due_at == T0 + timedelta(hours=24)
+    assert session.scalars(select(Message.body)).one().startswith("Bonjour")
+
+
+def test_a_repeat_returns_the_first_outcome_and_does_nothing(api: Api, session: Session) -> None:
+    first = api.post(body()).json()
+    again = api.post(body(body="a different body, same id")).json()
+    assert again == {**first, "duplicate": True}
+    assert count(session, Message) == 1 and count(session, InboundEvent) == 1
+
+
+def test_twenty_identical_posts_at_once_give_one_message(api: Api, session: Session) -> None:
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda _: api.post(body()), range(20)))
+    answers = [r.json() for r in responses]
+    assert {r.status_code for r in responses} == {200}
+    assert sum(not a["duplicate"] for a in answers) == 1
+    assert len({json.dumps({**a, "duplicate": None}, sort_keys=True) for a in answers}) == 1
+    assert count(session, Message) == 1 and count(session, InboundEvent) == 1
+
+
+@pytest.mark.parametrize("key", [None, "wrong", ""])
+def test_missing_or_wrong_key_is_401_and_nothing_is_stored(
+    api: Api, session: Session, key: str | None
+) -> None:
+    response = api.post(body(), key=key)
+    assert response.status_code == 401
+    assert response.json() == {"error": "unauthorized", "message": "missing or wrong X-API-Key"}
+    assert count(session, InboundEvent) == 0
+
+
+def test_signature_is_required_when_a_secret_is_set(make_api: ApiFactory, session: Session) -> None:
+    raw = json.dumps(body()).encode()
+    good = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
+    with make_api(webhook_secret=SecretStr("s3cret")) as api:
+        unsigned = api.post(raw)
+        forged = api.post(raw, headers={"X-Signature": "sha256=" + "0" * 64})
+        signed = api.post(raw, headers={"X-Signature": good})
+    assert unsigned.status_code == forged.status_code == 401
+    assert unsigned.json()["error"] == "bad_signature"
+    assert signed.status_code == 200 and count(session, Message) == 1
+
+
+def test_oversize_body_is_413(api: Api, session: Session) -> None:
+    huge = body(body="x" * 70_000)
+    response = api.post(huge)
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
+        raw = json.dumps(huge).encode()
+        for i in range(0, len(raw), 8192):
+            yield raw[i : i + 8192]
+
+    streamed = httpx.post(
+        f"{api.url}/api/v1/messages",
+        content=chunks(),
+        headers={"X-API-Key": KEY, "Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert count(session, InboundEvent) == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (b"{not json", None),
+        ({k: v for k, v in body().items() if k != "customer"}, "customer"),
+        (body(created_at="2026-11-20T09:00:00"), "created_at"),
+        (body(created_at="yesterday"), "created_at"),
+        (body(body=""), "body"),
+        (body(body="x" * 20_001), "body"),
+        (body(thread_id=42), "thread_id"),
+        (body(customer={"name": "no id"}), "customer.id"),
+        (body(unexpected="field"), "unexpected"),
+    ],
+)
+def test_invalid_bodies_are_422_with_the_field_and_store_nothing(
+    api: Api, session: Session, payload: Any, field: str | None
+) -> None:
+    response = api.post(payload)
+    assert response.status_code == 422
+    answer = response.json()
+    assert answer["error"] == "invalid_request"
+    if field is not None:
+        assert field in answer["message"]
+        assert any(".".join(map(str, d["loc"][1:])) == field for d in answer["detail"])
+    assert count(session, InboundEvent) == 0 and count(session, Thread) == 0
+
+
+def test_async_mode_queues_and_the_event_reports_its_outcome(api: Api, session: Session) -> None:
+    response = httpx.post(
+        f"{api.url}/api/v1/messages?mode=async", json=body(), headers={"X-API-Key": KEY}
+    )
+    assert response.status_code == 202
+    queued = response.json()
+    assert queued == {"event_id": queued["event_id"], "status": "queued", "duplicate": False}
+    assert api.event(queued["event_id"]).json()["status"] == "queued"
+    assert count(session, Message) == 0
+    api.app.state.pipeline.drain()
+    event = api.event(queued["event_id"]).json()
+    assert (event["status"], event["attempts"], event["message_id"]) == ("stored", 1, "m-1")
+    assert count(session, Message) == 1
+
+
+def test_events_need_the_key_and_unknown_ones_are_404(api: Api) -> None:
+    assert api.event(999_999).status_code == 404
+    assert httpx.get(f"{api.url}/api/v1/events/1").status_code == 401
+
+
+def test_healthz_reports_the_database(api: Api) -> None:
+    response = httpx.get(f"{api.url}/healthz")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+def test_openapi_documents_the_message_body(api: Api) -> None:
+    spec = httpx.get(f"{api.url}/openapi.json").json()
+    schema = spec["components"]["schemas"]["IncomingMessage"]
+    assert {"thread_id", "message_id", "body", "created_at", "customer"} <= set(schema["required"])
+
+
+# -- ordering and parallelism -------------------------------------------------------------------
+
+
+class Recorder:
+    """A processor that records what each message saw of its thread."""
+
+    def __init__(self, pause_on: str | None = None, barrier: threading.Barrier | None = None):
+        self.seen: list[tuple[str, list[str]]] = []
+        self.pause_on, self.barrier = pause_on, barrier
+        self.entered = threading.Event()
+
+    def __call__(self, session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        visible = session.scalars(
+            select(Message.mirakl_message_id)
+            .where(Message.thread_id == thread_pk)
+            .order_by(Message.created_at)
+        ).all()
+        self.entered.set()
+        if message.message_id == self.pause_on:
+            threading.Event().wait(0.5)
+        if self.barrier is not None:
+            self.barrier.wait()
+        self.seen.append((message.message_id, list(visible)))
+        return Outcome("stored")
+
+
+def test_messages_of_one_thread_run_one_at_a_time_and_the_second_sees_the_first(
+    make_api: ApiFactory,
+) -> None:
+    recorder = Recorder(pause_on="m-a")
+    with make_api(processor=recorder) as api, ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(api.post, body("m-a", minutes=0))
+        recorder.entered.wait(5)
+        second = pool.submit(api.post, body("m-b", minutes=1))
+        assert first.result().status_code == second.result().status_code == 200
+    assert recorder.seen == [("m-a", ["m-a"]), ("m-b", ["m-a", "m-b"])]
+
+
+def test_queued_messages_of_a_thread_are_processed_oldest_first(make_api: ApiFactory) -> None:
+    recorder = Recorder()
+    with make_api(processor=recorder) as api:
+        for message_id, minutes in [("m-late", 5), ("m-early", 1), ("m-middle", 3)]:
+            response = httpx.post(
+                f"{api.url}/api/v1/messages?mode=async",
+                json=body(message_id, minutes=minutes),
+                headers={"X-API-Key": KEY},
+            )
+            assert response.status_code == 202
+        api.app.state.pipeline.drain()
+    assert [m for m, _ in recorder.seen] == ["m-early", "m-middle", "m-late"]
+
+
+def test_different_threads_are_processed_in_parallel(make_api: ApiFactory) -> None:
+    # Both messages must be inside the processor at the same time, or the barrier breaks.
+    recorder = Recorder(barrier=threading.Barrier(2, timeout=10))
+    with make_api(processor=recorder) as api, ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(
+                lambda i: api.post(
+                    body(
+                        f"m-{i}",
+                        thread_id=f"t-{i}",
+                        order_id=f"2000000{i}-A",
+                        customer={"id": f"cust-{i}", "name": None},
+                    )
+                ).json(),
+                range(2),
+            )
+        )
+    assert [a["status"] for a in answers] == ["stored", "stored"]
+    assert sorted(m for m, _ in recorder.seen) == ["m-0", "m-1"]
+
+
+def test_a_failing_message_is_reported_retried_and_then_failed(
+    make_api: ApiFactory, session: Session
+) -> None:
+    def broken(session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        raise RuntimeError("the model server is down")
+
+    with make_api(processor=broken, queue_max_attempts=2, queue_retry_delay_s=0) as api:
+        answer = api.post(body()).json()
+        assert answer["status"] == "failed"
+        event = api.event(answer["event_id"]).json()
+        assert event["attempts"] == 1 and "the model server is down" in event["error"]
+        assert event["next_attempt_at"] is not None
+        api.app.state.pipeline.drain()
+        event = api.event(answer["event_id"]).json()
+        assert (event["status"], event["attempts"], event["next_attempt_at"]) == ("failed", 2, None)
+    # The raw event is kept; the message itself is not half-stored.
+    assert count(session, InboundEvent) == 1 and count(session, Message) == 0
