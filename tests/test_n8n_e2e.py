@@ -1,0 +1,150 @@
+"""The real n8n between the Mirakl simulator and csagent: webhook -> reshape -> POST -> answer."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from helpers import Simulator, free_port
+from n8n_support import (
+    CREDENTIAL_ID,
+    WORKFLOW_ID,
+    ensure_n8n,
+    n8n_env,
+    postgres_env,
+    prepare_workflow,
+)
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from store.db import with_database
+from store.models import InboundEvent, Message, Thread
+from store.settings import Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+KEY = "n8n-e2e-key"
+
+
+@pytest.fixture
+def csagent_url(
+    db_url: str, serve_app: Callable[..., AbstractContextManager[str]]
+) -> Iterator[str]:
+    app = create_app(Settings(api_key=SecretStr(KEY)), queue_worker=False)
+    with serve_app(app, lifespan="on") as url:
+        yield url
+
+
+@pytest.fixture
+def n8n(server_url: str, csagent_url: str, tmp_path: Path) -> Iterator[str]:
+    """A running n8n with the shipped workflow imported and published; yields its webhook URL."""
+    exe = ensure_n8n()
+    database = f"n8n_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    port = free_port()
+    env = n8n_env(
+        tmp_path / "n8n", port, postgres_env(conninfo_to_dict(with_database(server_url, database)))
+    )
+    workflow, credentials = prepare_workflow(tmp_path, csagent_url, KEY)
+
+    def n8n_cli(*args: str) -> None:
+        done = subprocess.run(
+            [str(exe), *args], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, f"n8n {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+
+    n8n_cli("import:credentials", f"--input={credentials}")
+    n8n_cli("import:workflow", f"--input={workflow}")
+    n8n_cli("publish:workflow", f"--id={WORKFLOW_ID}")
+    log = (tmp_path / "n8n.log").open("w")
+    process = subprocess.Popen([str(exe), "start"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    hook = f"http://127.0.0.1:{port}/webhook/mirakl-message"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (tmp_path / "n8n.log").read_text()[-3000:]
+            try:
+                if httpx.post(hook, json={"event_type": "PING"}, timeout=5).status_code != 404:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "n8n.log").read_text()[-3000:]
+            time.sleep(1)
+        yield hook
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+
+
+def test_a_customer_message_travels_simulator_n8n_csagent(
+    mirakl_sim: Simulator, n8n: str, session: Session
+) -> None:
+    assert CREDENTIAL_ID  # the workflow reads the API key from this n8n credential
+    mirakl_sim.state.webhook_url = n8n
+    response = httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/e2e-thread-1/customer-message",
+        json={"body": "Bonjour, ma commande n'est toujours pas arrivée.", "order_id": "20567843-A"},
+        timeout=120,
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    webhook = result["webhook"]
+    assert webhook["status_code"] == 200, webhook
+    answer = webhook["response"]
+    assert (answer["thread_id"], answer["status"], answer["duplicate"]) == (
+        "e2e-thread-1",
+        "stored",
+        False,
+    )
+
+    message = session.scalars(
+        select(Message).where(Message.mirakl_message_id == result["message_id"])
+    ).one()
+    assert message.body == "Bonjour, ma commande n'est toujours pas arrivée."
+    thread = session.get(Thread, message.thread_id)
+    assert thread is not None and thread.order is not None
+    assert thread.order.mirakl_order_id == "20567843-A"
+
+    # n8n's JavaScript mapping and csagent's Python mapping agree on every field n8n can know.
+    def comparable(body: dict[str, Any]) -> dict[str, Any]:
+        known = {k: v for k, v in body.items() if k not in ("locale", "marketplace")}
+        return {**known, "created_at": datetime.fromisoformat(known["created_at"])}
+
+    stored = session.scalars(select(InboundEvent.payload)).one()
+    assert comparable(stored) == comparable(result["event"])
+
+    # Mirakl re-delivering the same notification is harmless.
+    thread_json = {
+        k: v for k, v in mirakl_sim.state.threads["e2e-thread-1"].items() if k != "messages"
+    }
+    last = mirakl_sim.state.threads["e2e-thread-1"]["messages"][-1]
+    again = httpx.post(
+        n8n,
+        json={"event_id": "evt-again", "event_type": "THREAD_MESSAGE_CREATED",
+              "occurred_at": last["date_created"], "shop_id": "2001",
+              "payload": {"thread": thread_json, "message": last}},
+        timeout=60,
+    ).json()  # fmt: skip
+    assert again["duplicate"] is True and again["event_id"] == answer["event_id"]
+    assert len(session.scalars(select(Message)).all()) == 1
