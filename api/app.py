@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
-from api.keys import resolve_api_key
 from api.limits import BodySizeLimit
 from api.pipeline import Pipeline, Processor
 from api.routes import health, messages
+from store.keys import resolve_api_key
 from store.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024

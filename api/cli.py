@@ -276,7 +276,7 @@ def serve(
     CSAGENT_API_QUEUE_WORKER=false."""
     import uvicorn
 
-    from api.keys import api_key_file, resolve_api_key
+    from store.keys import api_key_file, resolve_api_key
 
     settings = get_settings()
     migrate.upgrade(database_url())

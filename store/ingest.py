@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Customer, InboundEvent, Message, Order, Thread
-from store.threads import get_or_create, link_order, refresh_thread_summary
+from store.threads import link_order, refresh_thread_summary
+from store.upserts import get_or_create
 
 
 class CustomerRef(BaseModel):

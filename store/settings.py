@@ -67,6 +67,20 @@ class Settings(BaseSettings):
         description="If set, POST /api/v1/messages also requires "
         "X-Signature: sha256=<hex HMAC-SHA256 of the raw body>.",
     )
+    internal_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the internal business API (X-API-Key on /internal/v1). Unset: created "
+        "in `<data_dir>/internal_api_key`.",
+    )
+    internal_api_url: str = Field(
+        default="http://127.0.0.1:8000/internal/v1",
+        description="Where the agent's tools reach the business API: this server's /internal/v1 "
+        "by default, or the seller's own implementation of the same contract.",
+    )
+    refund_rules_path: Path = Field(
+        default=Path(__file__).resolve().parents[1] / "config" / "refund_rules.yaml",
+        description="The seller's refund rules (versioned YAML).",
+    )
     queue_max_attempts: int = Field(
         default=3, ge=1, description="Processing attempts per inbound event before it is `failed`."
     )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Message, Thread
@@ -38,22 +36,6 @@ def summarize_thread(messages: list[tuple[str, datetime]], sla_hours: float) -> 
             break
         first_unanswered = created_at
     return ThreadSummary("open", last_at, first_unanswered + timedelta(hours=sla_hours))
-
-
-def get_or_create(
-    session: Session, model: Any, key: str, values: dict[str, Any]
-) -> tuple[int, bool]:
-    """Id of the row whose unique `key` equals values[key], inserting it first if missing."""
-    inserted = session.execute(
-        insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(model.id)
-    ).scalar_one_or_none()
-    if inserted is not None:
-        return inserted, True
-    column = getattr(model, key)
-    return session.execute(select(model.id).where(column == values[key])).scalar_one(), False
 
 
 def link_order(session: Session, thread_pk: int, order_pk: int) -> bool:

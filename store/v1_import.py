@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from store.mirakl_models import InboxThread
 from store.models import Customer, Message, Order, Thread
-from store.threads import get_or_create, link_order, refresh_thread_summary
+from store.threads import link_order, refresh_thread_summary
+from store.upserts import get_or_create
 
 
 class V1FileError(ValueError):
