@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.pipeline import Pipeline, Processor
-from api.routes import health, messages
-from store.keys import resolve_api_key
+from api.routes import health, internal, messages
+from store.keys import resolve_api_key, resolve_internal_api_key
 from store.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -56,8 +56,10 @@ def create_app(
     app.state.settings = settings
     app.state.pipeline = pipeline
     app.state.api_key = resolve_api_key(settings)
+    app.state.internal_api_key = resolve_internal_api_key(settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
     app.include_router(health.router)
     app.include_router(messages.router)
+    app.include_router(internal.router)
     return app

@@ -1,0 +1,190 @@
+"""The internal business API (/internal/v1): stock, order cost, shipments, address changes.
+
+It stands in for the seller's ERP/WMS and is also the contract a seller implements to plug in
+their own systems; the agent's tools (tools/business.py) only ever talk to it over HTTP.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.errors import ApiError
+from store import business
+from store.models import AuditEntry
+
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ORDER_ID_PATTERN = r"^[0-9]{4,20}-[A-Z]$"
+
+
+def require_internal_key(
+    request: Request, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
+    expected: str = request.app.state.internal_api_key
+    if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "missing or wrong X-API-Key for the internal API")
+
+
+router = APIRouter(
+    prefix="/internal/v1",
+    tags=["internal business API"],
+    dependencies=[Depends(require_internal_key)],
+    responses={401: {"description": "Missing or wrong X-API-Key"}, 404: {}, 422: {}},
+)
+Sku = Annotated[str, Path(pattern=SKU_PATTERN, description="Seller SKU, e.g. KET-BLU-17")]
+OrderId = Annotated[
+    str, Path(pattern=ORDER_ID_PATTERN, description="Mirakl order id, e.g. 20567843-A")
+]
+
+
+class Inventory(BaseModel):
+    sku: str
+    available: int
+    reserved: int
+    restock_date: date | None
+
+
+class CostItem(BaseModel):
+    sku: str
+    qty: int
+    unit_price: Decimal
+    unit_cost: Decimal | None
+
+
+class OrderCost(BaseModel):
+    order_id: str
+    currency: str
+    items: list[CostItem]
+    shipping_price: Decimal
+    shipping_cost: Decimal
+    marketplace_fee: Decimal
+    margin: Decimal
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    firstname: str | None = Field(default=None, max_length=100)
+    lastname: str = Field(min_length=1, max_length=100)
+    street_1: str = Field(min_length=3, max_length=200)
+    street_2: str | None = Field(default=None, max_length=200)
+    zip_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3, e.g. FRA")
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()./-]{6,20}$")
+
+
+class ShipmentEvent(BaseModel):
+    at: datetime
+    status: str
+    description: str | None = None
+
+
+class Shipment(BaseModel):
+    order_id: str
+    carrier_code: str | None
+    carrier_name: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    status: str
+    events: list[ShipmentEvent]
+    address: dict[str, Any] | None
+
+
+def _session(request: Request) -> Any:
+    return request.app.state.pipeline.sessions
+
+
+def _shipment_out(order_id: str, s: Any) -> Shipment:
+    return Shipment(
+        order_id=order_id,
+        carrier_code=s.carrier_code,
+        carrier_name=s.carrier_name,
+        tracking_number=s.tracking_number,
+        tracking_url=s.tracking_url,
+        status=s.status,
+        events=[ShipmentEvent.model_validate(e) for e in s.events or []],
+        address=s.address,
+    )
+
+
+@router.get("/inventory/{sku}", response_model=Inventory)
+async def inventory(sku: Sku, request: Request) -> Inventory:
+    def read() -> Inventory:
+        with _session(request)() as session:
+            item = business.get_inventory(session, sku)
+            return Inventory(
+                sku=item.sku,
+                available=item.available,
+                reserved=item.reserved,
+                restock_date=item.restock_date,
+            )
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/orders/{order_id}/cost", response_model=OrderCost)
+async def order_cost(order_id: OrderId, request: Request) -> OrderCost:
+    def read() -> OrderCost:
+        with _session(request)() as session:
+            cost = business.get_order_cost(session, order_id)
+            return OrderCost(
+                order_id=cost.order_id,
+                currency=cost.currency,
+                items=[CostItem(**vars(i)) for i in cost.items],
+                shipping_price=cost.shipping_price,
+                shipping_cost=cost.shipping_cost,
+                marketplace_fee=cost.marketplace_fee,
+                margin=cost.margin,
+            )
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/shipments/{order_id}", response_model=Shipment)
+async def shipment(order_id: OrderId, request: Request) -> Shipment:
+    def read() -> Shipment:
+        with _session(request)() as session:
+            return _shipment_out(order_id, business.get_shipment(session, order_id))
+
+    return await run_in_threadpool(read)
+
+
+@router.put(
+    "/shipments/{order_id}/address",
+    response_model=Shipment,
+    responses={409: {"description": "The parcel has left the warehouse"}},
+)
+async def update_address(
+    order_id: OrderId,
+    address: Address,
+    request: Request,
+    x_actor: Annotated[str | None, Header(max_length=128)] = None,
+) -> Shipment:
+    """Redirect a shipment that has not left the warehouse (409 with the reason otherwise)."""
+
+    def write() -> Shipment:
+        new = address.model_dump()
+        with _session(request).begin() as session:
+            previous = business.get_shipment(session, order_id).address
+            updated = business.update_shipment_address(session, order_id, new)
+            session.add(
+                AuditEntry(
+                    actor_type="system",
+                    actor=x_actor or "internal-api",
+                    action="shipment.address_updated",
+                    order_id=updated.order_id,
+                    payload={"order_id": order_id, "from": previous, "to": new},
+                    outcome="succeeded",
+                    finished_at=datetime.now(UTC),
+                )
+            )
+            return _shipment_out(order_id, updated)
+
+    return await run_in_threadpool(write)

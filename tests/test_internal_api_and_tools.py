@@ -1,0 +1,214 @@
+"""The internal business API (/internal/v1) and the agent tools that call it over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from helpers import free_port
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from store.business import seed_business_data
+from store.db import session_scope
+from store.models import AuditEntry, Order, Shipment
+from store.settings import Settings
+from tools.business import DRAFTING_TOOLS, BusinessApi, make_business_tools
+from tools.refunds import RefundRules
+
+KEY = "internal-key"
+SHIPPED = "20567843-A"  # kettle 39.90 + 4.90 shipping, parcel in transit
+PREPARING = "20573388-A"  # still in the warehouse
+NEW_ADDRESS = {
+    "firstname": "Sophie", "lastname": "Bernard", "street_1": "8 avenue Jean Jaurès",
+    "zip_code": "33000", "city": "Bordeaux", "country": "FRA", "phone": "+33 6 11 22 33 44",
+}  # fmt: skip
+
+
+@dataclass
+class Internal:
+    url: str
+
+    def get(self, path: str, key: str | None = KEY) -> httpx.Response:
+        headers = {"X-API-Key": key} if key is not None else {}
+        return httpx.get(f"{self.url}/internal/v1{path}", headers=headers)
+
+    def put(self, path: str, body: Any, key: str | None = KEY) -> httpx.Response:
+        headers = {"X-API-Key": key} if key is not None else {}
+        return httpx.put(f"{self.url}/internal/v1{path}", json=body, headers=headers)
+
+
+@pytest.fixture
+def internal(
+    db_url: str, serve_app: Callable[..., AbstractContextManager[str]]
+) -> Iterator[Internal]:
+    with session_scope() as session:
+        seed_business_data(session)
+    settings = Settings(api_key=SecretStr("webhook-key"), internal_api_key=SecretStr(KEY))
+    with serve_app(create_app(settings, queue_worker=False), lifespan="on") as url:
+        yield Internal(url)
+
+
+@pytest.fixture
+def tools(internal: Internal) -> Iterator[dict[str, Any]]:
+    api = BusinessApi(f"{internal.url}/internal/v1", KEY)
+    yield make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
+    api.close()
+
+
+# -- each endpoint: happy path, 401, 404, 422 -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/inventory/KET-BLU-17", f"/orders/{SHIPPED}/cost", f"/shipments/{SHIPPED}"]
+)
+@pytest.mark.parametrize("key", [None, "wrong", "webhook-key"])
+def test_every_endpoint_needs_the_internal_key(
+    internal: Internal, path: str, key: str | None
+) -> None:
+    response = internal.get(path, key=key)
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+
+
+def test_inventory(internal: Internal) -> None:
+    assert internal.get("/inventory/KET-BLU-17").json() == {
+        "sku": "KET-BLU-17", "available": 14, "reserved": 2, "restock_date": None,
+    }  # fmt: skip
+    out = internal.get("/inventory/BLD-PRO-2").json()
+    assert (out["available"], out["restock_date"]) == (0, "2026-12-15")
+    missing = internal.get("/inventory/NOPE-1")
+    assert missing.status_code == 404 and missing.json()["message"] == "unknown SKU NOPE-1"
+    assert internal.get("/inventory/bad sku!").status_code == 422
+
+
+def test_order_cost_and_margin(internal: Internal) -> None:
+    cost = internal.get(f"/orders/{SHIPPED}/cost").json()
+    assert cost["items"] == [
+        {"sku": "KET-BLU-17", "qty": 1, "unit_price": "39.90", "unit_cost": "19.15"}
+    ]
+    assert (cost["shipping_price"], cost["shipping_cost"], cost["marketplace_fee"]) == (
+        "4.90",
+        "6.40",
+        "6.72",
+    )
+    # 39.90 + 4.90 paid, minus 19.15 goods, 6.40 carrier and 6.72 marketplace fee
+    assert cost["margin"] == "12.53"
+    assert internal.get("/orders/99999999-A/cost").status_code == 404
+    invalid = internal.get("/orders/not-an-order/cost")
+    assert invalid.status_code == 422 and invalid.json()["error"] == "invalid_request"
+
+
+def test_shipment(internal: Internal) -> None:
+    shipment = internal.get(f"/shipments/{SHIPPED}").json()
+    assert shipment["carrier_code"] == "COLISSIMO" and shipment["tracking_number"].startswith("6A")
+    assert shipment["status"] == "in_transit"
+    assert [e["status"] for e in shipment["events"]] == ["shipped", "in_transit"]
+    assert shipment["address"]["city"]
+    assert internal.get("/shipments/99999999-A").status_code == 404
+    assert internal.get("/shipments/abc").status_code == 422
+
+
+def test_address_change_before_shipment(internal: Internal, session: Session) -> None:
+    response = internal.put(f"/shipments/{PREPARING}/address", NEW_ADDRESS)
+    assert response.status_code == 200, response.text
+    assert response.json()["address"]["street_1"] == "8 avenue Jean Jaurès"
+    order = session.scalars(select(Order).where(Order.mirakl_order_id == PREPARING)).one()
+    assert order.shipping_address is not None and order.shipping_address["zip_code"] == "33000"
+    audit = session.scalars(select(AuditEntry)).one()
+    assert (audit.action, audit.outcome, audit.order_id) == (
+        "shipment.address_updated",
+        "succeeded",
+        order.id,
+    )
+    assert audit.payload["to"]["city"] == "Bordeaux" and audit.payload["from"]["city"] != "Bordeaux"
+
+
+def test_address_change_after_shipment_is_409_with_the_reason(
+    internal: Internal, session: Session
+) -> None:
+    response = internal.put(f"/shipments/{SHIPPED}/address", NEW_ADDRESS)
+    assert response.status_code == 409
+    assert "already left the warehouse (status in_transit)" in response.json()["message"]
+    shipment = session.scalars(
+        select(Shipment).join(Order).where(Order.mirakl_order_id == SHIPPED)
+    ).one()
+    assert shipment.address is not None and shipment.address["street_1"] != NEW_ADDRESS["street_1"]
+    assert session.scalars(select(AuditEntry)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"country": "France"}, "country"),
+        ({"street_1": ""}, "street_1"),
+        ({"zip_code": "<script>"}, "zip_code"),
+        ({"phone": "call me"}, "phone"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_invalid_address_is_422_with_reasons(
+    internal: Internal, change: dict[str, Any], field: str
+) -> None:
+    response = internal.put(f"/shipments/{PREPARING}/address", {**NEW_ADDRESS, **change})
+    assert response.status_code == 422
+    assert field in response.json()["message"]
+    assert internal.put("/shipments/99999999-A/address", NEW_ADDRESS).status_code == 404
+
+
+# -- the tools ----------------------------------------------------------------------------------
+
+
+def test_tools_return_api_answers_and_readable_errors(tools: dict[str, Any]) -> None:
+    assert tools["check_inventory"].invoke({"sku": "VAC-CYC-900"})["available"] == 3
+    assert tools["check_inventory"].invoke({"sku": "NOPE-1"}) == {
+        "error": "unknown SKU NOPE-1",
+        "status": 404,
+    }
+    assert tools["get_shipment"].invoke({"order_id": SHIPPED})["status"] == "in_transit"
+    refused = tools["update_shipping_address"].invoke({"order_id": SHIPPED, "address": NEW_ADDRESS})
+    assert refused["status"] == 409 and "already left the warehouse" in refused["error"]
+    done = tools["update_shipping_address"].invoke({"order_id": PREPARING, "address": NEW_ADDRESS})
+    assert done["address"]["city"] == "Bordeaux"
+
+
+def test_refund_tool_quotes_from_the_order_and_the_rules(tools: dict[str, Any]) -> None:
+    refund = tools["compute_partial_refund"]
+    damaged = refund.invoke({"order_id": SHIPPED, "reason": "damaged"})
+    assert (damaged["amount"], damaged["needs_approval"]) == ("44.80", False)
+    assert damaged["rule_applied"].startswith("damaged: 100 % of the price paid")
+    partial = refund.invoke(
+        {"order_id": SHIPPED, "reason": "missing_part", "items": [{"sku": "KET-BLU-17", "qty": 1}]}
+    )
+    assert partial["amount"] == "11.97"
+    assert refund.invoke(
+        {"order_id": SHIPPED, "reason": "damaged", "items": [{"sku": "KET-BLU-17", "qty": 3}]}
+    ) == {"error": f"order {SHIPPED} has only 1 x KET-BLU-17"}
+    assert (
+        "unknown reason 'changed_mind'"
+        in refund.invoke({"order_id": SHIPPED, "reason": "changed_mind"})["error"]
+    )
+    assert refund.invoke({"order_id": "99999999-A", "reason": "damaged"})["status"] == 404
+
+
+def test_tools_survive_an_unreachable_api() -> None:
+    api = BusinessApi(f"http://127.0.0.1:{free_port()}/internal/v1", KEY)
+    tools = make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
+    assert tools["get_shipment"].invoke({"order_id": SHIPPED}) == {
+        "error": "business API unreachable: ConnectError", "status": None,
+    }  # fmt: skip
+
+
+def test_drafting_tools_cannot_change_anything() -> None:
+    assert "update_shipping_address" not in DRAFTING_TOOLS
+    schema = make_business_tools(
+        BusinessApi("http://x", "k"), RefundRules.load(Settings().refund_rules_path)
+    )
+    assert set(DRAFTING_TOOLS) < set(schema)
+    assert "order_id" in schema["compute_partial_refund"].args
