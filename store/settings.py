@@ -81,6 +81,21 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[1] / "config" / "refund_rules.yaml",
         description="The seller's refund rules (versioned YAML).",
     )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "CSAGENT_OPENAI_API_KEY"),
+        description="Enables the LLM paths (classification cascade, drafts, tool calling).",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL", "CSAGENT_OPENAI_BASE_URL"),
+        description="Any OpenAI-compatible server: vLLM, Ollama, llama.cpp, LiteLLM, ...",
+    )
+    openai_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one LLM call.")
+    llm_max_tool_steps: int = Field(
+        default=4, ge=1, le=20, description="Model turns allowed in one tool-calling loop."
+    )
     queue_max_attempts: int = Field(
         default=3, ge=1, description="Processing attempts per inbound event before it is `failed`."
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import Any
 
 import psycopg
 import pytest
 from fastapi import FastAPI
-from helpers import Simulator, serve
+from helpers import Internal, Simulator, serve
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import migrate
@@ -87,3 +88,34 @@ def mirakl_sim(_simulator_server: Simulator) -> Simulator:
     _simulator_server.state.reset()
     _simulator_server.state.webhook_url = None
     return _simulator_server
+
+
+@pytest.fixture
+def internal(db_url: str) -> Iterator[Internal]:
+    """The app with the demo business data, serving /internal/v1 with key `internal-key`."""
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from store.business import seed_business_data
+    from store.db import session_scope
+    from store.settings import Settings
+
+    with session_scope() as session:
+        seed_business_data(session)
+    settings = Settings(
+        api_key=SecretStr("webhook-key"), internal_api_key=SecretStr("internal-key")
+    )
+    with serve(create_app(settings, queue_worker=False), lifespan="on") as url:
+        yield Internal(url)
+
+
+@pytest.fixture
+def tools(internal: Internal) -> Iterator[dict[str, Any]]:
+    """The agent's business tools, bound to the `internal` API."""
+    from store.settings import Settings
+    from tools.business import BusinessApi, make_business_tools
+    from tools.refunds import RefundRules
+
+    api = BusinessApi(f"{internal.url}/internal/v1", "internal-key")
+    yield make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
+    api.close()

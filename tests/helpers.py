@@ -54,3 +54,23 @@ class Simulator:
     @property
     def state(self) -> Any:
         return self.app.state.sim
+
+
+@dataclass
+class Internal:
+    """The internal business API of a served app."""
+
+    url: str
+    key: str = "internal-key"
+
+    def get(self, path: str, key: str | None = "internal-key") -> Any:
+        import httpx
+
+        headers = {"X-API-Key": key} if key is not None else {}
+        return httpx.get(f"{self.url}/internal/v1{path}", headers=headers)
+
+    def put(self, path: str, body: Any, key: str | None = "internal-key") -> Any:
+        import httpx
+
+        headers = {"X-API-Key": key} if key is not None else {}
+        return httpx.put(f"{self.url}/internal/v1{path}", json=body, headers=headers)

@@ -2,64 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from helpers import free_port
-from pydantic import SecretStr
+from helpers import Internal, free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.app import create_app
-from store.business import seed_business_data
-from store.db import session_scope
 from store.models import AuditEntry, Order, Shipment
 from store.settings import Settings
 from tools.business import DRAFTING_TOOLS, BusinessApi, make_business_tools
 from tools.refunds import RefundRules
 
-KEY = "internal-key"
+KEY = "internal-key"  # the conftest `internal` fixture's key
 SHIPPED = "20567843-A"  # kettle 39.90 + 4.90 shipping, parcel in transit
 PREPARING = "20573388-A"  # still in the warehouse
 NEW_ADDRESS = {
     "firstname": "Sophie", "lastname": "Bernard", "street_1": "8 avenue Jean Jaurès",
     "zip_code": "33000", "city": "Bordeaux", "country": "FRA", "phone": "+33 6 11 22 33 44",
 }  # fmt: skip
-
-
-@dataclass
-class Internal:
-    url: str
-
-    def get(self, path: str, key: str | None = KEY) -> httpx.Response:
-        headers = {"X-API-Key": key} if key is not None else {}
-        return httpx.get(f"{self.url}/internal/v1{path}", headers=headers)
-
-    def put(self, path: str, body: Any, key: str | None = KEY) -> httpx.Response:
-        headers = {"X-API-Key": key} if key is not None else {}
-        return httpx.put(f"{self.url}/internal/v1{path}", json=body, headers=headers)
-
-
-@pytest.fixture
-def internal(
-    db_url: str, serve_app: Callable[..., AbstractContextManager[str]]
-) -> Iterator[Internal]:
-    with session_scope() as session:
-        seed_business_data(session)
-    settings = Settings(api_key=SecretStr("webhook-key"), internal_api_key=SecretStr(KEY))
-    with serve_app(create_app(settings, queue_worker=False), lifespan="on") as url:
-        yield Internal(url)
-
-
-@pytest.fixture
-def tools(internal: Internal) -> Iterator[dict[str, Any]]:
-    api = BusinessApi(f"{internal.url}/internal/v1", KEY)
-    yield make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
-    api.close()
 
 
 # -- each endpoint: happy path, 401, 404, 422 -----------------------------------------------------
