@@ -166,12 +166,18 @@ def stats() -> None:
 def demo(
     v1_file: Annotated[Path, typer.Option(help="V1 file to import.")] = SAMPLE_V1_FILE,
 ) -> None:
-    """Migrate the (embedded) database, import the sample V1 file and show what is there."""
+    """Migrate the (embedded) database, import the sample V1 file, run the live flow on loopback
+    (simulator -> API, a duplicate, a lost webhook recovered by sync, the business tools) and
+    show what is there."""
+    from api.demo import run_live_demo
+
     url = database_url()
     typer.secho(f"database: {url}", fg=typer.colors.CYAN)
     migrate.upgrade(url)
     typer.secho(f"importing {v1_file}", fg=typer.colors.CYAN)
     report = run_import(v1_file, dry_run=False)
+    typer.secho("live: new customer messages, as n8n would post them", fg=typer.colors.CYAN)
+    run_live_demo(get_settings(), typer.echo)
     typer.secho("what is in the database now:", fg=typer.colors.CYAN)
     with session_scope() as session:
         print_overview(database_overview(session, now=datetime.now(UTC)))

@@ -30,9 +30,17 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
 
     first = run_csagent("demo", data_dir=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert f"threads:         {n_threads} added, 0 already there" in first.stdout
-    assert f"threads:    {n_threads} (" in first.stdout
-    assert f"messages:   {n_messages} (" in first.stdout
+    out = first.stdout
+    assert f"threads:         {n_threads} added, 0 already there" in out
+    # The live part: three messages posted as n8n would, a duplicate, and one lost webhook that
+    # sync recovers: four new threads, four new customer messages.
+    assert out.count("-> stored") == 3
+    assert "same message again   -> duplicate=True, event 1" in out
+    assert "ingested 1, already known 3" in out
+    assert "tool check_inventory(VAC-CYC-900) -> 3 available" in out
+    assert "compute_partial_refund(20567843-A, late_delivery) -> EUR 9.90" in out
+    assert f"threads:    {n_threads + 4} (" in out
+    assert f"messages:   {n_messages + 4} (" in out
     # The embedded server stops with the last process that used it...
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
 
@@ -40,7 +48,8 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     second = run_csagent("demo", data_dir=tmp_path)
     assert second.returncode == 0, second.stderr
     assert f"threads:         0 added, {n_threads} already there" in second.stdout
-    assert f"threads:    {n_threads} (" in second.stdout
+    assert f"threads:    {n_threads + 4} (" in second.stdout
+    assert f"messages:   {n_messages + 8} (" in second.stdout
 
 
 @pytest.mark.slow
