@@ -321,3 +321,17 @@ class SyncCursor(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class KnowledgeCollection(Base):
+    """Which embeddings a knowledge-base table was built with; mixing kinds is refused."""
+
+    __tablename__ = "kb_collections"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64), unique=True)
+    embeddings_kind: Mapped[str] = mapped_column(String(16))
+    embeddings_model: Mapped[str] = mapped_column(String(128))
+    dimension: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ingested_at: Mapped[datetime | None]

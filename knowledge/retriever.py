@@ -1,0 +1,155 @@
+"""Hybrid retrieval over the knowledge base: vector similarity (pgvector, through PGVectorStore)
+and PostgreSQL full-text ranking, fused by reciprocal rank fusion. The full-text side stems the
+question in each chunk's own language, so a French question matches French text as French."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from sqlalchemy import text
+
+from knowledge.ingest import TS_CONFIG, KnowledgeBase, KnowledgeError
+
+Mode = Literal["hybrid", "vector", "fulltext"]
+RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very first ranks
+CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    doc: str
+    path: str
+    lang: str
+    doc_type: str
+    heading: str
+    content: str
+    score: float
+    vector_rank: int | None = None
+    text_rank: int | None = None
+
+    @property
+    def body(self) -> str:
+        """The chunk without its heading line."""
+        head, _, rest = self.content.partition("\n\n")
+        return rest if rest and head == self.heading else self.content
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Fused score of each id: the sum over the rankings of 1 / (k + rank), ranks from 1."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    latency_ms: float
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        mode: Mode = "hybrid",
+        lang: str | None = None,
+        doc_type: str | None = None,
+        query_vector: list[float] | None = None,
+    ) -> SearchResult:
+        """The k best chunks; `query_vector` avoids re-embedding a message embedded already."""
+        started = time.perf_counter()
+        with self.kb.engine.connect() as conn:
+            registered = conn.execute(
+                text("SELECT 1 FROM kb_collections WHERE table_name = :t"), {"t": self.kb.table}
+            ).first()
+        if registered is None:
+            raise KnowledgeError("the knowledge base is empty: run `csagent kb ingest` first")
+        dense: list[Hit] = []
+        sparse: list[Hit] = []
+        if mode in ("hybrid", "vector"):
+            dense = self._vector(query, lang, doc_type, query_vector)
+        if mode in ("hybrid", "fulltext"):
+            sparse = self._fulltext(query, lang, doc_type)
+        if mode == "vector":
+            hits = dense[:k]
+        elif mode == "fulltext":
+            hits = sparse[:k]
+        else:
+            hits = self._fuse(dense, sparse)[:k]
+        return SearchResult(hits, (time.perf_counter() - started) * 1000)
+
+    def _vector(
+        self, query: str, lang: str | None, doc_type: str | None, vector: list[float] | None
+    ) -> list[Hit]:
+        embedding = vector if vector is not None else self.kb.embeddings.embed_query(query)
+        conditions = {
+            key: value for key, value in (("lang", lang), ("doc_type", doc_type)) if value
+        }
+        found = self.kb.store().similarity_search_with_score_by_vector(
+            embedding, k=CANDIDATES, filter=conditions or None
+        )
+        hits = []
+        for rank, (document, distance) in enumerate(found, start=1):
+            m = document.metadata
+            hits.append(
+                Hit(
+                    id=str(document.id), doc=m["doc"], path=m["path"], lang=m["lang"],
+                    doc_type=m["doc_type"], heading=m["heading"], content=document.page_content,
+                    score=1.0 - float(distance), vector_rank=rank,
+                )
+            )  # fmt: skip
+        return hits
+
+    def _fulltext(self, query: str, lang: str | None, doc_type: str | None) -> list[Hit]:
+        languages = ", ".join(f"('{code}', '{cfg}')" for code, cfg in TS_CONFIG.items())
+        sql = f"""
+            SELECT c.langchain_id::text AS id, c.doc, c.path, c.lang, c.doc_type, c.heading,
+                   c.content, ts_rank_cd(c.content_tsv, q) AS rank
+            FROM "{self.kb.table}" AS c
+            LEFT JOIN (VALUES {languages}) AS l(code, cfg) ON l.code = c.lang
+            -- Any of the question's words may match (OR), ranked by how many and how close.
+            CROSS JOIN LATERAL replace(
+                plainto_tsquery(coalesce(l.cfg, 'simple')::regconfig, :query)::text, '&', '|'
+            )::tsquery AS q
+            WHERE c.content_tsv @@ q
+              AND (CAST(:lang AS text) IS NULL OR c.lang = :lang)
+              AND (CAST(:doc_type AS text) IS NULL OR c.doc_type = :doc_type)
+            ORDER BY rank DESC, c.path
+            LIMIT {CANDIDATES}
+        """
+        with self.kb.engine.connect() as conn:
+            rows = conn.execute(
+                text(sql), {"query": query, "lang": lang, "doc_type": doc_type}
+            ).mappings()
+            return [
+                Hit(
+                    id=r["id"], doc=r["doc"], path=r["path"], lang=r["lang"],
+                    doc_type=r["doc_type"], heading=r["heading"], content=r["content"],
+                    score=float(r["rank"]), text_rank=rank,
+                )
+                for rank, r in enumerate(rows, start=1)
+            ]  # fmt: skip
+
+    @staticmethod
+    def _fuse(dense: list[Hit], sparse: list[Hit]) -> list[Hit]:
+        scores = reciprocal_rank_fusion([[h.id for h in dense], [h.id for h in sparse]])
+        by_id = {h.id: h for h in sparse} | {h.id: h for h in dense}
+        text_ranks = {h.id: h.text_rank for h in sparse}
+        vector_ranks = {h.id: h.vector_rank for h in dense}
+        fused = [
+            replace(
+                by_id[i], score=score, vector_rank=vector_ranks.get(i), text_rank=text_ranks.get(i)
+            )
+            for i, score in scores.items()
+        ]
+        return sorted(fused, key=lambda h: (-h.score, h.path, h.id))
