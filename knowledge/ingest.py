@@ -25,7 +25,6 @@ from store.db import sqlalchemy_url
 from store.models import KnowledgeCollection
 from store.settings import Settings
 
-COLLECTION = "default"
 TABLE = "kb_chunks"
 CHUNK_NS = uuid.UUID("0c4f8a2e-5b7d-4e1a-9c3b-7d2e1f0a6b58")
 # PostgreSQL text-search configurations per language; anything else is indexed as `simple`.
@@ -111,7 +110,7 @@ class KnowledgeBase:
     # -- the collection --------------------------------------------------------------------------
 
     def collection(self, session: Session) -> KnowledgeCollection | None:
-        return session.get(KnowledgeCollection, COLLECTION)
+        return session.get(KnowledgeCollection, self.table)
 
     def check_compatible(self, session: Session) -> KnowledgeCollection | None:
         existing = self.collection(session)
@@ -149,7 +148,7 @@ class KnowledgeBase:
         session.execute(text(f'CREATE INDEX ON "{self.table}" (path)'))
         session.merge(
             KnowledgeCollection(
-                name=COLLECTION,
+                name=self.table,
                 table_name=self.table,
                 embeddings_kind=self.embeddings.kind,
                 embeddings_model=self.embeddings.model,

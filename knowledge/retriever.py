@@ -15,6 +15,7 @@ from knowledge.ingest import TS_CONFIG, KnowledgeBase, KnowledgeError
 Mode = Literal["hybrid", "vector", "fulltext"]
 RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very first ranks
 CANDIDATES = 20
+TEXT_WEIGHT = 0.5  # full text helps most in the KB's own languages; see README figures
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,14 @@ class Hit:
         return rest if rest and head == self.heading else self.content
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
-    """Fused score of each id: the sum over the rankings of 1 / (k + rank), ranks from 1."""
+def reciprocal_rank_fusion(
+    rankings: list[list[str]], weights: list[float] | None = None, k: int = RRF_K
+) -> dict[str, float]:
+    """Fused score of each id: the sum over the rankings of weight / (k + rank), ranks from 1."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
 
 
@@ -114,14 +117,16 @@ class Retriever:
         languages = ", ".join(f"('{code}', '{cfg}')" for code, cfg in TS_CONFIG.items())
         sql = f"""
             SELECT c.langchain_id::text AS id, c.doc, c.path, c.lang, c.doc_type, c.heading,
-                   c.content, ts_rank_cd(c.content_tsv, q) AS rank
+                   c.content, ts_rank_cd(c.content_tsv, t.q) AS rank
             FROM "{self.kb.table}" AS c
             LEFT JOIN (VALUES {languages}) AS l(code, cfg) ON l.code = c.lang
             -- Any of the question's words may match (OR), ranked by how many and how close.
-            CROSS JOIN LATERAL replace(
-                plainto_tsquery(coalesce(l.cfg, 'simple')::regconfig, :query)::text, '&', '|'
-            )::tsquery AS q
-            WHERE c.content_tsv @@ q
+            CROSS JOIN LATERAL (
+                SELECT replace(
+                    plainto_tsquery(coalesce(l.cfg, 'simple')::regconfig, :query)::text, '&', '|'
+                )::tsquery AS q
+            ) AS t
+            WHERE c.content_tsv @@ t.q
               AND (CAST(:lang AS text) IS NULL OR c.lang = :lang)
               AND (CAST(:doc_type AS text) IS NULL OR c.doc_type = :doc_type)
             ORDER BY rank DESC, c.path
@@ -142,7 +147,9 @@ class Retriever:
 
     @staticmethod
     def _fuse(dense: list[Hit], sparse: list[Hit]) -> list[Hit]:
-        scores = reciprocal_rank_fusion([[h.id for h in dense], [h.id for h in sparse]])
+        scores = reciprocal_rank_fusion(
+            [[h.id for h in dense], [h.id for h in sparse]], [1.0, TEXT_WEIGHT]
+        )
         by_id = {h.id: h for h in sparse} | {h.id: h for h in dense}
         text_ranks = {h.id: h.text_rank for h in sparse}
         vector_ranks = {h.id: h.vector_rank for h in dense}
