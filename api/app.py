@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.pipeline import Pipeline, Processor
-from api.routes import health, internal, messages
+from api.routes import health, internal, messages, threads
+from knowledge.drafts import DraftingService
 from store.keys import resolve_api_key, resolve_internal_api_key
 from store.settings import Settings, get_settings
 
@@ -25,6 +26,7 @@ def create_app(
     engine: Engine | None = None,
     processor: Processor | None = None,
     queue_worker: bool | None = None,
+    drafting: DraftingService | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     pipeline = Pipeline.from_settings(settings, engine=engine, processor=processor)
@@ -57,9 +59,11 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.api_key = resolve_api_key(settings)
     app.state.internal_api_key = resolve_internal_api_key(settings)
+    app.state.drafting = drafting or DraftingService.from_settings(settings, pipeline.engine)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(internal.router)
+    app.include_router(threads.router)
     return app

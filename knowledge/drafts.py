@@ -15,13 +15,14 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from knowledge.language import detect_language
 from knowledge.retriever import Hit, Retriever
 from store.business import NotFound
 from store.models import Customer, Message, Order, Shipment, Thread
+from store.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ThreadContext:
     history: list[tuple[str, str]]  # (direction, body), oldest first
     question: str  # the customer's messages since our last reply
     order: OrderFacts | None = None
+    search_query: str = ""  # what retrieval looks for: the question, with context if it is short
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ def load_thread_context(session: Session, mirakl_thread_id: str) -> ThreadContex
             break
         pending.insert(0, body)
     question = "\n".join(pending) or (history[-1][1] if history else "")
+    # "Thanks, but the tracking does not work?" means little alone: add what the customer said
+    # before, so retrieval sees the topic of the conversation.
+    earlier = [body for direction, body in history if direction == "inbound"]
+    search_query = question if len(question) >= 80 else "\n".join(earlier[-3:])
     customer = session.get(Customer, thread.customer_id) if thread.customer_id else None
     name = (customer.firstname or customer.display_name) if customer else None
     order = session.get(Order, thread.order_id) if thread.order_id else None
@@ -89,6 +95,7 @@ def load_thread_context(session: Session, mirakl_thread_id: str) -> ThreadContex
         history=history,
         question=question,
         order=_order_facts(session, order) if order else None,
+        search_query=search_query,
     )
 
 
@@ -142,7 +149,13 @@ def choose_passages(hits: list[Hit], lang: str, limit: int = 2) -> list[Hit]:
     """Passages of the best document, preferring the customer's language when it exists."""
     if not hits:
         return []
-    best_doc = hits[0].doc
+    # The document most of the best chunks come from, not just the single best chunk: a
+    # question that names a product ("the coffee machine") should still land on the policy.
+    weight: dict[str, float] = {}
+    for hit in hits:
+        weight[hit.doc] = weight.get(hit.doc, 0.0) + hit.score
+    first_rank = {h.doc: i for i, h in reversed(list(enumerate(hits)))}
+    best_doc = max(weight, key=lambda doc: (weight[doc], -first_rank[doc]))
     same_doc = [h for h in hits if h.doc == best_doc]
     in_language = [h for h in same_doc if h.lang == lang]
     return (in_language or same_doc)[:limit]
@@ -244,17 +257,69 @@ def draft_reply(
     shop: str,
     model: BaseChatModel | None = None,
     tools: list[BaseTool] | None = None,
-    k: int = 4,
+    k: int = 8,
+    max_steps: int = 4,
     query_vector: list[float] | None = None,
 ) -> Draft:
     """The draft for a thread: the one function the API and the graph's draft node share."""
-    hits = retriever.search(ctx.question, k=k, query_vector=query_vector).hits
+    hits = retriever.search(ctx.search_query or ctx.question, k=k, query_vector=query_vector).hits
     sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
     if model is not None:
-        text, calls = llm_draft(ctx, hits, model, shop, tools)
+        text, calls = llm_draft(ctx, hits, model, shop, tools, max_steps)
         return Draft(text, sources, "llm", ctx.language, calls)
     used = choose_passages(hits, ctx.language if ctx.language in PHRASES else "en")
     used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
     return Draft(
         retrieval_draft(ctx, hits, shop), used_sources or sources, "retrieval", ctx.language
     )
+
+
+class DraftingService:
+    """Drafting with this process's knowledge base, model (if configured) and business tools."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        model: BaseChatModel | None = None,
+        tools: list[BaseTool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.model = model
+        self.tools = tools
+        self._retriever: Retriever | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine) -> DraftingService:
+        from graph.llm import chat_model
+        from tools.business import DRAFTING_TOOLS, BusinessApi, make_business_tools
+        from tools.refunds import RefundRules
+
+        model = chat_model(settings)
+        tools = None
+        if model is not None:
+            rules = RefundRules.load(settings.refund_rules_path)
+            available = make_business_tools(BusinessApi.from_settings(settings), rules)
+            tools = [available[name] for name in DRAFTING_TOOLS]
+        return cls(settings, engine, model=model, tools=tools)
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            from knowledge.ingest import KnowledgeBase
+
+            self._retriever = Retriever(KnowledgeBase(self.settings, self.engine))
+        return self._retriever
+
+    def draft(self, ctx: ThreadContext, query_vector: list[float] | None = None) -> Draft:
+        return draft_reply(
+            ctx,
+            self.retriever,
+            shop=self.settings.shop_name,
+            model=self.model,
+            tools=self.tools,
+            max_steps=self.settings.llm_max_tool_steps,
+            query_vector=query_vector,
+        )

@@ -126,41 +126,46 @@ class KnowledgeBase:
             )
         return existing
 
-    def create(self, session: Session) -> None:
+    def create(self) -> None:
         """Create the chunk table (vector size of the current embedder) and register it."""
         dimension = self.embeddings.dimension
+        self._store = None
         self.pg_engine().init_vectorstore_table(
             self.table,
             dimension,
             metadata_columns=[Column(name, "TEXT") for name in METADATA_COLUMNS],
             overwrite_existing=True,
         )
-        cases = " ".join(
-            f"WHEN '{lang}' THEN '{cfg}'::regconfig" for lang, cfg in TS_CONFIG.items()
-        )
-        session.execute(
-            text(
-                f'ALTER TABLE "{self.table}" ADD COLUMN content_tsv tsvector GENERATED ALWAYS AS '
-                f"(to_tsvector(CASE lang {cases} ELSE 'simple'::regconfig END, content)) STORED"
+        with Session(self.engine) as session, session.begin():
+            cases = " ".join(
+                f"WHEN '{lang}' THEN '{cfg}'::regconfig" for lang, cfg in TS_CONFIG.items()
             )
-        )
-        session.execute(text(f'CREATE INDEX ON "{self.table}" USING gin (content_tsv)'))
-        session.execute(text(f'CREATE INDEX ON "{self.table}" (path)'))
-        session.merge(
-            KnowledgeCollection(
-                name=self.table,
-                table_name=self.table,
-                embeddings_kind=self.embeddings.kind,
-                embeddings_model=self.embeddings.model,
-                dimension=dimension,
+            session.execute(
+                text(
+                    f'ALTER TABLE "{self.table}" ADD COLUMN content_tsv tsvector GENERATED '
+                    f"ALWAYS AS (to_tsvector(CASE lang {cases} ELSE 'simple'::regconfig END, "
+                    "content)) STORED"
+                )
             )
-        )
+            session.execute(text(f'CREATE INDEX ON "{self.table}" USING gin (content_tsv)'))
+            session.execute(text(f'CREATE INDEX ON "{self.table}" (path)'))
+            session.merge(
+                KnowledgeCollection(
+                    name=self.table,
+                    table_name=self.table,
+                    embeddings_kind=self.embeddings.kind,
+                    embeddings_model=self.embeddings.model,
+                    dimension=dimension,
+                )
+            )
 
     def drop(self, session: Session) -> None:
         session.execute(text(f'DROP TABLE IF EXISTS "{self.table}"'))
         existing = self.collection(session)
         if existing is not None:
             session.delete(existing)
+            session.flush()
+        self._store = None
 
     def pg_engine(self) -> PGEngine:
         if self._pg_engine is None:
@@ -189,11 +194,15 @@ class KnowledgeBase:
     ) -> IngestReport:
         """Bring the table in line with the Markdown files under `root`."""
         report = IngestReport()
-        with Session(self.engine) as session, session.begin():
-            if recreate:
+        # Each step commits before the next: the vector store creates its table over a
+        # connection of its own, which must not wait for a lock held here.
+        if recreate:
+            with Session(self.engine) as session, session.begin():
                 self.drop(session)
-            if self.check_compatible(session) is None:
-                self.create(session)
+        with Session(self.engine) as session:
+            missing = self.check_compatible(session) is None
+        if missing:
+            self.create()
         wanted: dict[str, list[Chunk]] = {}
         for path in iter_documents(root):
             chunks = chunk_document(path, root)

@@ -49,7 +49,8 @@ def migrated_url(server_url: str) -> Iterator[str]:
 
 
 def truncate_all(url: str) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    # The knowledge-base registry stays: re-embedding the policies for every test costs seconds.
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name != "kb_collections")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
@@ -119,3 +120,16 @@ def tools(internal: Internal) -> Iterator[dict[str, Any]]:
     api = BusinessApi(f"{internal.url}/internal/v1", "internal-key")
     yield make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
     api.close()
+
+
+@pytest.fixture
+def knowledge(db_url: str) -> Any:
+    """The shipped knowledge base, ingested into the test database (embedded once per session)."""
+    from knowledge.ingest import KnowledgeBase
+    from store.db import get_engine
+    from store.settings import Settings
+
+    settings = Settings()
+    kb = KnowledgeBase(settings, get_engine())
+    kb.ingest(settings.knowledge_dir)
+    return kb
