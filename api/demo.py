@@ -13,6 +13,8 @@ import httpx
 from api.app import create_app
 from api.local_server import serve_in_thread
 from api.pipeline import Pipeline
+from knowledge.drafts import DraftingService, load_thread_context
+from knowledge.ingest import KnowledgeBase
 from store.business import seed_business_data
 from store.db import session_scope
 from store.ingest import IncomingMessage
@@ -32,6 +34,7 @@ NEW_MESSAGES = [
     ("demo-it-address", "20620015-A",
      "Buongiorno, posso cambiare l'indirizzo di consegna? Mi sono trasferita."),
 ]  # fmt: skip
+DRAFT_EXAMPLE = "3aadf5a8-2d73-5921-93b7-2fdc027e1302"  # V1 thread: Valeria asks about her refund
 LOST_WEBHOOK = ("demo-es-lost", "20620012-A", "Hola, ¿cuándo sale mi pedido? No he recibido nada.")
 
 
@@ -98,3 +101,18 @@ def run_live_demo(settings: Settings, echo: Callable[[str], None]) -> None:
             f"approval needed: {quote['needs_approval']})"
         )
         business.close()
+
+    kb = KnowledgeBase(settings, app.state.pipeline.engine)
+    ingested = kb.ingest(settings.knowledge_dir)
+    echo(
+        f"knowledge base: {ingested.documents} documents, {ingested.chunks} chunks "
+        f"({ingested.embedded} embedded now, {ingested.unchanged} unchanged)"
+    )
+    drafting = DraftingService(settings, app.state.pipeline.engine)
+    for thread_id in ("demo-fr-status", DRAFT_EXAMPLE):
+        with session_scope(settings) as session:
+            context = load_thread_context(session, thread_id)
+        draft = drafting.draft(context)
+        cited = ", ".join(sorted({s.path for s in draft.sources}))
+        echo(f"draft ({draft.generator}, {draft.language}) for {thread_id}, citing {cited}:")
+        echo("    " + draft.text.replace("\n", "\n    "))
