@@ -250,3 +250,33 @@ def test_llm_draft_is_grounded_in_the_retrieved_policy(
     )
     assert "order 20576630-A, state RECEIVED" in prompt[1]["content"]
     assert "returns" in {source.doc for source in draft.sources}
+
+
+def test_kb_and_eval_commands(knowledge: KnowledgeBase, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    search = runner.invoke(app, ["kb", "search", "Wie lange habe ich Zeit für eine Rücksendung?", "-k", "2"])
+    assert search.exit_code == 0, search.output
+    assert search.output.startswith("1. de/returns.md — Rücksendungen und 14-tägiges Widerrufsrecht")
+    dataset = tmp_path / "q.jsonl"
+    dataset.write_text(
+        "\n".join(json.dumps(r) for r in [
+            {"question": "Comment retourner un produit ?", "lang": "fr", "doc": "returns"},
+            {"question": "Is the air fryer basket dishwasher safe?", "lang": "en", "doc": "product-care"},
+            {"question": "How long is the legal guarantee?", "lang": "en", "doc": "faq"},  # wrong on purpose
+        ])
+    )  # fmt: skip
+    result = runner.invoke(app, ["eval", "retrieval", "--dataset", str(dataset), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    hybrid = report["modes"]["hybrid"]
+    assert report["n"] == 3 and hybrid["recall@1"] == pytest.approx(2 / 3)
+    assert set(report["modes"]) == {"vector", "fulltext", "hybrid"}
+    assert set(hybrid["per_language"]) == {"en", "fr"}
+    bad = runner.invoke(app, ["eval", "retrieval", "--dataset", str(tmp_path / "missing.jsonl")])
+    assert bad.exit_code == 2 and "cannot read the dataset" in bad.output
