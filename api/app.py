@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.pipeline import Pipeline, Processor
-from api.routes import health, internal, messages, threads
+from api.routes import health, internal, messages, reviews, threads
 from knowledge.drafts import DraftingService
 from store.keys import resolve_api_key, resolve_internal_api_key
 from store.settings import Settings, get_settings
@@ -66,4 +66,5 @@ def create_app(
     app.include_router(messages.router)
     app.include_router(internal.router)
     app.include_router(threads.router)
+    app.include_router(reviews.router)
     return app

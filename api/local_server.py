@@ -19,9 +19,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, lifespan: str = "off", timeout_s: float = 10.0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, lifespan: str = "off", timeout_s: float = 10.0, port: int | None = None
+) -> Iterator[str]:
     """Yields the base URL while the app is served; stops the server on exit."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )

@@ -60,9 +60,16 @@ def store_only(session: Session, message: IncomingMessage, thread_pk: int) -> Ou
     return Outcome("stored")
 
 
-def default_processor() -> Processor:
-    """The processor every entry point (API, worker, sync) uses unless told otherwise."""
-    return store_only
+def default_processor(settings: Settings | None = None, engine: Engine | None = None) -> Processor:
+    """The processor every entry point (API, worker, sync) uses unless told otherwise: the agent
+    graph, or storage only when CSAGENT_PROCESSING=store."""
+    s = settings or get_settings()
+    if s.processing == "store":
+        return store_only
+    from graph.processor import Agent
+    from graph.services import Services
+
+    return Agent.create(Services.from_settings(s, engine or get_engine(s)))
 
 
 @dataclass(frozen=True)
@@ -129,10 +136,11 @@ class Pipeline:
         processor: Processor | None = None,
     ) -> Pipeline:
         settings = settings or get_settings()
+        engine = engine or get_engine(settings)
         return cls(
-            engine or get_engine(settings),
+            engine,
             sla_hours=settings.sla_hours,
-            processor=processor or default_processor(),
+            processor=processor or default_processor(settings, engine),
             max_attempts=settings.queue_max_attempts,
             retry_delay_s=settings.queue_retry_delay_s,
         )

@@ -260,9 +260,14 @@ def draft_reply(
     k: int = 8,
     max_steps: int = 4,
     query_vector: list[float] | None = None,
+    doc_type: str | None = None,
 ) -> Draft:
-    """The draft for a thread: the one function the API and the graph's draft node share."""
-    hits = retriever.search(ctx.search_query or ctx.question, k=k, query_vector=query_vector).hits
+    """The draft for a thread: the one function the API and the graph's draft node share.
+    `doc_type` narrows retrieval to the policy the request is about (when it has chunks)."""
+    query = ctx.search_query or ctx.question
+    hits = retriever.search(query, k=k, query_vector=query_vector, doc_type=doc_type).hits
+    if not hits and doc_type is not None:
+        hits = retriever.search(query, k=k, query_vector=query_vector).hits
     sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
     if model is not None:
         text, calls = llm_draft(ctx, hits, model, shop, tools, max_steps)
@@ -313,7 +318,12 @@ class DraftingService:
             self._retriever = Retriever(KnowledgeBase(self.settings, self.engine))
         return self._retriever
 
-    def draft(self, ctx: ThreadContext, query_vector: list[float] | None = None) -> Draft:
+    def draft(
+        self,
+        ctx: ThreadContext,
+        query_vector: list[float] | None = None,
+        doc_type: str | None = None,
+    ) -> Draft:
         return draft_reply(
             ctx,
             self.retriever,
@@ -322,4 +332,5 @@ class DraftingService:
             tools=self.tools,
             max_steps=self.settings.llm_max_tool_steps,
             query_vector=query_vector,
+            doc_type=doc_type,
         )

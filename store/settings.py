@@ -110,6 +110,27 @@ class Settings(BaseSettings):
         description="The knowledge base: <lang>/<document>.md files.",
     )
     shop_name: str = Field(default="Maison Électro", description="Signs the replies.")
+    processing: Literal["agent", "store"] = Field(
+        default="agent",
+        description="`agent`: every new message runs the agent graph. `store`: messages are only "
+        "stored (threads stay open for humans).",
+    )
+    automation_mode: Literal["on", "shadow", "off"] = Field(
+        default="on",
+        description="`on`: confident automatable requests are resolved by policy code. `shadow`: "
+        "they stop at human review marked 'would have been sent automatically'. `off`: every "
+        "message goes to review without an automated draft.",
+    )
+    automation_thresholds: dict[str, float] = Field(
+        default={"order_status": 0.95, "cancellation_request": 0.95, "address_update": 0.95},
+        description="Minimum calibrated confidence per automatable intent (JSON in the env).",
+    )
+    cancellation_window_hours: float = Field(
+        default=24.0, ge=0, description="Orders younger than this may be cancelled automatically."
+    )
+    classifier_llm_threshold: float = Field(
+        default=0.8, ge=0, le=1, description="Below this local confidence, ask the LLM (if any)."
+    )
     queue_max_attempts: int = Field(
         default=3, ge=1, description="Processing attempts per inbound event before it is `failed`."
     )

@@ -38,6 +38,9 @@ def migrated_url(server_url: str) -> Iterator[str]:
     """The test database at the newest schema; every csagent entry point resolves to it."""
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = server_url
+    # Ingestion, sync and API tests are about storage; the agent graph has tests of its own that
+    # build it explicitly (tests/test_graph.py).
+    os.environ.setdefault("CSAGENT_PROCESSING", "store")
     get_settings.cache_clear()
     migrate.upgrade(server_url)
     yield server_url

@@ -260,9 +260,13 @@ def test_kb_and_eval_commands(knowledge: KnowledgeBase, tmp_path: Path) -> None:
     from api.cli import app
 
     runner = CliRunner()
-    search = runner.invoke(app, ["kb", "search", "Wie lange habe ich Zeit für eine Rücksendung?", "-k", "2"])
+    search = runner.invoke(
+        app, ["kb", "search", "Wie lange habe ich Zeit für eine Rücksendung?", "-k", "2"]
+    )
     assert search.exit_code == 0, search.output
-    assert search.output.startswith("1. de/returns.md — Rücksendungen und 14-tägiges Widerrufsrecht")
+    assert search.output.startswith(
+        "1. de/returns.md — Rücksendungen und 14-tägiges Widerrufsrecht"
+    )
     dataset = tmp_path / "q.jsonl"
     dataset.write_text(
         "\n".join(json.dumps(r) for r in [
