@@ -233,7 +233,8 @@ def draft(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         )
     # The vector of the message (classification) is reused: embedded once per message.
     query_vector = state.get("vector") if not state.get("note") else None
-    doc_type = POLICY_FOR_INTENT.get(state.get("intent", ""))
+    # The reviewer's note may point at another policy than the intent's: then search them all.
+    doc_type = None if state.get("note") else POLICY_FOR_INTENT.get(state.get("intent", ""))
     result = services.drafting.draft(context, query_vector=query_vector, doc_type=doc_type)
     return {
         "draft": {

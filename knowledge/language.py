@@ -1,7 +1,7 @@
 """Which of the five customer languages a text is in, from function words: no model, no network.
 
-Good enough to greet the customer and pick a reply template; the marketplace locale wins when
-it is known.
+Good enough to greet the customer and pick a reply template; the marketplace locale settles
+texts too short to tell.
 """
 
 from __future__ import annotations
@@ -177,12 +177,13 @@ LOCALE = re.compile(r"^([a-z]{2})(?:[_-][A-Za-z]{2})?$")
 
 
 def detect_language(text: str, locale: str | None = None, default: str = "en") -> str:
-    """The language of `text`: the locale's if it is one of ours, else the best stopword match."""
-    if locale and (match := LOCALE.match(locale.strip())) and match.group(1).lower() in LANGUAGES:
-        return match.group(1).lower()
+    """The language the customer wrote in; the locale decides only when the text says too little
+    (a customer of a French marketplace may well write in English)."""
     words = [w.lower() for w in WORD.findall(text)]
-    if not words:
-        return default
     scores = {lang: sum(w in STOPWORDS[lang] for w in words) for lang in LANGUAGES}
     best = max(LANGUAGES, key=lambda lang: scores[lang])
+    if scores[best] >= 2:
+        return best
+    if locale and (match := LOCALE.match(locale.strip())) and match.group(1).lower() in LANGUAGES:
+        return match.group(1).lower()
     return best if scores[best] > 0 else default

@@ -152,6 +152,7 @@ def test_reciprocal_rank_fusion() -> None:
         ("Buongiorno, dov'è il mio ordine?", None, "it"),
         ("Hi, where is my order?", None, "en"),
         ("ok", "it_IT", "it"),
+        ("Hello, please cancel my order, I ordered it by mistake", "fr_FR", "en"),
         ("12345", None, "en"),
     ],
 )
