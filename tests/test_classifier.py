@@ -1,0 +1,76 @@
+"""The local intent classifier on sentences it was not trained on, and its training cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graph.classify.intents import INTENTS
+from graph.classify.model import TRAINING_DATA, LocalIntentModel, load_examples
+from store.settings import Settings
+
+# Written for this test, not taken from the training data (checked below).
+HELD_OUT = [
+    ("Any news about my parcel? Ordered last Monday.", "order_status"),
+    ("Quand est-ce que mon colis sera livré ? Commande passée vendredi.", "order_status"),
+    ("Wann wird mein Paket endlich geliefert?", "order_status"),
+    ("Annulez ma commande s'il vous plaît, je me suis trompé de modèle.", "cancellation_request"),
+    ("Quiero anular la compra, ya no la necesito.", "cancellation_request"),
+    ("Può spedire il pacco al mio nuovo indirizzo a Torino?", "address_update"),
+    ("I'd like to send the blender back and get my money back.", "return_request"),
+    ("Das Bügeleisen kam zerkratzt und verbeult an.", "delivery_issue"),
+    ("Le colis est arrivé mais la carafe est cassée.", "delivery_issue"),
+    ("Does the espresso machine work with ground coffee?", "product_question"),
+    ("¿Me pueden mandar la factura a nombre de mi empresa?", "invoice_request"),
+    ("Nessuno mi risponde da giorni, è una vergogna.", "complaint"),
+    ("Merci beaucoup, tout est parfait !", "other"),
+    ("Vielen Dank für die schnelle Hilfe!", "other"),
+    ("How do returns work if I'm in Ireland?", "return_request"),
+]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> LocalIntentModel:
+    # The repo's cache folder is reused between runs; a fresh one would retrain (about a minute).
+    return LocalIntentModel(Settings())
+
+
+def test_held_out_sentences_are_not_in_the_training_data() -> None:
+    trained = {row["text"].lower() for row in load_examples()}
+    assert not [text for text, _ in HELD_OUT if text.lower() in trained]
+
+
+def test_the_model_recognises_unseen_sentences_in_five_languages(model: LocalIntentModel) -> None:
+    predictions = [(model.predict(text), intent) for text, intent in HELD_OUT]
+    wrong = [
+        (p.intent, intent, round(p.confidence, 2))
+        for p, intent in predictions
+        if p.intent != intent
+    ]
+    assert len(wrong) <= 3, wrong
+    for prediction, _ in predictions:
+        assert abs(sum(prediction.probabilities.values()) - 1) < 0.01
+        assert prediction.classifier == "local" and len(prediction.vector or []) == 384
+
+
+def test_training_data_covers_every_intent_in_five_languages() -> None:
+    rows = [
+        json.loads(line) for line in Path(TRAINING_DATA).read_text(encoding="utf-8").splitlines()
+    ]
+    for intent in INTENTS:
+        mine = [r for r in rows if r["intent"] == intent]
+        assert len(mine) >= 80, intent
+        assert {r["lang"] for r in mine} == {"en", "fr", "de", "es", "it"}
+
+
+def test_the_trained_model_is_cached_by_data_and_embedder(model: LocalIntentModel) -> None:
+    model.predict("bonjour")
+    path = model.cache_path()
+    assert path.exists() and path.parent.name == "models"
+    again = LocalIntentModel(Settings())
+    assert again.cache_path() == path
+    assert (
+        again.predict("Où est ma commande ?").intent == model.predict("Où est ma commande ?").intent
+    )
