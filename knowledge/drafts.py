@@ -157,8 +157,10 @@ def choose_passages(hits: list[Hit], lang: str, limit: int = 2) -> list[Hit]:
     first_rank = {h.doc: i for i, h in reversed(list(enumerate(hits)))}
     best_doc = max(weight, key=lambda doc: (weight[doc], -first_rank[doc]))
     same_doc = [h for h in hits if h.doc == best_doc]
+    # The customer's language first; else English, the likeliest second language; else any.
     in_language = [h for h in same_doc if h.lang == lang]
-    return (in_language or same_doc)[:limit]
+    in_english = [h for h in same_doc if h.lang == "en"]
+    return (in_language or in_english or same_doc)[:limit]
 
 
 def retrieval_draft(ctx: ThreadContext, hits: list[Hit], shop: str) -> str:
