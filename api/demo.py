@@ -36,7 +36,6 @@ NEW_MESSAGES = [
      "Bonjour, la machine à café est trop bruyante, je voudrais la retourner. Comment faire ?"),
 ]  # fmt: skip
 LOST_WEBHOOK = ("demo-es-lost", "20620012-A", "Hola, ¿dónde está mi pedido? No he recibido nada.")
-DEMO_THRESHOLD = 0.80
 
 
 def run_live_demo(base: Settings, echo: Callable[[str], None]) -> None:
@@ -56,19 +55,14 @@ def run_live_demo(base: Settings, echo: Callable[[str], None]) -> None:
     with serve_in_thread(simulator) as sim_url:
         port = free_port()
         api_url = f"http://127.0.0.1:{port}"
-        thresholds = dict.fromkeys(base.automation_thresholds, DEMO_THRESHOLD)
         settings = base.model_copy(
             update={
                 "mirakl_base_url": f"{sim_url}/api",
                 "internal_api_url": f"{api_url}/internal/v1",
-                "automation_thresholds": thresholds,
             }
         )
-        echo(
-            f"agent: automation {settings.automation_mode}, confidence threshold "
-            f"{DEMO_THRESHOLD:.2f} for this demo (default "
-            f"{max(base.automation_thresholds.values()):.2f})"
-        )
+        thresholds = ", ".join(f"{k} {v:.2f}" for k, v in settings.automation_thresholds.items())
+        echo(f"agent: automation {settings.automation_mode}, thresholds {thresholds}")
         app = create_app(settings, queue_worker=False)
         with serve_in_thread(app, lifespan="on", port=port):
             echo(f"Mirakl simulator on {sim_url}/api, csagent API on {api_url}")

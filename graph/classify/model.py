@@ -22,6 +22,7 @@ from knowledge.embeddings import get_embeddings
 from store.settings import Settings, get_settings
 
 TRAINING_DATA = Path(__file__).parent / "data" / "train.jsonl"
+MODEL_VERSION = "lr-c8-isotonic-cv5"  # part of the cache key: change it when the recipe changes
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def load_examples(path: Path = TRAINING_DATA) -> list[dict[str, str]]:
 
 
 class LocalIntentModel:
-    """Embeddings + logistic regression, calibrated (sigmoid, 5-fold) so 0.95 means 95 %."""
+    """Embeddings + logistic regression, calibrated (isotonic, 5-fold) so 0.95 means 95 %."""
 
     def __init__(self, settings: Settings | None = None, data: Path = TRAINING_DATA) -> None:
         self.settings = settings or get_settings()
@@ -60,7 +61,7 @@ class LocalIntentModel:
         import sklearn
 
         embedder = f"{self.embeddings.kind}|{self.embeddings.model}"
-        version = f"|{embedder}|sklearn {sklearn.__version__}".encode()
+        version = f"|{embedder}|sklearn {sklearn.__version__}|{MODEL_VERSION}".encode()
         key = hashlib.sha256(self.data.read_bytes() + version).hexdigest()[:16]
         return self.settings.data_dir.expanduser().resolve() / "models" / f"intents-{key}.pkl"
 
@@ -86,7 +87,9 @@ class LocalIntentModel:
         vectors = np.array([self.embed(r["text"]) for r in rows], dtype=np.float32)
         labels = np.array([r["intent"] for r in rows])
         base = LogisticRegression(C=8.0, max_iter=2000)
-        model = CalibratedClassifierCV(base, method="sigmoid", cv=5)
+        # Isotonic calibration: on the held-out set, sigmoid calibration left the model
+        # under-confident (0.85 said for 100 % right), which made a 0.95 threshold inert.
+        model = CalibratedClassifierCV(base, method="isotonic", cv=5)
         model.fit(vectors, labels)
         return model
 
