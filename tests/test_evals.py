@@ -1,0 +1,134 @@
+"""The evaluation runners: metrics computed by hand on a tiny set, the CLI's JSON, the test set's
+independence from the training data, and a scenario regression failing the command."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from evals.intents import DATASET, load_labelled, score
+from graph.classify.model import load_examples
+
+runner = CliRunner()
+
+
+def test_metrics_by_hand() -> None:
+    rows = [
+        {"text": "a", "intent": "order_status", "lang": "fr"},
+        {"text": "b", "intent": "order_status", "lang": "en"},
+        {"text": "c", "intent": "cancellation_request", "lang": "fr"},
+        {"text": "d", "intent": "other", "lang": "en"},
+    ]
+    predictions = [
+        {"intent": "order_status", "confidence": 0.99},
+        {"intent": "cancellation_request", "confidence": 0.97},  # wrong, and automated
+        {"intent": "cancellation_request", "confidence": 0.60},  # right, below the threshold
+        {"intent": "other", "confidence": 0.90},
+    ]
+    report = score(rows, predictions, threshold=0.95)
+    assert report["accuracy"] == 0.75
+    assert report["per_intent"]["order_status"] == pytest.approx(
+        {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
+    )
+    assert report["per_intent"]["cancellation_request"] == pytest.approx(
+        {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
+    )
+    assert report["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert report["per_language"] == {"en": 0.5, "fr": 1.0}
+    # 3 automatable messages, 2 automated (coverage 2/3); of the 2 automated decisions 1 was right.
+    assert report["automation"] == pytest.approx(
+        {"threshold": 0.95, "coverage": 2 / 3, "precision": 0.5, "automated": 2}
+    )
+    assert report["confusion"]["order_status"]["cancellation_request"] == 1
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"[^a-zà-ÿß]+", " ", text.lower()).strip()
+
+
+def trigrams(text: str) -> set[str]:
+    t = normalise(text)
+    return {t[i : i + 3] for i in range(len(t) - 2)}
+
+
+def test_the_test_set_is_written_apart_from_the_training_data() -> None:
+    test_rows = load_labelled(DATASET)
+    assert len(test_rows) >= 300
+    assert {r["lang"] for r in test_rows} == {"en", "fr", "de", "es", "it"}
+    train = load_examples()
+    train_norm = {normalise(r["text"]) for r in train}
+    train_grams = [trigrams(r["text"]) for r in train]
+    for row in test_rows:
+        assert normalise(row["text"]) not in train_norm, row["text"]
+        grams = trigrams(row["text"])
+        closest = max(len(grams & g) / len(grams | g) for g in train_grams)
+        assert closest < 0.8, f"near-duplicate of a training row: {row['text']!r} ({closest:.2f})"
+
+
+def test_eval_intents_json_and_report(tmp_path: Path) -> None:
+    dataset = tmp_path / "tiny.jsonl"
+    dataset.write_text("\n".join(json.dumps(r) for r in [
+        {"text": "Bonjour, où en est ma commande ? Toujours rien reçu.", "intent": "order_status", "lang": "fr"},
+        {"text": "Please cancel my order, I ordered the wrong colour", "intent": "cancellation_request", "lang": "en"},
+        {"text": "Vielen Dank, alles angekommen!", "intent": "other", "lang": "de"},
+    ]))  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "intents",
+            "--dataset",
+            str(dataset),
+            "--json",
+            "--report",
+            str(tmp_path / "report"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(report) >= {
+        "n",
+        "accuracy",
+        "macro_f1",
+        "per_intent",
+        "per_language",
+        "automation",
+        "latency_ms",
+        "classifier",
+    }
+    assert report["n"] == 3 and set(report["automation"]) == {"threshold", "coverage", "precision"}
+    assert report["accuracy"] == 1.0
+    for png in ("confusion.png", "precision_coverage.png"):
+        assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Intent classification report" in (tmp_path / "report" / "report.md").read_text()
+    bad = runner.invoke(app, ["eval", "intents", "--dataset", str(tmp_path / "missing.jsonl")])
+    assert bad.exit_code == 2 and "cannot read the dataset" in bad.output
+
+
+@pytest.mark.slow
+def test_a_regressed_scenario_fails_the_command(db_url: str, tmp_path: Path) -> None:
+    scenarios = tmp_path / "s.yaml"
+    scenarios.write_text(
+        "- name: shipped order status\n"
+        "  order: {id: 20567843-A}\n"
+        '  message: "Bonjour, où en est ma commande ? Je n\'ai toujours rien reçu."\n'
+        '  expect: {outcome: auto_replied, reply_contains: ["6A01815623033"], replies: 1}\n'
+        "- name: a regression (expects a cancellation that policy must refuse)\n"
+        "  order: {id: 20567843-A}\n"
+        '  message: "Please cancel my order, I don\'t need it anymore."\n'
+        "  expect: {outcome: auto_replied, order_state: CANCELED}\n"
+    )
+    result = runner.invoke(app, ["eval", "scenarios", "--file", str(scenarios)])
+    assert result.exit_code == 1, result.output
+    assert "PASS  shipped order status" in result.output
+    assert (
+        "FAIL  a regression" in result.output
+        and "order is SHIPPED on Mirakl, expected CANCELED" in result.output
+    )
+    assert "1 passed, 1 failed" in result.output
