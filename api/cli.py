@@ -452,6 +452,7 @@ def eval_intents(
         }
         out["classifier"] = name
         out["llm_calls"] = result["llm_calls"]
+        out["llm_tokens_per_message"] = result["llm_tokens_per_message"]
         typer.echo(json.dumps(out))
     else:
         typer.echo(format_report(result, name))

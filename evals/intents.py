@@ -98,11 +98,13 @@ def score(
 def run(classifier: Any, rows: list[dict[str, str]], threshold: float) -> dict[str, Any]:
     predictions = []
     llm_calls = 0
+    llm_tokens = 0
     for row in rows:
         started = time.perf_counter()
         prediction = classifier.classify(row["text"])
         elapsed = (time.perf_counter() - started) * 1000
         llm_calls += prediction.classifier == "llm"
+        llm_tokens += prediction.llm_tokens
         predictions.append(
             {
                 "intent": prediction.intent,
@@ -112,6 +114,7 @@ def run(classifier: Any, rows: list[dict[str, str]], threshold: float) -> dict[s
         )
     report = score(rows, predictions, threshold)
     report["llm_calls"] = llm_calls
+    report["llm_tokens_per_message"] = llm_tokens / len(rows) if rows else 0.0
     return report
 
 
@@ -122,7 +125,11 @@ def format_report(report: dict[str, Any], classifier: str) -> str:
         f"accuracy {report['accuracy']:.3f}   macro-F1 {report['macro_f1']:.3f}   "
         f"latency p50 {report['latency_ms']['p50']:.1f} ms, "
         f"p95 {report['latency_ms']['p95']:.1f} ms"
-        + (f"   LLM calls {report['llm_calls']}" if report.get("llm_calls") else ""),
+        + (
+            f"   LLM calls {report['llm_calls']}, {report['llm_tokens_per_message']:.0f} tokens/message"
+            if report.get("llm_calls")
+            else ""
+        ),
         f"automation at {a['threshold']:.2f}: coverage {a['coverage']:.3f}, "
         f"precision {a['precision']:.3f} "
         f"({a['automated']} automated decisions)",

@@ -138,6 +138,8 @@ def test_a_regressed_scenario_fails_the_command(db_url: str, tmp_path: Path) -> 
 def test_bench_commands_print_figures(db_url: str) -> None:
     ingest = runner.invoke(app, ["bench", "ingest", "--messages", "6", "--concurrency", "2"])
     assert ingest.exit_code == 0, ingest.output
-    assert re.search(r"ingest \(agent\): 6 messages, concurrency 2: [\d.]+ messages/s", ingest.output)
+    assert re.search(
+        r"ingest \(agent\): 6 messages, concurrency 2: [\d.]+ messages/s", ingest.output
+    )
     assert re.search(r"baseline \(bare insert, same database\): [\d.]+ messages/s", ingest.output)
     assert "peak RSS" in ingest.output

@@ -35,6 +35,7 @@ class Prediction:
     language: str | None = None
     order_id: str | None = None
     rationale: str | None = None
+    llm_tokens: int = 0
 
 
 def load_examples(path: Path = TRAINING_DATA) -> list[dict[str, str]]:
@@ -141,7 +142,9 @@ class IntentClassifier:
         threshold: float = 0.8,
     ) -> None:
         self.local = local
-        self.llm = llm.with_structured_output(LLMIntent) if llm is not None else None
+        self.llm = (
+            llm.with_structured_output(LLMIntent, include_raw=True) if llm is not None else None
+        )
         self.threshold = threshold
 
     def classify(self, text: str) -> Prediction:
@@ -150,9 +153,13 @@ class IntentClassifier:
             return local
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        answer: LLMIntent = self.llm.invoke(
+        result = self.llm.invoke(
             [SystemMessage(LLM_PROMPT), HumanMessage(f"Customer message:\n<<<\n{text}\n>>>")]
         )
+        answer = result["parsed"]
+        if answer is None:  # the model did not follow the schema: keep the local answer
+            return local
+        usage = getattr(result["raw"], "usage_metadata", None) or {}
         return Prediction(
             intent=answer.intent,
             confidence=answer.confidence,
@@ -162,4 +169,5 @@ class IntentClassifier:
             language=answer.language,
             order_id=answer.order_id,
             rationale=answer.rationale,
+            llm_tokens=int(usage.get("total_tokens", 0)),
         )
