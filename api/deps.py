@@ -23,10 +23,14 @@ def get_pipeline(request: Request) -> Pipeline:
     return pipeline
 
 
+def check_key(provided: str | None, expected: str, message: str) -> None:
+    """Constant-time comparison; 401 with `message` when the key is missing or wrong."""
+    if provided is None or not hmac.compare_digest(provided.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", message)
+
+
 def require_api_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    expected: str = request.app.state.api_key
-    if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected.encode()):
-        raise ApiError(401, "unauthorized", "missing or wrong X-API-Key")
+    check_key(x_api_key, request.app.state.api_key, "missing or wrong X-API-Key")
 
 
 async def require_signature(

@@ -6,7 +6,6 @@ their own systems; the agent's tools (tools/business.py) only ever talk to it ov
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.errors import ApiError
+from api.deps import check_key
 from store import business
 from store.models import AuditEntry
 
@@ -26,9 +25,11 @@ ORDER_ID_PATTERN = r"^[0-9]{4,20}-[A-Z]$"
 def require_internal_key(
     request: Request, x_api_key: Annotated[str | None, Header()] = None
 ) -> None:
-    expected: str = request.app.state.internal_api_key
-    if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), expected.encode()):
-        raise ApiError(401, "unauthorized", "missing or wrong X-API-Key for the internal API")
+    check_key(
+        x_api_key,
+        request.app.state.internal_api_key,
+        "missing or wrong X-API-Key for the internal API",
+    )
 
 
 router = APIRouter(
