@@ -8,21 +8,22 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from graph import nodes
+from graph.services import with_session
 from graph.state import AgentState
 
 
 def build_graph() -> StateGraph:
     builder = StateGraph(AgentState)
-    builder.add_node("load_context", nodes.load_context)
-    builder.add_node("classify", nodes.classify)
-    builder.add_node("route", nodes.route)
-    builder.add_node("order_status", nodes.order_status)
-    builder.add_node("cancellation_request", nodes.cancellation)
-    builder.add_node("address_update", nodes.address_update)
-    builder.add_node("draft", nodes.draft)
-    builder.add_node("human_review", nodes.human_review)
-    builder.add_node("act", nodes.act)
-    builder.add_node("close", nodes.close)
+    builder.add_node("load_context", with_session(nodes.load_context))
+    builder.add_node("classify", with_session(nodes.classify))
+    builder.add_node("route", with_session(nodes.route))
+    builder.add_node("order_status", with_session(nodes.order_status))
+    builder.add_node("cancellation_request", with_session(nodes.cancellation))
+    builder.add_node("address_update", with_session(nodes.address_update))
+    builder.add_node("draft", with_session(nodes.draft))
+    builder.add_node("human_review", with_session(nodes.human_review))
+    builder.add_node("act", with_session(nodes.act))
+    builder.add_node("close", with_session(nodes.close))
 
     builder.add_edge(START, "load_context")
     builder.add_edge("load_context", "classify")

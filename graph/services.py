@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -65,12 +66,43 @@ class Services:
             return pool.submit(asyncio.run, go()).result()
 
 
+@lru_cache(maxsize=1)
+def default_services() -> Services:
+    """csagent's services from its settings, for runs started outside csagent (LangGraph
+    Studio / `langgraph dev`), which do not hand them over in the config."""
+    from store.db import get_engine
+    from store.settings import get_settings
+
+    settings = get_settings()
+    return Services.from_settings(settings, get_engine(settings))
+
+
 def services_of(config: RunnableConfig) -> Services:
-    services: Services = config["configurable"]["services"]
-    return services
+    services: Services | None = config.get("configurable", {}).get("services")
+    return services or default_services()
 
 
 def session_of(config: RunnableConfig) -> Session:
     """The session of the processing run (it holds the thread's lock and sees its message)."""
     session: Session = config["configurable"]["session"]
     return session
+
+
+def with_session(node: Callable[..., T]) -> Callable[..., T]:
+    """Give a node a transaction of its own when the run did not bring one (LangGraph Studio);
+    inside csagent the pipeline's session is used and this is a pass-through."""
+
+    @wraps(node)
+    def run(state: Any, config: RunnableConfig) -> T:
+        configurable = config.get("configurable", {})
+        if "session" in configurable:
+            return node(state, config)
+        services = services_of(config)
+        with services.own_transaction() as session:
+            inner = {
+                **config,
+                "configurable": {**configurable, "session": session, "services": services},
+            }
+            return node(state, inner)
+
+    return run

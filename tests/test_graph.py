@@ -400,3 +400,46 @@ def test_a_crash_between_reply_and_close_never_sends_twice(stack: Stack, session
     assert len(stack.shop_messages("crash")) == 1
     assert [a.outcome for a in audit(session, "reply.send")] == ["succeeded"]
     assert thread_status(session, "crash") == "closed"
+
+
+def test_nodes_get_a_transaction_of_their_own_outside_csagent(
+    db_url: str, session: Session
+) -> None:
+    """LangGraph Studio runs the graph without csagent's pipeline session: each node then gets a
+    committed transaction of its own; inside csagent the pipeline's session is used as is."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import text
+
+    from graph.services import with_session
+    from store.db import get_engine
+
+    seen: list[Any] = []
+
+    def node(state: dict[str, Any], config: Any) -> dict[str, Any]:
+        s = config["configurable"]["session"]
+        seen.append(s)
+        s.execute(
+            text("INSERT INTO sync_cursors (name, position) VALUES (:n, now())"),
+            {"n": state["name"]},
+        )
+        return {}
+
+    services = SimpleNamespace(
+        own_transaction=lambda: (
+            __import__("sqlalchemy.orm", fromlist=["sessionmaker"])
+            .sessionmaker(bind=get_engine())
+            .begin()
+        )
+    )
+    with_session(node)({"name": "studio"}, {"configurable": {"services": services}})
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM sync_cursors WHERE name = 'studio'")
+        ).scalar_one()
+        == 1
+    )
+    with_session(node)(
+        {"name": "pipeline"}, {"configurable": {"services": services, "session": session}}
+    )
+    assert seen[-1] is session
