@@ -410,6 +410,7 @@ def test_nodes_get_a_transaction_of_their_own_outside_csagent(
     from types import SimpleNamespace
 
     from sqlalchemy import text
+    from sqlalchemy.orm import sessionmaker
 
     from graph.services import with_session
     from store.db import get_engine
@@ -425,13 +426,7 @@ def test_nodes_get_a_transaction_of_their_own_outside_csagent(
         )
         return {}
 
-    services = SimpleNamespace(
-        own_transaction=lambda: (
-            __import__("sqlalchemy.orm", fromlist=["sessionmaker"])
-            .sessionmaker(bind=get_engine())
-            .begin()
-        )
-    )
+    services = SimpleNamespace(own_transaction=sessionmaker(bind=get_engine()).begin)
     with_session(node)({"name": "studio"}, {"configurable": {"services": services}})
     assert (
         session.execute(
