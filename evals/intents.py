@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from evals.stats import percentile
 from graph.classify.intents import AUTOMATABLE, INTENTS
 
 DATASET = Path(__file__).parent / "data" / "intents_test.jsonl"
@@ -88,9 +89,7 @@ def score(
         "curve": [automation(truth, predicted, confidence, t / 100) for t in range(50, 100)],
         "latency_ms": {
             "p50": statistics.median(latencies) if latencies else 0.0,
-            "p95": sorted(latencies)[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-            if latencies
-            else 0.0,
+            "p95": percentile(latencies, 0.95),
         },
     }
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from evals.stats import percentile
 from knowledge.retriever import Mode, Retriever
 
 DATASET = Path(__file__).parent / "data" / "kb_questions.jsonl"
@@ -26,13 +27,6 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}:{number}: missing {', '.join(sorted(missing))}")
         rows.append(row)
     return rows
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def rank_of(docs: list[str], expected: str) -> int | None:

@@ -4,7 +4,6 @@ simulator and a throwaway embedded PostgreSQL; a pass/fail table, non-zero exit 
 from __future__ import annotations
 
 import copy
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,6 @@ from typing import Any
 
 import httpx
 import yaml
-from pydantic import SecretStr
 
 SCENARIOS = Path(__file__).parent / "data" / "scenarios.yaml"
 
@@ -63,84 +61,60 @@ def check(
 def run_scenarios(
     scenarios: list[dict[str, Any]], echo: Callable[[str], None]
 ) -> list[ScenarioResult]:
-    from api.app import create_app
-    from api.local_server import free_port, serve_in_thread
-    from knowledge.ingest import KnowledgeBase
-    from store import migrate
-    from store.business import seed_business_data, upsert_mirakl_order
-    from store.db import get_engine, session_scope, start_embedded_server
-    from store.settings import get_settings
-    from tools.mirakl.simulator import create_simulator
+    from evals.stack import throwaway_stack
+    from store.business import upsert_mirakl_order
+    from store.db import session_scope
 
-    base = get_settings()
-    with tempfile.TemporaryDirectory(prefix="csagent-scenarios-") as tmp:
-        url = start_embedded_server(Path(tmp), "scenarios")
-        migrate.upgrade(url)
-        simulator = create_simulator()
-        with serve_in_thread(simulator) as sim_url:
-            port = free_port()
-            settings = base.model_copy(update={
-                "database_url": url, "processing": "agent", "api_key": SecretStr("scenarios"),
-                "internal_api_key": SecretStr("scenarios-internal"),
-                "mirakl_base_url": f"{sim_url}/api", "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
-            })  # fmt: skip
-            with session_scope(settings) as session:
-                seed_business_data(session)
-            KnowledgeBase(settings, get_engine(settings)).ingest(settings.knowledge_dir)
-            app = create_app(settings, queue_worker=False)
-            headers = {"X-API-Key": "scenarios"}
-            results = []
-            with serve_in_thread(app, lifespan="on", port=port) as api_url:
-                for number, scenario in enumerate(scenarios, start=1):
-                    thread_id = f"scenario-{number}"
-                    order_id = _prepare_order(
-                        scenario.get("order") or {},
-                        simulator,
-                        sim_url,
-                        settings,
-                        upsert_mirakl_order,
-                        session_scope,
-                    )
-                    customer = scenario.get("customer") or {}
-                    body = {
-                        "body": scenario["message"],
-                        "order_id": order_id,
-                        "customer_id": customer.get("id"),
-                        "customer_name": customer.get("name"),
-                    }
-                    event = httpx.post(
-                        f"{sim_url}/_sim/threads/{thread_id}/customer-message", json=body
-                    ).json()["event"]
-                    answer = httpx.post(
-                        f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
-                    ).json()
-                    thread = simulator.state.sim.threads[thread_id]
-                    replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
-                    reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
-                    review = next(
-                        (r["description"] for r in reviews if r["thread_id"] == thread_id), ""
-                    )
-                    target = (scenario.get("order") or {}).get("as") or (
-                        scenario.get("order") or {}
-                    ).get("id")
-                    state = (
-                        simulator.state.sim.orders.get(target, {}).get("order_state")
-                        if target
-                        else None
-                    )
-                    problems = check(scenario["expect"], answer, replies, review, state)
-                    results.append(
-                        ScenarioResult(
-                            scenario.get("name", thread_id),
-                            not problems,
-                            str(answer.get("status")),
-                            problems,
-                        )
-                    )
-                    echo(
-                        f"{'PASS' if not problems else 'FAIL'}  {scenario.get('name', thread_id)}"
-                        + ("" if not problems else f"  — {'; '.join(problems)}")
-                    )
+    results = []
+    with throwaway_stack("scenarios") as stack:
+        simulator, sim_url, api_url = stack.simulator, stack.sim_url, stack.api_url
+        settings, headers = stack.settings, stack.headers
+        for number, scenario in enumerate(scenarios, start=1):
+            thread_id = f"scenario-{number}"
+            order_id = _prepare_order(
+                scenario.get("order") or {},
+                simulator,
+                sim_url,
+                settings,
+                upsert_mirakl_order,
+                session_scope,
+            )
+            customer = scenario.get("customer") or {}
+            body = {
+                "body": scenario["message"],
+                "order_id": order_id,
+                "customer_id": customer.get("id"),
+                "customer_name": customer.get("name"),
+            }
+            event = httpx.post(
+                f"{sim_url}/_sim/threads/{thread_id}/customer-message", json=body
+            ).json()["event"]
+            answer = httpx.post(
+                f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
+            ).json()
+            thread = simulator.state.sim.threads[thread_id]
+            replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+            reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
+            review = next((r["description"] for r in reviews if r["thread_id"] == thread_id), "")
+            target = (scenario.get("order") or {}).get("as") or (scenario.get("order") or {}).get(
+                "id"
+            )
+            state = (
+                simulator.state.sim.orders.get(target, {}).get("order_state") if target else None
+            )
+            problems = check(scenario["expect"], answer, replies, review, state)
+            results.append(
+                ScenarioResult(
+                    scenario.get("name", thread_id),
+                    not problems,
+                    str(answer.get("status")),
+                    problems,
+                )
+            )
+            echo(
+                f"{'PASS' if not problems else 'FAIL'}  {scenario.get('name', thread_id)}"
+                + ("" if not problems else f"  — {'; '.join(problems)}")
+            )
     return results
 
 
