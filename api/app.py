@@ -59,7 +59,14 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.api_key = resolve_api_key(settings)
     app.state.internal_api_key = resolve_internal_api_key(settings)
-    app.state.drafting = drafting or DraftingService.from_settings(settings, pipeline.engine)
+    # When the agent runs, its drafting service (knowledge base, model, tools) serves the draft
+    # endpoint too, rather than a second copy of everything.
+    agent_services = getattr(pipeline.processor, "services", None)
+    app.state.drafting = (
+        drafting
+        or (agent_services.drafting if agent_services is not None else None)
+        or DraftingService.from_settings(settings, pipeline.engine)
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
     app.include_router(health.router)
