@@ -1,4 +1,5 @@
-"""The csagent HTTP app: ingestion API (and, later, the internal API and the dashboard)."""
+"""The csagent HTTP app factory: ingestion, reviews, threads and the internal business API, over
+the queue and the agent it composes (one set of services per process)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.pipeline import Pipeline, Processor
 from api.routes import health, internal, messages, reviews, threads
-from knowledge.drafts import DraftingService
+from graph.drafting import DraftingService
+from graph.processor import processor_for
+from graph.services import Services
+from store.db import get_engine
 from store.keys import resolve_api_key, resolve_internal_api_key
+from store.queue import Pipeline, Processor
 from store.settings import Settings, get_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -29,7 +33,10 @@ def create_app(
     drafting: DraftingService | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    pipeline = Pipeline.from_settings(settings, engine=engine, processor=processor)
+    engine = engine or get_engine(settings)
+    pipeline = Pipeline.from_settings(
+        settings, engine=engine, processor=processor or processor_for(settings, engine)
+    )
     run_worker = settings.api_queue_worker if queue_worker is None else queue_worker
 
     @asynccontextmanager
@@ -61,12 +68,11 @@ def create_app(
     app.state.internal_api_key = resolve_internal_api_key(settings)
     # When the agent runs, its drafting service (knowledge base, model, tools) serves the draft
     # endpoint too, rather than a second copy of everything.
-    agent_services = getattr(pipeline.processor, "services", None)
-    app.state.drafting = (
-        drafting
-        or (agent_services.drafting if agent_services is not None else None)
-        or DraftingService.from_settings(settings, pipeline.engine)
-    )
+    agent_services: Services | None = getattr(pipeline.processor, "services", None)
+    if drafting is None:
+        services = agent_services or Services.from_settings(settings, engine)
+        drafting = services.drafting
+    app.state.drafting = drafting
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
     app.include_router(health.router)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from api.errors import ApiError
-from api.pipeline import Pipeline
+from store.queue import Pipeline
 from store.settings import Settings
 
 

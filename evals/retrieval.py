@@ -58,7 +58,7 @@ def evaluate_retrieval(retriever: Retriever, rows: list[dict[str, Any]]) -> dict
             ranks.append(rank)
             latencies.append(result.latency_ms)
             by_lang[row.get("lang", "?")].append(rank)
-        summary = summarize(ranks, latencies)
+        summary: dict[str, Any] = summarize(ranks, latencies)
         summary["per_language"] = {
             lang: {k: v for k, v in summarize(r, []).items() if not k.endswith("_ms")}
             for lang, r in sorted(by_lang.items())

@@ -59,62 +59,57 @@ def check(
 
 
 def run_scenarios(
-    scenarios: list[dict[str, Any]], echo: Callable[[str], None]
+    scenarios: list[dict[str, Any]], stack: Any, echo: Callable[[str], None]
 ) -> list[ScenarioResult]:
-    from evals.stack import throwaway_stack
+    """Each scenario on `stack`, a whole csagent on loopback (cli/stack.py builds one)."""
     from store.business import upsert_mirakl_order
     from store.db import session_scope
 
     results = []
-    with throwaway_stack("scenarios") as stack:
-        simulator, sim_url, api_url = stack.simulator, stack.sim_url, stack.api_url
-        settings, headers = stack.settings, stack.headers
-        for number, scenario in enumerate(scenarios, start=1):
-            thread_id = f"scenario-{number}"
-            order_id = _prepare_order(
-                scenario.get("order") or {},
-                simulator,
-                sim_url,
-                settings,
-                upsert_mirakl_order,
-                session_scope,
+    simulator, sim_url, api_url = stack.simulator, stack.sim_url, stack.api_url
+    settings, headers = stack.settings, stack.headers
+    for number, scenario in enumerate(scenarios, start=1):
+        thread_id = f"scenario-{number}"
+        order_id = _prepare_order(
+            scenario.get("order") or {},
+            simulator,
+            sim_url,
+            settings,
+            upsert_mirakl_order,
+            session_scope,
+        )
+        customer = scenario.get("customer") or {}
+        body = {
+            "body": scenario["message"],
+            "order_id": order_id,
+            "customer_id": customer.get("id"),
+            "customer_name": customer.get("name"),
+        }
+        event = httpx.post(
+            f"{sim_url}/_sim/threads/{thread_id}/customer-message", json=body
+        ).json()["event"]
+        answer = httpx.post(
+            f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
+        ).json()
+        thread = simulator.state.sim.threads[thread_id]
+        replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+        reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
+        review = next((r["description"] for r in reviews if r["thread_id"] == thread_id), "")
+        target = (scenario.get("order") or {}).get("as") or (scenario.get("order") or {}).get("id")
+        state = simulator.state.sim.orders.get(target, {}).get("order_state") if target else None
+        problems = check(scenario["expect"], answer, replies, review, state)
+        results.append(
+            ScenarioResult(
+                scenario.get("name", thread_id),
+                not problems,
+                str(answer.get("status")),
+                problems,
             )
-            customer = scenario.get("customer") or {}
-            body = {
-                "body": scenario["message"],
-                "order_id": order_id,
-                "customer_id": customer.get("id"),
-                "customer_name": customer.get("name"),
-            }
-            event = httpx.post(
-                f"{sim_url}/_sim/threads/{thread_id}/customer-message", json=body
-            ).json()["event"]
-            answer = httpx.post(
-                f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
-            ).json()
-            thread = simulator.state.sim.threads[thread_id]
-            replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
-            reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
-            review = next((r["description"] for r in reviews if r["thread_id"] == thread_id), "")
-            target = (scenario.get("order") or {}).get("as") or (scenario.get("order") or {}).get(
-                "id"
-            )
-            state = (
-                simulator.state.sim.orders.get(target, {}).get("order_state") if target else None
-            )
-            problems = check(scenario["expect"], answer, replies, review, state)
-            results.append(
-                ScenarioResult(
-                    scenario.get("name", thread_id),
-                    not problems,
-                    str(answer.get("status")),
-                    problems,
-                )
-            )
-            echo(
-                f"{'PASS' if not problems else 'FAIL'}  {scenario.get('name', thread_id)}"
-                + ("" if not problems else f"  — {'; '.join(problems)}")
-            )
+        )
+        echo(
+            f"{'PASS' if not problems else 'FAIL'}  {scenario.get('name', thread_id)}"
+            + ("" if not problems else f"  — {'; '.join(problems)}")
+        )
     return results
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from graph.state import Action, Route
 from store.mirakl_models import CANCELLABLE_STATES
 
 SHIPPED_STATES = frozenset(
@@ -21,7 +22,7 @@ Mode = Literal["on", "shadow", "off"]
 class PolicyDecision:
     allowed: bool
     reason: str
-    action: str | None = None  # what to do when allowed: cancel_order, cancel_lines, update_address
+    action: Action | None = None  # what to do when allowed
 
 
 def cancellation_policy(
@@ -73,7 +74,7 @@ def automation_route(
     thresholds: dict[str, float],
     mode: Mode,
     order_found: bool,
-) -> tuple[str, str]:
+) -> tuple[Route, str]:
     """(next node, why): an automated branch, `draft` for a human, or `review` without draft."""
     if mode == "off":
         return "human_review", "automation is off"
@@ -84,7 +85,7 @@ def automation_route(
         return "draft", f"confidence {confidence:.2f} is below the {threshold:.2f} threshold"
     if not order_found:
         return "draft", "no order of this customer could be identified"
-    return intent, "confident automatable request"
+    return cast(Route, intent), "confident automatable request"
 
 
 ORDER_ID = re.compile(r"\b(\d{5,12}-[A-Z])\b")

@@ -1,4 +1,4 @@
-"""The agent as the ingestion pipeline's processing step, and the human-review entry points."""
+"""The agent as the ingestion queue's processing step, and the human-review entry points."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.types import Command
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.pipeline import Outcome
 from graph.builder import compile_graph, postgres_checkpointer
-from graph.services import Services
+from graph.services import RunContext, Services
 from store.ingest import IncomingMessage
-from store.models import Thread
+from store.queue import Outcome, Processor, store_only
+from store.settings import Settings
+from store.threads import lock_thread, set_thread_state
 
 
 @dataclass
@@ -26,29 +27,36 @@ class Agent:
         url = services.engine.url.render_as_string(hide_password=False)
         return cls(services, compile_graph(postgres_checkpointer(url)))
 
-    def config(self, thread_id: str, session: Session) -> dict[str, Any]:
-        return {
-            "configurable": {"thread_id": thread_id, "session": session, "services": self.services}
-        }
+    def _run(self, session: Session, thread_id: str, input: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.graph.invoke(
+            input,
+            {"configurable": {"thread_id": thread_id}},
+            context=RunContext(services=self.services, session=session),
+            # Checkpoints at the end of the run (and at a review's interrupt): a run that dies
+            # half-way is simply run again, and the audit log keeps its side effects single.
+            durability="exit",
+        )
+        return result
 
     def __call__(self, session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
         """Run the graph for a new customer message (a pending review is replaced, not stacked)."""
-        result = self.graph.invoke(
+        result = self._run(
+            session,
+            message.thread_id,
             {
                 "thread_id": message.thread_id,
                 "message_id": message.message_id,
                 "text": message.body,
             },
-            self.config(message.thread_id, session),
         )
         return self._outcome(session, message.thread_id, result)
 
     def resume(self, session: Session, thread_id: str, answer: dict[str, Any]) -> Outcome:
         """Answer a pending review: {type: accept|edit|response|ignore, args}."""
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(thread_id, 0))))
+        lock_thread(session, thread_id)
         if not self.pending_review(thread_id):
             raise LookupError(f"thread {thread_id} has no pending review")
-        result = self.graph.invoke(Command(resume=answer), self.config(thread_id, session))
+        result = self._run(session, thread_id, Command(resume=answer))
         return self._outcome(session, thread_id, result)
 
     def pending_review(self, thread_id: str) -> dict[str, Any] | None:
@@ -60,23 +68,27 @@ class Agent:
 
     def _outcome(self, session: Session, thread_id: str, result: dict[str, Any]) -> Outcome:
         intent, confidence = result.get("intent"), result.get("confidence")
-        values = {"intent": intent, "confidence": confidence}
         if "__interrupt__" in result:
             request = result["__interrupt__"][0].value
-            session.execute(
-                update(Thread)
-                .where(Thread.mirakl_thread_id == thread_id)
-                .values(status="awaiting_approval", **values)
+            set_thread_state(
+                session, thread_id, status="awaiting_approval", intent=intent, confidence=confidence
             )
             reply = request["action_request"]["args"].get("reply") or None
             return Outcome(
                 "awaiting_approval", intent, confidence, reply, {"reason": result.get("reason")}
             )
-        session.execute(update(Thread).where(Thread.mirakl_thread_id == thread_id).values(**values))
+        set_thread_state(session, thread_id, intent=intent, confidence=confidence)
         actions = result.get("actions") or []
-        if result.get("outcome") == "ignored":
+        decision = result.get("decision")
+        if decision == "ignored":
             return Outcome("ignored", intent, confidence, None, {"actions": actions})
-        status = (
-            "auto_replied" if result.get("outcome") not in ("accepted", "edited") else "replied"
-        )
+        status = "replied" if decision in ("accepted", "edited") else "auto_replied"
         return Outcome(status, intent, confidence, result.get("reply"), {"actions": actions})
+
+
+def processor_for(settings: Settings, engine: Engine) -> Processor:
+    """What processes each stored message: the agent graph, or storage only when
+    CSAGENT_PROCESSING=store."""
+    if settings.processing == "store":
+        return store_only
+    return Agent.create(Services.from_settings(settings, engine))

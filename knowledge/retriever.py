@@ -8,9 +8,12 @@ import time
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from sqlalchemy import text
+import psycopg
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import ProgrammingError
 
 from knowledge.ingest import TS_CONFIG, KnowledgeBase, KnowledgeError
+from store.metrics import stage
 
 Mode = Literal["hybrid", "vector", "fulltext"]
 RRF_K = 60  # the constant of Cormack et al.; dampens the weight of the very first ranks
@@ -71,18 +74,21 @@ class Retriever:
     ) -> SearchResult:
         """The k best chunks; `query_vector` avoids re-embedding a message embedded already."""
         started = time.perf_counter()
-        with self.kb.engine.connect() as conn:
-            registered = conn.execute(
-                text("SELECT 1 FROM kb_collections WHERE table_name = :t"), {"t": self.kb.table}
-            ).first()
-        if registered is None:
-            raise KnowledgeError("the knowledge base is empty: run `csagent kb ingest` first")
         dense: list[Hit] = []
         sparse: list[Hit] = []
-        if mode in ("hybrid", "vector"):
-            dense = self._vector(query, lang, doc_type, query_vector)
-        if mode in ("hybrid", "fulltext"):
-            sparse = self._fulltext(query, lang, doc_type)
+        with stage("retrieval"), self.kb.engine.connect() as conn:
+            try:
+                if mode in ("hybrid", "vector"):
+                    vector = query_vector or self.kb.embeddings.embed_query(query)
+                    dense = self._vector(conn, vector, lang, doc_type)
+                if mode in ("hybrid", "fulltext"):
+                    sparse = self._fulltext(conn, query, lang, doc_type)
+            except ProgrammingError as exc:
+                if isinstance(exc.orig, psycopg.errors.UndefinedTable):
+                    raise KnowledgeError(
+                        "the knowledge base is empty: run `csagent kb ingest` first"
+                    ) from None
+                raise
         if mode == "vector":
             hits = dense[:k]
         elif mode == "fulltext":
@@ -92,28 +98,35 @@ class Retriever:
         return SearchResult(hits, (time.perf_counter() - started) * 1000)
 
     def _vector(
-        self, query: str, lang: str | None, doc_type: str | None, vector: list[float] | None
+        self, conn: Connection, vector: list[float], lang: str | None, doc_type: str | None
     ) -> list[Hit]:
-        embedding = vector if vector is not None else self.kb.embeddings.embed_query(query)
-        conditions = {
-            key: value for key, value in (("lang", lang), ("doc_type", doc_type)) if value
-        }
-        found = self.kb.store().similarity_search_with_score_by_vector(
-            embedding, k=CANDIDATES, filter=conditions or None
-        )
-        hits = []
-        for rank, (document, distance) in enumerate(found, start=1):
-            m = document.metadata
-            hits.append(
-                Hit(
-                    id=str(document.id), doc=m["doc"], path=m["path"], lang=m["lang"],
-                    doc_type=m["doc_type"], heading=m["heading"], content=document.page_content,
-                    score=1.0 - float(distance), vector_rank=rank,
-                )
-            )  # fmt: skip
-        return hits
+        # Plain SQL on the PGVectorStore table (cosine distance, as the store was built with):
+        # one round trip on csagent's own connection instead of the store's async engine.
+        sql = f"""
+            SELECT langchain_id::text AS id, doc, path, lang, doc_type, heading, content,
+                   embedding <=> CAST(:vector AS vector) AS distance
+            FROM "{self.kb.table}"
+            WHERE (CAST(:lang AS text) IS NULL OR lang = :lang)
+              AND (CAST(:doc_type AS text) IS NULL OR doc_type = :doc_type)
+            ORDER BY distance
+            LIMIT {CANDIDATES}
+        """
+        literal = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+        rows = conn.execute(
+            text(sql), {"vector": literal, "lang": lang, "doc_type": doc_type}
+        ).mappings()
+        return [
+            Hit(
+                id=r["id"], doc=r["doc"], path=r["path"], lang=r["lang"],
+                doc_type=r["doc_type"], heading=r["heading"], content=r["content"],
+                score=1.0 - float(r["distance"]), vector_rank=rank,
+            )
+            for rank, r in enumerate(rows, start=1)
+        ]  # fmt: skip
 
-    def _fulltext(self, query: str, lang: str | None, doc_type: str | None) -> list[Hit]:
+    def _fulltext(
+        self, conn: Connection, query: str, lang: str | None, doc_type: str | None
+    ) -> list[Hit]:
         languages = ", ".join(f"('{code}', '{cfg}')" for code, cfg in TS_CONFIG.items())
         sql = f"""
             SELECT c.langchain_id::text AS id, c.doc, c.path, c.lang, c.doc_type, c.heading,
@@ -132,11 +145,10 @@ class Retriever:
             ORDER BY rank DESC, c.path
             LIMIT {CANDIDATES}
         """
-        with self.kb.engine.connect() as conn:
-            rows = conn.execute(
-                text(sql), {"query": query, "lang": lang, "doc_type": doc_type}
-            ).mappings()
-            return [
+        rows = conn.execute(
+            text(sql), {"query": query, "lang": lang, "doc_type": doc_type}
+        ).mappings()
+        return [
                 Hit(
                     id=r["id"], doc=r["doc"], path=r["path"], lang=r["lang"],
                     doc_type=r["doc_type"], heading=r["heading"], content=r["content"],

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from examples import ROOT as EXAMPLES_ROOT
 from store.mirakl_models import Order as MiraklOrder
 from store.models import Customer, InventoryItem, Order, OrderCost, OrderLine, Shipment
 from store.upserts import upsert
@@ -198,14 +199,11 @@ def update_shipment_address(
 # -- demo data -------------------------------------------------------------------------------------
 
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
 def _iso_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def seed_business_data(session: Session, examples: Path = EXAMPLES) -> dict[str, int]:
+def seed_business_data(session: Session, examples: Path = EXAMPLES_ROOT) -> dict[str, int]:
     """Load the example orders (as Mirakl has them) and the ERP's stock, costs and shipments."""
     orders = json.loads((examples / "mirakl" / "orders.json").read_text(encoding="utf-8"))["orders"]
     for raw in orders:

@@ -1,4 +1,4 @@
-"""Mirakl wire shapes (threads, messages, orders) as pydantic models, per shared/mirakl/CONTRACT.md.
+"""Mirakl wire shapes (threads, messages, orders) as pydantic models, per docs/mirakl-contract.md.
 
 Shared by the V1 import here and the Mirakl client in `tools/`, so both read one definition.
 """

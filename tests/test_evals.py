@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.main import app
 from evals.intents import DATASET, load_labelled, score
 from graph.classify.model import load_examples
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.local_server import free_port, serve_in_thread
+from cli.local_server import free_port, serve_in_thread
 from graph.policies import (
     address_policy,
     automation_route,
@@ -385,17 +385,20 @@ def test_a_crash_between_reply_and_close_never_sends_twice(stack: Stack, session
             .where(AuditEntry.action == "reply.send")
             .values(outcome="started")
         )
-    from graph.nodes import send_reply
+    from langgraph.runtime import Runtime
 
-    config: dict[str, Any] = {"configurable": {"thread_id": "crash", "services": agent.services}}
+    from graph.nodes.actions import send_reply
+    from graph.services import RunContext
+
+    config: dict[str, Any] = {"configurable": {"thread_id": "crash"}}
     with session_scope() as s:
-        config["configurable"]["session"] = s
+        context = RunContext(services=agent.services, session=s)
         # Even a forced re-run of the send step finds the reply on Mirakl instead of resending...
         state = agent.graph.get_state(config)
         assert state.next == ("close",)
-        send_reply(state.values, config, state.values["reply"], "automation", "csagent")  # type: ignore[arg-type]
+        send_reply(state.values, Runtime(context=context), state.values["reply"])  # type: ignore[arg-type]
         # ...and the restarted graph resumes from its PostgreSQL checkpoint: it only closes.
-        agent.graph.invoke(None, config)
+        agent.graph.invoke(None, config, context=context)
         assert agent.graph.get_state(config).next == ()
     assert len(stack.shop_messages("crash")) == 1
     assert [a.outcome for a in audit(session, "reply.send")] == ["succeeded"]
@@ -405,36 +408,57 @@ def test_a_crash_between_reply_and_close_never_sends_twice(stack: Stack, session
 def test_nodes_get_a_transaction_of_their_own_outside_csagent(
     db_url: str, session: Session
 ) -> None:
-    """LangGraph Studio runs the graph without csagent's pipeline session: each node then gets a
+    """LangGraph Studio runs the graph without csagent's pipeline session: a node then gets a
     committed transaction of its own; inside csagent the pipeline's session is used as is."""
     from types import SimpleNamespace
 
+    from langgraph.runtime import Runtime
     from sqlalchemy import text
     from sqlalchemy.orm import sessionmaker
 
-    from graph.services import with_session
+    from graph.services import RunContext, transaction
     from store.db import get_engine
 
-    seen: list[Any] = []
-
-    def node(state: dict[str, Any], config: Any) -> dict[str, Any]:
-        s = config["configurable"]["session"]
-        seen.append(s)
-        s.execute(
-            text("INSERT INTO sync_cursors (name, position) VALUES (:n, now())"),
-            {"n": state["name"]},
-        )
-        return {}
-
-    services = SimpleNamespace(own_transaction=sessionmaker(bind=get_engine()).begin)
-    with_session(node)({"name": "studio"}, {"configurable": {"services": services}})
+    services: Any = SimpleNamespace(sessions=sessionmaker(bind=get_engine()))
+    with transaction(Runtime(context=RunContext(services=services))) as own:
+        assert own is not session
+        own.execute(text("INSERT INTO sync_cursors (name, position) VALUES ('studio', now())"))
     assert (
         session.execute(
             text("SELECT count(*) FROM sync_cursors WHERE name = 'studio'")
         ).scalar_one()
         == 1
     )
-    with_session(node)(
-        {"name": "pipeline"}, {"configurable": {"services": services, "session": session}}
-    )
-    assert seen[-1] is session
+    with transaction(Runtime(context=RunContext(services=services, session=session))) as run:
+        assert run is session
+
+
+def test_studio_sees_the_input_schema_of_one_message() -> None:
+    from graph.builder import graph
+
+    schema = graph.get_input_jsonschema()
+    assert set(schema["properties"]) == {"thread_id", "message_id", "text"}
+    assert set(schema["required"]) == {"thread_id", "message_id", "text"}
+
+
+def test_every_per_message_field_is_reset_at_the_start_of_a_run() -> None:
+    from graph.state import PER_MESSAGE, AgentState, InputState
+
+    per_message = set(AgentState.__annotations__) - set(InputState.__annotations__)
+    assert per_message == PER_MESSAGE
+
+
+def test_after_an_accepted_review_the_next_message_is_automated_as_automation(
+    stack: Stack, session: Session
+) -> None:
+    """Nothing decided for the reviewed message (its reviewer's decision, reply or action) may
+    leak through the checkpoint into the next message of the same thread."""
+    answer = return_question(stack, "leak")
+    assert stack.review("leak", {"type": "accept"}).json()["status"] == "replied"
+    again = stack.customer_writes("leak", WHERE_IS_MY_ORDER["fr"])
+    assert (again["status"], again["intent"]) == ("auto_replied", "order_status")
+    assert "20576630-A a été livrée" in again["reply"]
+    assert [a.actor_type for a in audit(session, "reply.send")] == ["human", "automation"]
+    assert [a.actor_type for a in audit(session, "thread.close")] == ["automation"]
+    assert thread_status(session, "leak") == "closed"
+    assert stack.shop_messages("leak") == [answer["reply"], again["reply"]]

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.pipeline import Outcome, Processor
 from store.ingest import IncomingMessage
 from store.models import InboundEvent, Message, Thread
+from store.queue import Outcome, Processor
 from store.settings import Settings
 
 KEY = "test-api-key"

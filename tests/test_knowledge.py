@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from evals.retrieval import summarize
+from graph.conversation import read_conversation
+from graph.drafting import DraftingService
 from graph.llm import chat_model
-from knowledge.drafts import DraftingService, load_thread_context
 from knowledge.ingest import KnowledgeBase, KnowledgeError
 from knowledge.language import detect_language
 from knowledge.retriever import Retriever, reciprocal_rank_fusion
@@ -226,7 +227,7 @@ def test_llm_draft_is_grounded_in_the_retrieved_policy(
 ) -> None:
     with session_scope() as session:
         thread_id = return_thread(session)
-        context = load_thread_context(session, thread_id)
+        context, order = read_conversation(session, thread_id)
     script = ScriptedChat(
         text("Bonjour Isabelle, ouvrez une demande de retour depuis votre commande.")
     )
@@ -235,7 +236,7 @@ def test_llm_draft_is_grounded_in_the_retrieved_policy(
             openai_api_key=SecretStr("t"), openai_base_url=f"{url}/v1", openai_model="scripted"
         )
         service = DraftingService(settings, get_engine(), model=chat_model(settings))
-        draft = service.draft(context)
+        draft = service.draft(context, order)
     assert (draft.generator, draft.text) == (
         "llm",
         "Bonjour Isabelle, ouvrez une demande de retour depuis votre commande.",
@@ -258,7 +259,7 @@ def test_kb_and_eval_commands(knowledge: KnowledgeBase, tmp_path: Path) -> None:
 
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from cli.main import app
 
     runner = CliRunner()
     search = runner.invoke(

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.cli import app as cli
-from api.pipeline import Pipeline
+from cli.main import app as cli
 from store.db import session_scope
 from store.ingest import IncomingMessage
 from store.models import InboundEvent, Message, Thread
+from store.queue import Pipeline
 from store.settings import get_settings
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.sync import sync_inbox

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from api.cli import app
+from cli.main import app
 from store.models import Customer, Message, Order, Thread
 from store.threads import summarize_thread
 

@@ -16,9 +16,9 @@ from helpers import free_port
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.pipeline import Pipeline
 from store.ingest import CustomerRef, IncomingMessage
 from store.models import InboundEvent, Message
+from store.queue import Pipeline
 
 CSAGENT = Path(sys.executable).with_name("csagent")
 

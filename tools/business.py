@@ -14,6 +14,7 @@ import httpx
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from store.facts import Address
 from store.keys import resolve_internal_api_key
 from store.settings import Settings, get_settings
 from tools.refunds import RefundError, RefundLine, RefundRules, quote_refund
@@ -65,20 +66,9 @@ class OrderInput(BaseModel):
     order_id: str = Field(description="Mirakl order id, e.g. 20567843-A")
 
 
-class AddressInput(BaseModel):
-    firstname: str | None = None
-    lastname: str
-    street_1: str
-    street_2: str | None = None
-    zip_code: str
-    city: str
-    country: str = Field(description="ISO 3166-1 alpha-3 country code, e.g. FRA, DEU, ESP, ITA")
-    phone: str | None = None
-
-
 class AddressChangeInput(BaseModel):
     order_id: str = Field(description="Mirakl order id, e.g. 20567843-A")
-    address: AddressInput
+    address: Address
 
 
 class RefundItem(BaseModel):
@@ -112,10 +102,10 @@ def make_business_tools(api: BusinessApi, rules: RefundRules) -> dict[str, BaseT
         shipped, in_transit, delivered, ...), tracking events and delivery address."""
         return api.call("GET", f"/shipments/{order_id}")
 
-    def update_shipping_address(order_id: str, address: AddressInput) -> dict[str, Any]:
+    def update_shipping_address(order_id: str, address: Address) -> dict[str, Any]:
         """Change the delivery address of an order whose parcel has not left the warehouse.
         Refused (status 409) once it has shipped."""
-        payload = address.model_dump() if isinstance(address, BaseModel) else dict(address)
+        payload = dict(address)
         return api.call("PUT", f"/shipments/{order_id}/address", json=payload)
 
     def compute_partial_refund(

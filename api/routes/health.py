@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import PipelineDep
-from api.pipeline import queue_depth
+from store.queue import queue_depth
 
 router = APIRouter(tags=["health"])
 

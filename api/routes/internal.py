@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from api.deps import check_key
 from store import business
+from store.facts import Address
 from store.models import AuditEntry
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -68,19 +69,6 @@ class OrderCost(BaseModel):
     margin: Decimal
 
 
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    firstname: str | None = Field(default=None, max_length=100)
-    lastname: str = Field(min_length=1, max_length=100)
-    street_1: str = Field(min_length=3, max_length=200)
-    street_2: str | None = Field(default=None, max_length=200)
-    zip_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")
-    city: str = Field(min_length=1, max_length=100)
-    country: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3, e.g. FRA")
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()./-]{6,20}$")
-
-
 class ShipmentEvent(BaseModel):
     at: datetime
     status: str
@@ -95,7 +83,7 @@ class Shipment(BaseModel):
     tracking_url: str | None
     status: str
     events: list[ShipmentEvent]
-    address: dict[str, Any] | None
+    address: Address | None
 
 
 def _session(request: Request) -> Any:
@@ -171,7 +159,7 @@ async def update_address(
     """Redirect a shipment that has not left the warehouse (409 with the reason otherwise)."""
 
     def write() -> Shipment:
-        new = address.model_dump()
+        new = dict(address)
         with _session(request).begin() as session:
             previous = business.get_shipment(session, order_id).address
             updated = business.update_shipment_address(session, order_id, new)

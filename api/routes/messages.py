@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from api.deps import ApiKeyDep, PipelineDep, SignatureDep
 from api.errors import ApiError
-from api.pipeline import EventView
 from store.ingest import IncomingMessage
+from store.queue import EventView
 
 router = APIRouter(prefix="/api/v1", tags=["ingestion"])
 
@@ -94,6 +94,7 @@ async def post_message(
         body = Queued(event_id=view.event_id, status=view.status, duplicate=not accepted.is_new)
         return JSONResponse(body.model_dump(), status_code=202)
     view, duplicate = await run_in_threadpool(pipeline.ingest, message, source="webhook", raw=raw)
+    assert view is not None
     return outcome(view, duplicate)
 
 

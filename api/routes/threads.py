@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from api.deps import ApiKeyDep
 from api.errors import ApiError
+from graph.conversation import read_conversation
+from knowledge.ingest import KnowledgeError
 
 router = APIRouter(prefix="/api/v1/threads", tags=["threads"])
 
@@ -30,16 +32,13 @@ class DraftOut(BaseModel):
 @router.post("/{thread_id}/draft", response_model=DraftOut, responses={401: {}, 404: {}, 503: {}})
 async def draft(thread_id: str, request: Request, _key: ApiKeyDep) -> DraftOut:
     """A reply draft grounded in the knowledge base and the order (not sent: an agent reviews)."""
-    from knowledge.drafts import load_thread_context
-    from knowledge.ingest import KnowledgeError
-
     drafting = request.app.state.drafting
 
     def make() -> DraftOut:
         with request.app.state.pipeline.sessions() as session:
-            context = load_thread_context(session, thread_id)
+            conversation, order = read_conversation(session, thread_id)  # 404 if unknown
         try:
-            result = drafting.draft(context)
+            result = drafting.draft(conversation, order)
         except KnowledgeError as exc:
             raise ApiError(503, "knowledge_base_unavailable", str(exc)) from None
         return DraftOut(

@@ -1,4 +1,4 @@
-"""Async client of the Mirakl Seller API subset csagent uses (shared/mirakl/CONTRACT.md).
+"""Async client of the Mirakl Seller API subset csagent uses (docs/mirakl-contract.md).
 
 Resilience (tenacity): a 429 is waited out for its Retry-After (bounded); 5xx and network errors
 are retried with jittered exponential backoff a bounded number of times; other 4xx raise at once.

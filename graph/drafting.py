@@ -8,44 +8,20 @@ relevant policy passages, a sign-off. Both say where their facts came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources import files
 from typing import Any, Literal
 
 import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
-from knowledge.language import detect_language
+from graph.state import Conversation
 from knowledge.retriever import Hit, Retriever
-from store.business import NotFound
-from store.models import Customer, Message, Order, Shipment, Thread
+from store.facts import OrderFacts
 from store.settings import Settings
-
-
-@dataclass(frozen=True)
-class OrderFacts:
-    order_id: str
-    state: str | None
-    products: list[str]
-    carrier: str | None = None
-    tracking_number: str | None = None
-    tracking_url: str | None = None
-    shipment_status: str | None = None
-    last_event: str | None = None
-
-
-@dataclass(frozen=True)
-class ThreadContext:
-    thread_id: str
-    customer_name: str | None
-    language: str
-    history: list[tuple[str, str]]  # (direction, body), oldest first
-    question: str  # the customer's messages since our last reply
-    order: OrderFacts | None = None
-    search_query: str = ""  # what retrieval looks for: the question, with context if it is short
+from tools.business import BusinessApi
 
 
 @dataclass(frozen=True)
@@ -65,83 +41,34 @@ class Draft:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_thread_context(session: Session, mirakl_thread_id: str) -> ThreadContext:
-    thread = session.scalar(select(Thread).where(Thread.mirakl_thread_id == mirakl_thread_id))
-    if thread is None:
-        raise NotFound(f"thread {mirakl_thread_id} not found")
-    messages = session.scalars(
-        select(Message).where(Message.thread_id == thread.id).order_by(Message.created_at)
-    ).all()
-    history = [(m.direction, m.body) for m in messages]
-    pending: list[str] = []
-    for direction, body in reversed(history):
-        if direction == "outbound":
-            break
-        pending.insert(0, body)
-    question = "\n".join(pending) or (history[-1][1] if history else "")
-    # "Thanks, but the tracking does not work?" means little alone: add what the customer said
-    # before, so retrieval sees the topic of the conversation.
-    earlier = [body for direction, body in history if direction == "inbound"]
-    search_query = question if len(question) >= 80 else "\n".join(earlier[-3:])
-    customer = session.get(Customer, thread.customer_id) if thread.customer_id else None
-    name = (customer.firstname or customer.display_name) if customer else None
-    order = session.get(Order, thread.order_id) if thread.order_id else None
-    return ThreadContext(
-        thread_id=mirakl_thread_id,
-        customer_name=(name or "").split(" ")[0] or None,
-        language=detect_language(
-            question, thread.locale or (customer.locale if customer else None)
-        ),
-        history=history,
-        question=question,
-        order=_order_facts(session, order) if order else None,
-        search_query=search_query,
-    )
-
-
-def _order_facts(session: Session, order: Order) -> OrderFacts:
-    shipment = session.scalar(select(Shipment).where(Shipment.order_id == order.id))
-    events = (shipment.events or []) if shipment else []
-    return OrderFacts(
-        order_id=order.mirakl_order_id,
-        state=order.state,
-        products=[line.product_title or line.offer_sku for line in order.lines],
-        carrier=shipment.carrier_name or shipment.carrier_code if shipment else None,
-        tracking_number=shipment.tracking_number if shipment else None,
-        tracking_url=shipment.tracking_url if shipment else None,
-        shipment_status=shipment.status if shipment else None,
-        last_event=str(events[-1].get("at", ""))[:10] if events else None,
-    )
-
-
 # -- the retrieval draft, one phrasebook per language ------------------------------------------
 
-PHRASEBOOK = yaml.safe_load((Path(__file__).with_name("phrases.yaml")).read_text(encoding="utf-8"))
+PHRASEBOOK = yaml.safe_load(files("graph").joinpath("phrases.yaml").read_text(encoding="utf-8"))
 PHRASES: dict[str, dict[str, str]] = PHRASEBOOK["phrases"]
 LANGUAGE_NAMES: dict[str, dict[str, str]] = PHRASEBOOK["language_names"]
 
 
 def order_sentence(facts: OrderFacts, lang: str) -> str | None:
     p = PHRASES[lang]
-    status = facts.shipment_status
-    if facts.state in ("CANCELED", "REFUSED"):
-        return p["canceled"].format(order=facts.order_id)
-    if status in ("shipped", "in_transit") and facts.tracking_number:
-        url = f" ({facts.tracking_url})" if facts.tracking_url else ""
+    status, state, order_id = facts["shipment_status"], facts["state"], facts["order_id"]
+    if state in ("CANCELED", "REFUSED"):
+        return p["canceled"].format(order=order_id)
+    if status in ("shipped", "in_transit") and facts["tracking_number"]:
+        url = f" ({facts['tracking_url']})" if facts["tracking_url"] else ""
         return p["shipped"].format(
-            order=facts.order_id,
-            carrier=facts.carrier or "?",
-            tracking=facts.tracking_number,
+            order=order_id,
+            carrier=facts["carrier"] or "?",
+            tracking=facts["tracking_number"],
             url=url,
         )
     if status == "delivered":
         return p["delivered"].format(
-            order=facts.order_id, carrier=facts.carrier or "?", date=facts.last_event or "?"
+            order=order_id, carrier=facts["carrier"] or "?", date=facts["last_event"] or "?"
         )
-    if status == "preparing" or facts.state == "SHIPPING":
-        return p["preparing"].format(order=facts.order_id)
-    if status == "pending" or (facts.state or "").startswith(("WAITING", "STAGING")):
-        return p["pending"].format(order=facts.order_id)
+    if status == "preparing" or state == "SHIPPING":
+        return p["preparing"].format(order=order_id)
+    if status == "pending" or (state or "").startswith(("WAITING", "STAGING")):
+        return p["pending"].format(order=order_id)
     return None
 
 
@@ -163,12 +90,26 @@ def choose_passages(hits: list[Hit], lang: str, limit: int = 2) -> list[Hit]:
     return (in_language or in_english or same_doc)[:limit]
 
 
-def retrieval_draft(ctx: ThreadContext, hits: list[Hit], shop: str) -> str:
-    lang = ctx.language if ctx.language in PHRASES else "en"
+def greeting(name: str | None, lang: str) -> str:
     p = PHRASES[lang]
-    parts = [p["hello"].format(name=ctx.customer_name) if ctx.customer_name else p["hello_anon"]]
-    parts.append(p["thanks"])
-    if ctx.order is not None and (sentence := order_sentence(ctx.order, lang)):
+    return p["hello"].format(name=name) if name else p["hello_anon"]
+
+
+def sign_off(lang: str, shop: str) -> list[str]:
+    p = PHRASES[lang]
+    return [p["close"], p["sign"].format(shop=shop)]
+
+
+def reply_language(language: str) -> str:
+    """The phrasebook's language for a customer's language (English when it has none)."""
+    return language if language in PHRASES else "en"
+
+
+def retrieval_draft(ctx: Conversation, order: OrderFacts | None, hits: list[Hit], shop: str) -> str:
+    lang = reply_language(ctx["language"])
+    p = PHRASES[lang]
+    parts = [greeting(ctx["customer_name"], lang), p["thanks"]]
+    if order is not None and (sentence := order_sentence(order, lang)):
         parts.append(sentence)
     passages = choose_passages(hits, lang)
     if passages:
@@ -180,9 +121,7 @@ def retrieval_draft(ctx: ThreadContext, hits: list[Hit], shop: str) -> str:
             else p["policy"]
         )
         parts.append(intro + "\n\n" + "\n\n".join(h.body.strip() for h in passages))
-    parts.append(p["close"])
-    parts.append(p["sign"].format(shop=shop))
-    return "\n\n".join(parts)
+    return "\n\n".join([*parts, *sign_off(lang, shop)])
 
 
 # -- the LLM draft ---------------------------------------------------------------------------------
@@ -199,47 +138,46 @@ back to the customer, instead of guessing.
 - Never mention costs, margins or internal figures; refunds are only proposed, never confirmed."""
 
 
-def context_prompt(ctx: ThreadContext, hits: list[Hit]) -> str:
+def context_prompt(ctx: Conversation, order: OrderFacts | None, hits: list[Hit]) -> str:
     lines = ["CONVERSATION (oldest first):"]
-    for direction, body in ctx.history[-8:]:
+    for direction, body in ctx["history"]:
         lines.append(f"- {'customer' if direction == 'inbound' else 'us'}: {body}")
     lines.append("")
-    if ctx.order is not None:
-        o = ctx.order
+    if order is not None:
+        o = order
         lines.append("ORDER FACTS:")
-        products = ", ".join(o.products) or "?"
-        lines.append(f"- order {o.order_id}, state {o.state or 'unknown'}, products: {products}")
-        if o.shipment_status:
+        products = ", ".join(line["product"] for line in o["lines"]) or "?"
+        lines.append(
+            f"- order {o['order_id']}, state {o['state'] or 'unknown'}, products: {products}"
+        )
+        if o["shipment_status"]:
             lines.append(
-                f"- shipment: {o.shipment_status}, carrier {o.carrier or '?'}, "
-                f"tracking {o.tracking_number or 'none'} {o.tracking_url or ''}".rstrip()
+                f"- shipment: {o['shipment_status']}, carrier {o['carrier'] or '?'}, "
+                f"tracking {o['tracking_number'] or 'none'} {o['tracking_url'] or ''}".rstrip()
             )
         lines.append("")
     lines.append("POLICY EXCERPTS:")
     for i, hit in enumerate(hits, start=1):
         lines.append(f"[{i}] {hit.path} — {hit.heading}\n{hit.body.strip()}")
     lines.append("")
-    lines.append(
-        f"CUSTOMER CUSTOMER'S LATEST MESSAGE:\n{ctx.question}".replace(
-            "CUSTOMER CUSTOMER'S", "THE CUSTOMER'S"
-        )
-    )
+    lines.append(f"THE CUSTOMER'S LATEST MESSAGE:\n{ctx['question']}")
     lines.append("\nWrite the reply.")
     return "\n".join(lines)
 
 
 def llm_draft(
-    ctx: ThreadContext,
+    ctx: Conversation,
+    order: OrderFacts | None,
     hits: list[Hit],
     model: BaseChatModel,
     shop: str,
     tools: list[BaseTool] | None = None,
     max_steps: int = 4,
 ) -> tuple[str, list[dict[str, Any]]]:
-    language = LANGUAGE_NAMES["en"].get(ctx.language, "the customer's language")
+    language = LANGUAGE_NAMES["en"].get(ctx["language"], "the customer's language")
     messages = [
         SystemMessage(SYSTEM_PROMPT.format(shop=shop, language=language)),
-        HumanMessage(context_prompt(ctx, hits)),
+        HumanMessage(context_prompt(ctx, order, hits)),
     ]
     if tools:
         from graph.tool_loop import run_tool_loop
@@ -253,7 +191,8 @@ def llm_draft(
 
 
 def draft_reply(
-    ctx: ThreadContext,
+    ctx: Conversation,
+    order: OrderFacts | None,
     retriever: Retriever,
     *,
     shop: str,
@@ -266,18 +205,21 @@ def draft_reply(
 ) -> Draft:
     """The draft for a thread: the one function the API and the graph's draft node share.
     `doc_type` narrows retrieval to the policy the request is about (when it has chunks)."""
-    query = ctx.search_query or ctx.question
+    query = ctx["search_query"] or ctx["question"]
     hits = retriever.search(query, k=k, query_vector=query_vector, doc_type=doc_type).hits
     if not hits and doc_type is not None:
         hits = retriever.search(query, k=k, query_vector=query_vector).hits
     sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
     if model is not None:
-        text, calls = llm_draft(ctx, hits, model, shop, tools, max_steps)
-        return Draft(text, sources, "llm", ctx.language, calls)
-    used = choose_passages(hits, ctx.language if ctx.language in PHRASES else "en")
+        text, calls = llm_draft(ctx, order, hits, model, shop, tools, max_steps)
+        return Draft(text, sources, "llm", ctx["language"], calls)
+    used = choose_passages(hits, reply_language(ctx["language"]))
     used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
     return Draft(
-        retrieval_draft(ctx, hits, shop), used_sources or sources, "retrieval", ctx.language
+        retrieval_draft(ctx, order, hits, shop),
+        used_sources or sources,
+        "retrieval",
+        ctx["language"],
     )
 
 
@@ -299,16 +241,21 @@ class DraftingService:
         self._retriever: Retriever | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, engine: Engine) -> DraftingService:
-        from graph.llm import chat_model
-        from tools.business import DRAFTING_TOOLS, BusinessApi, make_business_tools
+    def from_settings(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        model: BaseChatModel | None,
+        business: BusinessApi,
+    ) -> DraftingService:
+        """With a model, the read-only business tools (and refund quotes) come along."""
+        from tools.business import DRAFTING_TOOLS, make_business_tools
         from tools.refunds import RefundRules
 
-        model = chat_model(settings)
         tools = None
         if model is not None:
             rules = RefundRules.load(settings.refund_rules_path)
-            available = make_business_tools(BusinessApi.from_settings(settings), rules)
+            available = make_business_tools(business, rules)
             tools = [available[name] for name in DRAFTING_TOOLS]
         return cls(settings, engine, model=model, tools=tools)
 
@@ -322,12 +269,14 @@ class DraftingService:
 
     def draft(
         self,
-        ctx: ThreadContext,
+        ctx: Conversation,
+        order: OrderFacts | None,
         query_vector: list[float] | None = None,
         doc_type: str | None = None,
     ) -> Draft:
         return draft_reply(
             ctx,
+            order,
             self.retriever,
             shop=self.settings.shop_name,
             model=self.model,

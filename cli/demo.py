@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from api.app import create_app
-from api.local_server import free_port, serve_in_thread
+from cli.local_server import free_port, serve_in_thread
 from knowledge.ingest import KnowledgeBase
 from store.business import seed_business_data
 from store.db import get_engine, session_scope

@@ -32,7 +32,7 @@ class Stack:
 @contextmanager
 def throwaway_stack(name: str) -> Iterator[Stack]:
     from api.app import create_app
-    from api.local_server import free_port, serve_in_thread
+    from cli.local_server import free_port, serve_in_thread
     from knowledge.ingest import KnowledgeBase
     from store import migrate
     from store.business import seed_business_data

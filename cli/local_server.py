@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -20,7 +20,10 @@ def free_port() -> int:
 
 @contextmanager
 def serve_in_thread(
-    app: Any, lifespan: str = "off", timeout_s: float = 10.0, port: int | None = None
+    app: Any,
+    lifespan: Literal["auto", "on", "off"] = "off",
+    timeout_s: float = 10.0,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Yields the base URL while the app is served; stops the server on exit."""
     port = port or free_port()

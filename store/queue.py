@@ -1,5 +1,7 @@
 """The processing queue behind POST /api/v1/messages, `csagent worker` and `csagent sync`.
 
+It sits below the agent: the composition root (app factory, CLI) hands it the processor.
+
 Accepting an event commits it to `inbound_events` first; processing happens in a transaction that
 holds a PostgreSQL advisory lock on the thread, so messages of one thread run one at a time and
 oldest first, while different threads run in parallel. Workers claim events with
@@ -22,8 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
 from store.ingest import IncomingMessage, record_event, store_message
+from store.metrics import stage
 from store.models import InboundEvent
 from store.settings import Settings, get_settings
+from store.threads import lock_thread, try_lock_thread
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +55,13 @@ class Outcome:
         }
 
 
-# The step after storage. The agent graph plugs in here; until then messages are stored and
-# their thread stays open for a human.
+# The step after storage: the agent graph, injected by the composition root, or `store_only`
+# (messages are stored and their thread stays open for a human).
 Processor = Callable[[Session, IncomingMessage, int], Outcome]
 
 
 def store_only(session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
     return Outcome("stored")
-
-
-def default_processor(settings: Settings | None = None, engine: Engine | None = None) -> Processor:
-    """The processor every entry point (API, worker, sync) uses unless told otherwise: the agent
-    graph, or storage only when CSAGENT_PROCESSING=store."""
-    s = settings or get_settings()
-    if s.processing == "store":
-        return store_only
-    from graph.processor import Agent
-    from graph.services import Services
-
-    return Agent.create(Services.from_settings(s, engine or get_engine(s)))
 
 
 @dataclass(frozen=True)
@@ -106,10 +98,6 @@ class Accepted:
     is_new: bool
 
 
-def _thread_lock_key(thread_key: str) -> Any:
-    return func.hashtextextended(thread_key, 0)
-
-
 class Pipeline:
     def __init__(
         self,
@@ -140,7 +128,7 @@ class Pipeline:
         return cls(
             engine,
             sla_hours=settings.sla_hours,
-            processor=processor or default_processor(settings, engine),
+            processor=processor or store_only,
             max_attempts=settings.queue_max_attempts,
             retry_delay_s=settings.queue_retry_delay_s,
         )
@@ -151,7 +139,7 @@ class Pipeline:
         self, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
     ) -> Accepted:
         """Durably record the event (committed before any processing); duplicates are detected."""
-        with self.sessions.begin() as session:
+        with stage("queue.accept"), self.sessions.begin() as session:
             event_id, is_new = record_event(session, message, source=source, raw=raw)
             if is_new:
                 session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
@@ -209,7 +197,7 @@ class Pipeline:
             if event is None or event.status != "received":
                 return
             thread_key = event.thread_key or event.dedupe_key
-            session.execute(select(func.pg_advisory_xact_lock(_thread_lock_key(thread_key))))
+            lock_thread(session, thread_key)
             self._process_backlog(session, thread_key, event)
 
     def work_once(self) -> bool:
@@ -231,10 +219,7 @@ class Pipeline:
             thread_key = event.thread_key or event.dedupe_key
             # Never wait for a thread another process is working on: that process (or a later
             # pass of this loop) handles it, and not waiting here rules out lock cycles.
-            locked = session.scalar(
-                select(func.pg_try_advisory_xact_lock(_thread_lock_key(thread_key)))
-            )
-            if not locked:
+            if not try_lock_thread(session, thread_key):
                 return True
             self._process_backlog(session, thread_key, event)
             return True
@@ -259,8 +244,10 @@ class Pipeline:
         try:
             message = IncomingMessage.model_validate(event.payload)
             with session.begin_nested():
-                thread_pk, _ = store_message(session, message, sla_hours=self.sla_hours)
-                outcome = self.processor(session, message, thread_pk)
+                with stage("queue.store"):
+                    thread_pk, _ = store_message(session, message, sla_hours=self.sla_hours)
+                with stage("agent"):
+                    outcome = self.processor(session, message, thread_pk)
         except Exception as exc:  # any failure of one message must not stop the queue
             log.exception("processing inbound event %s failed", event.id)
             event.error = f"{type(exc).__name__}: {exc}"[:2000]
