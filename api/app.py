@@ -55,6 +55,8 @@ def create_app(
             stop.set()
             if worker is not None:
                 worker.join(timeout=10)
+            if agent_services is not None:
+                agent_services.close()
 
     app = FastAPI(
         title="csagent",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
 
 from api.errors import ApiError
+from graph.drafting import DraftingService
+from graph.processor import Agent
 from store.queue import Pipeline
 from store.settings import Settings
 
@@ -21,6 +25,24 @@ def get_settings_dep(request: Request) -> Settings:
 def get_pipeline(request: Request) -> Pipeline:
     pipeline: Pipeline = request.app.state.pipeline
     return pipeline
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for the request; routes that write commit it themselves before answering."""
+    with request.app.state.pipeline.sessions() as session:
+        yield session
+
+
+def get_agent(request: Request) -> Agent:
+    processor = request.app.state.pipeline.processor
+    if not isinstance(processor, Agent):
+        raise ApiError(409, "agent_disabled", "the agent is off (CSAGENT_PROCESSING=store)")
+    return processor
+
+
+def get_drafting(request: Request) -> DraftingService:
+    drafting: DraftingService = request.app.state.drafting
+    return drafting
 
 
 def check_key(provided: str | None, expected: str, message: str) -> None:
@@ -52,6 +74,9 @@ async def require_signature(
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+AgentDep = Annotated[Agent, Depends(get_agent)]
+DraftingDep = Annotated[DraftingService, Depends(get_drafting)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
 SignatureDep = Annotated[None, Depends(require_signature)]

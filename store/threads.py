@@ -154,3 +154,13 @@ def lock_thread(session: Session, mirakl_thread_id: str) -> None:
 def try_lock_thread(session: Session, mirakl_thread_id: str) -> bool:
     """Take the thread's advisory lock if no one holds it; never waits."""
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(mirakl_thread_id)))))
+
+
+def threads_awaiting_review(session: Session) -> list[tuple[str, str | None, float | None]]:
+    """(Mirakl thread id, intent, confidence) of the threads waiting for a human, oldest first."""
+    rows = session.execute(
+        select(Thread.mirakl_thread_id, Thread.intent, Thread.confidence)
+        .where(Thread.status == "awaiting_approval")
+        .order_by(Thread.updated_at)
+    ).all()
+    return [(t, i, c) for t, i, c in rows]

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import PipelineDep
+from api.deps import SessionDep
 from store.queue import queue_depth
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-async def healthz(pipeline: PipelineDep) -> JSONResponse:
-    def probe() -> int:
-        with pipeline.sessions() as session:
-            return queue_depth(session)
-
+def healthz(session: SessionDep) -> JSONResponse:
     try:
-        queued = await run_in_threadpool(probe)
+        queued = queue_depth(session)
     except SQLAlchemyError as exc:
         return JSONResponse(
             {"status": "unavailable", "database": f"unreachable: {type(exc).__name__}"},

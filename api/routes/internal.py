@@ -11,10 +11,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.deps import check_key
+from api.deps import SessionDep, check_key
 from store import business
 from store.facts import Address
 from store.models import AuditEntry
@@ -86,10 +85,6 @@ class Shipment(BaseModel):
     address: Address | None
 
 
-def _session(request: Request) -> Any:
-    return request.app.state.pipeline.sessions
-
-
 def _shipment_out(order_id: str, s: Any) -> Shipment:
     return Shipment(
         order_id=order_id,
@@ -104,45 +99,33 @@ def _shipment_out(order_id: str, s: Any) -> Shipment:
 
 
 @router.get("/inventory/{sku}", response_model=Inventory)
-async def inventory(sku: Sku, request: Request) -> Inventory:
-    def read() -> Inventory:
-        with _session(request)() as session:
-            item = business.get_inventory(session, sku)
-            return Inventory(
-                sku=item.sku,
-                available=item.available,
-                reserved=item.reserved,
-                restock_date=item.restock_date,
-            )
-
-    return await run_in_threadpool(read)
+def inventory(sku: Sku, session: SessionDep) -> Inventory:
+    item = business.get_inventory(session, sku)
+    return Inventory(
+        sku=item.sku,
+        available=item.available,
+        reserved=item.reserved,
+        restock_date=item.restock_date,
+    )
 
 
 @router.get("/orders/{order_id}/cost", response_model=OrderCost)
-async def order_cost(order_id: OrderId, request: Request) -> OrderCost:
-    def read() -> OrderCost:
-        with _session(request)() as session:
-            cost = business.get_order_cost(session, order_id)
-            return OrderCost(
-                order_id=cost.order_id,
-                currency=cost.currency,
-                items=[CostItem(**vars(i)) for i in cost.items],
-                shipping_price=cost.shipping_price,
-                shipping_cost=cost.shipping_cost,
-                marketplace_fee=cost.marketplace_fee,
-                margin=cost.margin,
-            )
-
-    return await run_in_threadpool(read)
+def order_cost(order_id: OrderId, session: SessionDep) -> OrderCost:
+    cost = business.get_order_cost(session, order_id)
+    return OrderCost(
+        order_id=cost.order_id,
+        currency=cost.currency,
+        items=[CostItem(**vars(i)) for i in cost.items],
+        shipping_price=cost.shipping_price,
+        shipping_cost=cost.shipping_cost,
+        marketplace_fee=cost.marketplace_fee,
+        margin=cost.margin,
+    )
 
 
 @router.get("/shipments/{order_id}", response_model=Shipment)
-async def shipment(order_id: OrderId, request: Request) -> Shipment:
-    def read() -> Shipment:
-        with _session(request)() as session:
-            return _shipment_out(order_id, business.get_shipment(session, order_id))
-
-    return await run_in_threadpool(read)
+def shipment(order_id: OrderId, session: SessionDep) -> Shipment:
+    return _shipment_out(order_id, business.get_shipment(session, order_id))
 
 
 @router.put(
@@ -150,30 +133,27 @@ async def shipment(order_id: OrderId, request: Request) -> Shipment:
     response_model=Shipment,
     responses={409: {"description": "The parcel has left the warehouse"}},
 )
-async def update_address(
+def update_address(
     order_id: OrderId,
     address: Address,
-    request: Request,
+    session: SessionDep,
     x_actor: Annotated[str | None, Header(max_length=128)] = None,
 ) -> Shipment:
     """Redirect a shipment that has not left the warehouse (409 with the reason otherwise)."""
-
-    def write() -> Shipment:
-        new = dict(address)
-        with _session(request).begin() as session:
-            previous = business.get_shipment(session, order_id).address
-            updated = business.update_shipment_address(session, order_id, new)
-            session.add(
-                AuditEntry(
-                    actor_type="system",
-                    actor=x_actor or "internal-api",
-                    action="shipment.address_updated",
-                    order_id=updated.order_id,
-                    payload={"order_id": order_id, "from": previous, "to": new},
-                    outcome="succeeded",
-                    finished_at=datetime.now(UTC),
-                )
-            )
-            return _shipment_out(order_id, updated)
-
-    return await run_in_threadpool(write)
+    new = dict(address)
+    previous = business.get_shipment(session, order_id).address
+    updated = business.update_shipment_address(session, order_id, new)
+    session.add(
+        AuditEntry(
+            actor_type="system",
+            actor=x_actor or "internal-api",
+            action="shipment.address_updated",
+            order_id=updated.order_id,
+            payload={"order_id": order_id, "from": previous, "to": new},
+            outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )
+    answer = _shipment_out(order_id, updated)
+    session.commit()
+    return answer

@@ -1,0 +1,85 @@
+"""The csagent HTTP app factory: ingestion, reviews, threads and the internal business API, over
+the queue and the agent it composes (one set of services per process)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
+from api.routes import health, internal, messages, reviews, threads
+from graph.drafting import DraftingService
+from graph.processor import processor_for
+from graph.services import Services
+from store.db import get_engine
+from store.keys import resolve_api_key, resolve_internal_api_key
+from store.queue import Pipeline, Processor
+from store.settings import Settings, get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    processor: Processor | None = None,
+    queue_worker: bool | None = None,
+    drafting: DraftingService | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or get_engine(settings)
+    pipeline = Pipeline.from_settings(
+        settings, engine=engine, processor=processor or processor_for(settings, engine)
+    )
+    run_worker = settings.api_queue_worker if queue_worker is None else queue_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = None
+        if run_worker:
+            worker = threading.Thread(
+                target=pipeline.run_worker, args=(stop, settings.queue_poll_s),
+                name="csagent-queue-worker", daemon=True,
+            )  # fmt: skip
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=10)
+            if agent_services is not None:
+                agent_services.close()
+
+    app = FastAPI(
+        title="csagent",
+        version="0.1.0",
+        description="Customer-service agent for Mirakl marketplace sellers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    app.state.api_key = resolve_api_key(settings)
+    app.state.internal_api_key = resolve_internal_api_key(settings)
+    # When the agent runs, its drafting service (knowledge base, model, tools) serves the draft
+    # endpoint too, rather than a second copy of everything.
+    agent_services: Services | None = getattr(pipeline.processor, "services", None)
+    if drafting is None:
+        services = agent_services or Services.from_settings(settings, engine)
+        drafting = services.drafting
+    app.state.drafting = drafting
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
+    app.include_router(health.router)
+    app.include_router(messages.router)
+    app.include_router(internal.router)
+    app.include_router(threads.router)
+    app.include_router(reviews.router)
+    return app

@@ -1,0 +1,159 @@
+"""The internal business API (/internal/v1): stock, order cost, shipments, address changes.
+
+It stands in for the seller's ERP/WMS and is also the contract a seller implements to plug in
+their own systems; the agent's tools (tools/business.py) only ever talk to it over HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from pydantic import BaseModel
+
+from api.deps import SessionDep, check_key
+from store import business
+from store.facts import Address
+from store.models import AuditEntry
+
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ORDER_ID_PATTERN = r"^[0-9]{4,20}-[A-Z]$"
+
+
+def require_internal_key(
+    request: Request, x_api_key: Annotated[str | None, Header()] = None
+) -> None:
+    check_key(
+        x_api_key,
+        request.app.state.internal_api_key,
+        "missing or wrong X-API-Key for the internal API",
+    )
+
+
+router = APIRouter(
+    prefix="/internal/v1",
+    tags=["internal business API"],
+    dependencies=[Depends(require_internal_key)],
+    responses={401: {"description": "Missing or wrong X-API-Key"}, 404: {}, 422: {}},
+)
+Sku = Annotated[str, Path(pattern=SKU_PATTERN, description="Seller SKU, e.g. KET-BLU-17")]
+OrderId = Annotated[
+    str, Path(pattern=ORDER_ID_PATTERN, description="Mirakl order id, e.g. 20567843-A")
+]
+
+
+class Inventory(BaseModel):
+    sku: str
+    available: int
+    reserved: int
+    restock_date: date | None
+
+
+class CostItem(BaseModel):
+    sku: str
+    qty: int
+    unit_price: Decimal
+    unit_cost: Decimal | None
+
+
+class OrderCost(BaseModel):
+    order_id: str
+    currency: str
+    items: list[CostItem]
+    shipping_price: Decimal
+    shipping_cost: Decimal
+    marketplace_fee: Decimal
+    margin: Decimal
+
+
+class ShipmentEvent(BaseModel):
+    at: datetime
+    status: str
+    description: str | None = None
+
+
+class Shipment(BaseModel):
+    order_id: str
+    carrier_code: str | None
+    carrier_name: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    status: str
+    events: list[ShipmentEvent]
+    address: Address | None
+
+
+def _shipment_out(order_id: str, s: Any) -> Shipment:
+    return Shipment(
+        order_id=order_id,
+        carrier_code=s.carrier_code,
+        carrier_name=s.carrier_name,
+        tracking_number=s.tracking_number,
+        tracking_url=s.tracking_url,
+        status=s.status,
+        events=[ShipmentEvent.model_validate(e) for e in s.events or []],
+        address=s.address,
+    )
+
+
+@router.get("/inventory/{sku}", response_model=Inventory)
+def inventory(sku: Sku, session: SessionDep) -> Inventory:
+    item = business.get_inventory(session, sku)
+    return Inventory(
+        sku=item.sku,
+        available=item.available,
+        reserved=item.reserved,
+        restock_date=item.restock_date,
+    )
+
+
+@router.get("/orders/{order_id}/cost", response_model=OrderCost)
+def order_cost(order_id: OrderId, session: SessionDep) -> OrderCost:
+    cost = business.get_order_cost(session, order_id)
+    return OrderCost(
+        order_id=cost.order_id,
+        currency=cost.currency,
+        items=[CostItem(**vars(i)) for i in cost.items],
+        shipping_price=cost.shipping_price,
+        shipping_cost=cost.shipping_cost,
+        marketplace_fee=cost.marketplace_fee,
+        margin=cost.margin,
+    )
+
+
+@router.get("/shipments/{order_id}", response_model=Shipment)
+def shipment(order_id: OrderId, session: SessionDep) -> Shipment:
+    return _shipment_out(order_id, business.get_shipment(session, order_id))
+
+
+@router.put(
+    "/shipments/{order_id}/address",
+    response_model=Shipment,
+    responses={409: {"description": "The parcel has left the warehouse"}},
+)
+def update_address(
+    order_id: OrderId,
+    address: Address,
+    session: SessionDep,
+    x_actor: Annotated[str | None, Header(max_length=128)] = None,
+) -> Shipment:
+    """Redirect a shipment that has not left the warehouse (409 with the reason otherwise)."""
+    new = dict(address)
+    previous = business.get_shipment(session, order_id).address
+    updated = business.update_shipment_address(session, order_id, new)
+    session.add(
+        AuditEntry(
+            actor_type="system",
+            actor=x_actor or "internal-api",
+            action="shipment.address_updated",
+            order_id=updated.order_id,
+            payload={"order_id": order_id, "from": previous, "to": new},
+            outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )
+    answer = _shipment_out(order_id, updated)
+    session.commit()
+    return answer

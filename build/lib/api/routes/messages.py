@@ -1,0 +1,120 @@
+"""Ingestion: webhook senders (n8n, the simulator, Mirakl) post each new customer message here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.deps import ApiKeyDep, PipelineDep, SignatureDep
+from api.errors import ApiError
+from store.ingest import IncomingMessage
+from store.queue import EventView
+
+router = APIRouter(prefix="/api/v1", tags=["ingestion"])
+
+
+class MessageOutcome(BaseModel):
+    event_id: int
+    thread_id: str
+    status: str
+    intent: str | None = None
+    confidence: float | None = None
+    reply: str | None = None
+    duplicate: bool = False
+
+
+class Queued(BaseModel):
+    event_id: int
+    status: str
+    duplicate: bool = False
+
+
+class EventOut(BaseModel):
+    event_id: int
+    thread_id: str | None
+    message_id: str
+    status: str
+    attempts: int
+    error: str | None
+    intent: str | None = None
+    confidence: float | None = None
+    reply: str | None = None
+    received_at: datetime
+    processed_at: datetime | None
+    next_attempt_at: datetime | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong X-API-Key (or X-Signature when a secret is set)"},
+    413: {"description": "Body over 64 KiB"},
+    422: {"description": "Malformed JSON or schema violation, with field-level reasons"},
+}
+
+
+def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
+    return MessageOutcome(
+        event_id=view.event_id,
+        thread_id=view.thread_id or "",
+        status=view.status,
+        intent=view.result.get("intent"),
+        confidence=view.result.get("confidence"),
+        reply=view.result.get("reply"),
+        duplicate=duplicate,
+    )
+
+
+@router.post(
+    "/messages",
+    response_model=MessageOutcome,
+    responses={
+        202: {"model": Queued, "description": "Accepted for background processing"},
+        **ERRORS,
+    },
+)
+async def post_message(
+    message: IncomingMessage,
+    request: Request,
+    pipeline: PipelineDep,
+    _key: ApiKeyDep,
+    _signature: SignatureDep,
+    mode: Literal["sync", "async"] = "sync",
+) -> Any:
+    """Store and process one customer message. Idempotent on `message_id`: a repeat returns the
+    first outcome with `"duplicate": true` and does nothing else."""
+    raw = await request.json()
+    if mode == "async":
+        accepted = await run_in_threadpool(pipeline.accept, message, source="webhook", raw=raw)
+        view = await run_in_threadpool(pipeline.event_view, accepted.event_id)
+        assert view is not None
+        body = Queued(event_id=view.event_id, status=view.status, duplicate=not accepted.is_new)
+        return JSONResponse(body.model_dump(), status_code=202)
+    view, duplicate = await run_in_threadpool(pipeline.ingest, message, source="webhook", raw=raw)
+    assert view is not None
+    return outcome(view, duplicate)
+
+
+@router.get("/events/{event_id}", response_model=EventOut, responses={404: {}, 401: {}})
+async def get_event(event_id: int, pipeline: PipelineDep, _key: ApiKeyDep) -> EventOut:
+    """Where an accepted event is: `queued`, its outcome status, or `failed` with the error."""
+    view = await run_in_threadpool(pipeline.event_view, event_id)
+    if view is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return EventOut(
+        event_id=view.event_id,
+        thread_id=view.thread_id,
+        message_id=view.message_id,
+        status=view.status,
+        attempts=view.attempts,
+        error=view.error,
+        intent=view.result.get("intent"),
+        confidence=view.result.get("confidence"),
+        reply=view.result.get("reply"),
+        received_at=view.received_at,
+        processed_at=view.processed_at,
+        next_attempt_at=view.next_attempt_at,
+    )

@@ -1,0 +1,45 @@
+"""Threads as agents see them: drafts now, reading and replying with the dashboard."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import ApiKeyDep, DraftingDep, SessionDep
+from api.errors import ApiError
+from graph.conversation import read_conversation
+from knowledge.ingest import KnowledgeError
+
+router = APIRouter(prefix="/api/v1/threads", tags=["threads"])
+
+
+class SourceOut(BaseModel):
+    doc: str
+    heading: str
+    score: float
+
+
+class DraftOut(BaseModel):
+    draft: str
+    sources: list[SourceOut]
+    generator: Literal["llm", "retrieval"]
+    language: str
+
+
+@router.post("/{thread_id}/draft", response_model=DraftOut, responses={401: {}, 404: {}, 503: {}})
+def draft(thread_id: str, _key: ApiKeyDep, session: SessionDep, drafting: DraftingDep) -> DraftOut:
+    """A reply draft grounded in the knowledge base and the order (not sent: an agent reviews)."""
+    conversation, order = read_conversation(session, thread_id)  # 404 if unknown
+    session.close()  # drafting may take a while (an LLM): hold no connection meanwhile
+    try:
+        result = drafting.draft(conversation, order)
+    except KnowledgeError as exc:
+        raise ApiError(503, "knowledge_base_unavailable", str(exc)) from None
+    return DraftOut(
+        draft=result.text,
+        sources=[SourceOut(doc=s.doc, heading=s.heading, score=s.score) for s in result.sources],
+        generator=result.generator,
+        language=result.language,
+    )

@@ -1,0 +1,50 @@
+"""`csagent bench`: benchmarks that print figures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import require_current_schema
+
+bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
+
+
+def _test_texts() -> list[str]:
+    from evals.intents import DATASET, load_labelled
+
+    return [row["text"] for row in load_labelled(DATASET)]
+
+
+@bench_app.command("classify")
+def bench_classify_command() -> None:
+    """Messages per second of the local classifier (embedding + model), on the test set."""
+    from evals.bench import bench_classify
+
+    bench_classify(_test_texts(), typer.echo)
+
+
+@bench_app.command("retrieval")
+def bench_retrieval_command() -> None:
+    """Queries per second and latency of vector, full-text and hybrid search."""
+    from evals.bench import bench_retrieval
+    from evals.retrieval import DATASET, load_questions
+
+    require_current_schema()
+    bench_retrieval([row["question"] for row in load_questions(DATASET)], typer.echo)
+
+
+@bench_app.command("ingest")
+def bench_ingest_command(
+    messages: Annotated[int, typer.Option(min=1, max=100_000, help="Messages to post.")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Concurrent senders.")] = 8,
+) -> None:
+    """Throughput and latency per outcome of POST /api/v1/messages with the agent, on a stack of
+    its own, against a bare insert-only endpoint on the same database; peak RSS."""
+    from cli.local_server import serve_in_thread
+    from cli.stack import throwaway_stack
+    from evals.bench import bench_ingest
+
+    with throwaway_stack("bench") as stack:
+        bench_ingest(stack, serve_in_thread, messages, concurrency, _test_texts(), typer.echo)

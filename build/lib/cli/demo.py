@@ -1,0 +1,147 @@
+"""`csagent demo`, live part: the Mirakl simulator and the API on loopback, new customer messages
+posted as n8n would and handled by the agent, a duplicate, a lost webhook recovered by `sync`, a
+human review answered through the API, and the business tools."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from api.app import create_app
+from cli.local_server import free_port, serve_in_thread
+from knowledge.ingest import KnowledgeBase
+from store.business import seed_business_data
+from store.db import get_engine, session_scope
+from store.ingest import IncomingMessage
+from store.keys import resolve_api_key, resolve_internal_api_key
+from store.settings import Settings
+from tools.business import BusinessApi, make_business_tools
+from tools.mirakl.client import MiraklClient
+from tools.mirakl.simulator import create_simulator
+from tools.mirakl.sync import sync_inbox
+from tools.refunds import RefundRules
+
+NEW_MESSAGES = [
+    ("demo-fr-status", "20567843-A",
+     "Bonjour, ma bouilloire n'est toujours pas arrivée, où en est ma commande ?"),
+    ("demo-de-cancel", "20620008-A",
+     "Hallo, bitte stornieren Sie meine Bestellung, ich brauche sie nicht mehr."),
+    ("demo-it-address", "20620015-A",
+     "Buongiorno, posso cambiare l'indirizzo di consegna in Via Roma 15, 20121 Milano?"),
+    ("demo-fr-return", "20576630-A",
+     "Bonjour, la machine à café est trop bruyante, je voudrais la retourner. Comment faire ?"),
+]  # fmt: skip
+LOST_WEBHOOK = ("demo-es-lost", "20620012-A", "Hola, ¿dónde está mi pedido? No he recibido nada.")
+
+
+def run_live_demo(base: Settings, echo: Callable[[str], None]) -> None:
+    engine = get_engine(base)
+    with session_scope(base) as session:
+        seeded = seed_business_data(session)
+    echo(
+        f"business data: {seeded['orders']} orders, {seeded['inventory']} SKUs in stock, "
+        f"{seeded['shipments']} shipments, {seeded['order_costs']} order costs"
+    )
+    ingested = KnowledgeBase(base, engine).ingest(base.knowledge_dir)
+    echo(
+        f"knowledge base: {ingested.documents} documents, {ingested.chunks} chunks "
+        f"({ingested.embedded} embedded now, {ingested.unchanged} unchanged)"
+    )
+    simulator = create_simulator()
+    with serve_in_thread(simulator) as sim_url:
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}"
+        settings = base.model_copy(
+            update={
+                "mirakl_base_url": f"{sim_url}/api",
+                "internal_api_url": f"{api_url}/internal/v1",
+            }
+        )
+        thresholds = ", ".join(f"{k} {v:.2f}" for k, v in settings.automation_thresholds.items())
+        echo(f"agent: automation {settings.automation_mode}, thresholds {thresholds}")
+        app = create_app(settings, queue_worker=False)
+        with serve_in_thread(app, lifespan="on", port=port):
+            echo(f"Mirakl simulator on {sim_url}/api, csagent API on {api_url}")
+            _live(settings, sim_url, api_url, app, echo)
+
+
+def _live(
+    settings: Settings, sim_url: str, api_url: str, app: Any, echo: Callable[[str], None]
+) -> None:
+    headers = {"X-API-Key": resolve_api_key(settings)}
+    first_event: dict[str, Any] | None = None
+    for thread_id, order_id, body in NEW_MESSAGES:
+        created = httpx.post(
+            f"{sim_url}/_sim/threads/{thread_id}/customer-message",
+            json={"body": body, "order_id": order_id},
+        ).json()
+        event = created["event"]
+        first_event = first_event or event
+        answer = httpx.post(
+            f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
+        ).json()
+        echo(
+            f"  POST {thread_id:<16} -> {answer['status']:<17} intent {answer['intent']} "
+            f"({answer['confidence']:.2f})"
+        )
+    assert first_event is not None
+    again = httpx.post(f"{api_url}/api/v1/messages", json=first_event, headers=headers).json()
+    echo(f"  same message again   -> duplicate={again['duplicate']}, event {again['event_id']}")
+
+    thread_id, order_id, body = LOST_WEBHOOK
+    httpx.post(
+        f"{sim_url}/_sim/threads/{thread_id}/customer-message",
+        json={"body": body, "order_id": order_id},
+    )
+    pipeline = app.state.pipeline
+
+    def ingest(message: IncomingMessage) -> None:
+        pipeline.ingest(message, source="sync")
+
+    async def reconcile() -> Any:
+        async with MiraklClient(f"{sim_url}/api", "sim-shop-key") as client:
+            since = datetime.now(UTC) - timedelta(minutes=5)
+            sessions = lambda: session_scope(settings)  # noqa: E731
+            return await sync_inbox(client, sessions, ingest, since=since)
+
+    report = asyncio.run(reconcile())
+    echo(
+        f"  webhook lost for {thread_id}: sync read {report.threads_seen} threads, "
+        f"ingested {report.ingested}, already known {report.already_known}"
+    )
+
+    pending = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
+    echo(f"  human reviews pending: {len(pending)}")
+    for review in pending[:1]:
+        reason = review["description"].split("**Why a human:** ")[1].split("\n")[0]
+        echo(f"  review {review['thread_id']} ({review['intent']}): {reason}")
+        draft = review["action_request"]["args"]["reply"]
+        echo("    draft: " + draft.replace("\n", "\n           "))
+        done = httpx.post(
+            f"{api_url}/api/v1/threads/{review['thread_id']}/review",
+            json={"type": "accept"}, headers=headers, timeout=120,
+        ).json()  # fmt: skip
+        echo(f"  accepted by the agent -> {done['status']}, actions {done['actions']}")
+
+    business = BusinessApi(f"{api_url}/internal/v1", resolve_internal_api_key(settings))
+    tools = make_business_tools(business, RefundRules.load(settings.refund_rules_path))
+    stock = tools["check_inventory"].invoke({"sku": "VAC-CYC-900"})
+    echo(f"  tool check_inventory(VAC-CYC-900) -> {stock['available']} available")
+    quote = tools["compute_partial_refund"].invoke(
+        {"order_id": "20567843-A", "reason": "late_delivery"}
+    )
+    echo(
+        f"  tool compute_partial_refund(20567843-A, late_delivery) -> {quote['currency']} "
+        f"{quote['amount']} ({quote['rule_applied']}; "
+        f"approval needed: {quote['needs_approval']})"
+    )
+    business.close()
+    order = httpx.get(
+        f"{sim_url}/api/orders", params={"order_ids": "20620008-A"},
+        headers={"Authorization": "sim-shop-key"},
+    ).json()["orders"][0]  # fmt: skip
+    echo(f"  on Mirakl, order 20620008-A is now {order['order_state']}")

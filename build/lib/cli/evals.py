@@ -1,0 +1,122 @@
+"""`csagent eval`: offline evaluations that print numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import fail
+from cli.kb import knowledge_base
+from store.settings import get_settings
+
+eval_app = typer.Typer(help="Offline evaluations that print numbers.", no_args_is_help=True)
+
+
+@eval_app.command("intents")
+def eval_intents(
+    dataset: Annotated[Path | None, typer.Option(help="JSONL of {text, intent, lang}.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    threshold: Annotated[float, typer.Option(min=0, max=1, help="Automation threshold.")] = 0.95,
+    report: Annotated[Path | None, typer.Option(help="Write report.md and PNG plots here.")] = None,
+) -> None:
+    """Accuracy, macro-F1, per intent and language, confusion, automation coverage/precision."""
+    import json
+
+    from evals.intents import DATASET, format_report, load_labelled, run, write_report
+    from graph.classify.model import IntentClassifier, LocalIntentModel
+    from graph.llm import chat_model
+
+    settings = get_settings()
+    try:
+        rows = load_labelled(dataset or DATASET)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the dataset: {exc}") from None
+    llm = chat_model(settings)
+    classifier = IntentClassifier(
+        LocalIntentModel(settings), llm, settings.classifier_llm_threshold
+    )
+    name = "local e5 + calibrated logistic regression" + (
+        f", LLM cascade below {settings.classifier_llm_threshold:.2f} ({settings.openai_model})"
+        if llm
+        else ""
+    )
+    result = run(classifier, rows, threshold)
+    if report is not None:
+        path = write_report(result, name, report)
+        typer.echo(f"report written to {path}", err=True)
+    if as_json:
+        out = {
+            k: result[k]
+            for k in (
+                "n",
+                "accuracy",
+                "macro_f1",
+                "per_intent",
+                "per_language",
+                "automation",
+                "latency_ms",
+            )
+        }
+        out["automation"] = {
+            k: result["automation"][k] for k in ("threshold", "coverage", "precision")
+        }
+        out["classifier"] = name
+        out["llm_calls"] = result["llm_calls"]
+        out["llm_tokens_per_message"] = result["llm_tokens_per_message"]
+        typer.echo(json.dumps(out))
+    else:
+        typer.echo(format_report(result, name))
+
+
+@eval_app.command("scenarios")
+def eval_scenarios(
+    file: Annotated[Path | None, typer.Option(help="YAML scenarios (default: evals/data).")] = None,
+) -> None:
+    """Run end-to-end scenarios through the real graph (simulator + throwaway embedded
+    PostgreSQL); prints pass/fail and exits 1 on any failure."""
+    from evals.scenarios import SCENARIOS, load_scenarios, run_scenarios
+
+    try:
+        scenarios = load_scenarios(file or SCENARIOS)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the scenarios: {exc}") from None
+    from cli.stack import throwaway_stack
+
+    with throwaway_stack("scenarios") as stack:
+        results = run_scenarios(scenarios, stack, typer.echo)
+    failed = [r for r in results if not r.passed]
+    typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    dataset: Annotated[
+        Path | None, typer.Option(help="JSONL of {question, lang, doc, heading}.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Recall@1, recall@5, MRR and latency: vector, full-text and hybrid, per language."""
+    import json
+
+    from evals.retrieval import DATASET, evaluate_retrieval, format_report, load_questions
+    from knowledge.ingest import KnowledgeError
+    from knowledge.retriever import Retriever
+
+    try:
+        rows = load_questions(dataset or DATASET)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the dataset: {exc}") from None
+    kb = knowledge_base()
+    try:
+        report = evaluate_retrieval(Retriever(kb), rows)
+    except KnowledgeError as exc:
+        raise fail(str(exc)) from None
+    embeddings = f"{kb.embeddings.kind} ({kb.embeddings.model})"
+    if as_json:
+        typer.echo(json.dumps({**report, "embeddings": embeddings}))
+    else:
+        typer.echo(format_report(report, embeddings))

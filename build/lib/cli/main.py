@@ -1,0 +1,32 @@
+"""The `csagent` command line, one module per command group; with the demo and the app
+wiring, this package is the composition root: the only place that knows every layer."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.bench import bench_app
+from cli.data import demo, import_v1_command, stats
+from cli.db import db_app
+from cli.evals import eval_app
+from cli.kb import kb_app
+from cli.run import mirakl_sim, serve, sync, worker
+
+app = typer.Typer(
+    help="csagent: customer-service agent for Mirakl marketplace sellers.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.command("import-v1")(import_v1_command)
+app.command("stats")(stats)
+app.command("demo")(demo)
+app.command("serve")(serve)
+app.command("worker")(worker)
+app.command("sync")(sync)
+app.command("mirakl-sim")(mirakl_sim)
+app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,159 @@
+"""`csagent serve`, `worker`, `sync` and `mirakl-sim`: the long-running processes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from cli.common import database_url, fail, require_current_schema
+from store import migrate
+from store.db import session_scope
+from store.ingest import IncomingMessage
+from store.queue import Pipeline
+from store.settings import get_settings
+
+
+def agent_pipeline() -> Pipeline:
+    """The queue with this process's processor: the agent graph (or storage only)."""
+    from graph.processor import processor_for
+    from store.db import get_engine
+
+    settings = get_settings()
+    engine = get_engine(settings)
+    return Pipeline.from_settings(
+        settings, engine=engine, processor=processor_for(settings, engine)
+    )
+
+
+def mirakl_sim(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    api_key: Annotated[str, typer.Option(help="Shop API key the simulator accepts.")] = (
+        "sim-shop-key"
+    ),
+    shop_id: Annotated[str, typer.Option(help="The simulated shop's id.")] = "2001",
+    webhook_url: Annotated[
+        str | None, typer.Option(help="POST a Mirakl-style webhook here for each customer message.")
+    ] = None,
+    seed: Annotated[bool, typer.Option(help="Start with the examples/ threads and orders.")] = True,
+) -> None:
+    """Run the Mirakl Seller API simulator (the contract in docs/mirakl-contract.md)."""
+    import uvicorn
+
+    from tools.mirakl.simulator import create_simulator
+
+    simulator = create_simulator(
+        api_key=api_key, shop_id=shop_id, seed=seed, webhook_url=webhook_url
+    )
+    typer.echo(f"Mirakl simulator: http://{host}:{port}/api (controls under /_sim, docs at /docs)")
+    uvicorn.run(simulator, host=host, port=port, log_level="warning")
+
+
+def parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"--since must be an ISO-8601 date, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise fail("--since needs a time zone, e.g. 2026-11-20T00:00:00Z")
+    return parsed
+
+
+def sync(
+    since: Annotated[
+        str | None, typer.Option(help="Read threads updated since (ISO-8601); default: cursor.")
+    ] = None,
+    interval: Annotated[
+        float | None, typer.Option(help="Keep running, one pass every INTERVAL seconds.")
+    ] = None,
+) -> None:
+    """Reconcile with the Mirakl inbox: ingest customer messages that no webhook delivered."""
+    import asyncio
+    import time
+
+    from tools.mirakl.client import MiraklClient
+    from tools.mirakl.errors import MiraklConfigError, MiraklError
+    from tools.mirakl.sync import sync_inbox
+
+    start = parse_since(since)
+    require_current_schema()
+    pipeline = agent_pipeline()
+
+    def ingest(message: IncomingMessage) -> None:
+        pipeline.ingest(message, source="sync")
+
+    async def one_pass(since_: datetime | None) -> None:
+        async with MiraklClient.from_settings() as client:
+            report = await sync_inbox(client, session_scope, ingest, since=since_)
+        after = report.cursor_after.isoformat() if report.cursor_after else "-"
+        typer.echo(
+            f"threads read: {report.threads_seen}, customer messages: "
+            f"{report.customer_messages}, ingested: {report.ingested}, "
+            f"already known: {report.already_known}, cursor: {after}"
+        )
+
+    while True:
+        try:
+            asyncio.run(one_pass(start))
+        except MiraklConfigError as exc:
+            raise fail(exc.message) from None
+        except MiraklError as exc:
+            if interval is None:
+                raise fail(f"sync failed, cursor not moved: {exc.message}", 1) from None
+            typer.secho(f"sync failed, will retry: {exc.message}", err=True, fg=typer.colors.YELLOW)
+        if interval is None:
+            return
+        start = None  # after the first pass, follow the stored cursor
+        time.sleep(interval)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="HTTP worker processes.")] = 1,
+) -> None:
+    """Run the API (migrating the database first). Each process also runs a queue worker unless
+    CSAGENT_API_QUEUE_WORKER=false."""
+    import uvicorn
+
+    from store.keys import api_key_file, resolve_api_key
+
+    settings = get_settings()
+    migrate.upgrade(database_url())
+    resolve_api_key(settings)
+    where = "CSAGENT_API_KEY" if settings.api_key else str(api_key_file(settings))
+    typer.echo(f"csagent API on http://{host}:{port} (API key: {where}; docs at /docs)")
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info",
+    )  # fmt: skip
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Worker threads in this process.")] = 1,
+) -> None:
+    """Process queued inbound events (accepted with ?mode=async, or left by a crash) until stopped.
+    Any number of workers, in any number of processes, can share one database."""
+    import signal
+    import threading
+
+    require_current_schema()
+    pipeline = agent_pipeline()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads = [
+        threading.Thread(target=pipeline.run_worker, args=(stop, get_settings().queue_poll_s))
+        for _ in range(concurrency)
+    ]
+    for t in threads:
+        t.start()
+    typer.echo(f"csagent worker: {concurrency} thread(s) processing the queue (Ctrl-C stops)")
+    while not stop.is_set():
+        stop.wait(0.5)
+    for t in threads:
+        t.join(timeout=30)

@@ -1,0 +1,1 @@
+"""Offline evaluation of classification and automation safety, with numbers."""

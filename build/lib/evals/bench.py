@@ -1,0 +1,186 @@
+"""`csagent bench`: figures, not assertions. Throughput and latency of ingestion (with a bare
+insert-only endpoint measured on the same database as the baseline), classification, retrieval."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from evals.stats import percentile
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_classify(texts: list[str], echo: Callable[[str], None]) -> float:
+    """Messages per second of the local classifier alone (embedding + model); also returned."""
+    from graph.classify.model import LocalIntentModel
+
+    model = LocalIntentModel()
+    model.predict("warm up")  # trains or loads the cached model
+    started = time.perf_counter()
+    latencies = []
+    for text in texts:
+        t = time.perf_counter()
+        model.predict(text)
+        latencies.append((time.perf_counter() - t) * 1000)
+    total = time.perf_counter() - started
+    rate = len(texts) / total
+    echo(
+        f"classify: {len(texts)} messages, {rate:.1f} messages/s, p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, peak RSS {peak_rss_mb():.0f} MB"
+    )
+    return rate
+
+
+def bench_retrieval(questions: list[str], echo: Callable[[str], None]) -> None:
+    from knowledge.ingest import KnowledgeBase
+    from knowledge.retriever import Retriever
+    from store.db import get_engine
+    from store.settings import get_settings
+
+    settings = get_settings()
+    retriever = Retriever(KnowledgeBase(settings, get_engine(settings)))
+    retriever.kb.ingest(settings.knowledge_dir)
+    for mode in ("vector", "fulltext", "hybrid"):
+        latencies = [retriever.search(q, k=5, mode=mode).latency_ms for q in questions]  # type: ignore[arg-type]
+        total = sum(latencies) / 1000
+        echo(
+            f"retrieval {mode:<8}: {len(questions)} questions, {len(questions) / total:.1f} queries/s, p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"
+        )
+    echo(f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def timed_posts(
+    client: httpx.Client, url: str, bodies: list[dict[str, Any]], concurrency: int
+) -> tuple[float, dict[str, list[float]]]:
+    """POST every body with `concurrency` senders: (seconds in all, latencies in ms by answer
+    status)."""
+    by_status: dict[str, list[float]] = defaultdict(list)
+
+    def post(body: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        answer = client.post(url, json=body).json()
+        by_status[str(answer.get("status", "error"))].append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(post, bodies))
+    return time.perf_counter() - started, by_status
+
+
+# The stages of one message, as store/metrics.py records them; nested ones are indented.
+STAGES = [
+    ("queue.accept", 0), ("queue.store", 0), ("agent", 0), ("context", 1), ("classify", 1),
+    ("embed", 2), ("classify.model", 2), ("draft", 1), ("retrieval", 2), ("act", 1),
+    ("mirakl", 2),
+]  # fmt: skip
+
+
+def stage_breakdown(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], messages: int
+) -> list[str]:
+    """Mean milliseconds per message spent in each stage between two readings."""
+    spent = {name: after[name][1] - before.get(name, (0.0, 0.0))[1] for name in after}
+    lines = []
+    for name, depth in STAGES:
+        ms = spent.get(name, 0.0) * 1000 / messages
+        lines.append(f"  {'  ' * depth}{name:<{22 - 2 * depth}} {ms:7.1f} ms/message")
+    inside = sum(spent.get(n, 0.0) for n in ("context", "classify", "draft", "act"))
+    rest = (spent.get("agent", 0.0) - inside) * 1000 / messages
+    lines.append(
+        f"    {'graph engine, checkpoints, routing, resolutions':<20} {rest:7.1f} ms/message"
+    )
+    return lines
+
+
+def bench_ingest(
+    stack: Any,
+    serve: Callable[[Any], Any],
+    messages: int,
+    concurrency: int,
+    texts: list[str],
+    echo: Callable[[str], None],
+) -> None:
+    """On `stack` (a whole csagent on loopback, cli/stack.py): the classifier alone, then the
+    webhook path with the agent, with where each message's time went; then a bare insert-only
+    endpoint (served by `serve`) on the same database as the baseline."""
+    from fastapi import FastAPI
+    from sqlalchemy import text as sql
+
+    from store.metrics import embeddings_total, stage_totals
+
+    classify_rate = bench_classify(texts, echo)
+    orders = list(stack.simulator.state.sim.orders.values())
+
+    # The customers write first (on the simulator, so the threads exist on "Mirakl");
+    # only csagent's handling of the webhook bodies is timed.
+    def customer_writes(thread_id: str, i: int) -> dict[str, Any]:
+        order = orders[i % len(orders)]
+        return dict(
+            httpx.post(
+                f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
+                json={"body": texts[i % len(texts)], "order_id": order["order_id"]},
+            ).json()["event"]
+        )
+
+    bodies = [customer_writes(f"bench-{i % max(1, messages // 2)}", i) for i in range(messages)]
+    client = httpx.Client(timeout=300, headers=stack.headers)
+    url = f"{stack.api_url}/api/v1/messages"
+    client.post(url, json=customer_writes("bench-warm-up", 0))  # model load, connections
+    stages_before, embedded_before = stage_totals(), embeddings_total().get("query", 0.0)
+    total, by_outcome = timed_posts(client, url, bodies, concurrency)
+    stages_after, embedded_after = stage_totals(), embeddings_total().get("query", 0.0)
+    rate = messages / total
+    echo(
+        f"ingest (agent): {messages} messages, concurrency {concurrency}: {rate:.1f} messages/s, {100 * rate / classify_rate:.0f} % of the classifier alone"
+    )
+    for outcome, latencies in sorted(by_outcome.items()):
+        echo(
+            f"  {outcome:<18} n={len(latencies):<4} p50 {statistics.median(latencies):7.1f} ms  p95 {percentile(latencies, 0.95):7.1f} ms  p99 {percentile(latencies, 0.99):7.1f} ms"
+        )
+    echo("where a message's time went (server side, summed over concurrent messages):")
+    for line in stage_breakdown(stages_before, stages_after, messages):
+        echo(line)
+    echo(f"embeddings per message: {(embedded_after - embedded_before) / messages:.2f}")
+
+    engine = stack.engine
+    with engine.begin() as conn:
+        conn.execute(
+            sql(
+                "INSERT INTO threads (mirakl_thread_id) VALUES ('bench-baseline') ON CONFLICT DO NOTHING"
+            )
+        )
+        thread_pk = conn.execute(
+            sql("SELECT id FROM threads WHERE mirakl_thread_id = 'bench-baseline'")
+        ).scalar_one()
+    bare = FastAPI()
+
+    @bare.post("/messages")
+    def insert_only(body: dict[str, Any]) -> dict[str, str]:
+        with engine.begin() as conn:
+            conn.execute(
+                sql(
+                    "INSERT INTO messages (mirakl_message_id, thread_id, direction, author_type, body, created_at) VALUES (:m, :t, 'inbound', 'CUSTOMER', :b, now())"
+                ),
+                {"m": "base-" + body["message_id"], "t": thread_pk, "b": body["body"]},
+            )
+        return {"status": "stored"}
+
+    with serve(bare) as bare_url:
+        base_total, base = timed_posts(
+            httpx.Client(timeout=60), f"{bare_url}/messages", bodies, concurrency
+        )
+    latencies = [ms for values in base.values() for ms in values]
+    echo(
+        f"baseline (bare insert, same database): {messages / base_total:.1f} messages/s, p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"
+    )
+    echo(f"overhead: the agent takes {total / base_total:.1f}x the time of a bare insert")
+    echo(f"peak RSS {peak_rss_mb():.0f} MB")

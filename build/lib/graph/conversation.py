@@ -1,0 +1,54 @@
+"""What the agent reads of a thread before it decides: the conversation (in the customer's
+language) and the order it is about. Read once per message, by `load_context`."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from graph.policies import extract_order_ids
+from graph.state import Conversation
+from knowledge.language import detect_language
+from store.business import NotFound
+from store.facts import OrderFacts, customer_order, order_facts
+from store.threads import ThreadSnapshot, read_thread
+
+HISTORY = 8  # messages of the conversation a draft sees
+SHORT_QUESTION = 80  # characters under which retrieval also reads the earlier messages
+
+
+class ThreadNotStored(NotFound):
+    """The thread is not in the database (the API answers 404)."""
+
+
+def conversation_of(thread: ThreadSnapshot) -> Conversation:
+    history = thread.messages
+    pending: list[str] = []
+    for direction, body in reversed(history):
+        if direction == "outbound":
+            break
+        pending.insert(0, body)
+    question = "\n".join(pending) or (history[-1][1] if history else "")
+    # "Thanks, but the tracking does not work?" means little alone: add what the customer said
+    # before, so retrieval sees the topic of the conversation.
+    earlier = [body for direction, body in history if direction == "inbound"]
+    search_query = question if len(question) >= SHORT_QUESTION else "\n".join(earlier[-3:])
+    return Conversation(
+        thread_id=thread.mirakl_thread_id,
+        customer_name=(thread.customer_name or "").split(" ")[0] or None,
+        language=detect_language(question, thread.locale or thread.customer_locale),
+        history=history[-HISTORY:],
+        question=question,
+        search_query=search_query,
+    )
+
+
+def read_conversation(
+    session: Session, mirakl_thread_id: str, text: str = ""
+) -> tuple[Conversation, OrderFacts | None]:
+    """The thread's conversation and the facts of its order: the thread's own order, or one
+    named in `text` that belongs to the same customer."""
+    thread = read_thread(session, mirakl_thread_id)
+    if thread is None:
+        raise ThreadNotStored(f"thread {mirakl_thread_id} not found")
+    order = customer_order(session, thread.order_pk, thread.customer_pk, extract_order_ids(text))
+    return conversation_of(thread), order_facts(session, order) if order is not None else None

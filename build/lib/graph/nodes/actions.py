@@ -1,0 +1,155 @@
+"""What changes the world: cancel on Mirakl, redirect the parcel, send the reply, close the
+thread. Each step is audited before and after and happens at most once (store/audit.py)."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from graph.services import RunContext, Services, services_of, transaction
+from graph.state import AgentState
+from store.audit import perform_once
+from store.facts import OrderFacts, mark_order_cancelled
+from store.metrics import stage
+from store.threads import close_thread, record_outbound
+from tools.mirakl.models import LineAmount
+
+
+def actor_of(state: AgentState) -> tuple[str, str]:
+    """(actor type, actor) of this message's actions: a reviewer's or the automation's."""
+    if state.get("decision") in ("accepted", "edited", "ignored"):
+        return "human", "reviewer"
+    return "automation", "csagent"
+
+
+def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Carry out what was decided (and, after a review, approved): each step exactly once."""
+    with stage("act"):
+        return _act(state, runtime)
+
+
+def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    services = services_of(runtime)
+    actor_type, actor = actor_of(state)
+    done: list[str] = []
+    order = state.get("order")
+    action = state.get("action") or "send_reply"
+    if action in ("cancel_order", "cancel_lines") and order is not None:
+        perform_once(
+            services.sessions,
+            key=f"cancel:{order['order_id']}",
+            action="order.cancel",
+            payload={"thread": state["thread_id"], "order": order["order_id"]},
+            act=lambda: cancel_on_mirakl(services, order, action),
+            actor_type=actor_type,
+            actor=actor,
+        )
+        with transaction(runtime) as session:
+            mark_order_cancelled(session, order["order_id"])
+        done.append("order_cancelled")
+    address = state.get("address")
+    if action == "update_address" and order is not None and address:
+
+        def change() -> dict[str, Any]:
+            result = services.business.call(
+                "PUT",
+                f"/shipments/{order['order_id']}/address",
+                json=address,
+                headers={"X-Actor": actor},
+            )
+            if "error" in result:
+                raise RuntimeError(f"address change refused: {result['error']}")
+            return {"address": address}
+
+        perform_once(
+            services.sessions,
+            key=f"address:{order['order_id']}:{state['message_id']}",
+            action="shipment.address_change",
+            payload={"thread": state["thread_id"], "order": order["order_id"]},
+            act=change,
+            actor_type=actor_type,
+            actor=actor,
+        )
+        done.append("address_changed")
+    reply = state.get("reply")
+    if reply:
+        send_reply(state, runtime, reply)
+        done.append("reply_sent")
+    return {"actions": done}
+
+
+def cancel_on_mirakl(services: Services, order: OrderFacts, how: str) -> dict[str, Any]:
+    if how == "cancel_order":
+        services.mirakl.call(lambda m: m.cancel_order(order["order_id"]))
+    else:
+        lines = [
+            LineAmount(
+                order_line_id=line["id"],
+                quantity=line["qty"],
+                amount=Decimal(line["price"]),
+                currency_iso_code=order["currency"],
+                reason_code="CUSTOMER_REQUEST",
+            )
+            for line in order["lines"]
+            if line["state"] != "CANCELED"
+        ]
+        services.mirakl.call(lambda m: m.cancel_lines(order["order_id"], lines))
+    return {"cancelled": order["order_id"], "how": how}
+
+
+def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> None:
+    services = services_of(runtime)
+    actor_type, actor = actor_of(state)
+    thread_id = state["thread_id"]
+
+    def post() -> dict[str, Any]:
+        result = services.mirakl.call(lambda m: m.reply(thread_id, reply))
+        return {"message_id": result.message_id}
+
+    def already_sent() -> dict[str, Any] | None:
+        thread = services.mirakl.call(lambda m: m.get_thread(thread_id))
+        for message in thread.messages:
+            if message.sender.type == "SHOP" and message.body == reply:
+                return {"message_id": message.id}
+        return None
+
+    result = perform_once(
+        services.sessions,
+        key=f"reply:{thread_id}:{state['message_id']}",
+        action="reply.send",
+        actor_type=actor_type,
+        actor=actor,
+        payload={"thread": thread_id, "reply_sha256": hashlib.sha256(reply.encode()).hexdigest()},
+        act=post,
+        already_done=already_sent,
+    )
+    with transaction(runtime) as session:
+        record_outbound(
+            session, thread_id, result["message_id"], reply, services.settings.shop_name
+        )
+
+
+def close(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    actor_type, actor = actor_of(state)
+    perform_once(
+        services_of(runtime).sessions,
+        key=f"close:{state['thread_id']}:{state['message_id']}",
+        action="thread.close",
+        actor_type=actor_type,
+        actor=actor,
+        payload={"thread": state["thread_id"]},
+        act=lambda: {"closed": True},
+    )
+    with transaction(runtime) as session:
+        close_thread(session, state["thread_id"])
+    return {"actions": [*state.get("actions", []), "thread_closed"]}
+
+
+def after_act(state: AgentState) -> Literal["close", "__end__"]:
+    """Automated replies to status and cancellation requests end the conversation."""
+    if state.get("decision") in ("accepted", "edited"):
+        return "__end__"
+    return "close" if state.get("route") in ("order_status", "cancellation_request") else "__end__"

@@ -1,0 +1,101 @@
+"""The automated resolutions: order status, cancellation, address change. Each decides by
+policy code and writes the reply; `act` carries the decision out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from graph.drafting import PHRASES, greeting, order_sentence, reply_language, sign_off
+from graph.policies import address_policy, cancellation_policy, extract_address
+from graph.services import RunContext, services_of
+from graph.state import AgentState
+from store.facts import Address, OrderFacts
+
+
+def compose(state: AgentState, runtime: Runtime[RunContext], *sentences: str) -> str:
+    lang = reply_language(state.get("language") or "en")
+    shop = services_of(runtime).settings.shop_name
+    return "\n\n".join(
+        [greeting(state.get("customer_name"), lang), *sentences, *sign_off(lang, shop)]
+    )
+
+
+def _order(state: AgentState) -> OrderFacts:
+    order = state.get("order")
+    assert order is not None, "automated branches run only when the order was found"
+    return order
+
+
+def _to_review(reason: str) -> dict[str, Any]:
+    return {"route": "draft", "reason": reason, "action": None}
+
+
+def order_status(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    order = _order(state)
+    lang = reply_language(state.get("language") or "en")
+    sentence = order_sentence(order, lang)
+    if sentence is None:
+        sentence = PHRASES[lang]["no_tracking"].format(order=order["order_id"])
+    return {"reply": compose(state, runtime, sentence), "action": "send_reply"}
+
+
+def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    order = _order(state)
+    created = datetime.fromisoformat(order["created"]) if order["created"] else None
+    decision = cancellation_policy(
+        order["state"],
+        created,
+        order["shipment_status"],
+        datetime.now(UTC),
+        services_of(runtime).settings.cancellation_window_hours,
+    )
+    if not decision.allowed:
+        return _to_review(f"cancellation refused by policy: {decision.reason}")
+    lang = reply_language(state.get("language") or "en")
+    sentence = PHRASES[lang]["cancel_done"].format(order=order["order_id"])
+    return {
+        "reply": compose(state, runtime, sentence),
+        "action": decision.action,  # cancel_order or cancel_lines, as the policy decided
+        "reason": decision.reason,
+    }
+
+
+def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    order = _order(state)
+    parsed = extract_address(state["text"])
+    decision = address_policy(order["shipment_status"], parsed)
+    if not decision.allowed or parsed is None:
+        return _to_review(f"address change refused by policy: {decision.reason}")
+    current: dict[str, Any] = dict(order["address"] or {})
+    address = Address(
+        firstname=current.get("firstname"),
+        lastname=current.get("lastname") or "Customer",
+        street_1=parsed["street_1"],
+        street_2=None,
+        zip_code=parsed["zip_code"],
+        city=parsed["city"],
+        country=current.get("country") or "FRA",
+        phone=current.get("phone"),
+    )
+    lang = reply_language(state.get("language") or "en")
+    where = f"{address['street_1']}, {address['zip_code']} {address['city']}"
+    sentence = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
+    return {
+        "reply": compose(state, runtime, sentence),
+        "address": address,
+        "action": decision.action,
+        "reason": decision.reason,
+    }
+
+
+def after_automation(
+    state: AgentState, runtime: Runtime[RunContext]
+) -> Literal["draft", "human_review", "act"]:
+    if state.get("route") == "draft":
+        return "draft"
+    if services_of(runtime).settings.automation_mode == "shadow":
+        return "human_review"
+    return "act"

@@ -1,0 +1,120 @@
+"""Pure decisions the graph acts on: the LLM proposes, these dispose. No I/O here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast
+
+from graph.state import Action, Route
+from store.mirakl_models import CANCELLABLE_STATES
+
+SHIPPED_STATES = frozenset(
+    {"SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED", "INCIDENT_OPEN", "INCIDENT_CLOSED",
+     "WAITING_REFUND", "WAITING_REFUND_PAYMENT", "REFUNDED"}
+)  # fmt: skip
+SHIPMENT_LEFT = frozenset({"shipped", "in_transit", "delivered", "returned", "lost"})
+Mode = Literal["on", "shadow", "off"]
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    allowed: bool
+    reason: str
+    action: Action | None = None  # what to do when allowed
+
+
+def cancellation_policy(
+    state: str | None,
+    created: datetime | None,
+    shipment_status: str | None,
+    now: datetime,
+    window_hours: float = 24.0,
+) -> PolicyDecision:
+    """May csagent cancel this order by itself? Only young, unshipped orders Mirakl lets go."""
+    if state is None:
+        return PolicyDecision(False, "the order's state is unknown")
+    if state in ("CANCELED", "REFUSED"):
+        return PolicyDecision(False, f"the order is already {state.lower()}")
+    if state in SHIPPED_STATES or shipment_status in SHIPMENT_LEFT:
+        return PolicyDecision(False, "the order has already shipped")
+    if created is None:
+        return PolicyDecision(False, "the order date is unknown")
+    if now - created > timedelta(hours=window_hours):
+        return PolicyDecision(
+            False, f"the order was placed more than {window_hours:g} h ago (automatic window)"
+        )
+    if state in CANCELLABLE_STATES:
+        return PolicyDecision(
+            True, "not yet debited: the whole order can be cancelled", "cancel_order"
+        )
+    if state == "SHIPPING":
+        return PolicyDecision(
+            True, "debited but not shipped: its lines can be cancelled", "cancel_lines"
+        )
+    return PolicyDecision(False, f"orders in state {state} cannot be cancelled")
+
+
+def address_policy(shipment_status: str | None, address: dict[str, Any] | None) -> PolicyDecision:
+    """May csagent redirect this parcel by itself? Only before it leaves, to a complete address."""
+    if shipment_status is None:
+        return PolicyDecision(False, "no shipment is known for this order")
+    if shipment_status not in ("pending", "preparing"):
+        return PolicyDecision(False, "the parcel has already left the warehouse")
+    required = ("street_1", "zip_code", "city")
+    if not address or any(not address.get(k) for k in required):
+        return PolicyDecision(False, "the new address could not be read completely")
+    return PolicyDecision(True, "not shipped yet and a complete new address", "update_address")
+
+
+def automation_route(
+    intent: str,
+    confidence: float,
+    thresholds: dict[str, float],
+    mode: Mode,
+    order_found: bool,
+) -> tuple[Route, str]:
+    """(next node, why): an automated branch, `draft` for a human, or `review` without draft."""
+    if mode == "off":
+        return "human_review", "automation is off"
+    threshold = thresholds.get(intent)
+    if threshold is None:
+        return "draft", f"{intent} is always reviewed by a human"
+    if confidence < threshold:
+        return "draft", f"confidence {confidence:.2f} is below the {threshold:.2f} threshold"
+    if not order_found:
+        return "draft", "no order of this customer could be identified"
+    return cast(Route, intent), "confident automatable request"
+
+
+ORDER_ID = re.compile(r"\b(\d{5,12}-[A-Z])\b")
+_WORD = r"[A-Za-zÀ-ÿß'’.\-]+"
+_CAP = r"[A-ZÀ-Ý][\wÀ-ÿß'’.\-]*"
+ADDRESS = re.compile(
+    # "8 avenue Jean Jaurès" (number first) or "Hauptstraße 5" / "Via Roma 15" (number last),
+    # then a 5-digit postcode and a capitalised city.
+    rf"(?P<street>\d+[a-z]?,?\s+(?:{_WORD}\s?){{1,5}}?|(?:{_CAP}\s){{0,3}}{_CAP}\s+\d+[a-z]?)"
+    r",?\s+(?P<zip>\d{5})\s+"
+    r"(?P<city>[A-ZÀ-Ý][a-zà-ÿß'’\-]+(?:[ \-][A-ZÀ-Ý][a-zà-ÿß'’\-]+)?)"
+)
+
+
+def extract_order_ids(text: str) -> list[str]:
+    return ORDER_ID.findall(text)
+
+
+def extract_address(text: str) -> dict[str, str] | None:
+    """A street, a 5-digit postcode and a city, when the message spells them out."""
+    match = ADDRESS.search(text)
+    if match is None:
+        return None
+    street = match.group("street").strip(" ,:")
+    for lead in ("to ", "au ", "à ", "an ", "a ", "in ", "en "):
+        if street.lower().startswith(lead):
+            street = street[len(lead) :]
+    return {
+        "street_1": street.strip(),
+        "zip_code": match.group("zip"),
+        "city": match.group("city").strip(),
+    }

@@ -1,0 +1,94 @@
+"""The agent as the ingestion queue's processing step, and the human-review entry points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.types import Command
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from graph.builder import compile_graph, postgres_checkpointer
+from graph.services import RunContext, Services
+from store.ingest import IncomingMessage
+from store.queue import Outcome, Processor, store_only
+from store.settings import Settings
+from store.threads import lock_thread, set_thread_state
+
+
+@dataclass
+class Agent:
+    services: Services
+    graph: Any
+
+    @classmethod
+    def create(cls, services: Services) -> Agent:
+        url = services.engine.url.render_as_string(hide_password=False)
+        return cls(services, compile_graph(postgres_checkpointer(url)))
+
+    def _run(self, session: Session, thread_id: str, input: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.graph.invoke(
+            input,
+            {"configurable": {"thread_id": thread_id}},
+            context=RunContext(services=self.services, session=session),
+            # Checkpoints at the end of the run (and at a review's interrupt): a run that dies
+            # half-way is simply run again, and the audit log keeps its side effects single.
+            durability="exit",
+        )
+        return result
+
+    def __call__(self, session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        """Run the graph for a new customer message (a pending review is replaced, not stacked)."""
+        result = self._run(
+            session,
+            message.thread_id,
+            {
+                "thread_id": message.thread_id,
+                "message_id": message.message_id,
+                "text": message.body,
+            },
+        )
+        return self._outcome(session, message.thread_id, result)
+
+    def resume(self, session: Session, thread_id: str, answer: dict[str, Any]) -> Outcome:
+        """Answer a pending review: {type: accept|edit|response|ignore, args}."""
+        lock_thread(session, thread_id)
+        if not self.pending_review(thread_id):
+            raise LookupError(f"thread {thread_id} has no pending review")
+        result = self._run(session, thread_id, Command(resume=answer))
+        return self._outcome(session, thread_id, result)
+
+    def pending_review(self, thread_id: str) -> dict[str, Any] | None:
+        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        for task in state.tasks:
+            for pending in task.interrupts:
+                return {"request": pending.value, "values": state.values}
+        return None
+
+    def _outcome(self, session: Session, thread_id: str, result: dict[str, Any]) -> Outcome:
+        intent, confidence = result.get("intent"), result.get("confidence")
+        if "__interrupt__" in result:
+            request = result["__interrupt__"][0].value
+            set_thread_state(
+                session, thread_id, status="awaiting_approval", intent=intent, confidence=confidence
+            )
+            reply = request["action_request"]["args"].get("reply") or None
+            return Outcome(
+                "awaiting_approval", intent, confidence, reply, {"reason": result.get("reason")}
+            )
+        set_thread_state(session, thread_id, intent=intent, confidence=confidence)
+        actions = result.get("actions") or []
+        decision = result.get("decision")
+        if decision == "ignored":
+            return Outcome("ignored", intent, confidence, None, {"actions": actions})
+        status = "replied" if decision in ("accepted", "edited") else "auto_replied"
+        return Outcome(status, intent, confidence, result.get("reply"), {"actions": actions})
+
+
+def processor_for(settings: Settings, engine: Engine) -> Processor:
+    """What processes each stored message: the agent graph, or storage only when
+    CSAGENT_PROCESSING=store."""
+    if settings.processing == "store":
+        return store_only
+    return Agent.create(Services.from_settings(settings, engine))

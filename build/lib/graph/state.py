@@ -1,0 +1,79 @@
+"""What the agent graph carries from node to node (checkpointed in PostgreSQL).
+
+A run starts from `InputState` (one customer message). Everything else is about that one message:
+`load_context` sets every per-message field afresh (see `PER_MESSAGE`), so nothing decided for an
+earlier message of the thread can leak into this one through the checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from typing_extensions import TypedDict
+
+from store.facts import Address, OrderFacts
+
+Route = Literal["order_status", "cancellation_request", "address_update", "draft", "human_review"]
+# What `act` carries out; every action also sends the reply.
+Action = Literal["send_reply", "cancel_order", "cancel_lines", "update_address"]
+# Who decided: policy code alone, or a reviewer's answer.
+Decision = Literal["automated", "accepted", "edited", "responded", "ignored"]
+
+
+class Conversation(TypedDict):
+    """The thread as the drafts need it."""
+
+    thread_id: str
+    customer_name: str | None
+    language: str
+    history: list[tuple[str, str]]  # (direction, body), oldest first, the latest few
+    question: str  # the customer's messages since our last reply
+    search_query: str  # what retrieval looks for: the question, with context if it is short
+
+
+class DraftView(TypedDict):
+    text: str
+    generator: str
+    sources: list[dict[str, Any]]
+
+
+class InputState(TypedDict):
+    thread_id: str
+    message_id: str
+    text: str
+
+
+class AgentState(InputState, total=False):
+    # context, read for this message
+    conversation: Conversation
+    language: str
+    customer_name: str | None
+    order: OrderFacts | None
+    # classification (the vector is reused as the retrieval query of the draft)
+    intent: str | None
+    confidence: float | None
+    classifier: str | None
+    vector: list[float] | None
+    # decisions
+    route: Route | None
+    reason: str | None
+    action: Action | None
+    address: Address | None
+    reply: str | None
+    draft: DraftView | None
+    note: str | None
+    decision: Decision | None
+    actions: list[str]
+
+
+def fresh_message_state() -> dict[str, Any]:
+    """Every per-message field at its empty value: what `load_context` starts each run from."""
+    return {
+        "conversation": None, "language": "en", "customer_name": None, "order": None,
+        "intent": None, "confidence": None, "classifier": None, "vector": None,
+        "route": None, "reason": None, "action": None, "address": None, "reply": None,
+        "draft": None, "note": None, "decision": None, "actions": [],
+    }  # fmt: skip
+
+
+PER_MESSAGE = frozenset(fresh_message_state())

@@ -1,0 +1,1 @@
+"""The seller's knowledge base: documents, ingestion into pgvector, and retrieval."""

@@ -1,0 +1,79 @@
+"""Side effects recorded in audit_log before and after they happen, each at most once.
+
+A node that re-runs after a crash or a resume finds its audit row and does not act twice: a
+`succeeded` row returns its recorded result, and a `started` row left by a dead attempt makes the
+caller look in the world (`already_done`) before acting again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.models import AuditEntry
+
+
+def perform_once(
+    sessions: sessionmaker[Session],
+    *,
+    key: str,
+    action: str,
+    actor_type: str,
+    actor: str,
+    payload: dict[str, Any],
+    act: Callable[[], dict[str, Any]],
+    already_done: Callable[[], dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """Run `act` unless the audit log says this `key` already happened; return its result.
+
+    The audit rows are written in transactions of their own, committed at once, so they survive
+    whatever happens to the caller's transaction."""
+    with sessions.begin() as session:
+        first_attempt = session.execute(
+            insert(AuditEntry)
+            .values(
+                idempotency_key=key, action=action, actor_type=actor_type, actor=actor,
+                payload=payload, outcome="started",
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(AuditEntry.id)
+        ).scalar_one_or_none() is not None  # fmt: skip
+        row = (
+            None
+            if first_attempt
+            else session.execute(
+                select(AuditEntry.outcome, AuditEntry.payload).where(
+                    AuditEntry.idempotency_key == key
+                )
+            ).one()
+        )
+    if row is not None and row.outcome == "succeeded":
+        return dict(row.payload.get("result") or {})
+    # An attempt that started and died may have reached the world before dying: look first.
+    result = None
+    if row is not None and row.outcome == "started" and already_done is not None:
+        result = already_done()
+    if result is None:
+        try:
+            result = act()
+        except Exception as exc:
+            _finish(sessions, key, "failed", {**payload, "error": f"{type(exc).__name__}: {exc}"})
+            raise
+    _finish(sessions, key, "succeeded", {**payload, "result": result})
+    return result
+
+
+def _finish(
+    sessions: sessionmaker[Session], key: str, outcome: str, payload: dict[str, Any]
+) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.idempotency_key == key)
+            .values(outcome=outcome, payload=payload, finished_at=datetime.now(UTC))
+        )

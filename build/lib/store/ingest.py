@@ -1,0 +1,128 @@
+"""How a new customer message enters the system of record (webhook, sync): the ingestion body,
+the raw event keyed by Mirakl message id (recorded before anything else), and the upsert of
+customer, order reference, thread and message. The queue and processing live in api/pipeline.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from store.models import Customer, InboundEvent, Message, Order, Thread
+from store.threads import link_order, refresh_thread_summary
+from store.upserts import get_or_create
+
+
+class CustomerRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=128, description="Mirakl customer id.")
+    name: str | None = Field(default=None, max_length=256, description="Display name.")
+
+
+class IncomingMessage(BaseModel):
+    """A new customer message, as the webhook sender (n8n) posts it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thread_id: str = Field(min_length=1, max_length=128, description="Mirakl thread id.")
+    message_id: str = Field(min_length=1, max_length=128, description="Mirakl message id.")
+    body: str = Field(min_length=1, max_length=20000)
+    created_at: AwareDatetime = Field(description="ISO-8601 with a time-zone offset.")
+    order_id: str | None = Field(default=None, max_length=64, description="Mirakl order id.")
+    customer: CustomerRef
+    topic: str | None = Field(default=None, max_length=1000)
+    locale: str | None = Field(default=None, max_length=16)
+    marketplace: str | None = Field(default=None, max_length=64)
+
+
+def record_event(
+    session: Session, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
+) -> tuple[int, bool]:
+    """Write the raw event keyed by message id; (event id, True if it was new)."""
+    payload = raw if raw is not None else message.model_dump(mode="json")
+    event_id = session.execute(
+        insert(InboundEvent)
+        .values(
+            dedupe_key=message.message_id,
+            source=source,
+            payload=payload,
+            thread_key=message.thread_id,
+            message_created_at=message.created_at,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(InboundEvent.id)
+    ).scalar_one_or_none()
+    if event_id is not None:
+        return event_id, True
+    existing = session.execute(
+        select(InboundEvent.id).where(InboundEvent.dedupe_key == message.message_id)
+    ).scalar_one()
+    return existing, False
+
+
+def store_message(
+    session: Session, message: IncomingMessage, *, sla_hours: float
+) -> tuple[int, bool]:
+    """Upsert customer, order reference, thread and message; (thread id, message is new)."""
+    customer_pk, _ = get_or_create(
+        session,
+        Customer,
+        "mirakl_customer_id",
+        {"mirakl_customer_id": message.customer.id, "display_name": message.customer.name},
+    )
+    order_pk = None
+    if message.order_id:
+        order_pk, _ = get_or_create(
+            session,
+            Order,
+            "mirakl_order_id",
+            {"mirakl_order_id": message.order_id, "customer_id": customer_pk},
+        )
+    thread_pk, created = get_or_create(
+        session,
+        Thread,
+        "mirakl_thread_id",
+        {
+            "mirakl_thread_id": message.thread_id,
+            "order_id": order_pk,
+            "customer_id": customer_pk,
+            "topic": message.topic,
+            "locale": message.locale,
+            "marketplace": message.marketplace,
+            "mirakl_created_at": message.created_at,
+            "mirakl_updated_at": message.created_at,
+        },
+    )
+    if not created:
+        if order_pk is not None:
+            link_order(session, thread_pk, order_pk)
+        # Fill what an earlier source (e.g. the V1 import) did not know, never overwrite.
+        thread = session.get(Thread, thread_pk)
+        assert thread is not None
+        for field in ("topic", "locale", "marketplace"):
+            if getattr(thread, field) is None and getattr(message, field) is not None:
+                setattr(thread, field, getattr(message, field))
+        if thread.mirakl_updated_at is None or thread.mirakl_updated_at < message.created_at:
+            thread.mirakl_updated_at = message.created_at
+    new = session.execute(
+        insert(Message)
+        .values(
+            mirakl_message_id=message.message_id,
+            thread_id=thread_pk,
+            direction="inbound",
+            author_type="CUSTOMER",
+            author_name=message.customer.name,
+            body=message.body,
+            created_at=message.created_at,
+        )
+        .on_conflict_do_nothing(index_elements=["mirakl_message_id"])
+        .returning(Message.id)
+    ).scalar_one_or_none()
+    if new is not None:
+        refresh_thread_summary(session, thread_pk, sla_hours)
+    return thread_pk, new is not None

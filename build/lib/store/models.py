@@ -1,0 +1,337 @@
+"""The system of record: SQLAlchemy 2 models of customers, orders, threads, messages and audit."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so Alembic migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+THREAD_STATUSES = ("open", "awaiting_approval", "answered", "escalated", "closed")
+MESSAGE_DIRECTIONS = ("inbound", "outbound")
+AUTHOR_TYPES = ("CUSTOMER", "SHOP", "OPERATOR")
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+EVENT_STATUSES = ("received", "processing", "processed", "failed")
+SHIPMENT_STATUSES = (
+    "pending",
+    "preparing",
+    "shipped",
+    "in_transit",
+    "delivered",
+    "returned",
+    "lost",
+)
+ACTOR_TYPES = ("human", "automation", "system")
+AUDIT_OUTCOMES = ("started", "succeeded", "failed", "skipped")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+TZ = DateTime(timezone=True)
+MONEY = Numeric(12, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: TZ, dict[str, Any]: JSONB, Decimal: MONEY}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mirakl_customer_id: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(256))
+    firstname: Mapped[str | None] = mapped_column(String(128))
+    lastname: Mapped[str | None] = mapped_column(String(128))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Order(Base):
+    """A Mirakl order. Rows known only by reference (e.g. from the V1 import) have no state yet."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mirakl_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    commercial_id: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    marketplace: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(32))
+    can_cancel: Mapped[bool | None]
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total_price: Mapped[Decimal | None]
+    shipping_price: Mapped[Decimal | None]
+    shipping_address: Mapped[dict[str, Any] | None]
+    created_date: Mapped[datetime | None]
+    last_updated_date: Mapped[datetime | None]
+    shipping_deadline: Mapped[datetime | None]
+    customer_debited_date: Mapped[datetime | None]
+    synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan"
+    )
+    customer: Mapped[Customer | None] = relationship()
+
+    __table_args__ = (Index("ix_orders_state", "state"),)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    mirakl_order_line_id: Mapped[str] = mapped_column(String(80), unique=True)
+    offer_sku: Mapped[str] = mapped_column(String(128))
+    product_title: Mapped[str | None] = mapped_column(String(512))
+    quantity: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal]
+    total_price: Mapped[Decimal | None]
+    state: Mapped[str | None] = mapped_column(String(32))
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    carrier_code: Mapped[str | None] = mapped_column(String(64))
+    carrier_name: Mapped[str | None] = mapped_column(String(128))
+    tracking_number: Mapped[str | None] = mapped_column(String(128))
+    tracking_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), server_default="pending")
+    address: Mapped[dict[str, Any] | None]
+    events: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            _in("status", SHIPMENT_STATUSES),
+            name="status_known",
+        ),
+    )
+
+
+class Thread(Base):
+    """A Mirakl inbox thread between a customer (or operator) and the shop."""
+
+    __tablename__ = "threads"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mirakl_thread_id: Mapped[str] = mapped_column(String(128), unique=True)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    topic: Mapped[str | None] = mapped_column(Text)
+    topic_type: Mapped[str | None] = mapped_column(String(32))
+    marketplace: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), server_default="open")
+    intent: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    sla_due_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime | None]
+    mirakl_created_at: Mapped[datetime | None]
+    mirakl_updated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="thread", order_by="Message.created_at"
+    )
+    order: Mapped[Order | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(_in("status", THREAD_STATUSES), name="status_known"),
+        CheckConstraint(
+            "confidence IS NULL OR confidence BETWEEN 0 AND 1", name="confidence_range"
+        ),
+        Index("ix_threads_status_sla", "status", "sla_due_at"),
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mirakl_message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))
+    author_type: Mapped[str] = mapped_column(String(16))
+    author_name: Mapped[str | None] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    stored_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    thread: Mapped[Thread] = relationship(back_populates="messages")
+
+    __table_args__ = (
+        CheckConstraint(_in("direction", MESSAGE_DIRECTIONS), name="direction_known"),
+        CheckConstraint(_in("author_type", AUTHOR_TYPES), name="author_type_known"),
+        CheckConstraint(
+            "(direction = 'inbound' AND delivery_status IS NULL) OR "
+            f"(direction = 'outbound' AND {_in('delivery_status', DELIVERY_STATUSES)})",
+            name="delivery_status_outbound_only",
+        ),
+        Index("ix_messages_thread_created", "thread_id", "created_at"),
+    )
+
+
+class InboundEvent(Base):
+    """Every webhook delivery, stored raw before anything else happens to it."""
+
+    __tablename__ = "inbound_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(32), server_default="webhook")
+    payload: Mapped[dict[str, Any]]
+    # Queue order: messages of one thread are processed one at a time, oldest first.
+    thread_key: Mapped[str | None] = mapped_column(String(128))
+    message_created_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), server_default="received")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    processed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("status", EVENT_STATUSES), name="status_known"),
+        Index("ix_inbound_events_status_received", "status", "received_at"),
+        Index("ix_inbound_events_queue", "status", "thread_key", "message_created_at"),
+    )
+
+
+class AuditEntry(Base):
+    """One row per world-changing action attempt; outcome is updated after it happens."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"), index=True
+    )
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    outcome: Mapped[str] = mapped_column(String(16), server_default="started")
+    detail: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("actor_type", ACTOR_TYPES), name="actor_type_known"),
+        CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome_known"),
+    )
+
+
+class InventoryItem(Base):
+    __tablename__ = "inventory"
+
+    sku: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str | None] = mapped_column(String(512))
+    available: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(Integer, server_default="0")
+    unit_cost: Mapped[Decimal | None]
+    restock_date: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint("available >= 0", name="available_non_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_non_negative"),
+    )
+
+
+class OrderCost(Base):
+    """What an order cost the seller, for margin and refund decisions."""
+
+    __tablename__ = "order_costs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    item_cost: Mapped[Decimal]
+    shipping_cost: Mapped[Decimal]
+    marketplace_fee: Mapped[Decimal]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "item_cost >= 0 AND shipping_cost >= 0 AND marketplace_fee >= 0",
+            name="costs_non_negative",
+        ),
+    )
+
+
+class SyncCursor(Base):
+    """How far a reconciliation job has read a remote source (e.g. Mirakl threads updated since)."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class KnowledgeCollection(Base):
+    """Which embeddings a knowledge-base table was built with; mixing kinds is refused."""
+
+    __tablename__ = "kb_collections"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64), unique=True)
+    embeddings_kind: Mapped[str] = mapped_column(String(16))
+    embeddings_model: Mapped[str] = mapped_column(String(128))
+    dimension: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ingested_at: Mapped[datetime | None]

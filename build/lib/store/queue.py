@@ -1,0 +1,295 @@
+"""The processing queue behind POST /api/v1/messages, `csagent worker` and `csagent sync`.
+
+It sits below the agent: the composition root (app factory, CLI) hands it the processor.
+
+Accepting an event commits it to `inbound_events` first; processing happens in a transaction that
+holds a PostgreSQL advisory lock on the thread, so messages of one thread run one at a time and
+oldest first, while different threads run in parallel. Workers claim events with
+`FOR UPDATE SKIP LOCKED`, so any number of processes can share the queue, and an event whose
+processing died with its process is simply still `received` and is picked up again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.db import get_engine, libpq_url
+from store.ingest import IncomingMessage, record_event, store_message
+from store.metrics import stage
+from store.models import InboundEvent
+from store.settings import Settings, get_settings
+from store.threads import lock_thread, try_lock_thread
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "csagent_inbound_events"
+OUTCOME_STATUSES = ("stored", "auto_replied", "awaiting_approval", "escalated", "ignored", "failed")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing did with one message."""
+
+    status: str
+    intent: str | None = None
+    confidence: float | None = None
+    reply: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_result(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "reply": self.reply,
+            **self.detail,
+        }
+
+
+# The step after storage: the agent graph, injected by the composition root, or `store_only`
+# (messages are stored and their thread stays open for a human).
+Processor = Callable[[Session, IncomingMessage, int], Outcome]
+
+
+def store_only(session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+    return Outcome("stored")
+
+
+@dataclass(frozen=True)
+class EventView:
+    event_id: int
+    thread_id: str | None
+    message_id: str
+    state: str  # received | processed | failed
+    attempts: int
+    error: str | None
+    result: dict[str, Any]
+    received_at: datetime
+    processed_at: datetime | None
+
+    next_attempt_at: datetime | None = None
+
+    @property
+    def status(self) -> str:
+        """The outcome a caller sees: `queued` until an attempt finished, `failed` after a failed
+        attempt (a retry may still be scheduled: see `next_attempt_at`)."""
+        if self.state == "processed":
+            return str(self.result.get("status", "stored"))
+        return "failed" if self.state == "failed" or self.error else "queued"
+
+    @property
+    def final(self) -> bool:
+        """An attempt has finished, so its answer can be given."""
+        return self.state in ("processed", "failed") or self.error is not None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event_id: int
+    is_new: bool
+
+
+class Pipeline:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sla_hours: float,
+        processor: Processor = store_only,
+        max_attempts: int = 3,
+        retry_delay_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self.sla_hours = sla_hours
+        self.processor = processor
+        self.max_attempts = max_attempts
+        self.retry_delay_s = retry_delay_s
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        engine: Engine | None = None,
+        processor: Processor | None = None,
+    ) -> Pipeline:
+        settings = settings or get_settings()
+        engine = engine or get_engine(settings)
+        return cls(
+            engine,
+            sla_hours=settings.sla_hours,
+            processor=processor or store_only,
+            max_attempts=settings.queue_max_attempts,
+            retry_delay_s=settings.queue_retry_delay_s,
+        )
+
+    # -- accepting ---------------------------------------------------------------------------
+
+    def accept(
+        self, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
+    ) -> Accepted:
+        """Durably record the event (committed before any processing); duplicates are detected."""
+        with stage("queue.accept"), self.sessions.begin() as session:
+            event_id, is_new = record_event(session, message, source=source, raw=raw)
+            if is_new:
+                session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
+        return Accepted(event_id, is_new)
+
+    def ingest(
+        self, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
+    ) -> tuple[EventView, bool]:
+        """Accept and process now (the synchronous webhook path); (outcome, duplicate)."""
+        accepted = self.accept(message, source=source, raw=raw)
+        if not accepted.is_new:
+            return self.wait_for_outcome(accepted.event_id), True
+        self.process_event(accepted.event_id)
+        view = self.event_view(accepted.event_id)
+        assert view is not None
+        return view, False
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def event_view(self, event_id: int) -> EventView | None:
+        with self.sessions() as session:
+            event = session.get(InboundEvent, event_id)
+            if event is None:
+                return None
+            return EventView(
+                event_id=event.id,
+                thread_id=event.thread_key,
+                message_id=event.dedupe_key,
+                state=event.status,
+                attempts=event.attempts,
+                error=event.error,
+                result=event.result or {},
+                received_at=event.received_at,
+                processed_at=event.processed_at,
+                next_attempt_at=event.next_attempt_at if event.status == "received" else None,
+            )
+
+    def wait_for_outcome(self, event_id: int, timeout_s: float = 30.0) -> EventView:
+        """The event's outcome once processing finished (a duplicate gets the first answer)."""
+        deadline = datetime.now(UTC) + timedelta(seconds=timeout_s)
+        stop = threading.Event()
+        while True:
+            view = self.event_view(event_id)
+            assert view is not None
+            if view.final or datetime.now(UTC) >= deadline:
+                return view
+            stop.wait(0.05)
+
+    # -- processing ----------------------------------------------------------------------------
+
+    def process_event(self, event_id: int) -> None:
+        """Process this event, after any older pending event of the same thread."""
+        with self.sessions.begin() as session:
+            event = session.get(InboundEvent, event_id)
+            if event is None or event.status != "received":
+                return
+            thread_key = event.thread_key or event.dedupe_key
+            lock_thread(session, thread_key)
+            self._process_backlog(session, thread_key, event)
+
+    def work_once(self) -> bool:
+        """Claim the oldest available event and process it; False when the queue is empty."""
+        with self.sessions.begin() as session:
+            event = session.scalars(
+                select(InboundEvent)
+                .where(
+                    InboundEvent.status == "received",
+                    (InboundEvent.next_attempt_at.is_(None))
+                    | (InboundEvent.next_attempt_at <= func.now()),
+                )
+                .order_by(InboundEvent.message_created_at, InboundEvent.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if event is None:
+                return False
+            thread_key = event.thread_key or event.dedupe_key
+            # Never wait for a thread another process is working on: that process (or a later
+            # pass of this loop) handles it, and not waiting here rules out lock cycles.
+            if not try_lock_thread(session, thread_key):
+                return True
+            self._process_backlog(session, thread_key, event)
+            return True
+
+    def _process_backlog(self, session: Session, thread_key: str, upto: InboundEvent) -> None:
+        pending = session.scalars(
+            select(InboundEvent)
+            .where(
+                InboundEvent.thread_key == thread_key,
+                InboundEvent.status == "received",
+                tuple_(InboundEvent.message_created_at, InboundEvent.id)
+                <= tuple_(upto.message_created_at, upto.id),
+            )
+            .order_by(InboundEvent.message_created_at, InboundEvent.id)
+            .with_for_update()
+        ).all()
+        for event in pending:
+            self._process_one(session, event)
+
+    def _process_one(self, session: Session, event: InboundEvent) -> None:
+        event.attempts += 1
+        try:
+            message = IncomingMessage.model_validate(event.payload)
+            with session.begin_nested():
+                with stage("queue.store"):
+                    thread_pk, _ = store_message(session, message, sla_hours=self.sla_hours)
+                with stage("agent"):
+                    outcome = self.processor(session, message, thread_pk)
+        except Exception as exc:  # any failure of one message must not stop the queue
+            log.exception("processing inbound event %s failed", event.id)
+            event.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if event.attempts >= self.max_attempts:
+                event.status = "failed"
+                event.result = {"status": "failed", "error": event.error}
+                event.processed_at = datetime.now(UTC)
+            else:
+                delay = self.retry_delay_s * 2 ** (event.attempts - 1)
+                event.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            return
+        event.status = "processed"
+        event.result = outcome.as_result()
+        event.error = None
+        event.processed_at = datetime.now(UTC)
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Process everything available now; the number of passes that found work."""
+        done = 0
+        while self.work_once():
+            done += 1
+        return done
+
+    def run_worker(self, stop: threading.Event, poll_s: float = 1.0) -> None:
+        """Process the queue until `stop` is set, waking on NOTIFY or every `poll_s` seconds."""
+        url = libpq_url(self.engine.url.render_as_string(hide_password=False))
+        while not stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as listener:
+                    listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not stop.is_set():
+                        self.drain()
+                        for _ in listener.notifies(timeout=poll_s, stop_after=1):
+                            pass
+            except Exception:  # database restarting, etc.: keep the worker alive
+                log.exception("queue worker error; retrying")
+                stop.wait(poll_s)
+
+
+def queue_depth(session: Session) -> int:
+    return (
+        session.scalar(text("SELECT count(*) FROM inbound_events WHERE status = 'received'")) or 0
+    )

@@ -1,0 +1,166 @@
+"""Thread bookkeeping shared by every way a message enters csagent (V1 import, webhook, sync)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from store.models import Customer, Message, Thread
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    status: str
+    last_message_at: datetime | None
+    sla_due_at: datetime | None
+
+
+def summarize_thread(messages: list[tuple[str, datetime]], sla_hours: float) -> ThreadSummary:
+    """Status and reply deadline of a thread from its (direction, created_at) messages.
+
+    A thread whose latest message is the customer's waits for us ("open") and is due
+    `sla_hours` after the first customer message that has had no answer yet.
+    """
+    if not messages:
+        return ThreadSummary("open", None, None)
+    ordered = sorted(messages, key=lambda m: m[1])
+    last_direction, last_at = ordered[-1]
+    if last_direction == "outbound":
+        return ThreadSummary("answered", last_at, None)
+    first_unanswered = last_at
+    for direction, created_at in reversed(ordered):
+        if direction == "outbound":
+            break
+        first_unanswered = created_at
+    return ThreadSummary("open", last_at, first_unanswered + timedelta(hours=sla_hours))
+
+
+def link_order(session: Session, thread_pk: int, order_pk: int) -> bool:
+    """Link a thread to its order unless it already has one; True if a link was made."""
+    linked = session.execute(
+        update(Thread)
+        .where(Thread.id == thread_pk, Thread.order_id.is_(None))
+        .values(order_id=order_pk)
+        .returning(Thread.id)
+    ).scalar_one_or_none()
+    return linked is not None
+
+
+def refresh_thread_summary(session: Session, thread_pk: int, sla_hours: float) -> ThreadSummary:
+    """Recompute status, last message time and reply deadline from the stored messages."""
+    history = session.execute(
+        select(Message.direction, Message.created_at).where(Message.thread_id == thread_pk)
+    ).all()
+    summary = summarize_thread([(d, c) for d, c in history], sla_hours)
+    session.execute(
+        update(Thread)
+        .where(Thread.id == thread_pk)
+        .values(
+            status=summary.status,
+            last_message_at=summary.last_message_at,
+            sla_due_at=summary.sla_due_at,
+        )
+    )
+    return summary
+
+
+# -- what the agent reads and writes of a thread --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadSnapshot:
+    """A thread with its customer and messages (oldest first), read in two statements."""
+
+    pk: int
+    mirakl_thread_id: str
+    locale: str | None
+    order_pk: int | None
+    customer_pk: int | None
+    customer_name: str | None  # first name when known, else the display name
+    customer_locale: str | None
+    messages: list[tuple[str, str]]  # (direction, body)
+
+
+def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | None:
+    row = session.execute(
+        select(
+            Thread.id, Thread.locale, Thread.order_id, Thread.customer_id,
+            Customer.firstname, Customer.display_name, Customer.locale,
+        )
+        .outerjoin(Customer, Customer.id == Thread.customer_id)
+        .where(Thread.mirakl_thread_id == mirakl_thread_id)
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    messages = session.execute(
+        select(Message.direction, Message.body)
+        .where(Message.thread_id == row[0])
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    return ThreadSnapshot(
+        pk=row[0], mirakl_thread_id=mirakl_thread_id, locale=row[1], order_pk=row[2],
+        customer_pk=row[3], customer_name=row[4] or row[5], customer_locale=row[6],
+        messages=[(d, b) for d, b in messages],
+    )  # fmt: skip
+
+
+def set_thread_state(session: Session, mirakl_thread_id: str, **values: Any) -> None:
+    """Update a thread's columns (status, intent, confidence, ...) by its Mirakl id."""
+    session.execute(
+        update(Thread).where(Thread.mirakl_thread_id == mirakl_thread_id).values(**values)
+    )
+
+
+def record_outbound(
+    session: Session, mirakl_thread_id: str, message_id: str, body: str, author: str
+) -> None:
+    """Store a reply the shop sent (once: keyed by Mirakl's message id) and mark the thread
+    answered."""
+    thread_pk = session.scalar(select(Thread.id).where(Thread.mirakl_thread_id == mirakl_thread_id))
+    if thread_pk is None:
+        raise LookupError(f"thread {mirakl_thread_id} is not stored")
+    session.execute(
+        insert(Message)
+        .values(
+            mirakl_message_id=message_id, thread_id=thread_pk, direction="outbound",
+            author_type="SHOP", author_name=author, body=body, created_at=datetime.now(UTC),
+            delivery_status="sent",
+        )
+        .on_conflict_do_nothing(index_elements=["mirakl_message_id"])
+    )  # fmt: skip
+    session.execute(
+        update(Thread).where(Thread.id == thread_pk).values(status="answered", sla_due_at=None)
+    )
+
+
+def close_thread(session: Session, mirakl_thread_id: str) -> None:
+    set_thread_state(session, mirakl_thread_id, status="closed", sla_due_at=None)
+
+
+def _lock_key(mirakl_thread_id: str) -> Any:
+    return func.hashtextextended(mirakl_thread_id, 0)
+
+
+def lock_thread(session: Session, mirakl_thread_id: str) -> None:
+    """Hold the thread's advisory lock until the transaction ends: one run per thread at a time."""
+    session.execute(select(func.pg_advisory_xact_lock(_lock_key(mirakl_thread_id))))
+
+
+def try_lock_thread(session: Session, mirakl_thread_id: str) -> bool:
+    """Take the thread's advisory lock if no one holds it; never waits."""
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(mirakl_thread_id)))))
+
+
+def threads_awaiting_review(session: Session) -> list[tuple[str, str | None, float | None]]:
+    """(Mirakl thread id, intent, confidence) of the threads waiting for a human, oldest first."""
+    rows = session.execute(
+        select(Thread.mirakl_thread_id, Thread.intent, Thread.confidence)
+        .where(Thread.status == "awaiting_approval")
+        .order_by(Thread.updated_at)
+    ).all()
+    return [(t, i, c) for t, i, c in rows]

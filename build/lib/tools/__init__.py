@@ -1,0 +1,1 @@
+"""What the graph calls outside itself: the Mirakl client and simulator, business API tools."""

@@ -1,0 +1,1 @@
+"""Mirakl Seller API: typed client, contract-faithful simulator, reconciliation sync."""

@@ -1,0 +1,203 @@
+"""Test controls under /_sim that real Mirakl does not have: create orders, make a customer
+write (and deliver the webhook), inject faults, reset, and read what was delivered or refunded."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from tools.mirakl.events import incoming_from_mirakl
+from tools.mirakl.models import InboxMessage, InboxThread, Order
+from tools.mirakl.simulator.state import (
+    Fault,
+    SimError,
+    SimState,
+    SimulatorState,
+    now_iso,
+    read_json,
+    without_messages,
+)
+
+router = APIRouter(prefix="/_sim", tags=["simulator controls (not Mirakl)"])
+
+
+class FaultRequest(BaseModel):
+    status: int | None = Field(
+        default=None, description="429, 500, 502, 503 or 504; none = delay only"
+    )
+    count: int = Field(default=1, ge=1, le=10_000)
+    latency_ms: int = Field(default=0, ge=0, le=120_000)
+    path_prefix: str | None = Field(default=None, description="Under /api, e.g. /inbox or /orders")
+    retry_after: float = Field(default=1, ge=0, description="Retry-After seconds sent with a 429")
+
+
+class CustomerMessageRequest(BaseModel):
+    body: str = Field(min_length=1, max_length=20_000)
+    order_id: str | None = None
+    customer_id: str | None = None
+    customer_name: str | None = None
+    locale: str | None = None
+
+
+class ResetRequest(BaseModel):
+    seed: bool | None = None
+
+
+sim = APIRouter(prefix="/_sim", tags=["simulator controls (not Mirakl)"])
+
+
+@router.post("/orders", status_code=201)
+async def put_order(state: SimState, request: Request) -> dict[str, Any]:
+    raw = await read_json(request)
+    try:
+        Order.model_validate(raw)
+    except ValidationError as exc:
+        return JSONResponse({"status": 422, "message": str(exc)}, status_code=422)  # type: ignore[return-value]
+    state.orders[raw["order_id"]] = raw
+    return {"order_id": raw["order_id"]}
+
+
+@router.post("/threads/{thread_id}/customer-message", status_code=201)
+async def customer_message(
+    state: SimState, thread_id: str, request_body: CustomerMessageRequest
+) -> dict[str, Any]:
+    order = state.orders.get(request_body.order_id) if request_body.order_id else None
+    thread = state.threads.get(thread_id)
+    if thread is None:
+        customer = (order or {}).get("customer") or {}
+        customer_id = request_body.customer_id or customer.get("customer_id")
+        if not customer_id:
+            customer_id = "cust-sim-" + hashlib.sha1(thread_id.encode()).hexdigest()[:8]
+        name = (
+            request_body.customer_name
+            or " ".join(
+                p
+                for p in (customer.get("firstname"), (customer.get("lastname") or "")[:1] + ".")
+                if p and p != "."
+            )
+            or None
+        )
+        created = now_iso()
+        thread = {
+            "id": thread_id,
+            "topic": {"type": "FREE_TEXT", "value": request_body.body.splitlines()[0][:80]},
+            "entities": [
+                {
+                    "type": "MMP_ORDER",
+                    "id": request_body.order_id,
+                    "label": request_body.order_id,
+                }
+            ]
+            if request_body.order_id
+            else [],
+            "current_participants": [
+                {"type": "CUSTOMER", "id": customer_id, "display_name": name},
+                state.shop_party,
+            ],
+            "authorized_participants": [],
+            "date_created": created,
+            "date_updated": created,
+            "metadata": {"last_message_date": created, "total_count": 0},
+            "messages": [],
+        }
+        state.threads[thread_id] = thread
+    customer_party: dict[str, Any] = next(
+        (p for p in thread["current_participants"] if p["type"] == "CUSTOMER"), {}
+    )
+    message = {
+        "id": str(uuid.uuid4()),
+        "from": {
+            "type": "CUSTOMER",
+            "display_name": customer_party.get("display_name"),
+            "organization_details": None,
+        },
+        "to": [state.shop_party],
+        "body": request_body.body,
+        "date_created": now_iso(),
+        "attachments": [],
+    }
+    state.append_message(thread, message)
+    linked = next((e["id"] for e in thread.get("entities", []) if e["type"] == "MMP_ORDER"), None)
+    marketplace = (
+        ((state.orders.get(linked) or {}).get("channel") or {}).get("code") if linked else None
+    )
+    thread_model = InboxThread.model_validate(without_messages(thread))
+    event = incoming_from_mirakl(
+        thread_model,
+        InboxMessage.model_validate(message),
+        locale=request_body.locale,
+        marketplace=marketplace,
+    ).model_dump(mode="json")
+    result: dict[str, Any] = {
+        "thread_id": thread_id,
+        "message_id": message["id"],
+        "event": event,
+    }
+    if state.webhook_url:
+        result["webhook"] = await deliver_webhook(state, without_messages(thread), message)
+    return result
+
+
+@router.post("/faults", status_code=201)
+def add_fault(state: SimState, fault: FaultRequest) -> dict[str, Any]:
+    if fault.status is not None and fault.status not in (429, 500, 502, 503, 504):
+        raise SimError(422, "status must be 429, 500, 502, 503 or 504")
+    state.faults.append(
+        Fault(
+            fault.status,
+            fault.count,
+            fault.latency_ms,
+            fault.path_prefix or "",
+            fault.retry_after,
+        )
+    )
+    return {"active_faults": sum(1 for f in state.faults if f.remaining > 0)}
+
+
+@router.post("/reset")
+def reset(state: SimState, body: ResetRequest | None = None) -> dict[str, Any]:
+    state.reset(body.seed if body else None)
+    return {"threads": len(state.threads), "orders": len(state.orders)}
+
+
+@router.get("/webhooks")
+def webhooks(state: SimState) -> list[dict[str, Any]]:
+    return state.webhooks
+
+
+@router.get("/refunds")
+def refunds(state: SimState) -> list[dict[str, Any]]:
+    return state.refunds
+
+
+async def deliver_webhook(
+    state: SimulatorState, thread: dict[str, Any], message: dict[str, Any]
+) -> dict[str, Any]:
+    """POST the Mirakl-style THREAD_MESSAGE_CREATED notification to the configured URL."""
+    envelope = {
+        "event_id": f"evt-{uuid.uuid4()}",
+        "event_type": "THREAD_MESSAGE_CREATED",
+        "occurred_at": message["date_created"],
+        "shop_id": state.shop_id,
+        "payload": {"thread": thread, "message": message},
+    }
+    assert state.webhook_url is not None
+    outcome: dict[str, Any] = {"url": state.webhook_url, "event_id": envelope["event_id"]}
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            response = await client.post(state.webhook_url, json=envelope)
+        outcome["status_code"] = response.status_code
+        try:
+            outcome["response"] = response.json()
+        except ValueError:
+            outcome["response"] = response.text[:500]
+    except httpx.HTTPError as exc:
+        outcome["error"] = repr(exc)
+    state.webhooks.append(outcome)
+    return outcome
