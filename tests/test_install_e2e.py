@@ -5,6 +5,7 @@ through importlib.resources, not through paths into the source tree."""
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+NOT_SOURCE = (".git", ".venv", ".csagent", "build", "*.egg-info", "__pycache__", ".*_cache")
 
 
 @pytest.mark.slow
@@ -29,9 +31,12 @@ def test_the_installed_package_runs_the_demo_from_another_directory(tmp_path: Pa
     Path(purelib, "test-dependencies.pth").write_text(
         "\n".join(site.getsitepackages()) + "\n", encoding="utf-8"
     )
+    # Built from a copy, so the build leaves nothing in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-         "--no-build-isolation", str(REPO)],
+         "--no-build-isolation", str(source)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr

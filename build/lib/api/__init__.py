@@ -1,1 +1,0 @@
-"""The surfaces people and systems use: the FastAPI app and the `csagent` command line."""

@@ -1,1 +1,0 @@
-"""The composition root: the `csagent` command, the demo and the wiring of every layer."""

@@ -1,1 +1,0 @@
-"""Offline evaluation of classification and automation safety, with numbers."""

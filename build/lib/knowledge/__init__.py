@@ -1,1 +1,0 @@
-"""The seller's knowledge base: documents, ingestion into pgvector, and retrieval."""

@@ -1,1 +1,0 @@
-"""Mirakl Seller API: typed client, contract-faithful simulator, reconciliation sync."""

@@ -1,1 +1,0 @@
-"""The Gradio dashboard where agents read threads and approve, edit or reject drafts."""
