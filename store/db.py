@@ -104,7 +104,11 @@ def resolve_database_url(settings: Settings | None = None) -> str:
 
 @lru_cache(maxsize=4)
 def _engine_for(url: str) -> Engine:
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, future=True)
+    # No pre-ping: a connection broken by a server restart fails once and invalidates the pool
+    # (the queue retries that message), instead of a round trip before every checkout.
+    # A message's run holds two connections at once (its transaction and the audit log's), so
+    # the pool allows twice the usual concurrency.
+    return create_engine(sqlalchemy_url(url), pool_size=10, max_overflow=20, future=True)
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Customer, InboundEvent, Message, Order, Thread
-from store.threads import link_order, refresh_thread_summary
+from store.threads import refresh_thread_summary
 from store.upserts import get_or_create
 
 
@@ -68,7 +68,12 @@ def record_event(
 def store_message(
     session: Session, message: IncomingMessage, *, sla_hours: float
 ) -> tuple[int, bool]:
-    """Upsert customer, order reference, thread and message; (thread id, message is new)."""
+    """Upsert customer, order reference, thread and message; (thread id, message is new).
+
+    An existing thread keeps what it knew: only what an earlier source (e.g. the V1 import) did
+    not know is filled in, and its order link is never replaced."""
+    # DO NOTHING, not a no-op update: an updated row would stay locked by this transaction
+    # (held for the whole run), and customers and orders are shared between threads.
     customer_pk, _ = get_or_create(
         session,
         Customer,
@@ -83,33 +88,29 @@ def store_message(
             "mirakl_order_id",
             {"mirakl_order_id": message.order_id, "customer_id": customer_pk},
         )
-    thread_pk, created = get_or_create(
-        session,
-        Thread,
-        "mirakl_thread_id",
-        {
-            "mirakl_thread_id": message.thread_id,
-            "order_id": order_pk,
-            "customer_id": customer_pk,
-            "topic": message.topic,
-            "locale": message.locale,
-            "marketplace": message.marketplace,
-            "mirakl_created_at": message.created_at,
-            "mirakl_updated_at": message.created_at,
-        },
-    )
-    if not created:
-        if order_pk is not None:
-            link_order(session, thread_pk, order_pk)
-        # Fill what an earlier source (e.g. the V1 import) did not know, never overwrite.
-        thread = session.get(Thread, thread_pk)
-        assert thread is not None
-        for field in ("topic", "locale", "marketplace"):
-            if getattr(thread, field) is None and getattr(message, field) is not None:
-                setattr(thread, field, getattr(message, field))
-        if thread.mirakl_updated_at is None or thread.mirakl_updated_at < message.created_at:
-            thread.mirakl_updated_at = message.created_at
-    new = session.execute(
+    values = {
+        "mirakl_thread_id": message.thread_id,
+        "order_id": order_pk,
+        "customer_id": customer_pk,
+        "topic": message.topic,
+        "locale": message.locale,
+        "marketplace": message.marketplace,
+        "mirakl_created_at": message.created_at,
+        "mirakl_updated_at": message.created_at,
+    }
+    statement = insert(Thread).values(**values)
+    new = statement.excluded
+    thread_pk: int = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["mirakl_thread_id"],
+            set_={
+                **{c: func.coalesce(getattr(Thread, c), getattr(new, c))
+                   for c in ("order_id", "topic", "locale", "marketplace")},
+                "mirakl_updated_at": func.greatest(Thread.mirakl_updated_at, new.mirakl_updated_at),
+            },
+        ).returning(Thread.id)
+    ).scalar_one()  # fmt: skip
+    inserted = session.execute(
         insert(Message)
         .values(
             mirakl_message_id=message.message_id,
@@ -123,6 +124,6 @@ def store_message(
         .on_conflict_do_nothing(index_elements=["mirakl_message_id"])
         .returning(Message.id)
     ).scalar_one_or_none()
-    if new is not None:
+    if inserted is not None:
         refresh_thread_summary(session, thread_pk, sla_hours)
-    return thread_pk, new is not None
+    return thread_pk, inserted is not None

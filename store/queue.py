@@ -136,12 +136,18 @@ class Pipeline:
     # -- accepting ---------------------------------------------------------------------------
 
     def accept(
-        self, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
+        self,
+        message: IncomingMessage,
+        *,
+        source: str,
+        raw: dict[str, Any] | None = None,
+        notify: bool = True,
     ) -> Accepted:
-        """Durably record the event (committed before any processing); duplicates are detected."""
+        """Durably record the event (committed before any processing); duplicates are detected.
+        `notify` wakes the queue workers (not needed when the caller processes it at once)."""
         with stage("queue.accept"), self.sessions.begin() as session:
             event_id, is_new = record_event(session, message, source=source, raw=raw)
-            if is_new:
+            if is_new and notify:
                 session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
         return Accepted(event_id, is_new)
 
@@ -149,11 +155,10 @@ class Pipeline:
         self, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
     ) -> tuple[EventView, bool]:
         """Accept and process now (the synchronous webhook path); (outcome, duplicate)."""
-        accepted = self.accept(message, source=source, raw=raw)
+        accepted = self.accept(message, source=source, raw=raw, notify=False)
         if not accepted.is_new:
             return self.wait_for_outcome(accepted.event_id), True
-        self.process_event(accepted.event_id)
-        view = self.event_view(accepted.event_id)
+        view = self.process_event(accepted.event_id) or self.event_view(accepted.event_id)
         assert view is not None
         return view, False
 
@@ -162,20 +167,7 @@ class Pipeline:
     def event_view(self, event_id: int) -> EventView | None:
         with self.sessions() as session:
             event = session.get(InboundEvent, event_id)
-            if event is None:
-                return None
-            return EventView(
-                event_id=event.id,
-                thread_id=event.thread_key,
-                message_id=event.dedupe_key,
-                state=event.status,
-                attempts=event.attempts,
-                error=event.error,
-                result=event.result or {},
-                received_at=event.received_at,
-                processed_at=event.processed_at,
-                next_attempt_at=event.next_attempt_at if event.status == "received" else None,
-            )
+            return _view(event) if event is not None else None
 
     def wait_for_outcome(self, event_id: int, timeout_s: float = 30.0) -> EventView:
         """The event's outcome once processing finished (a duplicate gets the first answer)."""
@@ -190,15 +182,17 @@ class Pipeline:
 
     # -- processing ----------------------------------------------------------------------------
 
-    def process_event(self, event_id: int) -> None:
-        """Process this event, after any older pending event of the same thread."""
+    def process_event(self, event_id: int) -> EventView | None:
+        """Process this event, after any older pending event of the same thread; its view once
+        committed (None when someone else has processed it)."""
         with self.sessions.begin() as session:
             event = session.get(InboundEvent, event_id)
             if event is None or event.status != "received":
-                return
+                return None
             thread_key = event.thread_key or event.dedupe_key
             lock_thread(session, thread_key)
             self._process_backlog(session, thread_key, event)
+        return _view(event)
 
     def work_once(self) -> bool:
         """Claim the oldest available event and process it; False when the queue is empty."""
@@ -287,6 +281,21 @@ class Pipeline:
             except Exception:  # database restarting, etc.: keep the worker alive
                 log.exception("queue worker error; retrying")
                 stop.wait(poll_s)
+
+
+def _view(event: InboundEvent) -> EventView:
+    return EventView(
+        event_id=event.id,
+        thread_id=event.thread_key,
+        message_id=event.dedupe_key,
+        state=event.status,
+        attempts=event.attempts,
+        error=event.error,
+        result=event.result or {},
+        received_at=event.received_at,
+        processed_at=event.processed_at,
+        next_attempt_at=event.next_attempt_at if event.status == "received" else None,
+    )
 
 
 def queue_depth(session: Session) -> int:
