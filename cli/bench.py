@@ -39,6 +39,9 @@ def bench_retrieval_command() -> None:
 def bench_ingest_command(
     messages: Annotated[int, typer.Option(min=1, max=100_000, help="Messages to post.")] = 200,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Concurrent senders.")] = 8,
+    processes: Annotated[
+        int, typer.Option(min=1, max=64, help="API server processes (1: in this process).")
+    ] = 1,
 ) -> None:
     """Throughput and latency per outcome of POST /api/v1/messages with the agent, on a stack of
     its own, against a bare insert-only endpoint on the same database; peak RSS."""
@@ -46,5 +49,5 @@ def bench_ingest_command(
     from cli.stack import throwaway_stack
     from evals.bench import bench_ingest
 
-    with throwaway_stack("bench") as stack:
+    with throwaway_stack("bench", processes) as stack:
         bench_ingest(stack, serve_in_thread, messages, concurrency, _test_texts(), typer.echo)

@@ -3,16 +3,23 @@ seeded from examples/, the knowledge base, the Mirakl simulator and the API with
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from store.metrics import multiprocess_registry
 from store.settings import Settings
 
 API_KEY = "evals"
@@ -24,13 +31,16 @@ class Stack:
     engine: Engine
     simulator: Any  # the simulator's FastAPI app; its state is `simulator.state.sim`
     sim_url: str
-    app: Any
+    app: Any  # None when the API runs in server processes of its own
     api_url: str
     headers: dict[str, str]
+    metrics: CollectorRegistry = REGISTRY  # where the API's stage metrics are read
 
 
 @contextmanager
-def throwaway_stack(name: str) -> Iterator[Stack]:
+def throwaway_stack(name: str, processes: int = 1) -> Iterator[Stack]:
+    """`processes` > 1 serves the API with `csagent serve --workers N` (as a deployment on one
+    machine would) instead of in this process."""
     from api.app import create_app
     from cli.local_server import free_port, serve_in_thread
     from knowledge.ingest import KnowledgeBase
@@ -60,8 +70,55 @@ def throwaway_stack(name: str) -> Iterator[Stack]:
             with session_scope(settings) as session:
                 seed_business_data(session)
             KnowledgeBase(settings, engine).ingest(settings.knowledge_dir)
+            headers = {"X-API-Key": API_KEY}
+            if processes > 1:
+                metrics_dir = Path(tmp) / "metrics"
+                metrics_dir.mkdir()
+                with served_by_processes(settings, port, processes, metrics_dir) as api_url:
+                    yield Stack(
+                        settings, engine, simulator, sim_url, None, api_url, headers,
+                        multiprocess_registry(metrics_dir),
+                    )  # fmt: skip
+                return
             app = create_app(settings, queue_worker=False)
             with serve_in_thread(app, lifespan="on", port=port) as api_url:
-                yield Stack(
-                    settings, engine, simulator, sim_url, app, api_url, {"X-API-Key": API_KEY}
-                )
+                yield Stack(settings, engine, simulator, sim_url, app, api_url, headers)
+
+
+@contextmanager
+def served_by_processes(
+    settings: Settings, port: int, workers: int, metrics_dir: Path
+) -> Iterator[str]:
+    """`csagent serve --workers N` on `settings`, until the block ends."""
+    assert settings.api_key is not None and settings.internal_api_key is not None
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "CSAGENT_PROCESSING": "agent",
+        "CSAGENT_API_QUEUE_WORKER": "false",
+        "CSAGENT_API_KEY": settings.api_key.get_secret_value(),
+        "CSAGENT_INTERNAL_API_KEY": settings.internal_api_key.get_secret_value(),
+        "CSAGENT_MIRAKL_BASE_URL": settings.mirakl_base_url,
+        "CSAGENT_INTERNAL_API_URL": settings.internal_api_url,
+        "CSAGENT_DATA_DIR": str(settings.data_dir.expanduser().resolve()),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    command = [sys.executable, "-m", "cli", "serve", "--port", str(port), "--workers", str(workers)]
+    log = metrics_dir.with_name("serve.log")
+    server = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"csagent serve did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -135,12 +135,16 @@ def bench_ingest(
     client = httpx.Client(timeout=300, headers=stack.headers)
     url = f"{stack.api_url}/api/v1/messages"
     client.post(url, json=customer_writes("bench-warm-up", 0))  # model load, connections
-    stages_before, embedded_before = stage_totals(), embeddings_total().get("query", 0.0)
+    metrics = stack.metrics
+    stages_before = stage_totals(metrics)
+    embedded_before = embeddings_total(metrics).get("query", 0.0)
     total, by_outcome = timed_posts(client, url, bodies, concurrency)
-    stages_after, embedded_after = stage_totals(), embeddings_total().get("query", 0.0)
+    stages_after = stage_totals(metrics)
+    embedded_after = embeddings_total(metrics).get("query", 0.0)
     rate = messages / total
+    where = "in this process" if stack.app is not None else "in its own server processes"
     echo(
-        f"ingest (agent): {messages} messages, concurrency {concurrency}: {rate:.1f} messages/s, {100 * rate / classify_rate:.0f} % of the classifier alone"
+        f"ingest (agent, API {where}): {messages} messages, concurrency {concurrency}: {rate:.1f} messages/s, {100 * rate / classify_rate:.0f} % of the classifier alone"
     )
     for outcome, latencies in sorted(by_outcome.items()):
         echo(

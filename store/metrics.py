@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 STAGE_SECONDS = Histogram(
     "csagent_stage_seconds",
@@ -27,11 +28,14 @@ def stage(name: str) -> Iterator[None]:
         STAGE_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
-def stage_totals() -> dict[str, tuple[float, float]]:
-    """{stage: (observations, seconds in all)} so far in this process."""
+def stage_totals(registry: CollectorRegistry = REGISTRY) -> dict[str, tuple[float, float]]:
+    """{stage: (observations, seconds in all)} so far: this process's, or those of the server
+    processes that write to a multiprocess directory (`multiprocess_registry`)."""
     counts: dict[str, float] = {}
     sums: dict[str, float] = {}
-    for metric in STAGE_SECONDS.collect():
+    for metric in registry.collect():
+        if metric.name != "csagent_stage_seconds":
+            continue
         for sample in metric.samples:
             name = sample.labels.get("stage", "")
             if sample.name.endswith("_count"):
@@ -41,10 +45,20 @@ def stage_totals() -> dict[str, tuple[float, float]]:
     return {name: (counts[name], sums.get(name, 0.0)) for name in counts}
 
 
-def embeddings_total() -> dict[str, float]:
+def embeddings_total(registry: CollectorRegistry = REGISTRY) -> dict[str, float]:
     return {
         sample.labels["purpose"]: sample.value
-        for metric in EMBEDDINGS.collect()
+        for metric in registry.collect()
+        if metric.name == "csagent_embeddings"
         for sample in metric.samples
         if sample.name.endswith("_total")
     }
+
+
+def multiprocess_registry(directory: Path) -> CollectorRegistry:
+    """The metrics of every process started with PROMETHEUS_MULTIPROC_DIR=<directory>."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))
+    return registry

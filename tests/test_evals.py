@@ -138,8 +138,27 @@ def test_a_regressed_scenario_fails_the_command(db_url: str, tmp_path: Path) -> 
 def test_bench_commands_print_figures(db_url: str) -> None:
     ingest = runner.invoke(app, ["bench", "ingest", "--messages", "6", "--concurrency", "2"])
     assert ingest.exit_code == 0, ingest.output
+    assert re.search(r"classify: 315 messages, [\d.]+ messages/s", ingest.output)
     assert re.search(
-        r"ingest \(agent\): 6 messages, concurrency 2: [\d.]+ messages/s", ingest.output
+        r"ingest \(agent, API in this process\): 6 messages, concurrency 2: [\d.]+ messages/s, "
+        r"\d+ % of the classifier alone",
+        ingest.output,
     )
+    # Where the time went, stage by stage, and each message embedded exactly once.
+    assert re.search(r"queue\.store +[\d.]+ ms/message", ingest.output)
+    assert re.search(r"embed +[1-9][\d.]* ms/message", ingest.output)
+    assert "embeddings per message: 1.00" in ingest.output
     assert re.search(r"baseline \(bare insert, same database\): [\d.]+ messages/s", ingest.output)
     assert "peak RSS" in ingest.output
+
+
+@pytest.mark.slow
+def test_bench_ingest_can_serve_the_api_from_worker_processes(db_url: str) -> None:
+    ingest = runner.invoke(
+        app, ["bench", "ingest", "--messages", "6", "--concurrency", "2", "--processes", "2"]
+    )
+    assert ingest.exit_code == 0, ingest.output
+    assert "API in its own server processes): 6 messages" in ingest.output
+    # The stages are read from the server processes' metrics, not this process's.
+    assert re.search(r"embed +[1-9][\d.]* ms/message", ingest.output)
+    assert "embeddings per message: 1.00" in ingest.output
