@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import SessionDep, check_key
 from store import business
@@ -44,21 +44,27 @@ OrderId = Annotated[
 ]
 
 
-class Inventory(BaseModel):
+class FromRecord(BaseModel):
+    """Answers read straight off the repository's records (ORM rows, dataclasses)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Inventory(FromRecord):
     sku: str
     available: int
     reserved: int
     restock_date: date | None
 
 
-class CostItem(BaseModel):
+class CostItem(FromRecord):
     sku: str
     qty: int
     unit_price: Decimal
     unit_cost: Decimal | None
 
 
-class OrderCost(BaseModel):
+class OrderCost(FromRecord):
     order_id: str
     currency: str
     items: list[CostItem]
@@ -100,27 +106,12 @@ def _shipment_out(order_id: str, s: Any) -> Shipment:
 
 @router.get("/inventory/{sku}", response_model=Inventory)
 def inventory(sku: Sku, session: SessionDep) -> Inventory:
-    item = business.get_inventory(session, sku)
-    return Inventory(
-        sku=item.sku,
-        available=item.available,
-        reserved=item.reserved,
-        restock_date=item.restock_date,
-    )
+    return Inventory.model_validate(business.get_inventory(session, sku))
 
 
 @router.get("/orders/{order_id}/cost", response_model=OrderCost)
 def order_cost(order_id: OrderId, session: SessionDep) -> OrderCost:
-    cost = business.get_order_cost(session, order_id)
-    return OrderCost(
-        order_id=cost.order_id,
-        currency=cost.currency,
-        items=[CostItem(**vars(i)) for i in cost.items],
-        shipping_price=cost.shipping_price,
-        shipping_cost=cost.shipping_cost,
-        marketplace_fee=cost.marketplace_fee,
-        margin=cost.margin,
-    )
+    return OrderCost.model_validate(business.get_order_cost(session, order_id))
 
 
 @router.get("/shipments/{order_id}", response_model=Shipment)
