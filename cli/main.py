@@ -9,6 +9,7 @@ from cli.bench import bench_app
 from cli.data import demo, import_v1_command, stats
 from cli.db import db_app
 from cli.evals import eval_app
+from cli.events import events_app
 from cli.kb import kb_app
 from cli.run import mirakl_sim, serve, sync, worker
 
@@ -23,6 +24,7 @@ app.command("serve")(serve)
 app.command("worker")(worker)
 app.command("sync")(sync)
 app.command("mirakl-sim")(mirakl_sim)
+app.add_typer(events_app, name="events")
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")

@@ -102,8 +102,14 @@ def sync(
         typer.echo(
             f"threads read: {report.threads_seen}, customer messages: "
             f"{report.customer_messages}, ingested: {report.ingested}, "
-            f"already known: {report.already_known}, cursor: {after}"
+            f"already known: {report.already_known}, failed: {report.failed}, cursor: {after}"
         )
+        if report.failed:
+            typer.secho(
+                f"{report.failed} message(s) are stored but failed to process: "
+                "`csagent events list --status failed`, then `csagent events retry --all-failed`",
+                err=True, fg=typer.colors.YELLOW,
+            )  # fmt: skip
 
     while True:
         try:

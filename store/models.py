@@ -33,7 +33,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-THREAD_STATUSES = ("open", "awaiting_approval", "answered", "escalated", "closed")
+# needs_attention: processing one of its messages failed (see attention); the message is stored.
+THREAD_STATUSES = (
+    "open", "awaiting_approval", "needs_attention", "answered", "escalated", "closed",
+)  # fmt: skip
 MESSAGE_DIRECTIONS = ("inbound", "outbound")
 AUTHOR_TYPES = ("CUSTOMER", "SHOP", "OPERATOR")
 DELIVERY_STATUSES = ("pending", "sent", "failed")
@@ -171,6 +174,7 @@ class Thread(Base):
     status: Mapped[str] = mapped_column(String(32), server_default="open")
     intent: Mapped[str | None] = mapped_column(String(32))
     confidence: Mapped[float | None] = mapped_column(Float)
+    attention: Mapped[str | None] = mapped_column(Text)  # why it needs a human, when it does
     sla_due_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime | None]
     mirakl_created_at: Mapped[datetime | None]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, func, select, text, tuple_
+from sqlalchemy import Engine, func, select, text, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
@@ -27,7 +27,13 @@ from store.ingest import IncomingMessage, record_event, store_message
 from store.metrics import stage
 from store.models import InboundEvent
 from store.settings import Settings, get_settings
-from store.threads import lock_thread, try_lock_thread
+from store.threads import (
+    clear_attention,
+    lock_thread,
+    needs_attention,
+    thread_of_message,
+    try_lock_thread,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +153,12 @@ class Pipeline:
         `notify` wakes the queue workers (not needed when the caller processes it at once)."""
         with stage("queue.accept"), self.sessions.begin() as session:
             event_id, is_new = record_event(session, message, source=source, raw=raw)
-            if is_new and notify:
-                session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
+            if is_new:
+                # Stored with the event: the message is visible whatever processing does.
+                with stage("queue.store"):
+                    store_message(session, message, sla_hours=self.sla_hours)
+                if notify:
+                    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
         return Accepted(event_id, is_new)
 
     def ingest(
@@ -238,13 +248,17 @@ class Pipeline:
         try:
             message = IncomingMessage.model_validate(event.payload)
             with session.begin_nested():
-                with stage("queue.store"):
+                thread_pk = thread_of_message(session, message.message_id)
+                if thread_pk is None:  # accepted by a version that stored at processing time
                     thread_pk, _ = store_message(session, message, sla_hours=self.sla_hours)
+                clear_attention(session, thread_pk, self.sla_hours)
                 with stage("agent"):
                     outcome = self.processor(session, message, thread_pk)
         except Exception as exc:  # any failure of one message must not stop the queue
             log.exception("processing inbound event %s failed", event.id)
             event.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if event.thread_key:
+                needs_attention(session, event.thread_key, event.error)
             if event.attempts >= self.max_attempts:
                 event.status = "failed"
                 event.result = {"status": "failed", "error": event.error}
@@ -257,6 +271,53 @@ class Pipeline:
         event.result = outcome.as_result()
         event.error = None
         event.processed_at = datetime.now(UTC)
+
+    # -- failed events ---------------------------------------------------------------------------
+
+    def events(
+        self, *, status: str | None = None, limit: int = 50, before_id: int | None = None
+    ) -> list[EventView]:
+        """Events, newest first (`before_id` pages on)."""
+        with self.sessions() as session:
+            query = select(InboundEvent).order_by(InboundEvent.id.desc()).limit(limit)
+            if status is not None:
+                query = query.where(InboundEvent.status == status)
+            if before_id is not None:
+                query = query.where(InboundEvent.id < before_id)
+            return [_view(e) for e in session.scalars(query)]
+
+    def requeue_failed(self, event_ids: list[int] | None = None) -> list[int]:
+        """Put failed events back in the queue with a fresh set of attempts (all failed events
+        when `event_ids` is None); the ids that were requeued."""
+        with self.sessions.begin() as session:
+            statement = (
+                update(InboundEvent)
+                .where(InboundEvent.status == "failed")
+                .values(
+                    status="received",
+                    attempts=0,
+                    error=None,
+                    next_attempt_at=None,
+                    processed_at=None,
+                )
+                .returning(InboundEvent.id)
+            )
+            if event_ids is not None:
+                statement = statement.where(InboundEvent.id.in_(event_ids))
+            requeued = sorted(session.scalars(statement))
+            if requeued:
+                session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "retry")))
+        return requeued
+
+    def retry(self, event_id: int) -> EventView:
+        """Run one failed event again now; LookupError if unknown, ValueError if not failed."""
+        view = self.event_view(event_id)
+        if view is None:
+            raise LookupError(f"no event {event_id}")
+        if view.state != "failed":
+            raise ValueError(f"event {event_id} is {view.status}, not failed")
+        self.requeue_failed([event_id])
+        return self.process_event(event_id) or self.wait_for_outcome(event_id)
 
     # -- workers -------------------------------------------------------------------------------
 
@@ -298,7 +359,20 @@ def _view(event: InboundEvent) -> EventView:
     )
 
 
-def queue_depth(session: Session) -> int:
-    return (
-        session.scalar(text("SELECT count(*) FROM inbound_events WHERE status = 'received'")) or 0
-    )
+@dataclass(frozen=True)
+class QueueHealth:
+    queued: int
+    failed: int
+    oldest_queued_s: float | None  # age of the oldest event still waiting to be processed
+
+
+def queue_health(session: Session) -> QueueHealth:
+    row = session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE status = 'received'), "
+            "count(*) FILTER (WHERE status = 'failed'), "
+            "extract(epoch FROM now() - min(received_at) FILTER (WHERE status = 'received')) "
+            "FROM inbound_events"
+        )
+    ).one()
+    return QueueHealth(int(row[0]), int(row[1]), float(row[2]) if row[2] is not None else None)

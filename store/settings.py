@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     queue_poll_s: float = Field(
         default=1.0, gt=0, description="How often an idle queue worker looks for work."
     )
+    health_max_queue_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="/healthz says `degraded` when an event has waited longer than this (or "
+        "when any event has failed for good).",
+    )
     api_queue_worker: bool = Field(
         default=True,
         description="`csagent serve` also runs a queue worker, so queued and interrupted events "

@@ -164,3 +164,27 @@ def threads_awaiting_review(session: Session) -> list[tuple[str, str | None, flo
         .order_by(Thread.updated_at)
     ).all()
     return [(t, i, c) for t, i, c in rows]
+
+
+def thread_of_message(session: Session, mirakl_message_id: str) -> int | None:
+    """The thread a stored message belongs to (None when the message is not stored)."""
+    return session.scalar(
+        select(Message.thread_id).where(Message.mirakl_message_id == mirakl_message_id)
+    )
+
+
+def needs_attention(session: Session, mirakl_thread_id: str, reason: str) -> None:
+    """Processing a message of this thread failed: a human should look, and here is why."""
+    set_thread_state(session, mirakl_thread_id, status="needs_attention", attention=reason)
+
+
+def clear_attention(session: Session, thread_pk: int, sla_hours: float) -> None:
+    """A new attempt starts: a thread that needed attention gets its ordinary status back."""
+    cleared = session.execute(
+        update(Thread)
+        .where(Thread.id == thread_pk, Thread.status == "needs_attention")
+        .values(attention=None)
+        .returning(Thread.id)
+    ).first()
+    if cleared is not None:
+        refresh_thread_summary(session, thread_pk, sla_hours)

@@ -202,7 +202,8 @@ def test_async_mode_queues_and_the_event_reports_its_outcome(api: Api, session: 
     queued = response.json()
     assert queued == {"event_id": queued["event_id"], "status": "queued", "duplicate": False}
     assert api.event(queued["event_id"]).json()["status"] == "queued"
-    assert count(session, Message) == 0
+    # Stored with the event: a queued message is already in its thread for everyone to see.
+    assert count(session, Message) == 1
     api.app.state.pipeline.drain()
     event = api.event(queued["event_id"]).json()
     assert (event["status"], event["attempts"], event["message_id"]) == ("stored", 1, "m-1")
@@ -314,5 +315,101 @@ def test_a_failing_message_is_reported_retried_and_then_failed(
         api.app.state.pipeline.drain()
         event = api.event(answer["event_id"]).json()
         assert (event["status"], event["attempts"], event["next_attempt_at"]) == ("failed", 2, None)
-    # The raw event is kept; the message itself is not half-stored.
-    assert count(session, InboundEvent) == 1 and count(session, Message) == 0
+    # Nothing accepted disappears: the message is stored and its thread says why it needs a human.
+    assert count(session, InboundEvent) == 1 and count(session, Message) == 1
+    thread = session.scalars(select(Thread)).one()
+    assert thread.status == "needs_attention"
+    assert thread.attention == "RuntimeError: the model server is down"
+
+
+class Flaky:
+    """A processor that fails until its cause is fixed."""
+
+    def __init__(self) -> None:
+        self.fixed = False
+
+    def __call__(self, session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        if not self.fixed:
+            raise RuntimeError("CSAGENT_MIRAKL_API_KEY is wrong")
+        return Outcome("stored")
+
+
+def test_a_failed_event_is_listed_reported_by_health_and_retried_once_fixed(
+    make_api: ApiFactory, session: Session
+) -> None:
+    flaky = Flaky()
+    headers = {"X-API-Key": KEY}
+    with make_api(processor=flaky, queue_max_attempts=1) as api:
+        event_id = api.post(body()).json()["event_id"]
+        listed = httpx.get(f"{api.url}/api/v1/events?status=failed", headers=headers).json()
+        assert [(e["event_id"], e["status"]) for e in listed] == [(event_id, "failed")]
+        health = httpx.get(f"{api.url}/healthz").json()
+        assert (health["status"], health["failed_events"]) == ("degraded", 1)
+        assert "retry" in health["problems"][0]
+
+        flaky.fixed = True
+        retried = httpx.post(f"{api.url}/api/v1/events/{event_id}/retry", headers=headers)
+        assert retried.status_code == 200, retried.text
+        assert (retried.json()["status"], retried.json()["attempts"]) == ("stored", 1)
+        assert httpx.get(f"{api.url}/healthz").json()["status"] == "ok"
+        again = httpx.post(f"{api.url}/api/v1/events/{event_id}/retry", headers=headers)
+        assert again.status_code == 409 and again.json()["error"] == "not_failed"
+        missing = httpx.post(f"{api.url}/api/v1/events/999999/retry", headers=headers)
+        assert missing.status_code == 404
+        assert httpx.post(f"{api.url}/api/v1/events/{event_id}/retry").status_code == 401
+    thread = session.scalars(select(Thread)).one()
+    assert (thread.status, thread.attention) == ("open", None)
+
+
+def test_all_failed_events_go_back_to_the_queue(make_api: ApiFactory, session: Session) -> None:
+    flaky = Flaky()
+    headers = {"X-API-Key": KEY}
+    with make_api(processor=flaky, queue_max_attempts=1) as api:
+        ids = [api.post(body(f"m-{i}", thread_id=f"t-{i}")).json()["event_id"] for i in range(3)]
+        flaky.fixed = True
+        requeued = httpx.post(f"{api.url}/api/v1/events/retry", headers=headers)
+        assert requeued.status_code == 202 and requeued.json() == {"requeued": ids}
+        api.app.state.pipeline.drain()
+        assert [api.event(i).json()["status"] for i in ids] == ["stored"] * 3
+    session.expire_all()
+    assert set(session.scalars(select(Thread.status))) == {"open"}
+
+
+def test_the_event_list_pages_newest_first(api: Api) -> None:
+    ids = [api.post(body(f"m-{i}", minutes=i)).json()["event_id"] for i in range(5)]
+    headers = {"X-API-Key": KEY}
+    first = httpx.get(f"{api.url}/api/v1/events?limit=2", headers=headers).json()
+    assert [e["event_id"] for e in first] == [ids[4], ids[3]]
+    rest = httpx.get(f"{api.url}/api/v1/events?limit=10&before_id={ids[3]}", headers=headers).json()
+    assert [e["event_id"] for e in rest] == [ids[2], ids[1], ids[0]]
+    wrong = httpx.get(f"{api.url}/api/v1/events?status=lost", headers=headers)
+    assert wrong.status_code == 422
+
+
+def test_csagent_events_lists_and_retries_failed_events(
+    make_api: ApiFactory, session: Session
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    def broken(session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        raise RuntimeError("the knowledge base is empty")
+
+    with make_api(processor=broken, queue_max_attempts=1) as api:
+        event_id = api.post(body()).json()["event_id"]
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["events", "list", "--status", "failed"])
+    assert listed.exit_code == 0, listed.output
+    assert f"{event_id:>7}  failed" in listed.output
+    assert "RuntimeError: the knowledge base is empty" in listed.output
+    assert runner.invoke(cli, ["events", "retry"]).exit_code == 2
+    # The cause is gone (this CLI process stores messages without the broken step): re-run it.
+    retried = runner.invoke(cli, ["events", "retry", "--all-failed"])
+    assert retried.exit_code == 0, retried.output
+    assert (
+        f"{event_id:>7}  stored" in retried.output and "1 retried, 0 failed again" in retried.output
+    )
+    assert "0 event(s)" in runner.invoke(cli, ["events", "list", "--status", "failed"]).output
+    session.expire_all()
+    assert session.scalars(select(Thread.status)).one() == "open"

@@ -7,6 +7,7 @@ import copy
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from cli.main import app as cli
 from store.db import session_scope
 from store.ingest import IncomingMessage
 from store.models import InboundEvent, Message, Thread
-from store.queue import Pipeline
+from store.queue import Outcome, Pipeline
 from store.settings import get_settings
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.sync import sync_inbox
@@ -127,8 +128,8 @@ def test_customer_message_posts_the_mirakl_style_webhook(
 # -- sync --------------------------------------------------------------------------------------
 
 
-def run_sync(sim: Simulator, since: Any = None) -> Any:
-    pipeline = Pipeline.from_settings()
+def run_sync(sim: Simulator, since: Any = None, pipeline: Pipeline | None = None) -> Any:
+    pipeline = pipeline or Pipeline.from_settings()
 
     def ingest(message: IncomingMessage) -> None:
         pipeline.ingest(message, source="sync")
@@ -200,6 +201,23 @@ def test_a_failed_pass_does_not_move_the_cursor(
     assert read_cursor(session) == cursor
     mirakl_sim.state.faults.clear()
     assert run_sync(mirakl_sim).ingested == 1
+
+
+def test_sync_never_counts_a_failed_message_as_done(
+    db_url: str, session: Session, mirakl_sim: Simulator
+) -> None:
+    def broken(session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        raise RuntimeError("the knowledge base is empty")
+
+    failing = Pipeline.from_settings(processor=broken)
+    failing.max_attempts = 1
+    first = run_sync(mirakl_sim, pipeline=failing)
+    total = customer_messages_in(mirakl_sim)
+    assert first.ingested == total
+    # Stored and visible, but not done: the next pass says so instead of "already known".
+    second = run_sync(mirakl_sim, since=datetime(2000, 1, 1, tzinfo=UTC))
+    assert (second.failed, second.already_known, second.ingested) == (total, 0, 0)
+    assert session.scalar(select(func.count()).select_from(Message)) == total
 
 
 def test_sync_command_reports_counts(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -98,12 +98,7 @@ async def post_message(
     return outcome(view, duplicate)
 
 
-@router.get("/events/{event_id}", response_model=EventOut, responses={404: {}, 401: {}})
-async def get_event(event_id: int, pipeline: PipelineDep, _key: ApiKeyDep) -> EventOut:
-    """Where an accepted event is: `queued`, its outcome status, or `failed` with the error."""
-    view = await run_in_threadpool(pipeline.event_view, event_id)
-    if view is None:
-        raise ApiError(404, "not_found", f"no event {event_id}")
+def event_out(view: EventView) -> EventOut:
     return EventOut(
         event_id=view.event_id,
         thread_id=view.thread_id,
@@ -118,3 +113,55 @@ async def get_event(event_id: int, pipeline: PipelineDep, _key: ApiKeyDep) -> Ev
         processed_at=view.processed_at,
         next_attempt_at=view.next_attempt_at,
     )
+
+
+@router.get("/events", response_model=list[EventOut])
+def list_events(
+    _key: ApiKeyDep,
+    pipeline: PipelineDep,
+    state: Annotated[
+        Literal["received", "processed", "failed"] | None,
+        Query(alias="status", description="received (queued), processed or failed"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> list[EventOut]:
+    """Accepted events, newest first; page on with `before_id` = the last event_id seen."""
+    return [event_out(v) for v in pipeline.events(status=state, limit=limit, before_id=before_id)]
+
+
+class Requeued(BaseModel):
+    requeued: list[int]
+
+
+@router.post("/events/retry", response_model=Requeued, status_code=202)
+def retry_failed_events(_key: ApiKeyDep, pipeline: PipelineDep) -> Requeued:
+    """Put every failed event back in the queue, with a fresh set of attempts; the queue workers
+    process them (see GET /api/v1/events/{event_id})."""
+    return Requeued(requeued=pipeline.requeue_failed())
+
+
+@router.post(
+    "/events/{event_id}/retry", response_model=EventOut, responses={404: {}, 409: {}, 401: {}}
+)
+def retry_event(
+    event_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _key: ApiKeyDep, pipeline: PipelineDep
+) -> EventOut:
+    """Run a failed event again now (after fixing its cause) and answer its new outcome."""
+    try:
+        return event_out(pipeline.retry(event_id))
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(409, "not_failed", str(exc)) from None
+
+
+@router.get("/events/{event_id}", response_model=EventOut, responses={404: {}, 401: {}})
+def get_event(
+    event_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _key: ApiKeyDep, pipeline: PipelineDep
+) -> EventOut:
+    """Where an accepted event is: `queued`, its outcome status, or `failed` with the error."""
+    view = pipeline.event_view(event_id)
+    if view is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return event_out(view)

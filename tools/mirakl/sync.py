@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.ingest import IncomingMessage
-from store.models import Message, SyncCursor
+from store.models import InboundEvent, Message, SyncCursor
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.events import incoming_from_mirakl
 
@@ -34,6 +34,7 @@ class SyncReport:
     customer_messages: int = 0
     ingested: int = 0
     already_known: int = 0
+    failed: int = 0  # stored, but their processing failed: `csagent events retry` re-runs them
 
 
 def read_cursor(session: Session) -> datetime | None:
@@ -50,6 +51,18 @@ def write_cursor(session: Session, position: datetime) -> None:
             where=SyncCursor.position < statement.excluded.position,
         )
     )
+
+
+def failed_message_ids(session: Session, ids: list[str]) -> set[str]:
+    """Messages whose event failed for good: stored and visible, but not done."""
+    if not ids:
+        return set()
+    found = session.scalars(
+        select(InboundEvent.dedupe_key).where(
+            InboundEvent.dedupe_key.in_(ids), InboundEvent.status == "failed"
+        )
+    )
+    return set(found)
 
 
 def known_message_ids(session: Session, ids: list[str]) -> set[str]:
@@ -84,9 +97,14 @@ async def sync_inbox(
             key=lambda m: m.date_created,
         )
         report.customer_messages += len(customer)
+        ids = [m.id for m in customer]
         with session_factory() as session:
-            known = known_message_ids(session, [m.id for m in customer])
+            known = known_message_ids(session, ids)
+            failed = failed_message_ids(session, ids)
         for message in customer:
+            if message.id in failed:
+                report.failed += 1
+                continue
             if message.id in known:
                 report.already_known += 1
                 continue
