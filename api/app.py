@@ -76,7 +76,7 @@ def create_app(
         drafting = services.drafting
     app.state.drafting = drafting
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/api/")
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/")
     app.include_router(health.router)
     app.include_router(messages.router)
     app.include_router(internal.router)

@@ -7,7 +7,8 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -51,8 +52,35 @@ def check_key(provided: str | None, expected: str, message: str) -> None:
         raise ApiError(401, "unauthorized", message)
 
 
-def require_api_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
+# Declared as security schemes, so OpenAPI clients know which key each operation takes.
+webhook_key = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="CSAGENT_API_KEY (or <data dir>/api_key): webhook senders and the review API",
+    auto_error=False,
+)
+internal_key = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="InternalApiKey",
+    description="CSAGENT_INTERNAL_API_KEY (or <data dir>/internal_api_key): /internal/v1",
+    auto_error=False,
+)
+
+
+def require_api_key(
+    request: Request, x_api_key: Annotated[str | None, Security(webhook_key)] = None
+) -> None:
     check_key(x_api_key, request.app.state.api_key, "missing or wrong X-API-Key")
+
+
+def require_internal_key(
+    request: Request, x_api_key: Annotated[str | None, Security(internal_key)] = None
+) -> None:
+    check_key(
+        x_api_key,
+        request.app.state.internal_api_key,
+        "missing or wrong X-API-Key for the internal API",
+    )
 
 
 async def require_signature(

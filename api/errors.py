@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from store.business import Conflict, NotFound
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -27,7 +32,49 @@ def error_body(error: str, message: str, detail: Any = None) -> dict[str, Any]:
     return body
 
 
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(description="Machine-readable kind, e.g. unauthorized, invalid_request")
+    message: str = Field(description="What is wrong, for a person")
+    detail: Any = Field(default=None, description="Field-level reasons, when there are some")
+    request_id: str | None = Field(default=None, description="Quote it when reporting a 500")
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting `ErrorBody` for these statuses."""
+    return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
+
+
+ERRORS = {
+    401: "Missing or wrong API key (or X-Signature when a webhook secret is set)",
+    404: "Not found",
+    409: "The current state does not allow it",
+    413: "Body too large",
+    422: "Malformed JSON or schema violation, with field-level reasons",
+    500: "Unexpected failure; nothing accepted is lost (quote request_id)",
+    502: "Mirakl or the business API failed; the request can be retried",
+    503: "A required part (database, knowledge base) is unavailable",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Any:
+        request.state.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        log.error("request %s failed", rid, exc_info=exc)
+        body = error_body("internal_error", f"unexpected {type(exc).__name__}; see the logs")
+        return JSONResponse(
+            {**body, "request_id": rid}, status_code=500, headers={"X-Request-ID": rid}
+        )
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(

@@ -15,18 +15,19 @@ from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from store.models import Order, Shipment
+from store.text import StorableStr
 
 
 @with_config(ConfigDict(extra="forbid", str_strip_whitespace=True))
 class Address(TypedDict):
     """A delivery address, as the internal API takes it and shipments keep it."""
 
-    firstname: NotRequired[Annotated[str | None, Field(max_length=100)]]
-    lastname: Annotated[str, Field(min_length=1, max_length=100)]
-    street_1: Annotated[str, Field(min_length=3, max_length=200)]
-    street_2: NotRequired[Annotated[str | None, Field(max_length=200)]]
+    firstname: NotRequired[Annotated[StorableStr | None, Field(max_length=100)]]
+    lastname: Annotated[StorableStr, Field(min_length=1, max_length=100)]
+    street_1: Annotated[StorableStr, Field(min_length=3, max_length=200)]
+    street_2: NotRequired[Annotated[StorableStr | None, Field(max_length=200)]]
     zip_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")]
-    city: Annotated[str, Field(min_length=1, max_length=100)]
+    city: Annotated[StorableStr, Field(min_length=1, max_length=100)]
     country: Annotated[
         str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3, e.g. FRA, DEU, ITA")
     ]

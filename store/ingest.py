@@ -5,23 +5,39 @@ customer, order reference, thread and message. The queue and processing live in 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Customer, InboundEvent, Message, Order, Thread
+from store.text import StorableStr
 from store.threads import refresh_thread_summary
 from store.upserts import get_or_create
+
+
+def _iso_text(value: Any) -> Any:
+    # 0 or 1732000000 would be read as seconds since 1970: a sender's bug, not a date.
+    if isinstance(value, int | float):
+        raise ValueError("a date must be ISO-8601 text with a time-zone offset, not a number")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+# Mirakl ids: letters, digits and - _ . : only, so they stay one path segment wherever they go.
+MIRAKL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
 class CustomerRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=128, description="Mirakl customer id.")
-    name: str | None = Field(default=None, max_length=256, description="Display name.")
+    id: StorableStr = Field(
+        min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl customer id."
+    )
+    name: StorableStr | None = Field(default=None, max_length=256, description="Display name.")
 
 
 class IncomingMessage(BaseModel):
@@ -29,15 +45,23 @@ class IncomingMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    thread_id: str = Field(min_length=1, max_length=128, description="Mirakl thread id.")
-    message_id: str = Field(min_length=1, max_length=128, description="Mirakl message id.")
-    body: str = Field(min_length=1, max_length=20000)
-    created_at: AwareDatetime = Field(description="ISO-8601 with a time-zone offset.")
-    order_id: str | None = Field(default=None, max_length=64, description="Mirakl order id.")
+    thread_id: StorableStr = Field(
+        min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl thread id."
+    )
+    message_id: StorableStr = Field(
+        min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl message id."
+    )
+    body: StorableStr = Field(min_length=1, max_length=20000)
+    created_at: IsoDatetime = Field(
+        description="ISO-8601 text with a time-zone offset (numbers are refused)."
+    )
+    order_id: StorableStr | None = Field(
+        default=None, max_length=64, pattern=MIRAKL_ID, description="Mirakl order id."
+    )
     customer: CustomerRef
-    topic: str | None = Field(default=None, max_length=1000)
-    locale: str | None = Field(default=None, max_length=16)
-    marketplace: str | None = Field(default=None, max_length=64)
+    topic: StorableStr | None = Field(default=None, max_length=1000)
+    locale: StorableStr | None = Field(default=None, max_length=16)
+    marketplace: StorableStr | None = Field(default=None, max_length=64)
 
 
 def record_event(

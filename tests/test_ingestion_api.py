@@ -413,3 +413,68 @@ def test_csagent_events_lists_and_retries_failed_events(
     assert "0 event(s)" in runner.invoke(cli, ["events", "list", "--status", "failed"]).output
     session.expire_all()
     assert session.scalars(select(Thread.status)).one() == "open"
+
+
+# -- the API contract ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"body": "Bonjour\x00"}, "body"),
+        ({"customer": {"id": "cust-1", "name": "Cl\x00aire"}}, "customer.name"),
+        ({"created_at": 0}, "created_at"),
+        ({"thread_id": "../other-thread"}, "thread_id"),
+        ({"message_id": "m/1"}, "message_id"),
+    ],
+)
+def test_unstorable_or_ambiguous_input_is_a_422_naming_the_field(
+    api: Api, session: Session, patch: dict[str, Any], field: str
+) -> None:
+    response = api.post(body(**patch))
+    assert response.status_code == 422, response.text
+    assert field in response.json()["message"]
+    assert count(session, InboundEvent) == 0
+
+
+def test_an_unexpected_failure_is_json_with_a_request_id(api: Api) -> None:
+    @api.app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("disk on fire")
+
+    response = httpx.get(f"{api.url}/boom", headers={"X-Request-ID": "req-42"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "internal_error",
+        "message": "unexpected RuntimeError; see the logs",
+        "request_id": "req-42",
+    }
+    assert response.headers["X-Request-ID"] == "req-42"
+    assert httpx.get(f"{api.url}/healthz").headers["X-Request-ID"]
+
+
+def test_the_openapi_schema_declares_the_keys_and_the_error_model(api: Api) -> None:
+    spec = httpx.get(f"{api.url}/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == schemes["ApiKey"] | {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    assert schemes["InternalApiKey"]["name"] == "X-API-Key"
+    post = spec["paths"]["/api/v1/messages"]["post"]
+    assert post["security"] == [{"ApiKey": []}]
+    assert post["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+    internal = spec["paths"]["/internal/v1/inventory/{sku}"]["get"]
+    assert internal["security"] == [{"InternalApiKey": []}]
+
+
+def test_every_route_has_a_body_limit(api: Api) -> None:
+    response = httpx.put(
+        f"{api.url}/internal/v1/shipments/20567843-A/address",
+        content=b"{" + b" " * (65 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Header, Path
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import SessionDep, check_key
+from api.deps import SessionDep, require_internal_key
+from api.errors import error_responses
 from store import business
 from store.facts import Address
 from store.models import AuditEntry
@@ -22,21 +23,11 @@ SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ORDER_ID_PATTERN = r"^[0-9]{4,20}-[A-Z]$"
 
 
-def require_internal_key(
-    request: Request, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
-    check_key(
-        x_api_key,
-        request.app.state.internal_api_key,
-        "missing or wrong X-API-Key for the internal API",
-    )
-
-
 router = APIRouter(
     prefix="/internal/v1",
     tags=["internal business API"],
     dependencies=[Depends(require_internal_key)],
-    responses={401: {"description": "Missing or wrong X-API-Key"}, 404: {}, 422: {}},
+    responses=error_responses(401, 404, 422, 500),
 )
 Sku = Annotated[str, Path(pattern=SKU_PATTERN, description="Seller SKU, e.g. KET-BLU-17")]
 OrderId = Annotated[
@@ -122,7 +113,7 @@ def shipment(order_id: OrderId, session: SessionDep) -> Shipment:
 @router.put(
     "/shipments/{order_id}/address",
     response_model=Shipment,
-    responses={409: {"description": "The parcel has left the warehouse"}},
+    responses=error_responses(409),
 )
 def update_address(
     order_id: OrderId,

@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import ApiKeyDep, PipelineDep, SignatureDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from store.ingest import IncomingMessage
 from store.queue import EventView
 
-router = APIRouter(prefix="/api/v1", tags=["ingestion"])
+router = APIRouter(
+    prefix="/api/v1", tags=["ingestion"], responses=error_responses(401, 413, 422, 500)
+)
 
 
 class MessageOutcome(BaseModel):
@@ -49,13 +51,6 @@ class EventOut(BaseModel):
     next_attempt_at: datetime | None = None
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong X-API-Key (or X-Signature when a secret is set)"},
-    413: {"description": "Body over 64 KiB"},
-    422: {"description": "Malformed JSON or schema violation, with field-level reasons"},
-}
-
-
 def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
     return MessageOutcome(
         event_id=view.event_id,
@@ -73,7 +68,6 @@ def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
     response_model=MessageOutcome,
     responses={
         202: {"model": Queued, "description": "Accepted for background processing"},
-        **ERRORS,
     },
 )
 async def post_message(
@@ -142,7 +136,7 @@ def retry_failed_events(_key: ApiKeyDep, pipeline: PipelineDep) -> Requeued:
 
 
 @router.post(
-    "/events/{event_id}/retry", response_model=EventOut, responses={404: {}, 409: {}, 401: {}}
+    "/events/{event_id}/retry", response_model=EventOut, responses=error_responses(404, 409)
 )
 def retry_event(
     event_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _key: ApiKeyDep, pipeline: PipelineDep
@@ -156,7 +150,7 @@ def retry_event(
         raise ApiError(409, "not_failed", str(exc)) from None
 
 
-@router.get("/events/{event_id}", response_model=EventOut, responses={404: {}, 401: {}})
+@router.get("/events/{event_id}", response_model=EventOut, responses=error_responses(404))
 def get_event(
     event_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _key: ApiKeyDep, pipeline: PipelineDep
 ) -> EventOut:

@@ -8,10 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import AgentDep, ApiKeyDep, SessionDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from store.threads import threads_awaiting_review
 
-router = APIRouter(prefix="/api/v1", tags=["review"])
+router = APIRouter(
+    prefix="/api/v1", tags=["review"], responses=error_responses(401, 404, 409, 422, 500)
+)
 
 
 class ReviewAnswer(BaseModel):
@@ -58,9 +60,7 @@ def reviews(_key: ApiKeyDep, session: SessionDep, agent: AgentDep) -> list[Pendi
     return pending
 
 
-@router.post(
-    "/threads/{thread_id}/review", response_model=ReviewOutcome, responses={404: {}, 409: {}}
-)
+@router.post("/threads/{thread_id}/review", response_model=ReviewOutcome)
 def answer_review(
     thread_id: str, answer: ReviewAnswer, _key: ApiKeyDep, session: SessionDep, agent: AgentDep
 ) -> ReviewOutcome:

@@ -8,11 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import ApiKeyDep, DraftingDep, SessionDep
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from graph.conversation import read_conversation
 from knowledge.ingest import KnowledgeError
 
-router = APIRouter(prefix="/api/v1/threads", tags=["threads"])
+router = APIRouter(
+    prefix="/api/v1/threads", tags=["threads"], responses=error_responses(401, 404, 422, 500, 503)
+)
 
 
 class SourceOut(BaseModel):
@@ -28,7 +30,7 @@ class DraftOut(BaseModel):
     language: str
 
 
-@router.post("/{thread_id}/draft", response_model=DraftOut, responses={401: {}, 404: {}, 503: {}})
+@router.post("/{thread_id}/draft", response_model=DraftOut)
 def draft(thread_id: str, _key: ApiKeyDep, session: SessionDep, drafting: DraftingDep) -> DraftOut:
     """A reply draft grounded in the knowledge base and the order (not sent: an agent reviews)."""
     conversation, order = read_conversation(session, thread_id)  # 404 if unknown
