@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
@@ -41,6 +42,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if agent_services is not None:
+            # Load (or, on a fresh install, train) the classifier before the server says it is
+            # up, never inside the first customer's request.
+            await run_in_threadpool(agent_services.classifier.local.predict, "warm up")
         stop = threading.Event()
         worker = None
         if run_worker:

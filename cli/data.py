@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import database_url, fail, require_current_schema
+from cli.common import database_url, exit_on_sigterm, fail, require_current_schema
 from examples import SAMPLE_V1_FILE
 from store import migrate
 from store.db import session_scope
@@ -105,6 +105,7 @@ def demo(
     show what is there."""
     from cli.demo import run_live_demo
 
+    exit_on_sigterm()
     url = database_url()
     typer.secho(f"database: {url}", fg=typer.colors.CYAN)
     migrate.upgrade(url)

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from cli.common import database_url, fail, require_current_schema
+from cli.common import database_url, exit_on_sigterm, fail, require_current_schema
 from store import migrate
 from store.db import session_scope
 from store.ingest import IncomingMessage
 from store.queue import Pipeline
-from store.settings import get_settings
+from store.settings import Settings, get_settings
 
 
 def single_threaded_embedder() -> None:
@@ -22,6 +22,22 @@ def single_threaded_embedder() -> None:
     87/s with one thread each). Processes inherit this before the embedder loads; an explicit
     OMP_NUM_THREADS wins."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def ensure_knowledge_base(settings: Settings) -> None:
+    """A fresh install drafts from the shipped policies rather than from nothing."""
+    from sqlalchemy.orm import Session
+
+    from knowledge.ingest import KnowledgeBase
+    from store.db import get_engine
+
+    kb = KnowledgeBase(settings, get_engine(settings))
+    with Session(kb.engine) as session:
+        if kb.collection(session) is not None:
+            return
+    typer.echo(f"the knowledge base is empty: ingesting {settings.knowledge_dir} (once)")
+    report = kb.ingest(settings.knowledge_dir)
+    typer.echo(f"knowledge base: {report.documents} documents, {report.chunks} chunks")
 
 
 def agent_pipeline() -> Pipeline:
@@ -89,6 +105,7 @@ def sync(
     from tools.mirakl.sync import sync_inbox
 
     start = parse_since(since)
+    exit_on_sigterm()  # a pass cut short does not move the cursor
     require_current_schema()
     pipeline = agent_pipeline()
 
@@ -140,10 +157,18 @@ def serve(
     settings = get_settings()
     if workers > 1:
         single_threaded_embedder()
+    if "internal_api_url" not in settings.model_fields_set:
+        # The agent's tools call this server's own internal API: follow the chosen port.
+        os.environ["CSAGENT_INTERNAL_API_URL"] = f"http://127.0.0.1:{port}/internal/v1"
+        get_settings.cache_clear()
+        settings = get_settings()
     migrate.upgrade(database_url())
+    ensure_knowledge_base(settings)
     resolve_api_key(settings)
     where = "CSAGENT_API_KEY" if settings.api_key else str(api_key_file(settings))
     typer.echo(f"csagent API on http://{host}:{port} (API key: {where}; docs at /docs)")
+    typer.echo(f"the agent's business tools call {settings.internal_api_url}")
+    exit_on_sigterm()
     uvicorn.run(
         "api.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level="info",

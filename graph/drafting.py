@@ -7,6 +7,7 @@ relevant policy passages, a sign-off. Both say where their facts came from.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any, Literal
@@ -18,10 +19,13 @@ from langchain_core.tools import BaseTool
 from sqlalchemy import Engine
 
 from graph.state import Conversation
+from knowledge.ingest import KnowledgeError
 from knowledge.retriever import Hit, Retriever
 from store.facts import OrderFacts
 from store.settings import Settings
 from tools.business import BusinessApi
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -206,9 +210,15 @@ def draft_reply(
     """The draft for a thread: the one function the API and the graph's draft node share.
     `doc_type` narrows retrieval to the policy the request is about (when it has chunks)."""
     query = ctx["search_query"] or ctx["question"]
-    hits = retriever.search(query, k=k, query_vector=query_vector, doc_type=doc_type).hits
-    if not hits and doc_type is not None:
-        hits = retriever.search(query, k=k, query_vector=query_vector).hits
+    try:
+        hits = retriever.search(query, k=k, query_vector=query_vector, doc_type=doc_type).hits
+        if not hits and doc_type is not None:
+            hits = retriever.search(query, k=k, query_vector=query_vector).hits
+    except KnowledgeError as exc:
+        # No knowledge base yet (or an unusable one): the draft is still written, from the
+        # conversation and the order's facts, without policy passages.
+        log.warning("drafting without the knowledge base: %s", exc)
+        hits = []
     sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
     if model is not None:
         text, calls = llm_draft(ctx, order, hits, model, shop, tools, max_steps)

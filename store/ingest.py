@@ -37,7 +37,9 @@ class CustomerRef(BaseModel):
     id: StorableStr = Field(
         min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl customer id."
     )
-    name: StorableStr | None = Field(default=None, max_length=256, description="Display name.")
+    name: Annotated[StorableStr, Field(max_length=256)] | None = Field(
+        default=None, description="Display name."
+    )
 
 
 class IncomingMessage(BaseModel):
@@ -55,13 +57,13 @@ class IncomingMessage(BaseModel):
     created_at: IsoDatetime = Field(
         description="ISO-8601 text with a time-zone offset (numbers are refused)."
     )
-    order_id: StorableStr | None = Field(
-        default=None, max_length=64, pattern=MIRAKL_ID, description="Mirakl order id."
-    )
+    order_id: (
+        Annotated[StorableStr, Field(min_length=1, max_length=64, pattern=MIRAKL_ID)] | None
+    ) = Field(default=None, description="Mirakl order id.")
     customer: CustomerRef
-    topic: StorableStr | None = Field(default=None, max_length=1000)
-    locale: StorableStr | None = Field(default=None, max_length=16)
-    marketplace: StorableStr | None = Field(default=None, max_length=64)
+    topic: Annotated[StorableStr, Field(max_length=1000)] | None = None
+    locale: Annotated[StorableStr, Field(max_length=16)] | None = None
+    marketplace: Annotated[StorableStr, Field(max_length=64)] | None = None
 
 
 def record_event(

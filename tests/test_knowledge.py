@@ -286,3 +286,21 @@ def test_kb_and_eval_commands(knowledge: KnowledgeBase, tmp_path: Path) -> None:
     assert set(hybrid["per_language"]) == {"en", "fr"}
     bad = runner.invoke(app, ["eval", "retrieval", "--dataset", str(tmp_path / "missing.jsonl")])
     assert bad.exit_code == 2 and "cannot read the dataset" in bad.output
+
+
+def test_without_a_knowledge_base_the_draft_is_still_written_from_the_order(
+    db_url: str,
+) -> None:
+    """A fresh install before any `kb ingest`: no passages, but a draft, never a failure."""
+    from knowledge.retriever import Retriever
+
+    with session_scope() as session:
+        thread_id = return_thread(session)
+        context, order = read_conversation(session, thread_id)
+    settings = Settings()
+    service = DraftingService(settings, get_engine())
+    service._retriever = Retriever(KnowledgeBase(settings, get_engine(), table="kb_never_built"))
+    draft = service.draft(context, order)
+    assert draft.generator == "retrieval" and draft.sources == []
+    assert draft.text.startswith("Bonjour Isabelle")
+    assert "20576630-A" in draft.text  # the order's facts, read from the database

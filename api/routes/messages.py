@@ -136,7 +136,7 @@ def retry_failed_events(_key: ApiKeyDep, pipeline: PipelineDep) -> Requeued:
 
 
 @router.post(
-    "/events/{event_id}/retry", response_model=EventOut, responses=error_responses(404, 409)
+    "/events/{event_id:int}/retry", response_model=EventOut, responses=error_responses(404, 409)
 )
 def retry_event(
     event_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _key: ApiKeyDep, pipeline: PipelineDep
@@ -150,7 +150,7 @@ def retry_event(
         raise ApiError(409, "not_failed", str(exc)) from None
 
 
-@router.get("/events/{event_id}", response_model=EventOut, responses=error_responses(404))
+@router.get("/events/{event_id:int}", response_model=EventOut, responses=error_responses(404))
 def get_event(
     event_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _key: ApiKeyDep, pipeline: PipelineDep
 ) -> EventOut:
