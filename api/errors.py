@@ -103,6 +103,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body that is not UTF-8: the same 422 as any bad body.
+            return JSONResponse(
+                error_body("invalid_request", "the body is not UTF-8 encoded JSON"),
+                status_code=422,
+            )
         return JSONResponse(
             error_body("http_error", str(exc.detail)),
             status_code=exc.status_code,

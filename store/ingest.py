@@ -34,7 +34,7 @@ MIRAKL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 class CustomerRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: StorableStr = Field(
+    id: str = Field(
         min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl customer id."
     )
     name: Annotated[StorableStr, Field(max_length=256)] | None = Field(
@@ -47,19 +47,19 @@ class IncomingMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    thread_id: StorableStr = Field(
+    thread_id: str = Field(
         min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl thread id."
     )
-    message_id: StorableStr = Field(
+    message_id: str = Field(
         min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl message id."
     )
     body: StorableStr = Field(min_length=1, max_length=20000)
     created_at: IsoDatetime = Field(
         description="ISO-8601 text with a time-zone offset (numbers are refused)."
     )
-    order_id: (
-        Annotated[StorableStr, Field(min_length=1, max_length=64, pattern=MIRAKL_ID)] | None
-    ) = Field(default=None, description="Mirakl order id.")
+    order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=MIRAKL_ID)] | None = Field(
+        default=None, description="Mirakl order id."
+    )
     customer: CustomerRef
     topic: Annotated[StorableStr, Field(max_length=1000)] | None = None
     locale: Annotated[StorableStr, Field(max_length=16)] | None = None
