@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import health, internal, messages, reviews, threads
+from api.routes import health, internal, messages, metrics, reviews, threads
 from graph.drafting import DraftingService
 from graph.processor import processor_for
 from graph.services import Services
@@ -83,6 +83,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/")
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(messages.router)
     app.include_router(internal.router)
     app.include_router(threads.router)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 STAGE_SECONDS = Histogram(
     "csagent_stage_seconds",
@@ -23,6 +23,19 @@ STAGE_CPU_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
 EMBEDDINGS = Counter("csagent_embeddings", "Texts embedded, by purpose", ["purpose"])
+MESSAGES = Counter(
+    "csagent_messages", "Messages processed, by final status and intent", ["status", "intent"]
+)
+PROCESSING_SECONDS = Histogram(
+    "csagent_message_processing_seconds",
+    "Seconds from the start of a processing attempt to its outcome",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+MIRAKL_CALLS = Counter("csagent_mirakl_calls", "Calls to Mirakl, by outcome", ["outcome"])
+QUEUE_DEPTH = Gauge(
+    "csagent_queue_depth", "Events waiting to be processed", multiprocess_mode="max"
+)
+FAILED_EVENTS = Gauge("csagent_failed_events", "Events failed for good", multiprocess_mode="max")
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
 from store.ingest import IncomingMessage, record_event, store_message
-from store.metrics import stage
+from store.metrics import MESSAGES, PROCESSING_SECONDS, stage
 from store.models import InboundEvent
 from store.settings import Settings, get_settings
 from store.threads import (
@@ -245,6 +246,7 @@ class Pipeline:
 
     def _process_one(self, session: Session, event: InboundEvent) -> None:
         event.attempts += 1
+        started = time.perf_counter()
         try:
             message = IncomingMessage.model_validate(event.payload)
             with session.begin_nested():
@@ -259,7 +261,9 @@ class Pipeline:
             event.error = f"{type(exc).__name__}: {exc}"[:2000]
             if event.thread_key:
                 needs_attention(session, event.thread_key, event.error)
+            PROCESSING_SECONDS.observe(time.perf_counter() - started)
             if event.attempts >= self.max_attempts:
+                MESSAGES.labels("failed", "").inc()
                 event.status = "failed"
                 event.result = {"status": "failed", "error": event.error}
                 event.processed_at = datetime.now(UTC)
@@ -267,6 +271,8 @@ class Pipeline:
                 delay = self.retry_delay_s * 2 ** (event.attempts - 1)
                 event.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
             return
+        PROCESSING_SECONDS.observe(time.perf_counter() - started)
+        MESSAGES.labels(outcome.status, outcome.intent or "").inc()
         event.status = "processed"
         event.result = outcome.as_result()
         event.error = None

@@ -478,3 +478,24 @@ def test_every_route_has_a_body_limit(api: Api) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 413
+
+
+def test_metrics_count_messages_by_outcome_and_show_the_queue(make_api: ApiFactory) -> None:
+    import re
+
+    def stored_so_far(text: str) -> float:
+        found = re.search(r'csagent_messages_total\{intent="",status="stored"\} ([\d.]+)', text)
+        return float(found.group(1)) if found else 0.0
+
+    flaky = Flaky()
+    with make_api(processor=flaky, queue_max_attempts=1) as api:
+        before = httpx.get(f"{api.url}/metrics").text
+        api.post(body("m-fails"))
+        flaky.fixed = True
+        api.post(body("m-ok", minutes=1))
+        after = httpx.get(f"{api.url}/metrics")
+    assert after.headers["content-type"].startswith("text/plain")
+    assert stored_so_far(after.text) == stored_so_far(before) + 1
+    assert "csagent_failed_events 1.0" in after.text
+    assert "csagent_queue_depth 0.0" in after.text
+    assert "csagent_message_processing_seconds_count" in after.text

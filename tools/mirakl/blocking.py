@@ -13,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from store.metrics import stage
+from store.metrics import MIRAKL_CALLS, stage
 from tools.mirakl.client import MiraklClient
 
 T = TypeVar("T")
@@ -45,7 +45,13 @@ class BlockingMirakl:
             return await request(client)
 
         with stage("mirakl"):
-            return asyncio.run_coroutine_threadsafe(run(), loop).result()
+            try:
+                result = asyncio.run_coroutine_threadsafe(run(), loop).result()
+            except Exception as exc:
+                MIRAKL_CALLS.labels(type(exc).__name__).inc()
+                raise
+        MIRAKL_CALLS.labels("ok").inc()
+        return result
 
     def close(self) -> None:
         with self._lock:
