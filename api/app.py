@@ -18,7 +18,7 @@ from graph.drafting import DraftingService
 from graph.processor import processor_for
 from graph.services import Services
 from store.db import get_engine
-from store.keys import resolve_api_key, resolve_internal_api_key
+from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
 from store.queue import Pipeline, Processor
 from store.settings import Settings, get_settings
 
@@ -73,6 +73,7 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.api_key = resolve_api_key(settings)
     app.state.internal_api_key = resolve_internal_api_key(settings)
+    app.state.reviewer_api_key = resolve_reviewer_api_key(settings)
     # When the agent runs, its drafting service (knowledge base, model, tools) serves the draft
     # endpoint too, rather than a second copy of everything.
     agent_services: Services | None = getattr(pipeline.processor, "services", None)

@@ -56,7 +56,13 @@ def check_key(provided: str | None, expected: str, message: str) -> None:
 webhook_key = APIKeyHeader(
     name="X-API-Key",
     scheme_name="ApiKey",
-    description="CSAGENT_API_KEY (or <data dir>/api_key): webhook senders and the review API",
+    description="CSAGENT_API_KEY (or <data dir>/api_key): webhook senders, events",
+    auto_error=False,
+)
+reviewer_key = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ReviewerApiKey",
+    description="CSAGENT_REVIEWER_API_KEY (or <data dir>/reviewer_api_key): reviews and drafts",
     auto_error=False,
 )
 internal_key = APIKeyHeader(
@@ -71,6 +77,12 @@ def require_api_key(
     request: Request, x_api_key: Annotated[str | None, Security(webhook_key)] = None
 ) -> None:
     check_key(x_api_key, request.app.state.api_key, "missing or wrong X-API-Key")
+
+
+def require_reviewer_key(
+    request: Request, x_api_key: Annotated[str | None, Security(reviewer_key)] = None
+) -> None:
+    check_key(x_api_key, request.app.state.reviewer_api_key, "missing or wrong reviewer X-API-Key")
 
 
 def require_internal_key(
@@ -107,4 +119,5 @@ AgentDep = Annotated[Agent, Depends(get_agent)]
 DraftingDep = Annotated[DraftingService, Depends(get_drafting)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
+ReviewerKeyDep = Annotated[None, Depends(require_reviewer_key)]
 SignatureDep = Annotated[None, Depends(require_signature)]

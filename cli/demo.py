@@ -17,7 +17,7 @@ from knowledge.ingest import KnowledgeBase
 from store.business import seed_business_data
 from store.db import get_engine, session_scope
 from store.ingest import IncomingMessage
-from store.keys import resolve_api_key, resolve_internal_api_key
+from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
 from store.settings import Settings
 from tools.business import BusinessApi, make_business_tools
 from tools.mirakl.client import MiraklClient
@@ -114,7 +114,8 @@ def _live(
         f"ingested {report.ingested}, already known {report.already_known}"
     )
 
-    pending = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
+    reviewer = {"X-API-Key": resolve_reviewer_api_key(settings), "X-Actor": "demo agent"}
+    pending = httpx.get(f"{api_url}/api/v1/reviews", headers=reviewer).json()
     echo(f"  human reviews pending: {len(pending)}")
     for review in pending[:1]:
         reason = review["description"].split("**Why a human:** ")[1].split("\n")[0]
@@ -123,7 +124,7 @@ def _live(
         echo("    draft: " + draft.replace("\n", "\n           "))
         done = httpx.post(
             f"{api_url}/api/v1/threads/{review['thread_id']}/review",
-            json={"type": "accept"}, headers=headers, timeout=120,
+            json={"type": "accept"}, headers=reviewer, timeout=120,
         ).json()  # fmt: skip
         echo(f"  accepted by the agent -> {done['status']}, actions {done['actions']}")
 

@@ -10,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from store.metrics import multiprocess_registry
 from store.settings import Settings
 
 API_KEY = "evals"
+REVIEWER_KEY = "evals-reviewer"
+REVIEWER_HEADERS = {"X-API-Key": REVIEWER_KEY, "X-Actor": "evals"}
 
 
 @dataclass
@@ -33,8 +35,9 @@ class Stack:
     sim_url: str
     app: Any  # None when the API runs in server processes of its own
     api_url: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # the webhook sender's
     metrics: CollectorRegistry = REGISTRY  # where the API's stage metrics are read
+    reviewer_headers: dict[str, str] = field(default_factory=lambda: dict(REVIEWER_HEADERS))
 
 
 @contextmanager
@@ -61,6 +64,7 @@ def throwaway_stack(name: str, processes: int = 1) -> Iterator[Stack]:
                     "database_url": url,
                     "processing": "agent",
                     "api_key": SecretStr(API_KEY),
+                    "reviewer_api_key": SecretStr(REVIEWER_KEY),
                     "internal_api_key": SecretStr(f"{API_KEY}-internal"),
                     "mirakl_base_url": f"{sim_url}/api",
                     "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
@@ -98,6 +102,7 @@ def served_by_processes(
         "CSAGENT_API_QUEUE_WORKER": "false",
         "CSAGENT_API_KEY": settings.api_key.get_secret_value(),
         "CSAGENT_INTERNAL_API_KEY": settings.internal_api_key.get_secret_value(),
+        "CSAGENT_REVIEWER_API_KEY": REVIEWER_KEY,
         "CSAGENT_MIRAKL_BASE_URL": settings.mirakl_base_url,
         "CSAGENT_INTERNAL_API_URL": settings.internal_api_url,
         "CSAGENT_DATA_DIR": str(settings.data_dir.expanduser().resolve()),

@@ -93,7 +93,7 @@ def run_scenarios(
         ).json()
         thread = simulator.state.sim.threads[thread_id]
         replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
-        reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=headers).json()
+        reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=stack.reviewer_headers).json()
         review = next((r["description"] for r in reviews if r["thread_id"] == thread_id), "")
         target = (scenario.get("order") or {}).get("as") or (scenario.get("order") or {}).get("id")
         state = simulator.state.sim.orders.get(target, {}).get("order_state") if target else None

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
+from graph.nodes.review import read_review_answer, review_request, review_update
 from graph.services import RunContext, Services
 from store.ingest import IncomingMessage
 from store.queue import Outcome, Processor, store_only
@@ -52,18 +53,34 @@ class Agent:
         return self._outcome(session, message.thread_id, result)
 
     def resume(self, session: Session, thread_id: str, answer: dict[str, Any]) -> Outcome:
-        """Answer a pending review: {type: accept|edit|response|ignore, args}."""
+        """Answer a pending review: {type: accept|edit|response|ignore, args}.
+
+        A review whose approved action failed to be carried out (Mirakl down) is still pending:
+        the new answer replaces the old one and the run goes on from there."""
         lock_thread(session, thread_id)
-        if not self.pending_review(thread_id):
+        config = {"configurable": {"thread_id": thread_id}}
+        state = self.graph.get_state(config)
+        if _interrupt(state) is not None:
+            result = self._run(session, thread_id, Command(resume=answer))
+        elif _failed_after_review(state) is not None:
+            update = review_update(read_review_answer(answer))
+            self.graph.update_state(config, update, as_node="human_review")
+            result = self._run(session, thread_id, None)
+        else:
             raise LookupError(f"thread {thread_id} has no pending review")
-        result = self._run(session, thread_id, Command(resume=answer))
         return self._outcome(session, thread_id, result)
 
     def pending_review(self, thread_id: str) -> dict[str, Any] | None:
         state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
-        for task in state.tasks:
-            for pending in task.interrupts:
-                return {"request": pending.value, "values": state.values}
+        if (request := _interrupt(state)) is not None:
+            return {"request": request, "values": state.values}
+        if (error := _failed_after_review(state)) is not None:
+            request = review_request(state.values)
+            request["description"] = (
+                f"**Approved, but carrying it out failed:** {error}. Answer again to retry.\n\n"
+                + request["description"]
+            )
+            return {"request": request, "values": state.values}
         return None
 
     def _outcome(self, session: Session, thread_id: str, result: dict[str, Any]) -> Outcome:
@@ -84,6 +101,22 @@ class Agent:
             return Outcome("ignored", intent, confidence, None, {"actions": actions})
         status = "replied" if decision in ("accepted", "edited") else "auto_replied"
         return Outcome(status, intent, confidence, result.get("reply"), {"actions": actions})
+
+
+def _interrupt(state: Any) -> Any | None:
+    """The value of the run's pending interrupt (the review request), if it has one."""
+    for task in state.tasks:
+        for pending in task.interrupts:
+            return pending.value
+    return None
+
+
+def _failed_after_review(state: Any) -> str | None:
+    """The error of a reviewed decision whose carrying out failed, if the run stopped there."""
+    if state.values.get("decision") not in ("accepted", "edited") or state.next != ("act",):
+        return None
+    errors = [task.error for task in state.tasks if task.error is not None]
+    return str(errors[0]) if errors else "unknown error"
 
 
 def processor_for(settings: Settings, engine: Engine) -> Processor:

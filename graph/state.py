@@ -63,6 +63,7 @@ class AgentState(InputState, total=False):
     draft: DraftView | None
     note: str | None
     decision: Decision | None
+    reviewer: str | None  # who answered the review, for the audit log
     actions: list[str]
 
 
@@ -72,7 +73,7 @@ def fresh_message_state() -> dict[str, Any]:
         "conversation": None, "language": "en", "customer_name": None, "order": None,
         "intent": None, "confidence": None, "classifier": None, "vector": None,
         "route": None, "reason": None, "action": None, "address": None, "reply": None,
-        "draft": None, "note": None, "decision": None, "actions": [],
+        "draft": None, "note": None, "decision": None, "reviewer": None, "actions": [],
     }  # fmt: skip
 
 

@@ -45,6 +45,16 @@ def internal_api_key_file(settings: Settings) -> Path:
     return key_file(settings, "internal_api_key")
 
 
+def reviewer_api_key_file(settings: Settings) -> Path:
+    return key_file(settings, "reviewer_api_key")
+
+
+def resolve_reviewer_api_key(settings: Settings) -> str:
+    """The key of the people (and their tools) who answer reviews: not the webhook sender's, so
+    a leaked n8n credential cannot approve and send replies."""
+    return resolve_key(settings.reviewer_api_key, reviewer_api_key_file(settings))
+
+
 def resolve_internal_api_key(settings: Settings) -> str:
     """The key of the internal business API (/internal/v1), separate from the webhook key."""
     return resolve_key(settings.internal_api_key, internal_api_key_file(settings))

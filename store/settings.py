@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         description="If set, POST /api/v1/messages also requires "
         "X-Signature: sha256=<hex HMAC-SHA256 of the raw body>.",
     )
+    reviewer_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the review API and drafts (X-API-Key on /api/v1/reviews, "
+        "/api/v1/threads/...): reviewers, not webhook senders. Unset: created in "
+        "`<data_dir>/reviewer_api_key`.",
+    )
     internal_api_key: SecretStr | None = Field(
         default=None,
         description="Key of the internal business API (X-API-Key on /internal/v1). Unset: created "

@@ -31,6 +31,7 @@ from store.models import AuditEntry, Thread
 from store.settings import Settings
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana (support)"}
 SHIPPED_ORDER, TRACKING = "20567843-A", "6A01815623033"
 
 
@@ -166,13 +167,13 @@ class Stack:
         return str(self.sim.state.orders[order_id]["order_state"])
 
     def reviews(self) -> list[dict[str, Any]]:
-        return list(httpx.get(f"{self.api}/api/v1/reviews", headers=self.headers).json())
+        return list(httpx.get(f"{self.api}/api/v1/reviews", headers=REVIEWER).json())
 
     def review(self, thread_id: str, answer: dict[str, Any]) -> httpx.Response:
         return httpx.post(
             f"{self.api}/api/v1/threads/{thread_id}/review",
             json=answer,
-            headers=self.headers,
+            headers=REVIEWER,
             timeout=300,
         )
 
@@ -183,6 +184,7 @@ def make_stack(sim: Simulator, **overrides: Any) -> Iterator[Stack]:
     port = free_port()
     settings = Settings(**{
         "api_key": SecretStr("k"), "internal_api_key": SecretStr("ik"), "processing": "agent",
+        "reviewer_api_key": SecretStr("rk"),
         "mirakl_base_url": sim.api, "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
         # Confidence thresholds have their own tests above; these tests follow the branches.
         "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5, "address_update": 0.5},
@@ -462,3 +464,52 @@ def test_after_an_accepted_review_the_next_message_is_automated_as_automation(
     assert [a.actor_type for a in audit(session, "thread.close")] == ["automation"]
     assert thread_status(session, "leak") == "closed"
     assert stack.shop_messages("leak") == [answer["reply"], again["reply"]]
+
+
+def test_agent_inbox_answers_are_understood(stack: Stack, session: Session) -> None:
+    return_question(stack, "inbox-edit")
+    # Agent Inbox sends a list of responses, and an edit carries the whole action request.
+    edited = {"action": "send_reply", "args": {"reply": "Bonjour, voici l'étiquette."}}
+    done = stack.review("inbox-edit", [{"type": "edit", "args": edited}])  # type: ignore[arg-type]
+    assert done.status_code == 200, done.text
+    assert stack.shop_messages("inbox-edit") == ["Bonjour, voici l'étiquette."]
+    # The reviewer's name from X-Actor, not a generic "reviewer", is in the audit log.
+    assert [a.actor for a in audit(session, "reply.send")] == ["Ana (support)"]
+
+
+def test_an_unusable_answer_is_refused_before_it_can_poison_the_review(stack: Stack) -> None:
+    answer = return_question(stack, "poison")
+    refused = stack.review("poison", {"type": "edit"})
+    assert refused.status_code == 422 and refused.json()["error"] == "invalid_review"
+    # The review is still pending and a good answer still works.
+    assert [r["thread_id"] for r in stack.reviews()] == ["poison"]
+    assert stack.review("poison", {"type": "accept"}).json()["status"] == "replied"
+    assert stack.shop_messages("poison") == [answer["reply"]]
+
+
+def test_the_webhook_key_cannot_answer_reviews(stack: Stack) -> None:
+    return_question(stack, "wrong-key")
+    response = httpx.post(
+        f"{stack.api}/api/v1/threads/wrong-key/review",
+        json={"type": "accept"},
+        headers=stack.headers,
+    )
+    assert response.status_code == 401
+    assert httpx.get(f"{stack.api}/api/v1/reviews", headers=stack.headers).status_code == 401
+    assert stack.shop_messages("wrong-key") == []
+
+
+def test_mirakl_down_during_an_approved_review_keeps_the_review(stack: Stack) -> None:
+    answer = return_question(stack, "mirakl-down")
+    httpx.post(
+        f"{stack.sim.url}/_sim/faults",
+        json={"status": 503, "count": 50, "path_prefix": "/inbox/threads/mirakl-down/message"},
+    )
+    failed = stack.review("mirakl-down", {"type": "accept"})
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"] == "action_failed"
+    assert "still pending" in failed.json()["message"]
+    assert [r["thread_id"] for r in stack.reviews()] == ["mirakl-down"]
+    stack.sim.state.faults.clear()
+    assert stack.review("mirakl-down", {"type": "accept"}).json()["status"] == "replied"
+    assert stack.shop_messages("mirakl-down") == [answer["reply"]]

@@ -192,7 +192,8 @@ def return_thread(session: Session) -> str:
 def api_url(
     knowledge: KnowledgeBase, serve_app: Callable[..., AbstractContextManager[str]]
 ) -> Iterator[str]:
-    app = create_app(Settings(api_key=SecretStr("k")), queue_worker=False)
+    settings = Settings(api_key=SecretStr("webhook"), reviewer_api_key=SecretStr("k"))
+    app = create_app(settings, queue_worker=False)
     with serve_app(app, lifespan="on") as url:
         yield url
 
@@ -218,6 +219,11 @@ def test_a_draft_for_a_return_question_cites_the_return_policy(api_url: str) -> 
 
 def test_draft_needs_the_key_and_an_existing_thread(api_url: str) -> None:
     assert httpx.post(f"{api_url}/api/v1/threads/nope/draft").status_code == 401
+    # The webhook sender's key does not open the agents' API.
+    webhook_key = {"X-API-Key": "webhook"}
+    assert (
+        httpx.post(f"{api_url}/api/v1/threads/nope/draft", headers=webhook_key).status_code == 401
+    )
     missing = httpx.post(f"{api_url}/api/v1/threads/nope/draft", headers={"X-API-Key": "k"})
     assert missing.status_code == 404 and missing.json()["message"] == "thread nope not found"
 

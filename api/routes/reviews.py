@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
-from api.deps import AgentDep, ApiKeyDep, SessionDep
+from api.deps import AgentDep, ReviewerKeyDep, SessionDep
 from api.errors import ApiError, error_responses
+from graph.nodes.actions import ActionFailed
+from graph.nodes.review import InvalidReviewAnswer, read_review_answer
 from store.threads import threads_awaiting_review
+from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
     prefix="/api/v1", tags=["review"], responses=error_responses(401, 404, 409, 422, 500)
 )
 
 
-class ReviewAnswer(BaseModel):
+class ReviewAnswerIn(BaseModel):
     type: Literal["accept", "edit", "response", "ignore"]
     args: dict[str, Any] | str | None = Field(
         default=None,
-        description='edit: {"reply": "text to send"}; response: {"note": "what to change"}',
+        description='edit: {"reply": "text to send"} (or Agent Inbox\'s whole action request); '
+        'response: {"note": "what to change"} or the note as a string',
     )
 
 
@@ -42,7 +46,7 @@ class ReviewOutcome(BaseModel):
 
 
 @router.get("/reviews", response_model=list[PendingReview])
-def reviews(_key: ApiKeyDep, session: SessionDep, agent: AgentDep) -> list[PendingReview]:
+def reviews(_key: ReviewerKeyDep, session: SessionDep, agent: AgentDep) -> list[PendingReview]:
     """Threads waiting for a human, oldest first, with the request to answer."""
     pending = []
     for thread_id, intent, confidence in threads_awaiting_review(session):
@@ -60,17 +64,39 @@ def reviews(_key: ApiKeyDep, session: SessionDep, agent: AgentDep) -> list[Pendi
     return pending
 
 
-@router.post("/threads/{thread_id}/review", response_model=ReviewOutcome)
+@router.post(
+    "/threads/{thread_id}/review",
+    response_model=ReviewOutcome,
+    responses=error_responses(502),
+)
 def answer_review(
-    thread_id: str, answer: ReviewAnswer, _key: ApiKeyDep, session: SessionDep, agent: AgentDep
+    thread_id: str,
+    answer: ReviewAnswerIn | list[ReviewAnswerIn],
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    agent: AgentDep,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who answers, for the audit log")
+    ] = None,
 ) -> ReviewOutcome:
-    """accept / edit send the (edited) reply; response asks for a new draft; ignore closes."""
+    """accept / edit send the (edited) reply; response asks for a new draft; ignore closes.
+    Agent Inbox's list of responses is accepted too. The answer is checked before the paused run
+    is resumed; if Mirakl (or the business API) fails while carrying it out, the answer is 502
+    and the review stays pending, to be answered again."""
+    raw = [a.model_dump() for a in answer] if isinstance(answer, list) else answer.model_dump()
     try:
-        outcome = agent.resume(session, thread_id, answer.model_dump())
+        read_review_answer(raw)
+    except InvalidReviewAnswer as exc:
+        raise ApiError(422, "invalid_review", str(exc)) from None
+    first = raw[0] if isinstance(raw, list) else raw
+    first["reviewer"] = x_actor or "reviewer"
+    try:
+        outcome = agent.resume(session, thread_id, first)
     except LookupError as exc:
         raise ApiError(404, "no_pending_review", str(exc)) from None
-    except ValueError as exc:
-        raise ApiError(422, "invalid_review", str(exc)) from None
+    except (MiraklError, ActionFailed) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        raise ApiError(502, "action_failed", f"{message}; the review is still pending") from None
     session.commit()
     return ReviewOutcome(
         thread_id=thread_id, status=outcome.status, reply=outcome.reply,

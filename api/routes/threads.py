@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import ApiKeyDep, DraftingDep, SessionDep
+from api.deps import DraftingDep, ReviewerKeyDep, SessionDep
 from api.errors import error_responses
 from graph.conversation import read_conversation
 
@@ -30,7 +30,9 @@ class DraftOut(BaseModel):
 
 
 @router.post("/{thread_id}/draft", response_model=DraftOut)
-def draft(thread_id: str, _key: ApiKeyDep, session: SessionDep, drafting: DraftingDep) -> DraftOut:
+def draft(
+    thread_id: str, _key: ReviewerKeyDep, session: SessionDep, drafting: DraftingDep
+) -> DraftOut:
     """A reply draft grounded in the knowledge base and the order (not sent: an agent reviews)."""
     conversation, order = read_conversation(session, thread_id)  # 404 if unknown
     session.close()  # drafting may take a while (an LLM): hold no connection meanwhile

@@ -18,10 +18,15 @@ from store.threads import close_thread, record_outbound
 from tools.mirakl.models import LineAmount
 
 
+class ActionFailed(RuntimeError):
+    """A step of an approved or automated action was refused or failed (not Mirakl's own
+    errors, which are MiraklError)."""
+
+
 def actor_of(state: AgentState) -> tuple[str, str]:
     """(actor type, actor) of this message's actions: a reviewer's or the automation's."""
     if state.get("decision") in ("accepted", "edited", "ignored"):
-        return "human", "reviewer"
+        return "human", state.get("reviewer") or "reviewer"
     return "automation", "csagent"
 
 
@@ -61,7 +66,7 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 headers={"X-Actor": actor},
             )
             if "error" in result:
-                raise RuntimeError(f"address change refused: {result['error']}")
+                raise ActionFailed(f"address change refused: {result['error']}")
             return {"address": address}
 
         perform_once(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -9,7 +10,7 @@ from langgraph.types import interrupt
 
 from graph.classify.intents import AUTOMATABLE
 from graph.services import RunContext, services_of
-from graph.state import AgentState, Conversation
+from graph.state import AgentState, Conversation, Decision
 from store.metrics import stage
 
 # The policy document a request is about, when there is one.
@@ -98,29 +99,83 @@ def review_request(state: AgentState) -> dict[str, Any]:
     }
 
 
-def human_review(state: AgentState) -> dict[str, Any]:
-    """accept / edit / response / ignore: the one place a reviewer's answer is interpreted."""
-    answer = interrupt(review_request(state))
-    kind = answer.get("type") if isinstance(answer, dict) else None
-    args = (answer.get("args") if isinstance(answer, dict) else None) or {}
+class InvalidReviewAnswer(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReviewAnswer:
+    """A reviewer's answer, whatever shape it came in."""
+
+    decision: Decision
+    reply: str | None = None  # edit: the text to send
+    note: str | None = None  # response: what the new draft should do
+    reviewer: str | None = None
+
+
+def read_review_answer(answer: Any) -> ReviewAnswer:
+    """accept / edit / response / ignore: the one place a reviewer's answer is interpreted.
+
+    Takes csagent's `{"type", "args"}`, Agent Inbox's list of responses (the first counts) and
+    its edit whose args are the whole action request (`{"action", "args": {"reply"}}`);
+    InvalidReviewAnswer says what is wrong."""
+    if isinstance(answer, list) and answer:
+        answer = answer[0]
+    if not isinstance(answer, dict):
+        raise InvalidReviewAnswer('an answer is {"type": accept|edit|response|ignore, "args"}')
+    kind, args = answer.get("type"), answer.get("args")
+    reviewer = answer.get("reviewer")
+    reviewer = str(reviewer)[:128] if reviewer else None
     if kind == "accept":
-        return {"decision": "accepted"}
-    if kind == "edit":
-        reply = args.get("reply") if isinstance(args, dict) else None
-        if not reply:
-            raise ValueError("an edit needs args.reply, the text to send")
-        return {"reply": str(reply), "decision": "edited"}
-    if kind == "response":
-        note = args if isinstance(args, str) else args.get("note") or args.get("response")
-        return {"note": str(note or ""), "decision": "responded"}
+        return ReviewAnswer("accepted", reviewer=reviewer)
     if kind == "ignore":
-        return {"decision": "ignored", "reply": None}
-    raise ValueError(f"unknown review answer {kind!r}: use accept, edit, response or ignore")
+        return ReviewAnswer("ignored", reviewer=reviewer)
+    if kind == "edit":
+        if isinstance(args, dict) and isinstance(args.get("args"), dict):
+            args = args["args"]  # Agent Inbox: the edited action request
+        reply = args.get("reply") if isinstance(args, dict) else None
+        if not isinstance(reply, str) or not reply.strip():
+            raise InvalidReviewAnswer("an edit needs args.reply, the text to send")
+        return ReviewAnswer("edited", reply=reply, reviewer=reviewer)
+    if kind == "response":
+        note = args if isinstance(args, str) else None
+        if isinstance(args, dict):
+            note = args.get("note") or args.get("response")
+        if not isinstance(note, str) or not note.strip():
+            raise InvalidReviewAnswer("a response needs a note: what the new draft should do")
+        return ReviewAnswer("responded", note=note, reviewer=reviewer)
+    raise InvalidReviewAnswer(
+        f"unknown review answer {kind!r}: use accept, edit, response or ignore"
+    )
 
 
-def after_review(state: AgentState) -> Literal["draft", "act", "close"]:
-    if state.get("decision") == "responded":
+def human_review(state: AgentState) -> dict[str, Any]:
+    """Ask a human; an answer that cannot be used asks again (never fails the paused run)."""
+    try:
+        answer = read_review_answer(interrupt(review_request(state)))
+    except InvalidReviewAnswer as exc:
+        return {"decision": None, "reason": f"the previous answer was not usable: {exc}"}
+    return review_update(answer)
+
+
+def review_update(answer: ReviewAnswer) -> dict[str, Any]:
+    """What a reviewer's answer changes in the state (the human_review node's update)."""
+    update: dict[str, Any] = {"decision": answer.decision, "reviewer": answer.reviewer}
+    if answer.decision == "edited":
+        update["reply"] = answer.reply
+    elif answer.decision == "responded":
+        update["note"] = answer.note
+    elif answer.decision == "ignored":
+        update["reply"] = None
+    return update
+
+
+def after_review(state: AgentState) -> Literal["draft", "act", "close", "human_review"]:
+    decision = state.get("decision")
+    if decision is None:
+        return "human_review"
+    if decision == "responded":
         return "draft"
-    if state.get("decision") == "ignored":
+    if decision == "ignored":
         return "close"
     return "act"
