@@ -156,12 +156,16 @@ def try_lock_thread(session: Session, mirakl_thread_id: str) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(mirakl_thread_id)))))
 
 
-def threads_awaiting_review(session: Session) -> list[tuple[str, str | None, float | None]]:
+def threads_awaiting_review(
+    session: Session, limit: int = 50, offset: int = 0
+) -> list[tuple[str, str | None, float | None]]:
     """(Mirakl thread id, intent, confidence) of the threads waiting for a human, oldest first."""
     rows = session.execute(
         select(Thread.mirakl_thread_id, Thread.intent, Thread.confidence)
         .where(Thread.status == "awaiting_approval")
-        .order_by(Thread.updated_at)
+        .order_by(Thread.updated_at, Thread.id)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return [(t, i, c) for t, i, c in rows]
 

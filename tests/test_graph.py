@@ -513,3 +513,12 @@ def test_mirakl_down_during_an_approved_review_keeps_the_review(stack: Stack) ->
     stack.sim.state.faults.clear()
     assert stack.review("mirakl-down", {"type": "accept"}).json()["status"] == "replied"
     assert stack.shop_messages("mirakl-down") == [answer["reply"]]
+
+
+def test_the_review_queue_is_paged(stack: Stack) -> None:
+    for n in range(3):
+        return_question(stack, f"page-{n}")
+    first = httpx.get(f"{stack.api}/api/v1/reviews?limit=2", headers=REVIEWER).json()
+    rest = httpx.get(f"{stack.api}/api/v1/reviews?limit=2&offset=2", headers=REVIEWER).json()
+    assert [r["thread_id"] for r in first + rest] == ["page-0", "page-1", "page-2"]
+    assert httpx.get(f"{stack.api}/api/v1/reviews?limit=0", headers=REVIEWER).status_code == 422

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
 from api.deps import AgentDep, ReviewerKeyDep, SessionDep
@@ -46,10 +46,16 @@ class ReviewOutcome(BaseModel):
 
 
 @router.get("/reviews", response_model=list[PendingReview])
-def reviews(_key: ReviewerKeyDep, session: SessionDep, agent: AgentDep) -> list[PendingReview]:
-    """Threads waiting for a human, oldest first, with the request to answer."""
+def reviews(
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    agent: AgentDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[PendingReview]:
+    """Threads waiting for a human, oldest first, with the request to answer (a page of them)."""
     pending = []
-    for thread_id, intent, confidence in threads_awaiting_review(session):
+    for thread_id, intent, confidence in threads_awaiting_review(session, limit, offset):
         found = agent.pending_review(thread_id)
         if found is None:
             continue
