@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import httpx
 import uvicorn
+
+
+def wait_for_health(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """True once `url`/healthz answers 200; False if the process ended or time ran out."""
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
 
 
 def free_port() -> int:
@@ -22,7 +37,7 @@ def free_port() -> int:
 def serve_in_thread(
     app: Any,
     lifespan: Literal["auto", "on", "off"] = "off",
-    timeout_s: float = 10.0,
+    timeout_s: float = 300.0,  # the app may load or train the classifier before it is up
     port: int | None = None,
 ) -> Iterator[str]:
     """Yields the base URL while the app is served; stops the server on exit."""

@@ -7,18 +7,17 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from cli.local_server import wait_for_health
 from store.metrics import multiprocess_registry
 from store.settings import Settings
 
@@ -113,16 +112,8 @@ def served_by_processes(
     server = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"csagent serve did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        if not wait_for_health(url, server, timeout_s=120):
+            raise RuntimeError(f"csagent serve did not start: {log.read_text()[-2000:]}")
         yield url
     finally:
         server.terminate()

@@ -86,6 +86,18 @@ class EventView:
     next_attempt_at: datetime | None = None
 
     @property
+    def intent(self) -> str | None:
+        return self.result.get("intent")
+
+    @property
+    def confidence(self) -> float | None:
+        return self.result.get("confidence")
+
+    @property
+    def reply(self) -> str | None:
+        return self.result.get("reply")
+
+    @property
     def status(self) -> str:
         """The outcome a caller sees: `queued` until an attempt finished, `failed` after a failed
         attempt (a retry may still be scheduled: see `next_attempt_at`)."""

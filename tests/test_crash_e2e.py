@@ -21,6 +21,7 @@ from helpers import Simulator, free_port
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cli.local_server import wait_for_health
 from store.business import seed_business_data
 from store.db import session_scope
 from store.models import InboundEvent, Message
@@ -42,13 +43,6 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         [str(CSAGENT), *args], env=env, cwd=log.parent,
         stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def wait_until(condition: Any, timeout_s: float) -> bool:
@@ -105,7 +99,7 @@ def test_kill_9_of_api_and_worker_loses_nothing_and_replies_once(
     api = start(["serve", "--port", str(port)], env, log)
     worker = start(["worker", "--concurrency", "2"], env, log)
     try:
-        assert wait_until(lambda: healthy(url), 120), log.read_text()[-3000:]
+        assert wait_for_health(url, api, 120), log.read_text()[-3000:]
         with ThreadPoolExecutor(max_workers=8) as senders:
             sent = [senders.submit(post, e) for e in traffic]
             assert wait_until(lambda: count(session, InboundEvent.status == "processed") >= 20, 120)
@@ -119,7 +113,7 @@ def test_kill_9_of_api_and_worker_loses_nothing_and_replies_once(
         # Restart, and the sender (n8n retries) posts again whatever got no answer.
         api = start(["serve", "--port", str(port)], env, log)
         worker = start(["worker"], env, log)
-        assert wait_until(lambda: healthy(url), 120), log.read_text()[-3000:]
+        assert wait_for_health(url, api, 120), log.read_text()[-3000:]
         with ThreadPoolExecutor(max_workers=8) as senders:
             again = Counter(senders.map(post, traffic))
         assert set(again) == {200, 202}, again

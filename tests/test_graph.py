@@ -522,3 +522,24 @@ def test_the_review_queue_is_paged(stack: Stack) -> None:
     rest = httpx.get(f"{stack.api}/api/v1/reviews?limit=2&offset=2", headers=REVIEWER).json()
     assert [r["thread_id"] for r in first + rest] == ["page-0", "page-1", "page-2"]
     assert httpx.get(f"{stack.api}/api/v1/reviews?limit=0", headers=REVIEWER).status_code == 422
+
+
+def test_twenty_copies_of_one_webhook_at_once_get_one_outcome(stack: Stack) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    event = httpx.post(
+        f"{stack.sim.url}/_sim/threads/twenty/customer-message",
+        json={"body": WHERE_IS_MY_ORDER["en"], "order_id": SHIPPED_ORDER},
+    ).json()["event"]
+
+    def post(_: int) -> httpx.Response:
+        return httpx.post(
+            f"{stack.api}/api/v1/messages", json=event, headers=stack.headers, timeout=120
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as senders:
+        answers = list(senders.map(post, range(20)))
+    assert {a.status_code for a in answers} == {200}
+    assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 19
+    assert {a.json()["status"] for a in answers} == {"auto_replied"}
+    assert len(stack.shop_messages("twenty")) == 1

@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from helpers import free_port
+
+from cli.local_server import wait_for_health
 
 CSAGENT = Path(sys.executable).with_name("csagent")
 
@@ -35,16 +36,7 @@ def test_a_fresh_serve_drafts_from_the_shipped_policies_and_stops_cleanly_on_sig
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
+        assert wait_for_health(url, server, timeout_s=240), log.read_text()
         output = log.read_text()
         assert "the knowledge base is empty: ingesting" in output
         # The agent's tools follow the port the server was started on.

@@ -16,6 +16,7 @@ from helpers import free_port
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cli.local_server import wait_for_health
 from store.ingest import CustomerRef, IncomingMessage
 from store.models import InboundEvent, Message
 from store.queue import Pipeline
@@ -91,7 +92,7 @@ def test_serve_answers_health_and_messages(db_url: str, tmp_path: Path) -> None:
     server = start(["serve", "--port", str(port)], db_url, tmp_path, CSAGENT_API_KEY="k-serve")
     base = f"http://127.0.0.1:{port}"
     try:
-        assert wait_until(lambda: _healthy(base), 60), server.stderr
+        assert wait_for_health(base, server, 60), server.stderr
         response = httpx.post(
             f"{base}/api/v1/messages",
             headers={"X-API-Key": "k-serve"},
@@ -104,10 +105,3 @@ def test_serve_answers_health_and_messages(db_url: str, tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

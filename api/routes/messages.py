@@ -56,9 +56,9 @@ def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
         event_id=view.event_id,
         thread_id=view.thread_id or "",
         status=view.status,
-        intent=view.result.get("intent"),
-        confidence=view.result.get("confidence"),
-        reply=view.result.get("reply"),
+        intent=view.intent,
+        confidence=view.confidence,
+        reply=view.reply,
         duplicate=duplicate,
     )
 
@@ -93,20 +93,7 @@ async def post_message(
 
 
 def event_out(view: EventView) -> EventOut:
-    return EventOut(
-        event_id=view.event_id,
-        thread_id=view.thread_id,
-        message_id=view.message_id,
-        status=view.status,
-        attempts=view.attempts,
-        error=view.error,
-        intent=view.result.get("intent"),
-        confidence=view.result.get("confidence"),
-        reply=view.result.get("reply"),
-        received_at=view.received_at,
-        processed_at=view.processed_at,
-        next_attempt_at=view.next_attempt_at,
-    )
+    return EventOut.model_validate(view, from_attributes=True)
 
 
 @router.get("/events", response_model=list[EventOut])
