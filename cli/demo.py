@@ -99,8 +99,8 @@ def _live(
     )
     pipeline = app.state.pipeline
 
-    def ingest(message: IncomingMessage) -> None:
-        pipeline.ingest(message, source="sync")
+    def ingest(message: IncomingMessage) -> str:
+        return str(pipeline.ingest(message, source="sync")[0].status)
 
     async def reconcile() -> Any:
         async with MiraklClient(f"{sim_url}/api", "sim-shop-key") as client:

@@ -109,8 +109,8 @@ def sync(
     require_current_schema()
     pipeline = agent_pipeline()
 
-    def ingest(message: IncomingMessage) -> None:
-        pipeline.ingest(message, source="sync")
+    def ingest(message: IncomingMessage) -> str:
+        return pipeline.ingest(message, source="sync")[0].status
 
     async def one_pass(since_: datetime | None) -> None:
         async with MiraklClient.from_settings() as client:
@@ -152,7 +152,12 @@ def serve(
     CSAGENT_API_QUEUE_WORKER=false."""
     import uvicorn
 
-    from store.keys import api_key_file, resolve_api_key
+    from store.keys import (
+        api_key_file,
+        resolve_api_key,
+        resolve_internal_api_key,
+        resolve_reviewer_api_key,
+    )
 
     settings = get_settings()
     if workers > 1:
@@ -164,7 +169,10 @@ def serve(
         settings = get_settings()
     migrate.upgrade(database_url())
     ensure_knowledge_base(settings)
+    # Created here, once, so the worker processes only read them.
     resolve_api_key(settings)
+    resolve_reviewer_api_key(settings)
+    resolve_internal_api_key(settings)
     where = "CSAGENT_API_KEY" if settings.api_key else str(api_key_file(settings))
     typer.echo(f"csagent API on http://{host}:{port} (API key: {where}; docs at /docs)")
     typer.echo(f"the agent's business tools call {settings.internal_api_url}")

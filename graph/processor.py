@@ -10,7 +10,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
-from graph.nodes.review import read_review_answer, review_request, review_update
+from graph.nodes.review import (
+    InvalidReviewAnswer,
+    read_review_answer,
+    review_request,
+    review_update,
+)
 from graph.services import RunContext, Services
 from store.ingest import IncomingMessage
 from store.queue import Outcome, Processor, store_only
@@ -60,7 +65,8 @@ class Agent:
         lock_thread(session, thread_id)
         config = {"configurable": {"thread_id": thread_id}}
         state = self.graph.get_state(config)
-        if _interrupt(state) is not None:
+        if (request := _interrupt(state)) is not None:
+            check_answer_fits(request, state.values, answer)
             result = self._run(session, thread_id, Command(resume=answer))
         elif _failed_after_review(state) is not None:
             update = review_update(read_review_answer(answer))
@@ -101,6 +107,25 @@ class Agent:
             return Outcome("ignored", intent, confidence, None, {"actions": actions})
         status = "replied" if decision in ("accepted", "edited") else "auto_replied"
         return Outcome(status, intent, confidence, result.get("reply"), {"actions": actions})
+
+
+def check_answer_fits(request: dict[str, Any], values: dict[str, Any], answer: Any) -> None:
+    """An answer must be for the message the reviewer saw, and allowed by the request."""
+    first = answer[0] if isinstance(answer, list) and answer else answer
+    if not isinstance(first, dict):
+        return
+    seen = first.get("message_id")
+    if seen and seen != values.get("message_id"):
+        raise StaleReview(
+            f"the review was for message {seen}; a newer message "
+            f"{values.get('message_id')} replaced it: read the review again"
+        )
+    if first.get("type") == "accept" and not request["config"].get("allow_accept"):
+        raise InvalidReviewAnswer("there is no draft to accept: edit it or respond with a note")
+
+
+class StaleReview(LookupError):
+    pass
 
 
 def _interrupt(state: Any) -> Any | None:

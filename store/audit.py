@@ -2,7 +2,8 @@
 
 A node that re-runs after a crash or a resume finds its audit row and does not act twice: a
 `succeeded` row returns its recorded result, and a `started` row left by a dead attempt makes the
-caller look in the world (`already_done`) before acting again.
+caller look in the world (`already_done`) before acting again, as does a `failed` one (its
+outcome may have been unclear).
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ def perform_once(
         )
     if row is not None and row.outcome == "succeeded":
         return dict(row.payload.get("result") or {})
-    # An attempt that started and died may have reached the world before dying: look first.
+    # An attempt that died, or failed with an unclear outcome (a timeout), may have reached the
+    # world: look first.
     result = None
-    if row is not None and row.outcome == "started" and already_done is not None:
+    if row is not None and row.outcome in ("started", "failed") and already_done is not None:
         result = already_done()
     if result is None:
         try:

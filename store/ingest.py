@@ -1,6 +1,6 @@
 """How a new customer message enters the system of record (webhook, sync): the ingestion body,
 the raw event keyed by Mirakl message id (recorded before anything else), and the upsert of
-customer, order reference, thread and message. The queue and processing live in api/pipeline.py.
+customer, order reference, thread and message. The queue and processing live in store/queue.py.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, func, select, text, tuple_, update
+from sqlalchemy import Engine, func, select, text, true, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
@@ -133,6 +133,9 @@ class Pipeline:
         self.processor = processor
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
+        # A run holds its transaction and, at times, a second connection (audit log, retrieval):
+        # synchronous runs beyond this many wait their turn instead of draining the pool.
+        self._runs = threading.BoundedSemaphore(8)
 
     @classmethod
     def from_settings(
@@ -181,9 +184,9 @@ class Pipeline:
         accepted = self.accept(message, source=source, raw=raw, notify=False)
         if not accepted.is_new:
             return self.wait_for_outcome(accepted.event_id), True
-        view = self.process_event(accepted.event_id) or self.event_view(accepted.event_id)
-        assert view is not None
-        return view, False
+        with self._runs:  # waiting here holds no database connection
+            view = self.process_event(accepted.event_id)
+        return view or self.wait_for_outcome(accepted.event_id), False
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -214,11 +217,16 @@ class Pipeline:
                 return None
             thread_key = event.thread_key or event.dedupe_key
             lock_thread(session, thread_key)
+            session.refresh(event)  # someone else may have processed it while we waited
+            if event.status != "received":
+                return None
             self._process_backlog(session, thread_key, event)
         return _view(event)
 
-    def work_once(self) -> bool:
-        """Claim the oldest available event and process it; False when the queue is empty."""
+    def work_once(self, busy: set[str] | None = None) -> bool:
+        """Claim the oldest available event and process it; False when the queue is empty.
+        Threads another process is working on are added to `busy` and skipped."""
+        busy = set() if busy is None else busy
         with self.sessions.begin() as session:
             event = session.scalars(
                 select(InboundEvent)
@@ -226,6 +234,9 @@ class Pipeline:
                     InboundEvent.status == "received",
                     (InboundEvent.next_attempt_at.is_(None))
                     | (InboundEvent.next_attempt_at <= func.now()),
+                    func.coalesce(InboundEvent.thread_key, InboundEvent.dedupe_key).not_in(busy)
+                    if busy
+                    else true(),
                 )
                 .order_by(InboundEvent.message_created_at, InboundEvent.id)
                 .limit(1)
@@ -237,6 +248,7 @@ class Pipeline:
             # Never wait for a thread another process is working on: that process (or a later
             # pass of this loop) handles it, and not waiting here rules out lock cycles.
             if not try_lock_thread(session, thread_key):
+                busy.add(thread_key)
                 return True
             self._process_backlog(session, thread_key, event)
             return True
@@ -341,8 +353,8 @@ class Pipeline:
 
     def drain(self) -> int:
         """Process everything available now; the number of passes that found work."""
-        done = 0
-        while self.work_once():
+        done, busy = 0, set[str]()
+        while self.work_once(busy):
             done += 1
         return done
 

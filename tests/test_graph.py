@@ -543,3 +543,31 @@ def test_twenty_copies_of_one_webhook_at_once_get_one_outcome(stack: Stack) -> N
     assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 19
     assert {a.json()["status"] for a in answers} == {"auto_replied"}
     assert len(stack.shop_messages("twenty")) == 1
+
+
+def test_an_answer_for_a_replaced_review_is_refused(stack: Stack) -> None:
+    return_question(stack, "stale")
+    [seen] = [r for r in stack.reviews() if r["thread_id"] == "stale"]
+    stack.customer_writes("stale", "Et le retour est-il gratuit depuis la France ?", "20576630-A")
+    stale = stack.review("stale", {"type": "accept", "message_id": seen["message_id"]})
+    assert stale.status_code == 409 and stale.json()["error"] == "stale_review"
+    assert stack.shop_messages("stale") == []
+    [current] = [r for r in stack.reviews() if r["thread_id"] == "stale"]
+    assert current["message_id"] != seen["message_id"]
+    done = stack.review("stale", {"type": "accept", "message_id": current["message_id"]})
+    assert done.json()["status"] == "replied"
+
+
+@pytest.fixture
+def manual_stack(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Stack]:
+    yield from make_stack(mirakl_sim, automation_mode="off")
+
+
+def test_accepting_a_review_without_a_draft_is_refused(manual_stack: Stack) -> None:
+    answer = return_question(manual_stack, "no-draft")
+    assert answer["status"] == "awaiting_approval" and answer["reply"] is None
+    refused = manual_stack.review("no-draft", {"type": "accept"})
+    assert refused.status_code == 422 and "no draft to accept" in refused.json()["message"]
+    done = manual_stack.review("no-draft", {"type": "edit", "args": {"reply": "Bonjour !"}})
+    assert done.json()["status"] == "replied"
+    assert manual_stack.shop_messages("no-draft") == ["Bonjour !"]

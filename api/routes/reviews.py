@@ -11,6 +11,7 @@ from api.deps import AgentDep, ReviewerKeyDep, SessionDep
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer, read_review_answer
+from graph.processor import StaleReview
 from store.threads import threads_awaiting_review
 from tools.mirakl.errors import MiraklError
 
@@ -21,6 +22,12 @@ router = APIRouter(
 
 class ReviewAnswerIn(BaseModel):
     type: Literal["accept", "edit", "response", "ignore"]
+    message_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The message the reviewed draft answers (from GET /reviews): a newer "
+        "message of the thread replaces the review, and then the answer is refused (409)",
+    )
     args: dict[str, Any] | str | None = Field(
         default=None,
         description='edit: {"reply": "text to send"} (or Agent Inbox\'s whole action request); '
@@ -30,6 +37,9 @@ class ReviewAnswerIn(BaseModel):
 
 class PendingReview(BaseModel):
     thread_id: str
+    message_id: str | None = Field(
+        default=None, description="The message this review answers; send it back with the answer"
+    )
     intent: str | None
     confidence: float | None
     action_request: dict[str, Any]
@@ -62,7 +72,8 @@ def reviews(
         req = found["request"]
         pending.append(
             PendingReview(
-                thread_id=thread_id, intent=intent, confidence=confidence,
+                thread_id=thread_id, message_id=found["values"].get("message_id"),
+                intent=intent, confidence=confidence,
                 action_request=req["action_request"], config=req["config"],
                 description=req["description"], draft=req.get("draft"),
             )
@@ -98,6 +109,10 @@ def answer_review(
     first["reviewer"] = x_actor or "reviewer"
     try:
         outcome = agent.resume(session, thread_id, first)
+    except StaleReview as exc:
+        raise ApiError(409, "stale_review", str(exc)) from None
+    except InvalidReviewAnswer as exc:
+        raise ApiError(422, "invalid_review", str(exc)) from None
     except LookupError as exc:
         raise ApiError(404, "no_pending_review", str(exc)) from None
     except (MiraklError, ActionFailed) as exc:

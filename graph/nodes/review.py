@@ -153,6 +153,8 @@ def human_review(state: AgentState) -> dict[str, Any]:
     """Ask a human; an answer that cannot be used asks again (never fails the paused run)."""
     try:
         answer = read_review_answer(interrupt(review_request(state)))
+        if answer.decision == "accepted" and not state.get("reply"):
+            raise InvalidReviewAnswer("there is no draft to accept: edit it or respond")
     except InvalidReviewAnswer as exc:
         return {"decision": None, "reason": f"the previous answer was not usable: {exc}"}
     return review_update(answer)

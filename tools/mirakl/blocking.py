@@ -29,12 +29,13 @@ class BlockingMirakl:
     def _started(self) -> tuple[asyncio.AbstractEventLoop, MiraklClient]:
         with self._lock:
             if self._loop is None or self._client is None:
+                client = self._factory()  # a bad configuration fails here, before any thread
                 loop = asyncio.new_event_loop()
                 # A daemon thread: it never keeps a finishing process alive.
                 threading.Thread(
                     target=loop.run_forever, name="csagent-mirakl", daemon=True
                 ).start()
-                self._loop, self._client = loop, self._factory()
+                self._loop, self._client = loop, client
             return self._loop, self._client
 
     def call(self, request: Callable[[MiraklClient], Awaitable[T]]) -> T:

@@ -22,6 +22,7 @@ from tools.mirakl.events import incoming_from_mirakl
 
 CURSOR = "mirakl_inbox"
 
+# Ingests one message; may return its outcome status ("failed" is counted as such).
 Ingest = Callable[[IncomingMessage], object]
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -108,8 +109,11 @@ async def sync_inbox(
             if message.id in known:
                 report.already_known += 1
                 continue
-            ingest(incoming_from_mirakl(thread, message))
-            report.ingested += 1
+            status = ingest(incoming_from_mirakl(thread, message))
+            if status == "failed":  # stored, but its processing failed: not done
+                report.failed += 1
+            else:
+                report.ingested += 1
         updated = thread.date_updated or thread.date_created
         if newest is None or updated > newest:
             newest = updated
