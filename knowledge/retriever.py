@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from sqlalchemy import Connection, text
@@ -56,6 +56,14 @@ def reciprocal_rank_fusion(
 class SearchResult:
     hits: list[Hit]
     latency_ms: float
+
+
+def _hit(row: Any, **scores: Any) -> Hit:
+    """A chunk row (id, doc, path, lang, doc_type, heading, content) and how it ranked."""
+    return Hit(
+        id=row["id"], doc=row["doc"], path=row["path"], lang=row["lang"],
+        doc_type=row["doc_type"], heading=row["heading"], content=row["content"], **scores,
+    )  # fmt: skip
 
 
 class Retriever:
@@ -116,13 +124,9 @@ class Retriever:
             text(sql), {"vector": literal, "lang": lang, "doc_type": doc_type}
         ).mappings()
         return [
-            Hit(
-                id=r["id"], doc=r["doc"], path=r["path"], lang=r["lang"],
-                doc_type=r["doc_type"], heading=r["heading"], content=r["content"],
-                score=1.0 - float(r["distance"]), vector_rank=rank,
-            )
+            _hit(r, score=1.0 - float(r["distance"]), vector_rank=rank)
             for rank, r in enumerate(rows, start=1)
-        ]  # fmt: skip
+        ]
 
     def _fulltext(
         self, conn: Connection, query: str, lang: str | None, doc_type: str | None
@@ -149,13 +153,8 @@ class Retriever:
             text(sql), {"query": query, "lang": lang, "doc_type": doc_type}
         ).mappings()
         return [
-                Hit(
-                    id=r["id"], doc=r["doc"], path=r["path"], lang=r["lang"],
-                    doc_type=r["doc_type"], heading=r["heading"], content=r["content"],
-                    score=float(r["rank"]), text_rank=rank,
-                )
-                for rank, r in enumerate(rows, start=1)
-            ]  # fmt: skip
+            _hit(r, score=float(r["rank"]), text_rank=rank) for rank, r in enumerate(rows, start=1)
+        ]
 
     @staticmethod
     def _fuse(dense: list[Hit], sparse: list[Hit]) -> list[Hit]:

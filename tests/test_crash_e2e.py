@@ -54,6 +54,17 @@ def wait_until(condition: Any, timeout_s: float) -> bool:
     return False
 
 
+def messages_by_thread(sim: Simulator, sender: str) -> Counter[str]:
+    """How many messages of `sender` (SHOP, CUSTOMER) each crash- thread has on Mirakl."""
+    return Counter(
+        thread_id
+        for thread_id, thread in sim.state.threads.items()
+        if thread_id.startswith("crash-")
+        for m in thread["messages"]
+        if m["from"]["type"] == sender
+    )
+
+
 def count(session: Session, *where: Any, model: Any = InboundEvent) -> int:
     session.expire_all()
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
@@ -128,19 +139,6 @@ def test_kill_9_of_api_and_worker_loses_nothing_and_replies_once(
     assert count(session, Message.direction == "inbound", model=Message) == MESSAGES
     assert count(session) == MESSAGES
     assert count(session, InboundEvent.status == "processed") == MESSAGES
-    replies = Counter(
-        thread_id
-        for thread_id, thread in mirakl_sim.state.threads.items()
-        if thread_id.startswith("crash-")
-        for m in thread["messages"]
-        if m["from"]["type"] == "SHOP"
-    )
-    customer = Counter(
-        thread_id
-        for thread_id, thread in mirakl_sim.state.threads.items()
-        if thread_id.startswith("crash-")
-        for m in thread["messages"]
-        if m["from"]["type"] == "CUSTOMER"
-    )
+    replies, customer = (messages_by_thread(mirakl_sim, sender) for sender in ("SHOP", "CUSTOMER"))
     assert all(replies[t] <= customer[t] for t in customer), (replies, customer)
     assert sum(replies.values()) > 0
