@@ -571,3 +571,19 @@ def test_accepting_a_review_without_a_draft_is_refused(manual_stack: Stack) -> N
     done = manual_stack.review("no-draft", {"type": "edit", "args": {"reply": "Bonjour !"}})
     assert done.json()["status"] == "replied"
     assert manual_stack.shop_messages("no-draft") == ["Bonjour !"]
+
+
+def test_an_order_whose_state_is_unknown_is_never_described_automatically(
+    stack: Stack, session: Session
+) -> None:
+    """An order csagent knows only by reference (created on Mirakl, never read here): no
+    "it has left our warehouse" guess is sent; a human looks."""
+    order = copy.deepcopy(stack.sim.state.orders["20620000-A"])  # customer cust-6005
+    order.update(order_id="71000001-A", order_state="WAITING_ACCEPTANCE")
+    assert httpx.post(f"{stack.sim.url}/_sim/orders", json=order).status_code == 201
+    answer = stack.customer_writes("unknown-state", WHERE_IS_MY_ORDER["fr"], "71000001-A")
+    assert (answer["status"], answer["intent"]) == ("awaiting_approval", "order_status")
+    assert stack.shop_messages("unknown-state") == []
+    [review] = [r for r in stack.reviews() if r["thread_id"] == "unknown-state"]
+    assert "nothing is stated automatically" in review["description"]
+    assert "a quitté notre entrepôt" not in (review["action_request"]["args"]["reply"] or "")

@@ -38,7 +38,12 @@ def order_status(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     lang = reply_language(state.get("language") or "en")
     sentence = order_sentence(order, lang)
     if sentence is None:
-        sentence = PHRASES[lang]["no_tracking"].format(order=order["order_id"])
+        # Nothing true can be said automatically (state unknown here, or shipped without a
+        # tracking number): a human looks, rather than a guess being sent.
+        return _to_review(
+            f"order {order['order_id']} is {order['state'] or 'in an unknown state'} with no "
+            "shipment csagent can describe: nothing is stated automatically"
+        )
     return {"reply": compose(state, runtime, sentence), "action": "send_reply"}
 
 
