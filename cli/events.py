@@ -60,7 +60,7 @@ def retry_events(
         )  # fmt: skip
     failed_again = 0
     for event_id in requeued:
-        view = pipeline.process_event(event_id) or pipeline.wait_for_outcome(event_id)
+        view = pipeline.run_now(event_id)
         failed_again += view.status == "failed"
         typer.echo(f"{event_id:>7}  {view.status:<17} {view.error or ''}".rstrip())
     typer.echo(f"{len(requeued)} retried, {failed_again} failed again")

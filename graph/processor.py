@@ -57,11 +57,13 @@ class Agent:
         )
         return self._outcome(session, message.thread_id, result)
 
-    def resume(self, session: Session, thread_id: str, answer: dict[str, Any]) -> Outcome:
+    def resume(self, session: Session, thread_id: str, answer: Any) -> Outcome:
         """Answer a pending review: {type: accept|edit|response|ignore, args}.
 
         A review whose approved action failed to be carried out (Mirakl down) is still pending:
-        the new answer replaces the old one and the run goes on from there."""
+        the new answer replaces the old one and the run goes on from there. An unusable answer
+        raises InvalidReviewAnswer before anything is resumed."""
+        parsed = read_review_answer(answer)
         lock_thread(session, thread_id)
         config = {"configurable": {"thread_id": thread_id}}
         state = self.graph.get_state(config)
@@ -69,7 +71,7 @@ class Agent:
             check_answer_fits(request, state.values, answer)
             result = self._run(session, thread_id, Command(resume=answer))
         elif _failed_after_review(state) is not None:
-            update = review_update(read_review_answer(answer))
+            update = review_update(parsed)
             self.graph.update_state(config, update, as_node="human_review")
             result = self._run(session, thread_id, None)
         else:

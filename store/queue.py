@@ -185,8 +185,12 @@ class Pipeline:
         if not accepted.is_new:
             return self.wait_for_outcome(accepted.event_id), True
         with self._runs:  # waiting here holds no database connection
-            view = self.process_event(accepted.event_id)
-        return view or self.wait_for_outcome(accepted.event_id), False
+            return self.run_now(accepted.event_id), False
+
+    def run_now(self, event_id: int) -> EventView:
+        """Process a queued event now and answer its outcome (or, when another process got to
+        it first, wait for that one's)."""
+        return self.process_event(event_id) or self.wait_for_outcome(event_id)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -347,7 +351,7 @@ class Pipeline:
         if view.state != "failed":
             raise ValueError(f"event {event_id} is {view.status}, not failed")
         self.requeue_failed([event_id])
-        return self.process_event(event_id) or self.wait_for_outcome(event_id)
+        return self.run_now(event_id)
 
     # -- workers -------------------------------------------------------------------------------
 

@@ -587,3 +587,9 @@ def test_an_order_whose_state_is_unknown_is_never_described_automatically(
     [review] = [r for r in stack.reviews() if r["thread_id"] == "unknown-state"]
     assert "nothing is stated automatically" in review["description"]
     assert "a quitté notre entrepôt" not in (review["action_request"]["args"]["reply"] or "")
+
+
+def test_an_empty_list_of_answers_is_refused(stack: Stack) -> None:
+    return_question(stack, "empty-list")
+    refused = stack.review("empty-list", [])  # type: ignore[arg-type]
+    assert refused.status_code == 422 and refused.json()["error"] == "invalid_review"
