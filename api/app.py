@@ -60,8 +60,7 @@ def create_app(
             stop.set()
             if worker is not None:
                 worker.join(timeout=10)
-            if agent_services is not None:
-                agent_services.close()
+            services.close()
 
     app = FastAPI(
         title="csagent",
@@ -77,10 +76,9 @@ def create_app(
     # When the agent runs, its drafting service (knowledge base, model, tools) serves the draft
     # endpoint too, rather than a second copy of everything.
     agent_services: Services | None = getattr(pipeline.processor, "services", None)
-    if drafting is None:
-        services = agent_services or Services.from_settings(settings, engine)
-        drafting = services.drafting
-    app.state.drafting = drafting
+    services = agent_services or Services.from_settings(settings, engine)
+    app.state.drafting = drafting or services.drafting
+    app.state.mirakl = services.mirakl  # drafts read the order from Mirakl, as the agent does
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/")
     app.include_router(health.router)

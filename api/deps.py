@@ -16,6 +16,7 @@ from graph.drafting import DraftingService
 from graph.processor import Agent
 from store.queue import Pipeline
 from store.settings import Settings
+from tools.mirakl.blocking import BlockingMirakl
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -44,6 +45,11 @@ def get_agent(request: Request) -> Agent:
 def get_drafting(request: Request) -> DraftingService:
     drafting: DraftingService = request.app.state.drafting
     return drafting
+
+
+def get_mirakl(request: Request) -> BlockingMirakl:
+    mirakl: BlockingMirakl = request.app.state.mirakl
+    return mirakl
 
 
 def check_key(provided: str | None, expected: str, message: str) -> None:
@@ -117,6 +123,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 AgentDep = Annotated[Agent, Depends(get_agent)]
 DraftingDep = Annotated[DraftingService, Depends(get_drafting)]
+MiraklDep = Annotated[BlockingMirakl, Depends(get_mirakl)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
 ReviewerKeyDep = Annotated[None, Depends(require_reviewer_key)]

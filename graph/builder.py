@@ -10,7 +10,7 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph import END, START, StateGraph
 
 from graph.nodes.actions import act, after_act, close
-from graph.nodes.context import after_route, classify, load_context, route
+from graph.nodes.context import after_context, after_route, classify, load_context, route
 from graph.nodes.resolutions import address_update, after_automation, cancellation, order_status
 from graph.nodes.review import after_review, draft, human_review
 from graph.services import RunContext
@@ -31,7 +31,7 @@ def build_graph() -> StateGraph[AgentState, RunContext, InputState, AgentState]:
     builder.add_node("close", close)
 
     builder.add_edge(START, "load_context")
-    builder.add_edge("load_context", "classify")
+    builder.add_conditional_edges("load_context", after_context)
     builder.add_edge("classify", "route")
     builder.add_conditional_edges("route", after_route)
     for automated in ("order_status", "cancellation_request", "address_update"):

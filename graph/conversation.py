@@ -1,15 +1,13 @@
-"""What the agent reads of a thread before it decides: the conversation (in the customer's
-language) and the order it is about. Read once per message, by `load_context`."""
+"""What the agent reads of a thread from the database before it decides: the conversation, in
+the customer's language. Read once per message, by `load_context`."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from graph.policies import extract_order_ids
 from graph.state import Conversation
 from knowledge.language import detect_language
 from store.business import NotFound
-from store.facts import OrderFacts, customer_order, order_facts
 from store.threads import ThreadSnapshot, read_thread
 
 HISTORY = 8  # messages of the conversation a draft sees
@@ -42,13 +40,9 @@ def conversation_of(thread: ThreadSnapshot) -> Conversation:
     )
 
 
-def read_conversation(
-    session: Session, mirakl_thread_id: str, text: str = ""
-) -> tuple[Conversation, OrderFacts | None]:
-    """The thread's conversation and the facts of its order: the thread's own order, or one
-    named in `text` that belongs to the same customer."""
+def read_conversation(session: Session, mirakl_thread_id: str) -> Conversation:
+    """The thread's conversation as stored (its order's facts are read from Mirakl, elsewhere)."""
     thread = read_thread(session, mirakl_thread_id)
     if thread is None:
         raise ThreadNotStored(f"thread {mirakl_thread_id} not found")
-    order = customer_order(session, thread.order_pk, thread.customer_pk, extract_order_ids(text))
-    return conversation_of(thread), order_facts(session, order) if order is not None else None
+    return conversation_of(thread)

@@ -52,27 +52,31 @@ PHRASES: dict[str, dict[str, str]] = PHRASEBOOK["phrases"]
 LANGUAGE_NAMES: dict[str, dict[str, str]] = PHRASEBOOK["language_names"]
 
 
+PENDING_STATES = frozenset(
+    {"STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"}
+)
+
+
 def order_sentence(facts: OrderFacts, lang: str) -> str | None:
+    """What can truthfully be said of an order from its Mirakl facts, or None (nothing safe)."""
     p = PHRASES[lang]
-    status, state, order_id = facts["shipment_status"], facts["state"], facts["order_id"]
-    if state in ("CANCELED", "REFUSED"):
-        return p["canceled"].format(order=order_id)
-    if status in ("shipped", "in_transit") and facts["tracking_number"]:
+    state, order_id = facts["state"], facts["order_id"]
+    if state in PENDING_STATES:
+        return p["pending"].format(order=order_id)
+    if state == "SHIPPING":
+        return p["preparing"].format(order=order_id)
+    if state in ("SHIPPED", "TO_COLLECT") and facts["tracking_number"]:
         url = f" ({facts['tracking_url']})" if facts["tracking_url"] else ""
-        return p["shipped"].format(
+        return p["shipped" if state == "SHIPPED" else "to_collect"].format(
             order=order_id,
             carrier=facts["carrier"] or "?",
             tracking=facts["tracking_number"],
             url=url,
         )
-    if status == "delivered":
-        return p["delivered"].format(
-            order=order_id, carrier=facts["carrier"] or "?", date=facts["last_event"] or "?"
-        )
-    if status == "preparing" or state == "SHIPPING":
-        return p["preparing"].format(order=order_id)
-    if status == "pending" or (state or "").startswith(("WAITING", "STAGING")):
-        return p["pending"].format(order=order_id)
+    if state in ("RECEIVED", "CLOSED"):
+        return p["received"].format(order=order_id)
+    if state == "CANCELED":
+        return p["canceled"].format(order=order_id)
     return None
 
 
@@ -109,12 +113,20 @@ def reply_language(language: str) -> str:
     return language if language in PHRASES else "en"
 
 
-def retrieval_draft(ctx: Conversation, order: OrderFacts | None, hits: list[Hit], shop: str) -> str:
+def retrieval_draft(
+    ctx: Conversation,
+    order: OrderFacts | None,
+    hits: list[Hit],
+    shop: str,
+    unverified: str | None = None,
+) -> str:
     lang = reply_language(ctx["language"])
     p = PHRASES[lang]
     parts = [greeting(ctx["customer_name"], lang), p["thanks"]]
     if order is not None and (sentence := order_sentence(order, lang)):
         parts.append(sentence)
+    elif unverified:
+        parts.append(p["checking"])  # nothing about the order was verified: nothing is claimed
     passages = choose_passages(hits, lang)
     if passages:
         other = passages[0].lang != lang
@@ -142,7 +154,9 @@ back to the customer, instead of guessing.
 - Never mention costs, margins or internal figures; refunds are only proposed, never confirmed."""
 
 
-def context_prompt(ctx: Conversation, order: OrderFacts | None, hits: list[Hit]) -> str:
+def context_prompt(
+    ctx: Conversation, order: OrderFacts | None, hits: list[Hit], unverified: str | None = None
+) -> str:
     lines = ["CONVERSATION (oldest first):"]
     for direction, body in ctx["history"]:
         lines.append(f"- {'customer' if direction == 'inbound' else 'us'}: {body}")
@@ -159,6 +173,13 @@ def context_prompt(ctx: Conversation, order: OrderFacts | None, hits: list[Hit])
                 f"- shipment: {o['shipment_status']}, carrier {o['carrier'] or '?'}, "
                 f"tracking {o['tracking_number'] or 'none'} {o['tracking_url'] or ''}".rstrip()
             )
+        lines.append(f"- read from Mirakl at {o['fetched_at']}")
+        lines.append("")
+    elif unverified:
+        lines.append(f"ORDER FACTS: none could be verified ({unverified}).")
+        lines.append(
+            "State no order fact (state, date, tracking, amount); say that you are checking."
+        )
         lines.append("")
     lines.append("POLICY EXCERPTS:")
     for i, hit in enumerate(hits, start=1):
@@ -177,11 +198,12 @@ def llm_draft(
     shop: str,
     tools: list[BaseTool] | None = None,
     max_steps: int = 4,
+    unverified: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     language = LANGUAGE_NAMES["en"].get(ctx["language"], "the customer's language")
     messages = [
         SystemMessage(SYSTEM_PROMPT.format(shop=shop, language=language)),
-        HumanMessage(context_prompt(ctx, order, hits)),
+        HumanMessage(context_prompt(ctx, order, hits, unverified)),
     ]
     if tools:
         from graph.tool_loop import run_tool_loop
@@ -206,9 +228,11 @@ def draft_reply(
     max_steps: int = 4,
     query_vector: list[float] | None = None,
     doc_type: str | None = None,
+    unverified: str | None = None,
 ) -> Draft:
     """The draft for a thread: the one function the API and the graph's draft node share.
-    `doc_type` narrows retrieval to the policy the request is about (when it has chunks)."""
+    `doc_type` narrows retrieval to the policy the request is about (when it has chunks);
+    `unverified` says what could not be verified (the draft then claims nothing about it)."""
     query = ctx["search_query"] or ctx["question"]
     try:
         hits = retriever.search(query, k=k, query_vector=query_vector, doc_type=doc_type).hits
@@ -221,12 +245,12 @@ def draft_reply(
         hits = []
     sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
     if model is not None:
-        text, calls = llm_draft(ctx, order, hits, model, shop, tools, max_steps)
+        text, calls = llm_draft(ctx, order, hits, model, shop, tools, max_steps, unverified)
         return Draft(text, sources, "llm", ctx["language"], calls)
     used = choose_passages(hits, reply_language(ctx["language"]))
     used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
     return Draft(
-        retrieval_draft(ctx, order, hits, shop),
+        retrieval_draft(ctx, order, hits, shop, unverified),
         used_sources or sources,
         "retrieval",
         ctx["language"],
@@ -283,6 +307,7 @@ class DraftingService:
         order: OrderFacts | None,
         query_vector: list[float] | None = None,
         doc_type: str | None = None,
+        unverified: str | None = None,
     ) -> Draft:
         return draft_reply(
             ctx,
@@ -294,4 +319,5 @@ class DraftingService:
             max_steps=self.settings.llm_max_tool_steps,
             query_vector=query_vector,
             doc_type=doc_type,
+            unverified=unverified,
         )

@@ -74,8 +74,10 @@ def automation_route(
     thresholds: dict[str, float],
     mode: Mode,
     order_found: bool,
+    problem: str | None = None,
 ) -> tuple[Route, str]:
-    """(next node, why): an automated branch, `draft` for a human, or `review` without draft."""
+    """(next node, why): an automated branch, `draft` for a human, or `review` without draft.
+    `problem` is what could not be verified for this message: nothing is automated then."""
     if mode == "off":
         return "human_review", "automation is off"
     threshold = thresholds.get(intent)
@@ -83,6 +85,8 @@ def automation_route(
         return "draft", f"{intent} is always reviewed by a human"
     if confidence < threshold:
         return "draft", f"confidence {confidence:.2f} is below the {threshold:.2f} threshold"
+    if problem:
+        return "draft", f"not verified, nothing automated: {problem}"
     if not order_found:
         return "draft", "no order of this customer could be identified"
     return cast(Route, intent), "confident automatable request"

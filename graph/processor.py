@@ -33,11 +33,17 @@ class Agent:
         url = services.engine.url.render_as_string(hide_password=False)
         return cls(services, compile_graph(postgres_checkpointer(url)))
 
-    def _run(self, session: Session, thread_id: str, input: Any) -> dict[str, Any]:
+    def _run(
+        self,
+        session: Session,
+        thread_id: str,
+        input: Any,
+        message: IncomingMessage | None = None,
+    ) -> dict[str, Any]:
         result: dict[str, Any] = self.graph.invoke(
             input,
             {"configurable": {"thread_id": thread_id}},
-            context=RunContext(services=self.services, session=session),
+            context=RunContext(services=self.services, session=session, message=message),
             # Checkpoints at the end of the run (and at a review's interrupt): a run that dies
             # half-way is simply run again, and the audit log keeps its side effects single.
             durability="exit",
@@ -54,6 +60,7 @@ class Agent:
                 "message_id": message.message_id,
                 "text": message.body,
             },
+            message,
         )
         return self._outcome(session, message.thread_id, result)
 
@@ -102,6 +109,9 @@ class Agent:
             return Outcome(
                 "awaiting_approval", intent, confidence, reply, {"reason": result.get("reason")}
             )
+        if result.get("verification") == "unverified":
+            # Stored and shown (thread needs attention, with why); nothing sent or changed.
+            return Outcome("unverified", None, None, None, {"reason": result.get("problem")})
         set_thread_state(session, thread_id, intent=intent, confidence=confidence)
         actions = result.get("actions") or []
         decision = result.get("decision")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from graph.classify.model import IntentClassifier, LocalIntentModel
 from graph.drafting import DraftingService
 from graph.llm import chat_model
+from store.ingest import IncomingMessage
 from store.settings import Settings
 from tools.business import BusinessApi
 from tools.mirakl.blocking import BlockingMirakl
@@ -56,11 +57,13 @@ class Services:
 @dataclass
 class RunContext:
     """The runtime context of one graph run (`context_schema`). Inside csagent it carries the
-    process's services and the pipeline's session, which holds the thread's lock and sees the
-    stored message; a run started elsewhere (LangGraph Studio) brings neither."""
+        process's services and the pipeline's session, which holds the thread's lock and sees the
+        stored message, and the webhook's message as it arrived; a run started elsewhere (LangGraph
+    Studio) brings none of them."""
 
     services: Services | None = None
     session: Session | None = None
+    message: IncomingMessage | None = None  # what the webhook claimed, checked against Mirakl
 
 
 @lru_cache(maxsize=1)

@@ -44,7 +44,9 @@ class InputState(TypedDict):
 
 
 class AgentState(InputState, total=False):
-    # context, read for this message
+    # context, read for this message (verification and order from Mirakl, in this run)
+    verification: str | None  # verified | unverified | unavailable (graph/verify.py)
+    problem: str | None  # what could not be verified: nothing is automated while it is set
     conversation: Conversation
     language: str
     customer_name: str | None
@@ -70,6 +72,7 @@ class AgentState(InputState, total=False):
 def fresh_message_state() -> dict[str, Any]:
     """Every per-message field at its empty value: what `load_context` starts each run from."""
     return {
+        "verification": None, "problem": None,
         "conversation": None, "language": "en", "customer_name": None, "order": None,
         "intent": None, "confidence": None, "classifier": None, "vector": None,
         "route": None, "reason": None, "action": None, "address": None, "reply": None,

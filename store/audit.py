@@ -28,10 +28,12 @@ def perform_once(
     actor: str,
     payload: dict[str, Any],
     act: Callable[[], dict[str, Any]],
-    already_done: Callable[[], dict[str, Any] | None] | None = None,
+    already_done: Callable[[datetime], dict[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """Run `act` unless the audit log says this `key` already happened; return its result.
 
+    `already_done(since)` looks in the world for an effect made since the first attempt began
+    (the audit row's time): called before any new attempt after one that died or failed.
     The audit rows are written in transactions of their own, committed at once, so they survive
     whatever happens to the caller's transaction."""
     with sessions.begin() as session:
@@ -48,7 +50,7 @@ def perform_once(
             None
             if first_attempt
             else session.execute(
-                select(AuditEntry.outcome, AuditEntry.payload).where(
+                select(AuditEntry.outcome, AuditEntry.payload, AuditEntry.at).where(
                     AuditEntry.idempotency_key == key
                 )
             ).one()
@@ -59,7 +61,7 @@ def perform_once(
     # world: look first.
     result = None
     if row is not None and row.outcome in ("started", "failed") and already_done is not None:
-        result = already_done()
+        result = already_done(row.at)
     if result is None:
         try:
             result = act()

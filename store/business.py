@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from examples import ROOT as EXAMPLES_ROOT
+from store.facts import SHIPMENT_OF_STATE
 from store.mirakl_models import Order as MiraklOrder
 from store.models import Customer, InventoryItem, Order, OrderCost, OrderLine, Shipment
 from store.upserts import upsert
@@ -33,9 +34,17 @@ class Conflict(ValueError):
     """The request is valid but the current state does not allow it."""
 
 
-def upsert_mirakl_order(session: Session, raw: dict[str, Any]) -> int:
-    """Insert or refresh an order (with its lines and customer) from Mirakl's JSON; its id."""
-    order = MiraklOrder.model_validate(raw)
+def upsert_mirakl_order(
+    session: Session,
+    raw: dict[str, Any] | MiraklOrder,
+    *,
+    source: str = "seed",
+    fetched_at: datetime | None = None,
+) -> int:
+    """Insert or refresh an order (with its lines and customer) from Mirakl's JSON; its id.
+    `source` says where the facts come from ('mirakl' when read from its API at `fetched_at`)."""
+    order = raw if isinstance(raw, MiraklOrder) else MiraklOrder.model_validate(raw)
+    extra = order.model_extra or {}
     customer_pk = None
     if order.customer is not None:
         c = order.customer
@@ -61,7 +70,7 @@ def upsert_mirakl_order(session: Session, raw: dict[str, Any]) -> int:
             "mirakl_order_id": order.order_id,
             "commercial_id": order.commercial_id,
             "customer_id": customer_pk,
-            "marketplace": (raw.get("channel") or {}).get("code"),
+            "marketplace": (extra.get("channel") or {}).get("code"),
             "state": order.order_state,
             "can_cancel": order.can_cancel,
             "currency": order.currency_iso_code,
@@ -72,7 +81,8 @@ def upsert_mirakl_order(session: Session, raw: dict[str, Any]) -> int:
             "last_updated_date": order.last_updated_date,
             "shipping_deadline": order.shipping_deadline,
             "customer_debited_date": order.customer_debited_date,
-            "synced_at": datetime.now(UTC),
+            "source": source,
+            "fetched_at": fetched_at or datetime.now(UTC),
         },
     )
     for line in order.order_lines:
@@ -91,6 +101,37 @@ def upsert_mirakl_order(session: Session, raw: dict[str, Any]) -> int:
                 "state": line.order_line_state,
             },
         )
+    return order_pk
+
+
+# How far a parcel has gone, to keep a shipment's status from going back when Mirakl's coarser
+# order state is recorded over the warehouse's finer one.
+SHIPMENT_PROGRESS = {"pending": 0, "preparing": 1, "shipped": 2, "in_transit": 3, "delivered": 4}
+
+
+def record_mirakl_order(session: Session, order: MiraklOrder, fetched_at: datetime) -> int:
+    """Record an order just read from Mirakl: the order, its lines and customer, and what Mirakl
+    says of its shipment (carrier, tracking, how far it went, never backwards)."""
+    order_pk = upsert_mirakl_order(session, order, source="mirakl", fetched_at=fetched_at)
+    status = SHIPMENT_OF_STATE.get(order.order_state)
+    shipment = session.scalar(select(Shipment).where(Shipment.order_id == order_pk))
+    if shipment is None:
+        if status is None and not order.shipping_tracking:
+            return order_pk
+        shipment = Shipment(order_id=order_pk, status=status or "pending")
+        session.add(shipment)
+    elif status is not None and SHIPMENT_PROGRESS.get(status, -1) > SHIPMENT_PROGRESS.get(
+        shipment.status, 99
+    ):
+        shipment.status = status
+    if order.shipping_tracking:
+        shipment.carrier_code = order.shipping_carrier_code or shipment.carrier_code
+        shipment.carrier_name = order.shipping_company or shipment.carrier_name
+        shipment.tracking_number = order.shipping_tracking
+        shipment.tracking_url = order.shipping_tracking_url or shipment.tracking_url
+    if shipment.address is None and order.customer and order.customer.shipping_address:
+        shipment.address = order.customer.shipping_address.model_dump(mode="json")
+    session.flush()
     return order_pk
 
 

@@ -7,6 +7,7 @@ while pydantic (and FastAPI) still validate them where they enter from outside.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, NotRequired
 
 from pydantic import ConfigDict, Field, with_config
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
-from store.models import Order, Shipment
+from store.mirakl_models import Order as MiraklOrder
+from store.models import Order
 from store.text import StorableStr
 
 
@@ -34,6 +36,14 @@ class Address(TypedDict):
     phone: NotRequired[Annotated[str | None, Field(pattern=r"^\+?[0-9 ()./-]{6,20}$")]]
 
 
+# What Mirakl's order state says of the parcel (None: nothing, or not a delivery any more).
+SHIPMENT_OF_STATE = {
+    "STAGING": "pending", "WAITING_ACCEPTANCE": "pending", "WAITING_DEBIT": "pending",
+    "WAITING_DEBIT_PAYMENT": "pending", "SHIPPING": "preparing", "SHIPPED": "shipped",
+    "TO_COLLECT": "shipped", "RECEIVED": "delivered", "CLOSED": "delivered",
+}  # fmt: skip
+
+
 class OrderLineFacts(TypedDict):
     id: str
     product: str
@@ -43,63 +53,51 @@ class OrderLineFacts(TypedDict):
 
 
 class OrderFacts(TypedDict):
-    """What csagent knows of one order and its shipment when it decides."""
+    """What csagent knows of one order and its shipment when it decides: read from Mirakl in
+    the same run (`source`, `fetched_at`), never taken from an older copy."""
 
     order_id: str
-    state: str | None  # Mirakl order state; None while the order is known only by reference
+    customer_id: str | None  # the order's customer on Mirakl
+    state: str  # Mirakl order state
     created: str | None  # ISO-8601
     currency: str
     lines: list[OrderLineFacts]
-    shipment_status: str | None  # pending, preparing, shipped, in_transit, delivered, ...
+    shipment_status: str | None  # what the state says of the parcel: pending, preparing, ...
     carrier: str | None
     tracking_number: str | None
     tracking_url: str | None
-    last_event: str | None  # date (YYYY-MM-DD) of the latest shipment event
     address: Address | None
+    source: str  # where these facts were read: "mirakl"
+    fetched_at: str  # ISO-8601, when they were read
 
 
-def order_facts(session: Session, order: Order) -> OrderFacts:
-    shipment = session.scalar(select(Shipment).where(Shipment.order_id == order.id))
-    events = (shipment.events or []) if shipment else []
-    address = (shipment.address if shipment else None) or order.shipping_address
+def facts_from_mirakl(order: MiraklOrder, fetched_at: datetime) -> OrderFacts:
+    """The facts of an order exactly as Mirakl answered them."""
+    address = order.customer.shipping_address if order.customer else None
     return OrderFacts(
-        order_id=order.mirakl_order_id,
-        state=order.state,
-        created=order.created_date.isoformat() if order.created_date else None,
-        currency=order.currency or "EUR",
+        order_id=order.order_id,
+        customer_id=order.customer.customer_id if order.customer else None,
+        state=order.order_state,
+        created=order.created_date.isoformat(),
+        currency=order.currency_iso_code,
         lines=[
             OrderLineFacts(
-                id=line.mirakl_order_line_id,
+                id=line.order_line_id,
                 product=line.product_title or line.offer_sku,
                 qty=line.quantity,
                 price=str(line.price),
-                state=line.state,
+                state=line.order_line_state,
             )
-            for line in order.lines
+            for line in order.order_lines
         ],
-        shipment_status=shipment.status if shipment else None,
-        carrier=(shipment.carrier_name or shipment.carrier_code) if shipment else None,
-        tracking_number=shipment.tracking_number if shipment else None,
-        tracking_url=shipment.tracking_url if shipment else None,
-        last_event=str(events[-1].get("at", ""))[:10] or None if events else None,
-        address=address,  # type: ignore[typeddict-item]
+        shipment_status=SHIPMENT_OF_STATE.get(order.order_state),
+        carrier=order.shipping_company or order.shipping_carrier_code,
+        tracking_number=order.shipping_tracking,
+        tracking_url=order.shipping_tracking_url,
+        address=address.model_dump(mode="json") if address else None,  # type: ignore[typeddict-item]
+        source="mirakl",
+        fetched_at=fetched_at.isoformat(),
     )
-
-
-def customer_order(
-    session: Session, linked_order_pk: int | None, customer_pk: int | None, named: list[str]
-) -> Order | None:
-    """The order a message is about: the thread's own order, else the first order named in the
-    text that belongs to this same customer (never someone else's)."""
-    if linked_order_pk is not None:
-        return session.get(Order, linked_order_pk)
-    if customer_pk is None or not named:
-        return None
-    found = session.scalars(
-        select(Order).where(Order.mirakl_order_id.in_(named), Order.customer_id == customer_pk)
-    ).all()
-    by_id = {o.mirakl_order_id: o for o in found}
-    return next((by_id[i] for i in named if i in by_id), None)
 
 
 def mark_order_cancelled(session: Session, mirakl_order_id: str) -> None:

@@ -100,7 +100,10 @@ class Order(Base):
     last_updated_date: Mapped[datetime | None]
     shipping_deadline: Mapped[datetime | None]
     customer_debited_date: Mapped[datetime | None]
-    synced_at: Mapped[datetime | None]
+    # Where these facts came from: 'mirakl' (read from its API at fetched_at), 'seed' (the
+    # internal API's demo data) or 'reference' (an id named by a message, not read yet).
+    source: Mapped[str] = mapped_column(String(16), server_default="reference")
+    fetched_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
@@ -251,6 +254,19 @@ class InboundEvent(Base):
         Index("ix_inbound_events_status_received", "status", "received_at"),
         Index("ix_inbound_events_queue", "status", "thread_key", "message_created_at"),
     )
+
+
+class ProcessingAttempt(Base):
+    """One start of an event's processing, committed before the work begins: a crash that takes
+    the processing transaction with it still leaves the attempt counted. No foreign key: the
+    event row is held FOR UPDATE by the processing transaction while this row is written."""
+
+    __tablename__ = "processing_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEntry(Base):

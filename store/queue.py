@@ -12,6 +12,7 @@ processing died with its process is simply still `received` and is picked up aga
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, func, select, text, true, tuple_, update
+from sqlalchemy import Engine, delete, func, select, text, true, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
 from store.ingest import IncomingMessage, record_event, store_message
 from store.metrics import MESSAGES, PROCESSING_SECONDS, stage
-from store.models import InboundEvent
+from store.models import InboundEvent, ProcessingAttempt
 from store.settings import Settings, get_settings
 from store.threads import (
     clear_attention,
@@ -39,7 +40,9 @@ from store.threads import (
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "csagent_inbound_events"
-OUTCOME_STATUSES = ("stored", "auto_replied", "awaiting_approval", "escalated", "ignored", "failed")
+OUTCOME_STATUSES = (
+    "stored", "auto_replied", "awaiting_approval", "escalated", "ignored", "unverified", "failed",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -272,9 +275,32 @@ class Pipeline:
         for event in pending:
             self._process_one(session, event)
 
+    def _start_attempt(self, event_id: int) -> int:
+        """Count this attempt in a transaction of its own, committed before the work: a crash
+        that loses the processing transaction still leaves the attempt counted. The count."""
+        with self.sessions.begin() as own:
+            own.add(ProcessingAttempt(event_id=event_id, pid=os.getpid()))
+            own.flush()
+            return int(
+                own.scalar(select(func.count()).where(ProcessingAttempt.event_id == event_id)) or 0
+            )
+
     def _process_one(self, session: Session, event: InboundEvent) -> None:
-        event.attempts += 1
+        event.attempts = max(event.attempts + 1, self._start_attempt(event.id))
         started = time.perf_counter()
+        if event.attempts > self.max_attempts:
+            # Earlier attempts never finished (their process died): do not try again forever.
+            event.error = (
+                f"processing started {event.attempts - 1} times and never finished "
+                "(the process died each time)"
+            )
+            if event.thread_key:
+                needs_attention(session, event.thread_key, event.error)
+            MESSAGES.labels("failed", "").inc()
+            event.status = "failed"
+            event.result = {"status": "failed", "error": event.error}
+            event.processed_at = datetime.now(UTC)
+            return
         try:
             message = IncomingMessage.model_validate(event.payload)
             with session.begin_nested():
@@ -340,6 +366,9 @@ class Pipeline:
                 statement = statement.where(InboundEvent.id.in_(event_ids))
             requeued = sorted(session.scalars(statement))
             if requeued:
+                session.execute(
+                    delete(ProcessingAttempt).where(ProcessingAttempt.event_id.in_(requeued))
+                )
                 session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "retry")))
         return requeued
 

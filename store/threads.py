@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from store.models import Customer, Message, Thread
+from store.models import Customer, Message, Order, Thread
 
 
 @dataclass(frozen=True)
@@ -192,3 +192,21 @@ def clear_attention(session: Session, thread_pk: int, sla_hours: float) -> None:
     ).first()
     if cleared is not None:
         refresh_thread_summary(session, thread_pk, sla_hours)
+
+
+def link_thread_order(session: Session, mirakl_thread_id: str, mirakl_order_id: str) -> None:
+    """Link a thread to the order Mirakl says it is about (the order row exists by now)."""
+    order_pk = session.scalar(select(Order.id).where(Order.mirakl_order_id == mirakl_order_id))
+    if order_pk is not None:
+        set_thread_state(session, mirakl_thread_id, order_id=order_pk)
+
+
+def correct_message_body(session: Session, mirakl_message_id: str, body: str) -> bool:
+    """Replace a stored message's text with Mirakl's copy; True if they differed."""
+    changed = session.execute(
+        update(Message)
+        .where(Message.mirakl_message_id == mirakl_message_id, Message.body != body)
+        .values(body=body)
+        .returning(Message.id)
+    ).first()
+    return changed is not None

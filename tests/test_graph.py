@@ -455,11 +455,16 @@ def test_after_an_accepted_review_the_next_message_is_automated_as_automation(
 ) -> None:
     """Nothing decided for the reviewed message (its reviewer's decision, reply or action) may
     leak through the checkpoint into the next message of the same thread."""
-    answer = return_question(stack, "leak")
+    answer = stack.customer_writes(
+        "leak",
+        "Bonjour, je voudrais retourner la bouilloire, comment faire pour le retour ?",
+        SHIPPED_ORDER,
+    )
+    assert answer["status"] == "awaiting_approval"
     assert stack.review("leak", {"type": "accept"}).json()["status"] == "replied"
     again = stack.customer_writes("leak", WHERE_IS_MY_ORDER["fr"])
     assert (again["status"], again["intent"]) == ("auto_replied", "order_status")
-    assert "20576630-A a été livrée" in again["reply"]
+    assert f"{SHIPPED_ORDER} a été expédiée" in again["reply"] and TRACKING in again["reply"]
     assert [a.actor_type for a in audit(session, "reply.send")] == ["human", "automation"]
     assert [a.actor_type for a in audit(session, "thread.close")] == ["automation"]
     assert thread_status(session, "leak") == "closed"
@@ -573,19 +578,21 @@ def test_accepting_a_review_without_a_draft_is_refused(manual_stack: Stack) -> N
     assert manual_stack.shop_messages("no-draft") == ["Bonjour !"]
 
 
-def test_an_order_whose_state_is_unknown_is_never_described_automatically(
+def test_a_shipped_order_without_tracking_is_never_described_automatically(
     stack: Stack, session: Session
 ) -> None:
-    """An order csagent knows only by reference (created on Mirakl, never read here): no
-    "it has left our warehouse" guess is sent; a human looks."""
-    order = copy.deepcopy(stack.sim.state.orders["20620000-A"])  # customer cust-6005
-    order.update(order_id="71000001-A", order_state="WAITING_ACCEPTANCE")
+    """Shipped on Mirakl but no tracking number: no "it has left our warehouse, tracking within
+    24 hours" guess is sent; a human looks, told why."""
+    order = copy.deepcopy(stack.sim.state.orders[SHIPPED_ORDER])
+    order.update(order_id="71000001-A", shipping_tracking=None, shipping_tracking_url=None)
+    for line in order["order_lines"]:
+        line["order_line_id"] = "71000001-A-1"
     assert httpx.post(f"{stack.sim.url}/_sim/orders", json=order).status_code == 201
-    answer = stack.customer_writes("unknown-state", WHERE_IS_MY_ORDER["fr"], "71000001-A")
+    answer = stack.customer_writes("no-tracking", WHERE_IS_MY_ORDER["fr"], "71000001-A")
     assert (answer["status"], answer["intent"]) == ("awaiting_approval", "order_status")
-    assert stack.shop_messages("unknown-state") == []
-    [review] = [r for r in stack.reviews() if r["thread_id"] == "unknown-state"]
-    assert "nothing is stated automatically" in review["description"]
+    assert stack.shop_messages("no-tracking") == []
+    [review] = [r for r in stack.reviews() if r["thread_id"] == "no-tracking"]
+    assert "SHIPPED on Mirakl and it has no tracking number" in review["description"]
     assert "a quitté notre entrepôt" not in (review["action_request"]["args"]["reply"] or "")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import Simulator
 from openai_stub import ScriptedChat, text
 from pydantic import SecretStr
 from sqlalchemy import text as sql
@@ -23,6 +24,7 @@ from knowledge.ingest import KnowledgeBase, KnowledgeError
 from knowledge.language import detect_language
 from knowledge.retriever import Retriever, reciprocal_rank_fusion
 from store.db import get_engine, session_scope
+from store.facts import OrderFacts
 from store.settings import Settings
 
 DOCS = Settings().knowledge_dir
@@ -170,8 +172,9 @@ def test_retrieval_metrics_by_hand() -> None:
 # -- drafts --------------------------------------------------------------------------------------
 
 
-def return_thread(session: Session) -> str:
-    """A French customer, order delivered, asking how to send the coffee machine back."""
+def return_thread(session: Session, sim: Simulator | None = None) -> str:
+    """A French customer, order delivered, asking how to send the coffee machine back (also on
+    the simulated Mirakl when given, as a real thread would be)."""
     from store.business import seed_business_data
     from store.v1_import import import_v1
 
@@ -185,22 +188,46 @@ def return_thread(session: Session) -> str:
                       "body": "Bonjour, la machine à café est trop bruyante, je voudrais la retourner. Comment faire pour le retour ?"}],
     }  # fmt: skip
     import_v1(session, [record], sla_hours=24)
+    if sim is not None:
+        sim.state.threads[record["id"]] = record
     return "t-return-fr"
+
+
+def mirakl_facts(order_id: str) -> OrderFacts:
+    """An example order's facts as if just read from Mirakl."""
+    import json
+    from datetime import UTC, datetime
+
+    from examples import MIRAKL_ORDERS
+    from store.facts import facts_from_mirakl
+    from store.mirakl_models import Order
+
+    orders = json.loads(MIRAKL_ORDERS.read_text(encoding="utf-8"))["orders"]
+    [raw] = [o for o in orders if o["order_id"] == order_id]
+    return facts_from_mirakl(Order.model_validate(raw), datetime.now(UTC))
 
 
 @pytest.fixture
 def api_url(
-    knowledge: KnowledgeBase, serve_app: Callable[..., AbstractContextManager[str]]
+    knowledge: KnowledgeBase,
+    serve_app: Callable[..., AbstractContextManager[str]],
+    mirakl_sim: Simulator,
 ) -> Iterator[str]:
-    settings = Settings(api_key=SecretStr("webhook"), reviewer_api_key=SecretStr("k"))
+    settings = Settings(
+        api_key=SecretStr("webhook"),
+        reviewer_api_key=SecretStr("k"),
+        mirakl_base_url=mirakl_sim.api,
+    )
     app = create_app(settings, queue_worker=False)
     with serve_app(app, lifespan="on") as url:
         yield url
 
 
-def test_a_draft_for_a_return_question_cites_the_return_policy(api_url: str) -> None:
+def test_a_draft_for_a_return_question_cites_the_return_policy(
+    api_url: str, mirakl_sim: Simulator
+) -> None:
     with session_scope() as session:
-        thread_id = return_thread(session)
+        thread_id = return_thread(session, mirakl_sim)
     response = httpx.post(
         f"{api_url}/api/v1/threads/{thread_id}/draft", headers={"X-API-Key": "k"}, timeout=30
     )
@@ -210,7 +237,8 @@ def test_a_draft_for_a_return_question_cites_the_return_policy(api_url: str) -> 
     assert {s["doc"] for s in draft["sources"]} == {"returns"}
     body = draft["draft"]
     assert body.startswith("Bonjour Isabelle,")
-    assert "20576630-A a été livrée par Colissimo" in body  # the order fact that matters
+    # The order fact that matters, as Mirakl has it now.
+    assert "votre commande 20576630-A a été livrée" in body
     assert (
         "étiquette de retour prépayée" in body
     )  # the French return policy, adapted into the reply
@@ -233,7 +261,8 @@ def test_llm_draft_is_grounded_in_the_retrieved_policy(
 ) -> None:
     with session_scope() as session:
         thread_id = return_thread(session)
-        context, order = read_conversation(session, thread_id)
+        context = read_conversation(session, thread_id)
+    order = mirakl_facts("20576630-A")
     script = ScriptedChat(
         text("Bonjour Isabelle, ouvrez une demande de retour depuis votre commande.")
     )
@@ -302,11 +331,12 @@ def test_without_a_knowledge_base_the_draft_is_still_written_from_the_order(
 
     with session_scope() as session:
         thread_id = return_thread(session)
-        context, order = read_conversation(session, thread_id)
+        context = read_conversation(session, thread_id)
+    order = mirakl_facts("20576630-A")
     settings = Settings()
     service = DraftingService(settings, get_engine())
     service._retriever = Retriever(KnowledgeBase(settings, get_engine(), table="kb_never_built"))
     draft = service.draft(context, order)
     assert draft.generator == "retrieval" and draft.sources == []
     assert draft.text.startswith("Bonjour Isabelle")
-    assert "20576630-A" in draft.text  # the order's facts, read from the database
+    assert "20576630-A" in draft.text  # the order's facts

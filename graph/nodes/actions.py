@@ -4,6 +4,7 @@ thread. Each step is audited before and after and happens at most once (store/au
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -16,6 +17,9 @@ from store.facts import OrderFacts, mark_order_cancelled
 from store.metrics import stage
 from store.threads import close_thread, record_outbound
 from tools.mirakl.models import LineAmount
+
+# Clock difference tolerated between csagent and Mirakl when matching a reply to an attempt.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class ActionFailed(RuntimeError):
@@ -49,6 +53,9 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             action="order.cancel",
             payload={"thread": state["thread_id"], "order": order["order_id"]},
             act=lambda: cancel_on_mirakl(services, order, action),
+            # After an attempt that died or ended unclear, Mirakl's order state says whether
+            # the cancellation happened: it is never sent twice.
+            already_done=lambda _since: cancelled_on_mirakl(services, order, action),
             actor_type=actor_type,
             actor=actor,
         )
@@ -105,6 +112,18 @@ def cancel_on_mirakl(services: Services, order: OrderFacts, how: str) -> dict[st
     return {"cancelled": order["order_id"], "how": how}
 
 
+def cancelled_on_mirakl(services: Services, order: OrderFacts, how: str) -> dict[str, Any] | None:
+    """The cancellation's result if Mirakl's order already shows it, else None."""
+    current = services.mirakl.call(lambda m: m.get_order(order["order_id"]))
+    if how == "cancel_order":
+        done = current.order_state == "CANCELED"
+    else:
+        wanted = {line["id"] for line in order["lines"] if line["state"] != "CANCELED"}
+        states = {line.order_line_id: line.order_line_state for line in current.order_lines}
+        done = all(states.get(i) == "CANCELED" for i in wanted)
+    return {"cancelled": order["order_id"], "how": how, "found_on_mirakl": True} if done else None
+
+
 def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> None:
     services = services_of(runtime)
     actor_type, actor = actor_of(state)
@@ -114,10 +133,16 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
         result = services.mirakl.call(lambda m: m.reply(thread_id, reply))
         return {"message_id": result.message_id}
 
-    def already_sent() -> dict[str, Any] | None:
+    def already_sent(since: datetime) -> dict[str, Any] | None:
+        """This reply on Mirakl, posted since the first attempt began (an identical text sent
+        earlier, e.g. to an earlier message, does not count)."""
         thread = services.mirakl.call(lambda m: m.get_thread(thread_id))
         for message in thread.messages:
-            if message.sender.type == "SHOP" and message.body == reply:
+            if (
+                message.sender.type == "SHOP"
+                and message.body == reply
+                and message.date_created >= since - CLOCK_SKEW
+            ):
                 return {"message_id": message.id}
         return None
 

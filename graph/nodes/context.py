@@ -1,30 +1,62 @@
-"""First steps of every run: read the thread and its order, classify, choose the route."""
+"""First steps of every run: verify the message and read its order on Mirakl, read the thread,
+classify, choose the route."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from graph.classify.intents import AUTOMATABLE
 from graph.conversation import read_conversation
-from graph.policies import automation_route
+from graph.policies import automation_route, extract_order_ids
 from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, Route, fresh_message_state
+from graph.verify import OrderReading, check_message, read_orders, record_reading
 from store.metrics import stage
+from store.threads import correct_message_body, link_thread_order, needs_attention
 
 
 def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Start this message from nothing carried over, with the thread and order read now."""
+    """Start this message from nothing carried over: check it against Mirakl, read the order it
+    is about from Mirakl, keep what was read, and read the conversation."""
+    services = services_of(runtime)
+    claimed = runtime.context.message if runtime.context is not None else None
+    thread_id, message_id = state["thread_id"], state["message_id"]
+    with stage("verify"):
+        check = check_message(services.mirakl, thread_id, message_id, claimed)
+        text = check.text if check.text is not None else state["text"]
+        reading = OrderReading()
+        if check.verification == "verified":
+            reading = read_orders(
+                services.mirakl, check.customer_id, check.order_id, extract_order_ids(text)
+            )
     with stage("context"), transaction(runtime) as session:
-        conversation, order = read_conversation(session, state["thread_id"], state["text"])
+        if check.verification == "unverified":
+            # Stored and visible, with why; nothing more is done for it.
+            needs_attention(session, thread_id, f"unverified: {check.problem}")
+            return {**fresh_message_state(), "verification": "unverified", "problem": check.problem}
+        record_reading(session, thread_id, reading)
+        if check.order_id is not None:
+            link_thread_order(session, thread_id, check.order_id)
+        if check.text is not None:
+            correct_message_body(session, message_id, check.text)  # Mirakl's copy counts
+        conversation = read_conversation(session, thread_id)
     return {
         **fresh_message_state(),
+        "text": text,
+        "verification": check.verification,
+        "problem": check.problem or reading.problem,
         "conversation": conversation,
         "language": conversation["language"],
         "customer_name": conversation["customer_name"],
-        "order": order,
+        "order": reading.order,
     }
+
+
+def after_context(state: AgentState) -> Literal["classify", "__end__"]:
+    """A message Mirakl does not confirm goes no further."""
+    return "__end__" if state.get("verification") == "unverified" else "classify"
 
 
 def classify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -49,6 +81,7 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         thresholds,
         settings.automation_mode,
         state.get("order") is not None,
+        state.get("problem"),
     )
     return {"route": target, "reason": reason}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from langgraph.runtime import Runtime
 
@@ -33,16 +34,39 @@ def _to_review(reason: str) -> dict[str, Any]:
     return {"route": "draft", "reason": reason, "action": None}
 
 
+# Order states csagent may describe by itself (an honest sentence in five languages exists and a
+# customer asking where the order is gets a complete answer). Every other state goes to a human,
+# with why; see graph.drafting.order_sentence for the sentences.
+DESCRIBED_STATES = frozenset(
+    {"STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING",
+     "SHIPPED", "TO_COLLECT", "CANCELED"}
+)  # fmt: skip
+WHY_A_HUMAN = {
+    "RECEIVED": "Mirakl says it was delivered, yet the customer asks about it",
+    "CLOSED": "Mirakl says it was delivered and the order is closed, yet the customer asks",
+    "REFUSED": "the order was refused: the customer deserves the reason",
+    "INCIDENT_OPEN": "an incident is open on it",
+    "INCIDENT_CLOSED": "an incident was handled on it",
+    "WAITING_REFUND": "a refund is waiting",
+    "WAITING_REFUND_PAYMENT": "a refund is being paid",
+    "REFUNDED": "it was refunded",
+}
+
+
 def order_status(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     order = _order(state)
     lang = reply_language(state.get("language") or "en")
-    sentence = order_sentence(order, lang)
+    sentence = order_sentence(order, lang) if order["state"] in DESCRIBED_STATES else None
     if sentence is None:
-        # Nothing true can be said automatically (state unknown here, or shipped without a
-        # tracking number): a human looks, rather than a guess being sent.
+        why = WHY_A_HUMAN.get(
+            order["state"],
+            "it has no tracking number on Mirakl"
+            if order["state"] in ("SHIPPED", "TO_COLLECT")
+            else "csagent has no sentence for this state",
+        )
         return _to_review(
-            f"order {order['order_id']} is {order['state'] or 'in an unknown state'} with no "
-            "shipment csagent can describe: nothing is stated automatically"
+            f"order {order['order_id']} is {order['state']} on Mirakl and {why}: "
+            "nothing is stated automatically"
         )
     return {"reply": compose(state, runtime, sentence), "action": "send_reply"}
 
@@ -72,6 +96,18 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
     order = _order(state)
     parsed = extract_address(state["text"])
     decision = address_policy(order["shipment_status"], parsed)
+    if decision.allowed:
+        # Mirakl says the order has not shipped; the warehouse, which redirects the parcel, must
+        # say so too, now (the seller's internal API).
+        shipment = services_of(runtime).business.call(
+            "GET", f"/shipments/{quote(order['order_id'], safe='')}"
+        )
+        if "error" in shipment:
+            return _to_review(
+                f"the warehouse system could not confirm the shipment of order "
+                f"{order['order_id']} ({shipment['error']}): a person redirects it"
+            )
+        decision = address_policy(shipment.get("status"), parsed)
     if not decision.allowed or parsed is None:
         return _to_review(f"address change refused by policy: {decision.reason}")
     current: dict[str, Any] = dict(order["address"] or {})

@@ -43,6 +43,7 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             # The message's own vector (from classification): each message is embedded once.
             query_vector=None if note else state.get("vector"),
             doc_type=None if note else POLICY_FOR_INTENT.get(state.get("intent") or ""),
+            unverified=state.get("problem"),
         )
     return {
         "draft": {
@@ -70,13 +71,15 @@ def review_request(state: AgentState) -> dict[str, Any]:
     ]
     if automated and state.get("route") in AUTOMATABLE:
         lines.append("_Would have been sent automatically (shadow mode)._")
+    if state.get("problem"):
+        lines.append(f"**Not verified:** {state.get('problem')}")
     if order:
         tracking = (
             f", {order['carrier']} {order['tracking_number']}" if order["tracking_number"] else ""
         )
         lines.append(
-            f"**Order** {order['order_id']}: {order['state']}, "
-            f"shipment {order['shipment_status'] or '-'}{tracking}"
+            f"**Order** {order['order_id']} (read from Mirakl at {order['fetched_at'][:19]}Z): "
+            f"{order['state']}, shipment {order['shipment_status'] or '-'}{tracking}"
         )
     lines.append(f"**Customer wrote:**\n> {state['text']}")
     address = state.get("address")

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from tenacity import (
@@ -72,6 +73,13 @@ class _NotReached(MiraklUnavailable):
 
 class _Ambiguous(MiraklUnavailable):
     """The request may have reached Mirakl (timeout waiting for the answer, 5xx, reset)."""
+
+
+def segment(value: str) -> str:
+    """An id as one path segment: '/', '..' or '?' in it can never reach another resource."""
+    if not value or value in (".", ".."):
+        raise MiraklRejected(f"invalid Mirakl id {value!r}", 400)
+    return quote(value, safe="")
 
 
 def _mirakl_message(response: httpx.Response) -> str:
@@ -284,7 +292,7 @@ class MiraklClient:
 
     async def get_thread(self, thread_id: str) -> InboxThread:
         """M10: one thread with its messages (oldest first)."""
-        response = await self._request("GET", f"/inbox/threads/{thread_id}")
+        response = await self._request("GET", f"/inbox/threads/{segment(thread_id)}")
         return InboxThread.model_validate(response.json())
 
     async def reply(
@@ -297,7 +305,10 @@ class MiraklClient:
 
         async def send() -> ReplyResult:
             response = await self._request(
-                "POST", f"/inbox/threads/{thread_id}/message", files=files, policy=Retry.NOT_REACHED
+                "POST",
+                f"/inbox/threads/{segment(thread_id)}/message",
+                files=files,
+                policy=Retry.NOT_REACHED,
             )
             return ReplyResult.model_validate(response.json())
 
@@ -355,7 +366,9 @@ class MiraklClient:
         """OR29: cancel a whole order (only before the customer is debited)."""
 
         async def send() -> None:
-            await self._request("PUT", f"/orders/{order_id}/cancel", policy=Retry.NOT_REACHED)
+            await self._request(
+                "PUT", f"/orders/{segment(order_id)}/cancel", policy=Retry.NOT_REACHED
+            )
 
         async def already_cancelled() -> None | bool:
             order = await self.get_order(order_id)
@@ -381,7 +394,7 @@ class MiraklClient:
     async def update_tracking(self, order_id: str, tracking: TrackingUpdate) -> None:
         """OR23: set carrier and tracking number (idempotent, so retried like a read)."""
         await self._request(
-            "PUT", f"/orders/{order_id}/tracking", json=tracking.model_dump(mode="json")
+            "PUT", f"/orders/{segment(order_id)}/tracking", json=tracking.model_dump(mode="json")
         )
 
     async def refund_lines(self, lines: list[LineAmount]) -> dict[str, Any]:
