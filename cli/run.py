@@ -96,13 +96,14 @@ def sync(
         float | None, typer.Option(help="Keep running, one pass every INTERVAL seconds.")
     ] = None,
 ) -> None:
-    """Reconcile with the Mirakl inbox: ingest customer messages that no webhook delivered."""
+    """Reconcile with Mirakl: ingest customer messages that no webhook delivered, and bring
+    orders up to date (changed ones, and those known only by reference)."""
     import asyncio
     import time
 
     from tools.mirakl.client import MiraklClient
     from tools.mirakl.errors import MiraklConfigError, MiraklError
-    from tools.mirakl.sync import sync_inbox
+    from tools.mirakl.sync import sync_inbox, sync_orders
 
     start = parse_since(since)
     exit_on_sigterm()  # a pass cut short does not move the cursor
@@ -127,6 +128,13 @@ def sync(
                 "`csagent events list --status failed`, then `csagent events retry --all-failed`",
                 err=True, fg=typer.colors.YELLOW,
             )  # fmt: skip
+        async with MiraklClient.from_settings() as client:
+            orders = await sync_orders(client, session_scope, since=since_)
+        after = orders.cursor_after.isoformat() if orders.cursor_after else "-"
+        typer.echo(
+            f"orders read: {orders.orders_read} changed, {orders.details_filled} known only by "
+            f"reference now read, {orders.not_on_mirakl} not on Mirakl, cursor: {after}"
+        )
 
     while True:
         try:

@@ -322,6 +322,30 @@ def test_a_failing_message_is_reported_retried_and_then_failed(
     assert thread.attention == "RuntimeError: the model server is down"
 
 
+class ProcessDies(BaseException):
+    """Stands for the process being killed mid-message: nothing of its transaction is kept."""
+
+
+def test_attempts_that_died_with_their_process_are_counted_and_end_in_failed(
+    make_api: ApiFactory, session: Session
+) -> None:
+    def deadly(session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
+        raise ProcessDies()
+
+    with make_api(processor=deadly, queue_max_attempts=2) as api:
+        pipeline = api.app.state.pipeline
+        accepted = pipeline.accept(IncomingMessage.model_validate(body()), source="webhook")
+        for _ in range(2):  # two processes die on it, their transactions rolled back
+            with pytest.raises(ProcessDies):
+                pipeline.process_event(accepted.event_id)
+        pipeline.process_event(accepted.event_id)  # the third start is not attempted
+        event = api.event(accepted.event_id).json()
+    assert (event["status"], event["attempts"]) == ("failed", 3)
+    assert "started 2 times and never finished" in event["error"]
+    thread = session.scalars(select(Thread)).one()
+    assert thread.status == "needs_attention" and count(session, Message) == 1
+
+
 class Flaky:
     """A processor that fails until its cause is fixed."""
 

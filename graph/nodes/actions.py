@@ -134,14 +134,17 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
         return {"message_id": result.message_id}
 
     def already_sent(since: datetime) -> dict[str, Any] | None:
-        """This reply on Mirakl, posted since the first attempt began (an identical text sent
-        earlier, e.g. to an earlier message, does not count)."""
+        """This reply on Mirakl, posted after the customer's message (Mirakl's own clock) and
+        since the first attempt began: an identical text sent earlier, e.g. to an earlier
+        message, does not count."""
         thread = services.mirakl.call(lambda m: m.get_thread(thread_id))
+        asked = next((m for m in thread.messages if m.id == state["message_id"]), None)
+        after = max(since - CLOCK_SKEW, asked.date_created) if asked else since - CLOCK_SKEW
         for message in thread.messages:
             if (
                 message.sender.type == "SHOP"
                 and message.body == reply
-                and message.date_created >= since - CLOCK_SKEW
+                and message.date_created > after
             ):
                 return {"message_id": message.id}
         return None

@@ -1,7 +1,10 @@
 """Reconciliation: webhooks get lost, so `csagent sync` reads the Mirakl inbox and feeds every
-customer message csagent has not seen through the ingestion path (duplicates are harmless).
+customer message csagent has not seen through the ingestion path (duplicates are harmless); and
+it reads the orders Mirakl changed (OR11 by `start_update_date`), plus those csagent knows only by
+reference (e.g. from the V1 import), so the inbox shows each order as Mirakl has it.
 
-The cursor (newest `date_updated` read) advances only after a whole pass succeeded.
+Each cursor (newest update read) advances only after its whole pass succeeded. The agent never
+decides on these copies: it reads the order again in the run that decides (graph/verify.py).
 """
 
 from __future__ import annotations
@@ -9,18 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from store.business import record_mirakl_order
 from store.ingest import IncomingMessage
-from store.models import InboundEvent, Message, SyncCursor
+from store.models import InboundEvent, Message, Order, SyncCursor
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.events import incoming_from_mirakl
 
 CURSOR = "mirakl_inbox"
+ORDERS_CURSOR = "mirakl_orders"
+ORDER_BATCH = 100  # ids per OR11 call (Mirakl's page limit)
 
 # Ingests one message; may return its outcome status ("failed" is counted as such).
 Ingest = Callable[[IncomingMessage], object]
@@ -38,13 +44,13 @@ class SyncReport:
     failed: int = 0  # stored, but their processing failed: `csagent events retry` re-runs them
 
 
-def read_cursor(session: Session) -> datetime | None:
-    return session.scalar(select(SyncCursor.position).where(SyncCursor.name == CURSOR))
+def read_cursor(session: Session, name: str = CURSOR) -> datetime | None:
+    return session.scalar(select(SyncCursor.position).where(SyncCursor.name == name))
 
 
-def write_cursor(session: Session, position: datetime) -> None:
+def write_cursor(session: Session, position: datetime, name: str = CURSOR) -> None:
     """Move the cursor forward (never back)."""
-    statement = insert(SyncCursor).values(name=CURSOR, position=position)
+    statement = insert(SyncCursor).values(name=name, position=position)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["name"],
@@ -120,5 +126,64 @@ async def sync_inbox(
     if newest is not None and newest != stored:
         with session_factory() as session:
             write_cursor(session, newest)
+    report.cursor_after = newest
+    return report
+
+
+@dataclass
+class OrderSyncReport:
+    cursor_before: datetime | None
+    cursor_after: datetime | None
+    orders_read: int = 0  # changed on Mirakl since the cursor
+    details_filled: int = 0  # known only by reference before, read now
+    not_on_mirakl: int = 0  # referenced, but Mirakl does not have them
+
+
+def referenced_order_ids(session: Session) -> list[str]:
+    """Orders csagent knows only by id (named by a message or the V1 import, never read)."""
+    return list(
+        session.scalars(
+            select(Order.mirakl_order_id)
+            .where(Order.source == "reference")
+            .order_by(Order.mirakl_order_id)
+        )
+    )
+
+
+async def sync_orders(
+    client: MiraklClient,
+    session_factory: SessionFactory,
+    *,
+    since: datetime | None = None,
+    page_size: int = 100,
+) -> OrderSyncReport:
+    """One pass over the orders: those Mirakl changed since the cursor (`since` overrides it),
+    then those known only by reference."""
+    with session_factory() as session:
+        stored = read_cursor(session, ORDERS_CURSOR)
+    start = since or stored
+    report = OrderSyncReport(cursor_before=start, cursor_after=start)
+    newest = start
+    async for order in client.iter_orders(start_update_date=start, page_size=page_size):
+        with session_factory() as session:
+            record_mirakl_order(session, order, datetime.now(UTC))
+        report.orders_read += 1
+        updated = order.last_updated_date or order.created_date
+        if newest is None or updated > newest:
+            newest = updated
+    with session_factory() as session:
+        missing = referenced_order_ids(session)
+    for i in range(0, len(missing), ORDER_BATCH):
+        batch = missing[i : i + ORDER_BATCH]
+        page = await client.list_orders(order_ids=batch, max_results=ORDER_BATCH)
+        found = [o for o in page.orders if o.order_id in batch]
+        with session_factory() as session:
+            for order in found:
+                record_mirakl_order(session, order, datetime.now(UTC))
+        report.details_filled += len(found)
+        report.not_on_mirakl += len(batch) - len(found)
+    if newest is not None and newest != stored:
+        with session_factory() as session:
+            write_cursor(session, newest, ORDERS_CURSOR)
     report.cursor_after = newest
     return report
