@@ -66,6 +66,7 @@ class AgentState(InputState, total=False):
     note: str | None
     decision: Decision | None
     reviewer: str | None  # who answered the review, for the audit log
+    act_error: str | None  # an automated decision could not be carried out: a person looks
     actions: list[str]
 
 
@@ -76,7 +77,8 @@ def fresh_message_state() -> dict[str, Any]:
         "conversation": None, "language": "en", "customer_name": None, "order": None,
         "intent": None, "confidence": None, "classifier": None, "vector": None,
         "route": None, "reason": None, "action": None, "address": None, "reply": None,
-        "draft": None, "note": None, "decision": None, "reviewer": None, "actions": [],
+        "draft": None, "note": None, "decision": None, "reviewer": None, "act_error": None,
+        "actions": [],
     }  # fmt: skip
 
 

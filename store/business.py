@@ -20,7 +20,7 @@ from examples import ROOT as EXAMPLES_ROOT
 from store.facts import SHIPMENT_OF_STATE
 from store.mirakl_models import Order as MiraklOrder
 from store.models import Customer, InventoryItem, Order, OrderCost, OrderLine, Shipment
-from store.upserts import upsert
+from store.upserts import get_or_create, upsert
 
 # A shipment can still be redirected while it is in the warehouse.
 ADDRESS_CHANGEABLE = frozenset({"pending", "preparing"})
@@ -238,6 +238,19 @@ def update_shipment_address(
 
 
 # -- demo data -------------------------------------------------------------------------------------
+
+
+def register_shipment(
+    session: Session, mirakl_order_id: str, status: str, address: dict[str, Any] | None
+) -> None:
+    """The warehouse learns of an order it will ship (the demo's stand-in for the seller's WMS,
+    which knows every order it prepares); the order itself is known here by reference only."""
+    order_pk, _ = get_or_create(
+        session, Order, "mirakl_order_id", {"mirakl_order_id": mirakl_order_id}
+    )
+    upsert(
+        session, Shipment, "order_id", {"order_id": order_pk, "status": status, "address": address}
+    )
 
 
 def _iso_date(value: str | None) -> date | None:

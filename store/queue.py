@@ -101,6 +101,11 @@ class EventView:
         return self.result.get("reply")
 
     @property
+    def reason(self) -> str | None:
+        """Why a person is needed, or why the message was not verified."""
+        return self.result.get("reason")
+
+    @property
     def status(self) -> str:
         """The outcome a caller sees: `queued` until an attempt finished, `failed` after a failed
         attempt (a retry may still be scheduled: see `next_attempt_at`)."""

@@ -36,7 +36,12 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     assert f"messages:        {n_messages} added, 0 already there" in out
     # The live part: four messages posted as n8n would and handled by the agent, a duplicate,
     # a lost webhook recovered by sync, a review accepted through the API, the tools.
+    # Orders created on the simulator's API; csagent answers from what it reads there.
+    assert "5 new orders created on the simulator's Mirakl API" in out
     assert "POST demo-fr-status   -> auto_replied      intent order_status" in out
+    assert "POST demo-de-cancel   -> auto_replied      intent cancellation_request" in out
+    assert "forged notification  -> unverified (Mirakl's thread demo-fr-status has no" in out
+    assert "on Mirakl, order 30100002-A is now CANCELED" in out
     assert "POST demo-it-address  -> auto_replied      intent address_update" in out
     assert "POST demo-fr-return   -> awaiting_approval intent return_request" in out
     assert "same message again   -> duplicate=True, event 1" in out

@@ -401,6 +401,25 @@ def test_a_fresh_install_that_cannot_reach_mirakl_keeps_every_message(
         assert thread is not None and thread.status == "awaiting_approval"
 
 
+def test_an_automated_action_mirakl_cannot_take_goes_to_a_person(
+    world: World, session: Session
+) -> None:
+    """Decided automatically, then Mirakl keeps failing the cancellation: the message is not
+    failed; a person sees why, and approving carries it out once."""
+    world.create_order(order_json("41001400-A", "cust-busy", "WAITING_ACCEPTANCE", age=timedelta(hours=1)))  # fmt: skip
+    world.fault(status=503, count=8, path_prefix="/orders/41001400-A/cancel")
+    answer = world.customer_writes("busy", "Please cancel my order.", "41001400-A")
+    assert (answer["status"], answer["intent"]) == ("awaiting_approval", "cancellation_request")
+    assert "carrying out the automated decision failed" in answer["reason"]
+    assert world.mirakl_order("41001400-A")["order_state"] == "WAITING_ACCEPTANCE"
+    assert world.shop_messages("busy") == []
+    assert httpx.delete(f"{world.sim}/_sim/faults").status_code == 200  # Mirakl is back
+    done = world.review("busy", {"type": "accept"})
+    assert done.status_code == 200, done.text
+    assert world.mirakl_order("41001400-A")["order_state"] == "CANCELED"
+    assert len(world.shop_messages("busy")) == 1
+
+
 # -- unclear outcomes: one effect on Mirakl --------------------------------------------------------
 
 

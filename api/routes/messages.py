@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import ApiKeyDep, PipelineDep, SignatureDep
 from api.errors import ApiError, error_responses
@@ -27,6 +27,9 @@ class MessageOutcome(BaseModel):
     intent: str | None = None
     confidence: float | None = None
     reply: str | None = None
+    reason: str | None = Field(
+        default=None, description="Why a person reviews it, or why it is unverified."
+    )
     duplicate: bool = False
 
 
@@ -46,6 +49,7 @@ class EventOut(BaseModel):
     intent: str | None = None
     confidence: float | None = None
     reply: str | None = None
+    reason: str | None = None
     received_at: datetime
     processed_at: datetime | None
     next_attempt_at: datetime | None = None
@@ -59,6 +63,7 @@ def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
         intent=view.intent,
         confidence=view.confidence,
         reply=view.reply,
+        reason=view.reason,
         duplicate=duplicate,
     )
 

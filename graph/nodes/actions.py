@@ -16,6 +16,7 @@ from store.audit import perform_once
 from store.facts import OrderFacts, mark_order_cancelled
 from store.metrics import stage
 from store.threads import close_thread, record_outbound
+from tools.mirakl.errors import MiraklError
 from tools.mirakl.models import LineAmount
 
 # Clock difference tolerated between csagent and Mirakl when matching a reply to an attempt.
@@ -35,9 +36,24 @@ def actor_of(state: AgentState) -> tuple[str, str]:
 
 
 def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Carry out what was decided (and, after a review, approved): each step exactly once."""
+    """Carry out what was decided (and, after a review, approved): each step exactly once.
+
+    When an automated decision cannot be carried out (Mirakl refuses, the warehouse is down),
+    the message is not failed: it goes to a person with why, and approving carries out what is
+    left (steps already done are not repeated). A reviewer's approval that fails raises, so the
+    reviewer is told at once and the review stays pending."""
     with stage("act"):
-        return _act(state, runtime)
+        if state.get("decision") in ("accepted", "edited", "ignored"):
+            return {**_act(state, runtime), "act_error": None}
+        try:
+            return {**_act(state, runtime), "act_error": None}
+        except (ActionFailed, MiraklError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            return {
+                "act_error": error,
+                "reason": f"carrying out the automated decision failed ({error}); approving "
+                "retries what is left, nothing done is repeated",
+            }
 
 
 def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -181,8 +197,11 @@ def close(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     return {"actions": [*state.get("actions", []), "thread_closed"]}
 
 
-def after_act(state: AgentState) -> Literal["close", "__end__"]:
-    """Automated replies to status and cancellation requests end the conversation."""
+def after_act(state: AgentState) -> Literal["close", "human_review", "__end__"]:
+    """Automated replies to status and cancellation requests end the conversation; an automated
+    decision that could not be carried out waits for a person."""
+    if state.get("act_error"):
+        return "human_review"
     if state.get("decision") in ("accepted", "edited"):
         return "__end__"
     return "close" if state.get("route") in ("order_status", "cancellation_request") else "__end__"

@@ -31,12 +31,16 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             reading = read_orders(
                 services.mirakl, check.customer_id, check.order_id, extract_order_ids(text)
             )
+    # What was read is a fact whatever this run does next: kept in a transaction of its own, so
+    # rows shared with other threads (orders, customers, shipments) are not held for the run.
+    if reading.read:
+        with services.sessions.begin() as own:
+            record_reading(own, thread_id, reading)
     with stage("context"), transaction(runtime) as session:
         if check.verification == "unverified":
             # Stored and visible, with why; nothing more is done for it.
             needs_attention(session, thread_id, f"unverified: {check.problem}")
             return {**fresh_message_state(), "verification": "unverified", "problem": check.problem}
-        record_reading(session, thread_id, reading)
         if check.order_id is not None:
             link_thread_order(session, thread_id, check.order_id)
         if check.text is not None:

@@ -160,6 +160,12 @@ def add_fault(state: SimState, fault: FaultRequest) -> dict[str, Any]:
     return {"active_faults": sum(1 for f in state.faults if f.remaining > 0)}
 
 
+@router.delete("/faults")
+def clear_faults(state: SimState) -> dict[str, Any]:
+    state.faults.clear()
+    return {"active_faults": 0}
+
+
 @router.post("/reset")
 def reset(state: SimState, body: ResetRequest | None = None) -> dict[str, Any]:
     state.reset(body.seed if body else None)
