@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from cli.main import app as cli
 from store.db import session_scope
 from store.ingest import IncomingMessage
-from store.models import InboundEvent, Message, Thread
+from store.models import InboundEvent, Message, Order, Thread
 from store.queue import Outcome, Pipeline
 from store.settings import get_settings
 from tools.mirakl.client import MiraklClient
@@ -231,6 +231,16 @@ def test_sync_command_reports_counts(
         assert "ingested: " in result.output
         threads = session.scalar(select(func.count()).select_from(Thread))
         assert threads and threads < 46
+        # Orders too: every order the simulator changed since then is now read from Mirakl.
+        changed = [
+            o for o in mirakl_sim.state.orders.values()
+            if o.get("last_updated_date", o["created_date"]) >= "2026-11-24"
+        ]  # fmt: skip
+        assert f"orders read: {len(changed)} changed" in result.output
+        mirakl_rows = session.scalar(
+            select(func.count()).select_from(Order).where(Order.source == "mirakl")
+        )
+        assert mirakl_rows is not None and mirakl_rows >= len(changed) > 0
         bad = CliRunner().invoke(cli, ["sync", "--since", "last tuesday"])
         assert bad.exit_code == 2 and "--since must be an ISO-8601 date" in bad.output
     finally:
