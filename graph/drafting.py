@@ -173,7 +173,7 @@ def context_prompt(
                 f"- shipment: {o['shipment_status']}, carrier {o['carrier'] or '?'}, "
                 f"tracking {o['tracking_number'] or 'none'} {o['tracking_url'] or ''}".rstrip()
             )
-        lines.append(f"- read from Mirakl at {o['fetched_at']}")
+        lines.append(f"- read from Mirakl at {o.get('fetched_at') or '?'}")
         lines.append("")
     elif unverified:
         lines.append(f"ORDER FACTS: none could be verified ({unverified}).")
@@ -257,6 +257,34 @@ def draft_reply(
     )
 
 
+def scoped_tools(tools: list[BaseTool] | None, order_id: str | None) -> list[BaseTool] | None:
+    """The drafting tools for one conversation: tools about an order answer only for the order
+    verified as this customer's (none when there is none), so a model can never look up, and
+    then write, another customer's order facts."""
+    if tools is None:
+        return None
+    scoped: list[BaseTool] = []
+    for tool in tools:
+        if "order_id" not in tool.args:
+            scoped.append(tool)
+        elif order_id is not None:
+            scoped.append(_only_for(tool, order_id))
+    return scoped
+
+
+def _only_for(tool: BaseTool, order_id: str) -> BaseTool:
+    from langchain_core.tools import StructuredTool
+
+    def call(**kwargs: Any) -> Any:
+        if kwargs.get("order_id") != order_id:
+            return {"error": f"only order {order_id}, this conversation's, can be looked up"}
+        return tool.invoke(kwargs)
+
+    return StructuredTool.from_function(
+        call, name=tool.name, description=tool.description, args_schema=tool.args_schema
+    )
+
+
 class DraftingService:
     """Drafting with this process's knowledge base, model (if configured) and business tools."""
 
@@ -315,7 +343,7 @@ class DraftingService:
             self.retriever,
             shop=self.settings.shop_name,
             model=self.model,
-            tools=self.tools,
+            tools=scoped_tools(self.tools, order["order_id"] if order and not unverified else None),
             max_steps=self.settings.llm_max_tool_steps,
             query_vector=query_vector,
             doc_type=doc_type,

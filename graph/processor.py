@@ -17,10 +17,12 @@ from graph.nodes.review import (
     review_update,
 )
 from graph.services import RunContext, Services
+from graph.verify import MessageCheck, check_message
 from store.ingest import IncomingMessage
+from store.metrics import stage
 from store.queue import Outcome, Processor, store_only
 from store.settings import Settings
-from store.threads import lock_thread, set_thread_state
+from store.threads import flag_unverified, lock_thread, set_thread_state
 
 
 @dataclass
@@ -39,11 +41,13 @@ class Agent:
         thread_id: str,
         input: Any,
         message: IncomingMessage | None = None,
+        check: MessageCheck | None = None,
     ) -> dict[str, Any]:
+        context = RunContext(services=self.services, session=session, message=message, check=check)
         result: dict[str, Any] = self.graph.invoke(
             input,
             {"configurable": {"thread_id": thread_id}},
-            context=RunContext(services=self.services, session=session, message=message),
+            context=context,
             # Checkpoints at the end of the run (and at a review's interrupt): a run that dies
             # half-way is simply run again, and the audit log keeps its side effects single.
             durability="exit",
@@ -51,7 +55,23 @@ class Agent:
         return result
 
     def __call__(self, session: Session, message: IncomingMessage, thread_pk: int) -> Outcome:
-        """Run the graph for a new customer message (a pending review is replaced, not stacked)."""
+        """Run the graph for a new customer message (a pending review is replaced, not stacked).
+
+        The message is checked against Mirakl first: one Mirakl does not confirm never reaches
+        the graph, so it cannot replace the thread's pending review or anything in its
+        checkpoint; it is kept, flagged, and shown with why."""
+        with stage("verify"):
+            check = check_message(
+                self.services.mirakl, message.thread_id, message.message_id, message
+            )
+        if check.verification == "unverified":
+            reason = check.problem or "not on Mirakl"
+            flag_unverified(
+                session, message.thread_id, message.message_id, reason,
+                review_pending=self.pending_review(message.thread_id) is not None,
+                sla_hours=self.services.settings.sla_hours,
+            )  # fmt: skip
+            return Outcome("unverified", None, None, None, {"reason": reason})
         result = self._run(
             session,
             message.thread_id,
@@ -61,6 +81,7 @@ class Agent:
                 "text": message.body,
             },
             message,
+            check,
         )
         return self._outcome(session, message.thread_id, result)
 
@@ -109,9 +130,6 @@ class Agent:
             return Outcome(
                 "awaiting_approval", intent, confidence, reply, {"reason": result.get("reason")}
             )
-        if result.get("verification") == "unverified":
-            # Stored and shown (thread needs attention, with why); nothing sent or changed.
-            return Outcome("unverified", None, None, None, {"reason": result.get("problem")})
         set_thread_state(session, thread_id, intent=intent, confidence=confidence)
         actions = result.get("actions") or []
         decision = result.get("decision")

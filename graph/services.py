@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from graph.classify.model import IntentClassifier, LocalIntentModel
 from graph.drafting import DraftingService
 from graph.llm import chat_model
+from graph.verify import MessageCheck
 from store.ingest import IncomingMessage
 from store.settings import Settings
 from tools.business import BusinessApi
@@ -64,6 +65,7 @@ class RunContext:
     services: Services | None = None
     session: Session | None = None
     message: IncomingMessage | None = None  # what the webhook claimed, checked against Mirakl
+    check: MessageCheck | None = None  # that check, when the processor made it before the run
 
 
 @lru_cache(maxsize=1)

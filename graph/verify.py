@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from graph.policies import extract_order_ids
@@ -36,6 +37,7 @@ class MessageCheck:
     problem: str | None = None  # why it is not verified, in words a reviewer understands
     text: str | None = None  # Mirakl's copy of the message
     customer_id: str | None = None  # the thread's customer on Mirakl
+    customer_name: str | None = None  # as Mirakl shows it
     order_id: str | None = None  # the thread's order on Mirakl
 
 
@@ -50,9 +52,9 @@ def check_message(
         thread: InboxThread = mirakl.call(lambda m: m.get_thread(thread_id))
     except MiraklNotFound:
         return MessageCheck("unverified", f"Mirakl has no thread {thread_id}")
-    except MiraklError as exc:
+    except Exception as exc:  # unreachable, refused, or an answer that could not be read
         return MessageCheck(
-            "unavailable", f"Mirakl could not be asked to confirm the message ({exc.message})"
+            "unavailable", f"Mirakl could not be asked to confirm the message ({_why(exc)})"
         )
     message = next((m for m in thread.messages if m.id == message_id), None)
     if message is None:
@@ -81,8 +83,18 @@ def check_message(
             + (f"order {thread.order_id}" if thread.order_id else "no order"),
         )
     return MessageCheck(
-        "verified", text=message.body, customer_id=customer.id, order_id=thread.order_id
+        "verified",
+        text=message.body,
+        customer_id=customer.id,
+        customer_name=customer.display_name,
+        order_id=thread.order_id,
     )
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, MiraklError):
+        return exc.message
+    return f"unreadable answer: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 @dataclass(frozen=True)
@@ -107,9 +119,9 @@ def read_orders(
         return OrderReading()
     try:
         page = mirakl.call(lambda m: m.list_orders(order_ids=ids, max_results=100))
-    except MiraklError as exc:
+    except Exception as exc:  # unreachable, refused, or an answer that could not be read
         return OrderReading(
-            problem=f"order {', '.join(ids)} could not be read from Mirakl ({exc.message})"
+            problem=f"order {', '.join(ids)} could not be read from Mirakl ({_why(exc)})"
         )
     fetched_at = datetime.now(UTC)
     found = {o.order_id: o for o in page.orders if o.order_id in ids}
@@ -153,9 +165,9 @@ def thread_orders(mirakl: BlockingMirakl, thread_id: str, text: str) -> OrderRea
     customer and order, then the orders)."""
     try:
         thread: InboxThread = mirakl.call(lambda m: m.get_thread(thread_id))
-    except MiraklError as exc:
+    except Exception as exc:  # unreachable, refused, or an answer that could not be read
         return OrderReading(
-            problem=f"thread {thread_id} could not be read from Mirakl ({exc.message})"
+            problem=f"thread {thread_id} could not be read from Mirakl ({_why(exc)})"
         )
     customer = thread.customer
     return read_orders(
@@ -164,8 +176,10 @@ def thread_orders(mirakl: BlockingMirakl, thread_id: str, text: str) -> OrderRea
 
 
 def record_reading(session: Session, thread_id: str, reading: OrderReading) -> None:
-    """Keep what was read in the system of record (orders, lines, customers, shipments)."""
+    """Keep what was read in the system of record (orders, lines, customers, shipments). Meant
+    for a short transaction of its own: it never waits long for a row another run holds."""
     if reading.fetched_at is None:
         return
+    session.execute(text("SET LOCAL lock_timeout = '5s'"))
     for order in reading.read:
         record_mirakl_order(session, order, reading.fetched_at)

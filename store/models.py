@@ -212,6 +212,9 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     delivery_status: Mapped[str | None] = mapped_column(String(16))
+    # Customer messages: 'verified' against Mirakl's copy, 'unverified' (kept and shown, never
+    # read into a conversation), NULL when not checked (imported, or before processing).
+    verification: Mapped[str | None] = mapped_column(String(16))
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     stored_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Customer, Message, Order, Thread
+from store.upserts import get_or_create
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def link_order(session: Session, thread_pk: int, order_pk: int) -> bool:
 def refresh_thread_summary(session: Session, thread_pk: int, sla_hours: float) -> ThreadSummary:
     """Recompute status, last message time and reply deadline from the stored messages."""
     history = session.execute(
-        select(Message.direction, Message.created_at).where(Message.thread_id == thread_pk)
+        select(Message.direction, Message.created_at).where(
+            Message.thread_id == thread_pk, Message.verification.is_distinct_from("unverified")
+        )
     ).all()
     summary = summarize_thread([(d, c) for d, c in history], sla_hours)
     session.execute(
@@ -99,7 +102,10 @@ def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | Non
         return None
     messages = session.execute(
         select(Message.direction, Message.body)
-        .where(Message.thread_id == row[0])
+        .where(
+            Message.thread_id == row[0],
+            Message.verification.is_distinct_from("unverified"),  # never what Mirakl denies
+        )
         .order_by(Message.created_at, Message.id)
     ).all()
     return ThreadSnapshot(
@@ -186,11 +192,11 @@ def clear_attention(session: Session, thread_pk: int, sla_hours: float) -> None:
     """A new attempt starts: a thread that needed attention gets its ordinary status back."""
     cleared = session.execute(
         update(Thread)
-        .where(Thread.id == thread_pk, Thread.status == "needs_attention")
+        .where(Thread.id == thread_pk, Thread.attention.is_not(None))
         .values(attention=None)
-        .returning(Thread.id)
+        .returning(Thread.status)
     ).first()
-    if cleared is not None:
+    if cleared is not None and cleared[0] == "needs_attention":
         refresh_thread_summary(session, thread_pk, sla_hours)
 
 
@@ -201,12 +207,60 @@ def link_thread_order(session: Session, mirakl_thread_id: str, mirakl_order_id: 
         set_thread_state(session, mirakl_thread_id, order_id=order_pk)
 
 
-def correct_message_body(session: Session, mirakl_message_id: str, body: str) -> bool:
-    """Replace a stored message's text with Mirakl's copy; True if they differed."""
-    changed = session.execute(
+def mark_verified(session: Session, mirakl_message_id: str, body: str) -> None:
+    """Mirakl confirmed the message: its copy of the text is the one kept."""
+    session.execute(
         update(Message)
-        .where(Message.mirakl_message_id == mirakl_message_id, Message.body != body)
-        .values(body=body)
-        .returning(Message.id)
-    ).first()
-    return changed is not None
+        .where(Message.mirakl_message_id == mirakl_message_id)
+        .values(body=body, verification="verified")
+    )
+
+
+def flag_unverified(
+    session: Session,
+    mirakl_thread_id: str,
+    mirakl_message_id: str,
+    reason: str,
+    *,
+    review_pending: bool,
+    sla_hours: float,
+) -> None:
+    """Mirakl does not confirm the message: kept and shown with why, never read into a
+    conversation nor counted in the thread's deadline. A thread waiting for a review keeps
+    waiting (its review stays listed); any other needs attention."""
+    thread_pk = session.execute(
+        update(Message)
+        .where(Message.mirakl_message_id == mirakl_message_id)
+        .values(verification="unverified")
+        .returning(Message.thread_id)
+    ).scalar_one()
+    refresh_thread_summary(session, thread_pk, sla_hours)
+    session.execute(
+        update(Thread)
+        .where(Thread.id == thread_pk)
+        .values(
+            attention=f"unverified: {reason}",
+            status="awaiting_approval" if review_pending else "needs_attention",
+        )
+    )
+
+
+def adopt_customer(
+    session: Session, mirakl_thread_id: str, mirakl_customer_id: str, display_name: str | None
+) -> None:
+    """The thread's customer is the one Mirakl names (a first notification may have said
+    otherwise)."""
+    customer_pk, _ = get_or_create(
+        session,
+        Customer,
+        "mirakl_customer_id",
+        {"mirakl_customer_id": mirakl_customer_id, "display_name": display_name},
+    )
+    session.execute(
+        update(Thread)
+        .where(
+            Thread.mirakl_thread_id == mirakl_thread_id,
+            Thread.customer_id.is_distinct_from(customer_pk),
+        )
+        .values(customer_id=customer_pk)
+    )

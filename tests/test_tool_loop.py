@@ -105,3 +105,38 @@ def test_a_model_that_loops_forever_is_stopped(llm: Any, tools: dict[str, Any]) 
 
 def test_without_a_key_there_is_no_model() -> None:
     assert chat_model(Settings(openai_api_key=None)) is None
+
+
+def test_drafting_tools_answer_only_for_the_conversations_verified_order() -> None:
+    """A drafting model can never look up another customer's order: order tools are scoped to
+    the order verified as this customer's, and left out when there is none."""
+    from langchain_core.tools import StructuredTool
+    from pydantic import BaseModel
+
+    from graph.drafting import scoped_tools
+
+    class OrderArgs(BaseModel):
+        order_id: str
+
+    class SkuArgs(BaseModel):
+        sku: str
+
+    def shipment(order_id: str) -> dict[str, str]:
+        """The shipment of an order."""
+        return {"order_id": order_id, "tracking": "6A-SECRET"}
+
+    def stock(sku: str) -> dict[str, int]:
+        """Stock of a SKU."""
+        return {"available": 3}
+
+    tools = [
+        StructuredTool.from_function(shipment, name="get_shipment", args_schema=OrderArgs),
+        StructuredTool.from_function(stock, name="check_inventory", args_schema=SkuArgs),
+    ]
+    scoped = {t.name: t for t in scoped_tools(tools, "100-A") or []}
+    assert scoped["get_shipment"].invoke({"order_id": "100-A"})["tracking"] == "6A-SECRET"
+    refused = scoped["get_shipment"].invoke({"order_id": "999-B"})
+    assert "error" in refused and "6A-SECRET" not in str(refused)
+    assert scoped["check_inventory"].invoke({"sku": "X"}) == {"available": 3}
+    unverified = [t.name for t in scoped_tools(tools, None) or []]
+    assert unverified == ["check_inventory"]

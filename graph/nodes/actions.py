@@ -75,8 +75,10 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             actor_type=actor_type,
             actor=actor,
         )
-        with transaction(runtime) as session:
-            mark_order_cancelled(session, order["order_id"])
+        # Its own short transaction: the order row is shared with other threads (and with the
+        # next message of this one, whose reading is recorded apart), so it is never held.
+        with services.sessions.begin() as own:
+            mark_order_cancelled(own, order["order_id"])
         done.append("order_cancelled")
     address = state.get("address")
     if action == "update_address" and order is not None and address:
@@ -156,13 +158,18 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
         thread = services.mirakl.call(lambda m: m.get_thread(thread_id))
         asked = next((m for m in thread.messages if m.id == state["message_id"]), None)
         after = max(since - CLOCK_SKEW, asked.date_created) if asked else since - CLOCK_SKEW
-        for message in thread.messages:
-            if (
-                message.sender.type == "SHOP"
-                and message.body == reply
-                and message.date_created > after
-            ):
+        posted = [m for m in thread.messages if m.sender.type == "SHOP" and m.date_created > after]
+        for message in posted:
+            if message.body == reply:
                 return {"message_id": message.id}
+        if posted:
+            # An earlier attempt for this message may have posted another text (the reviewer
+            # edited it since): a second reply is not sent; a person decides.
+            raise ActionFailed(
+                f"a reply to this message may already be on Mirakl (message {posted[-1].id}, "
+                "another text): not sending a second one; check the thread on Mirakl and ignore "
+                "this review if it is answered"
+            )
         return None
 
     result = perform_once(

@@ -3,9 +3,12 @@ classify, choose the route."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from graph.classify.intents import AUTOMATABLE
 from graph.conversation import read_conversation
@@ -14,37 +17,44 @@ from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, Route, fresh_message_state
 from graph.verify import OrderReading, check_message, read_orders, record_reading
 from store.metrics import stage
-from store.threads import correct_message_body, link_thread_order, needs_attention
+from store.threads import adopt_customer, flag_unverified, link_thread_order, mark_verified
+
+log = logging.getLogger(__name__)
 
 
 def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Start this message from nothing carried over: check it against Mirakl, read the order it
-    is about from Mirakl, keep what was read, and read the conversation."""
+    """Start this message from nothing carried over: check it against Mirakl (csagent's
+    processor has already done so, before the run), read the order it is about from Mirakl,
+    keep what was read, and read the conversation."""
     services = services_of(runtime)
-    claimed = runtime.context.message if runtime.context is not None else None
+    context = runtime.context
     thread_id, message_id = state["thread_id"], state["message_id"]
     with stage("verify"):
-        check = check_message(services.mirakl, thread_id, message_id, claimed)
+        check = context.check if context is not None else None
+        if check is None:
+            claimed = context.message if context is not None else None
+            check = check_message(services.mirakl, thread_id, message_id, claimed)
         text = check.text if check.text is not None else state["text"]
         reading = OrderReading()
         if check.verification == "verified":
             reading = read_orders(
                 services.mirakl, check.customer_id, check.order_id, extract_order_ids(text)
             )
-    # What was read is a fact whatever this run does next: kept in a transaction of its own, so
-    # rows shared with other threads (orders, customers, shipments) are not held for the run.
     if reading.read:
-        with services.sessions.begin() as own:
-            record_reading(own, thread_id, reading)
+        keep_reading(services.sessions, thread_id, reading)
     with stage("context"), transaction(runtime) as session:
         if check.verification == "unverified":
-            # Stored and visible, with why; nothing more is done for it.
-            needs_attention(session, thread_id, f"unverified: {check.problem}")
+            flag_unverified(
+                session, thread_id, message_id, check.problem or "not on Mirakl",
+                review_pending=False, sla_hours=services.settings.sla_hours,
+            )  # fmt: skip
             return {**fresh_message_state(), "verification": "unverified", "problem": check.problem}
-        if check.order_id is not None:
-            link_thread_order(session, thread_id, check.order_id)
-        if check.text is not None:
-            correct_message_body(session, message_id, check.text)  # Mirakl's copy counts
+        if check.verification == "verified":
+            assert check.text is not None and check.customer_id is not None
+            mark_verified(session, message_id, check.text)  # Mirakl's copy counts
+            adopt_customer(session, thread_id, check.customer_id, check.customer_name)
+            if check.order_id is not None:
+                link_thread_order(session, thread_id, check.order_id)
         conversation = read_conversation(session, thread_id)
     return {
         **fresh_message_state(),
@@ -56,6 +66,18 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         "customer_name": conversation["customer_name"],
         "order": reading.order,
     }
+
+
+def keep_reading(sessions: sessionmaker[Session], thread_id: str, reading: OrderReading) -> None:
+    """What was read is a fact whatever this run does next: kept in a transaction of its own, so
+    rows shared with other threads (orders, customers, shipments) are not held for the run. If
+    another run holds them (lock timeout), the record waits for the next reading; the decision
+    still rests on what was read."""
+    try:
+        with sessions.begin() as own:
+            record_reading(own, thread_id, reading)
+    except OperationalError as exc:
+        log.warning("order facts of thread %s not recorded this time: %s", thread_id, exc)
 
 
 def after_context(state: AgentState) -> Literal["classify", "__end__"]:

@@ -69,17 +69,20 @@ def review_request(state: AgentState) -> dict[str, Any]:
         f"({state.get('confidence') or 0:.2f}, {state.get('classifier')})",
         f"**Why a human:** {state.get('reason') or 'review'}",
     ]
-    if automated and state.get("route") in AUTOMATABLE:
+    if automated and state.get("route") in AUTOMATABLE and not state.get("act_error"):
         lines.append("_Would have been sent automatically (shadow mode)._")
     if state.get("problem"):
         lines.append(f"**Not verified:** {state.get('problem')}")
     if order:
         tracking = (
-            f", {order['carrier']} {order['tracking_number']}" if order["tracking_number"] else ""
+            f", {order.get('carrier')} {order['tracking_number']}"
+            if order.get("tracking_number")
+            else ""
         )
         lines.append(
-            f"**Order** {order['order_id']} (read from Mirakl at {order['fetched_at'][:19]}Z): "
-            f"{order['state']}, shipment {order['shipment_status'] or '-'}{tracking}"
+            f"**Order** {order['order_id']} (read from Mirakl at "
+            f"{(order.get('fetched_at') or '?')[:19]}Z): "
+            f"{order.get('state')}, shipment {order.get('shipment_status') or '-'}{tracking}"
         )
     lines.append(f"**Customer wrote:**\n> {state['text']}")
     address = state.get("address")

@@ -4,6 +4,8 @@ crash.
 - orders.source ('mirakl' when read from Mirakl's API, 'seed' for the internal API's demo data,
   'reference' for an id known only from a message or the V1 import) and orders.fetched_at
   (renamed from synced_at: when those facts were read).
+- messages.verification: 'unverified' for a customer message Mirakl does not confirm (kept and
+  shown, never read into a conversation), 'verified' once Mirakl's copy was read, NULL before.
 - processing_attempts: one row per start of an event's processing, committed before the work, so
   a message that kills its process is counted and stops being retried after the limit.
 
@@ -30,6 +32,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(16), nullable=False, server_default="reference"),
     )
     op.execute("UPDATE orders SET source = 'seed' WHERE state IS NOT NULL")
+    op.add_column("messages", sa.Column("verification", sa.String(16), nullable=True))
     # No foreign key on purpose: the processing transaction holds the event row FOR UPDATE, and
     # a key check from this separate, already committed insert would wait for it.
     op.create_table(
@@ -48,5 +51,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("processing_attempts")
+    op.drop_column("messages", "verification")
     op.drop_column("orders", "source")
     op.alter_column("orders", "fetched_at", new_column_name="synced_at")

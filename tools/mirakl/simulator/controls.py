@@ -35,6 +35,7 @@ class FaultRequest(BaseModel):
     latency_ms: int = Field(default=0, ge=0, le=120_000)
     path_prefix: str | None = Field(default=None, description="Under /api, e.g. /inbox or /orders")
     retry_after: float = Field(default=1, ge=0, description="Retry-After seconds sent with a 429")
+    after: int = Field(default=0, ge=0, description="Matching requests let through first")
 
 
 class CustomerMessageRequest(BaseModel):
@@ -155,6 +156,7 @@ def add_fault(state: SimState, fault: FaultRequest) -> dict[str, Any]:
             fault.latency_ms,
             fault.path_prefix or "",
             fault.retry_after,
+            fault.after,
         )
     )
     return {"active_faults": sum(1 for f in state.faults if f.remaining > 0)}

@@ -44,6 +44,7 @@ class Fault:
     latency_ms: int
     path_prefix: str
     retry_after: float
+    after: int = 0  # matching requests let through before this fault starts
 
 
 @dataclass
@@ -99,6 +100,9 @@ class SimulatorState:
     def take_fault(self, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.remaining > 0 and path.startswith(fault.path_prefix):
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
                 fault.remaining -= 1
                 return fault
         return None
