@@ -77,10 +77,11 @@ def timed_posts(
 
 
 # The stages of one message, as store/metrics.py records them; nested ones are indented.
+# "mirakl" is every call to Mirakl, wherever it happens (verification, then actions).
 STAGES = [
-    ("queue.accept", 0), ("queue.store", 0), ("agent", 0), ("context", 1), ("classify", 1),
-    ("embed", 2), ("classify.model", 2), ("draft", 1), ("retrieval", 2), ("act", 1),
-    ("mirakl", 2),
+    ("queue.accept", 0), ("queue.store", 0), ("agent", 0), ("verify", 1), ("context", 1),
+    ("classify", 1), ("embed", 2), ("classify.model", 2), ("draft", 1), ("retrieval", 2),
+    ("act", 1), ("mirakl", 1),
 ]  # fmt: skip
 
 
@@ -102,7 +103,7 @@ def stage_breakdown(
     for name, depth in STAGES:
         label = f"{'  ' * depth}{name}"
         lines.append(f"  {label:<22} {wall_ms.get(name, 0.0):8.1f} {cpu_ms.get(name, 0.0):8.1f}")
-    nodes = ("context", "classify", "draft", "act")
+    nodes = ("verify", "context", "classify", "draft", "act")
     rest = [ms.get("agent", 0.0) - sum(ms.get(n, 0.0) for n in nodes) for ms in (wall_ms, cpu_ms)]
     lines.append(f"  {'  graph engine, rest':<22} {rest[0]:8.1f} {rest[1]:8.1f}")
     return lines
