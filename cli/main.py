@@ -12,6 +12,7 @@ from cli.evals import eval_app
 from cli.events import events_app
 from cli.kb import kb_app
 from cli.run import mirakl_sim, serve, sync, worker
+from cli.users import users_app
 
 app = typer.Typer(
     help="csagent: customer-service agent for Mirakl marketplace sellers.", no_args_is_help=True
@@ -28,6 +29,7 @@ app.add_typer(events_app, name="events")
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

@@ -186,7 +186,7 @@ def serve(
     typer.echo(f"the agent's business tools call {settings.internal_api_url}")
     exit_on_sigterm()
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "cli.web:create_web_app", factory=True, host=host, port=port, workers=workers,
         log_level="info",
     )  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.types import Command
@@ -10,8 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
+from graph.classify.intents import AUTOMATABLE
 from graph.nodes.review import (
     InvalidReviewAnswer,
+    ReviewAnswer,
     read_review_answer,
     review_request,
     review_update,
@@ -20,6 +23,7 @@ from graph.services import RunContext, Services
 from graph.verify import MessageCheck, check_message
 from store.ingest import IncomingMessage
 from store.metrics import stage
+from store.models import AuditEntry
 from store.queue import Outcome, Processor, store_only
 from store.settings import Settings
 from store.threads import flag_unverified, lock_thread, set_thread_state
@@ -99,11 +103,12 @@ class Agent:
             check_answer_fits(request, state.values, answer)
             result = self._run(session, thread_id, Command(resume=answer))
         elif _failed_after_review(state) is not None:
-            update = review_update(parsed)
+            update = review_update(parsed, state.values)
             self.graph.update_state(config, update, as_node="human_review")
             result = self._run(session, thread_id, None)
         else:
             raise LookupError(f"thread {thread_id} has no pending review")
+        record_review_answer(session, thread_id, state.values, parsed)
         return self._outcome(session, thread_id, result)
 
     def pending_review(self, thread_id: str) -> dict[str, Any] | None:
@@ -137,6 +142,30 @@ class Agent:
             return Outcome("ignored", intent, confidence, None, {"actions": actions})
         status = "replied" if decision in ("accepted", "edited") else "auto_replied"
         return Outcome(status, intent, confidence, result.get("reply"), {"actions": actions})
+
+
+def record_review_answer(
+    session: Session, thread_id: str, values: dict[str, Any], answer: ReviewAnswer
+) -> None:
+    """What the reviewer decided, for the audit trail and the automation's precision (a review
+    of a decision the automation would have carried out, accepted unchanged or not)."""
+    session.add(
+        AuditEntry(
+            actor_type="human",
+            actor=answer.reviewer or "reviewer",
+            action="review.answer",
+            payload={
+                "thread": thread_id,
+                "message_id": values.get("message_id"),
+                "decision": answer.decision,
+                "intent": values.get("intent"),
+                "automated": values.get("route") in AUTOMATABLE,
+                "with_action": answer.with_action,
+            },
+            outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )
 
 
 def check_answer_fits(request: dict[str, Any], values: dict[str, Any], answer: Any) -> None:

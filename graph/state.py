@@ -60,6 +60,7 @@ class AgentState(InputState, total=False):
     route: Route | None
     reason: str | None
     action: Action | None
+    proposal: Action | None  # an action refused by policy that a reviewer may still approve
     address: Address | None
     reply: str | None
     draft: DraftView | None
@@ -76,7 +77,8 @@ def fresh_message_state() -> dict[str, Any]:
         "verification": None, "problem": None,
         "conversation": None, "language": "en", "customer_name": None, "order": None,
         "intent": None, "confidence": None, "classifier": None, "vector": None,
-        "route": None, "reason": None, "action": None, "address": None, "reply": None,
+        "route": None, "reason": None, "action": None, "proposal": None, "address": None,
+        "reply": None,
         "draft": None, "note": None, "decision": None, "reviewer": None, "act_error": None,
         "actions": [],
     }  # fmt: skip

@@ -259,6 +259,23 @@ class InboundEvent(Base):
     )
 
 
+class User(Base):
+    """A support agent who signs in to the dashboard; their name goes into the audit log."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_login_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("username ~ '^[a-z0-9][a-z0-9._-]{1,63}$'", name="username_format"),
+    )
+
+
 class ProcessingAttempt(Base):
     """One start of an event's processing, committed before the work begins: a crash that takes
     the processing transaction with it still leaves the attempt counted. No foreign key: the

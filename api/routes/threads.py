@@ -1,20 +1,108 @@
-"""Threads as agents see them: drafts now, reading and replying with the dashboard."""
+"""Threads as agents see them: the inbox, one thread with its order and audit trail, a draft on
+demand, and a reply written by hand. The dashboard (ui/) is built on the same functions."""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
 
 from api.deps import DraftingDep, MiraklDep, ReviewerKeyDep, SessionDep
-from api.errors import error_responses
-from graph.conversation import read_conversation
-from graph.verify import record_reading, thread_orders
+from api.errors import ApiError, error_responses
+from graph.nodes.actions import ActionFailed
+from graph.processor import Agent
+from graph.workspace import draft_for_thread, send_manual_reply
+from store.inbox import INBOX_STATUSES, list_threads, thread_detail
+from store.text import StorableStr
+from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
     prefix="/api/v1/threads", tags=["threads"], responses=error_responses(401, 404, 422, 500)
 )
+
+InboxStatus = Literal[
+    "open", "awaiting_approval", "needs_attention", "auto_resolved", "answered", "closed"
+]
+assert set(InboxStatus.__args__) == set(INBOX_STATUSES)  # type: ignore[attr-defined]
+
+
+class ThreadRow(BaseModel):
+    thread_id: str
+    status: InboxStatus
+    intent: str | None
+    confidence: float | None
+    language: str | None
+    marketplace: str | None
+    customer: str | None
+    order_id: str | None
+    topic: str | None
+    last_message: str | None
+    last_message_at: datetime | None
+    sla_due_at: datetime | None = Field(description="Reply deadline (SLA)")
+    overdue: bool
+    attention: str | None = Field(description="Why a person must look (failed, unverified)")
+
+
+class ThreadList(BaseModel):
+    threads: list[ThreadRow]
+    total: int = Field(description="Threads matching the filters")
+    counts: dict[str, int] = Field(description="Every thread, per status")
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    direction: Literal["inbound", "outbound"]
+    by: Literal["customer", "operator", "automation", "agent", "shop"]
+    author: str | None
+    body: str
+    created_at: datetime
+    verification: str | None = Field(description="verified / unverified by Mirakl, or null")
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor_type: str
+    actor: str | None
+    action: str
+    outcome: str
+    detail: str | None
+
+
+class ThreadOut(BaseModel):
+    thread_id: str
+    status: InboxStatus
+    intent: str | None
+    confidence: float | None
+    language: str | None
+    marketplace: str | None
+    customer: str | None
+    customer_id: str | None
+    topic: str | None
+    sla_due_at: datetime | None
+    attention: str | None
+    messages: list[MessageOut]
+    order: dict[str, Any] | None = Field(
+        description="The order as last read (source 'mirakl' and fetched_at say from where and "
+        "when), with its lines and shipment"
+    )
+    audit: list[AuditOut]
+    pending_review: dict[str, Any] | None = Field(
+        default=None, description="The review waiting on this thread, as GET /reviews shows it"
+    )
+
+
+class ReplyIn(BaseModel):
+    text: StorableStr = Field(min_length=1, max_length=10_000)
+
+
+class ReplyOut(BaseModel):
+    thread_id: str
+    message_id: str | None = Field(description="Mirakl's id of the sent message")
+    answered_review: bool = Field(description="The reply answered the thread's pending review")
+    status: str
 
 
 class SourceOut(BaseModel):
@@ -30,6 +118,98 @@ class DraftOut(BaseModel):
     language: str
 
 
+def optional_agent(request: Request) -> Agent | None:
+    processor = request.app.state.pipeline.processor
+    return processor if isinstance(processor, Agent) else None
+
+
+@router.get("", response_model=ThreadList)
+def threads(
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    status: Annotated[InboxStatus | None, Query(description="Only this status")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Search thread, customer, order, text")
+    ] = None,
+    overdue: Annotated[bool, Query(description="Only threads past their deadline")] = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ThreadList:
+    """The inbox: overdue threads first (earliest deadline first), then the most recent."""
+    page = list_threads(
+        session, status=status, search=q, overdue=overdue, limit=limit, offset=offset
+    )
+    return ThreadList(
+        threads=[ThreadRow(**row.__dict__) for row in page.threads],
+        total=page.total,
+        counts=page.counts,
+    )
+
+
+@router.get("/{thread_id}", response_model=ThreadOut)
+def thread(
+    thread_id: str, _key: ReviewerKeyDep, session: SessionDep, request: Request
+) -> ThreadOut:
+    """One thread: messages oldest first (who wrote each), the order and shipment as last read
+    from Mirakl, the audit trail, and the pending review if there is one."""
+    detail = thread_detail(session, thread_id)
+    if detail is None:
+        raise ApiError(404, "not_found", f"thread {thread_id} not found")
+    agent = optional_agent(request)
+    pending = agent.pending_review(thread_id) if agent is not None else None
+    return ThreadOut(
+        **{k: v for k, v in detail.__dict__.items() if k not in ("messages", "audit", "order")},
+        messages=[MessageOut(**m.__dict__) for m in detail.messages],
+        audit=[AuditOut(**a.__dict__) for a in detail.audit],
+        order=_jsonable(detail.order),
+        pending_review=None
+        if pending is None
+        else {
+            "message_id": pending["values"].get("message_id"),
+            **{k: pending["request"][k] for k in ("action_request", "config", "description")},
+        },
+    )
+
+
+@router.post("/{thread_id}/reply", response_model=ReplyOut, responses=error_responses(502))
+def reply(
+    thread_id: str,
+    body: ReplyIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    mirakl: MiraklDep,
+    request: Request,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who replies, for the audit log")
+    ] = None,
+) -> ReplyOut:
+    """Send a reply written by an agent, on Mirakl, once (the same text for the same customer
+    message is posted once); a pending review of the thread is answered by it. 502 when Mirakl
+    refuses or cannot be reached: nothing is recorded as sent, and the text can be sent again."""
+    try:
+        sent = send_manual_reply(
+            session,
+            sessions=request.app.state.pipeline.sessions,
+            mirakl=mirakl,
+            agent=optional_agent(request),
+            thread_id=thread_id,
+            text=body.text,
+            actor=x_actor or "agent",
+        )
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except (MiraklError, ActionFailed) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        raise ApiError(502, "mirakl_failed", f"not sent: {message}") from None
+    session.commit()
+    return ReplyOut(
+        thread_id=thread_id,
+        message_id=sent.message_id,
+        answered_review=sent.via_review,
+        status=sent.outcome.status if sent.outcome else "answered",
+    )
+
+
 @router.post("/{thread_id}/draft", response_model=DraftOut)
 def draft(
     thread_id: str,
@@ -41,17 +221,22 @@ def draft(
     """A reply draft grounded in the knowledge base and the order as Mirakl has it now (only
     this customer's order; when it cannot be read, the draft claims nothing about it).
     Not sent: an agent reviews it."""
-    conversation = read_conversation(session, thread_id)  # 404 if unknown
-    session.close()  # Mirakl and drafting may take a while: hold no connection meanwhile
-    reading = thread_orders(mirakl, thread_id, conversation["question"])
-    if reading.read:
-        with session.begin():
-            record_reading(session, thread_id, reading)
-        session.close()
-    result = drafting.draft(conversation, reading.order, unverified=reading.problem)
+    result = draft_for_thread(session, mirakl, drafting, thread_id)  # 404 if unknown
     return DraftOut(
         draft=result.text,
         sources=[SourceOut(doc=s.doc, heading=s.heading, score=s.score) for s in result.sources],
         generator=result.generator,
         language=result.language,
     )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

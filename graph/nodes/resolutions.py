@@ -14,6 +14,7 @@ from graph.policies import address_policy, cancellation_policy, extract_address
 from graph.services import RunContext, services_of
 from graph.state import AgentState
 from store.facts import Address, OrderFacts
+from store.mirakl_models import CANCELLABLE_STATES
 
 
 def compose(state: AgentState, runtime: Runtime[RunContext], *sentences: str) -> str:
@@ -82,7 +83,18 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         services_of(runtime).settings.cancellation_window_hours,
     )
     if not decision.allowed:
-        return _to_review(f"cancellation refused by policy: {decision.reason}")
+        # What Mirakl would still accept, for a reviewer who decides otherwise.
+        proposal = (
+            "cancel_order"
+            if order["state"] in CANCELLABLE_STATES
+            else "cancel_lines"
+            if order["state"] == "SHIPPING"
+            else None
+        )
+        return {
+            **_to_review(f"cancellation refused by policy: {decision.reason}"),
+            "proposal": proposal,
+        }
     lang = reply_language(state.get("language") or "en")
     sentence = PHRASES[lang]["cancel_done"].format(order=order["order_id"])
     return {
@@ -95,6 +107,9 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
 def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     order = _order(state)
     parsed = extract_address(state["text"])
+    address = new_address(order, parsed) if parsed else None
+    # Refused below, the parsed address still goes to the reviewer, who may correct and apply it.
+    proposal = {"proposal": "update_address", "address": address} if address else {}
     decision = address_policy(order["shipment_status"], parsed)
     if decision.allowed:
         # Mirakl says the order has not shipped; the warehouse, which redirects the parcel, must
@@ -103,24 +118,16 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
             "GET", f"/shipments/{quote(order['order_id'], safe='')}"
         )
         if "error" in shipment:
-            return _to_review(
-                f"the warehouse system could not confirm the shipment of order "
-                f"{order['order_id']} ({shipment['error']}): a person redirects it"
-            )
+            return {
+                **_to_review(
+                    f"the warehouse system could not confirm the shipment of order "
+                    f"{order['order_id']} ({shipment['error']}): a person redirects it"
+                ),
+                **proposal,
+            }
         decision = address_policy(shipment.get("status"), parsed)
-    if not decision.allowed or parsed is None:
-        return _to_review(f"address change refused by policy: {decision.reason}")
-    current: dict[str, Any] = dict(order["address"] or {})
-    address = Address(
-        firstname=current.get("firstname"),
-        lastname=current.get("lastname") or "Customer",
-        street_1=parsed["street_1"],
-        street_2=None,
-        zip_code=parsed["zip_code"],
-        city=parsed["city"],
-        country=current.get("country") or "FRA",
-        phone=current.get("phone"),
-    )
+    if not decision.allowed or address is None:
+        return {**_to_review(f"address change refused by policy: {decision.reason}"), **proposal}
     lang = reply_language(state.get("language") or "en")
     where = f"{address['street_1']}, {address['zip_code']} {address['city']}"
     sentence = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
@@ -130,6 +137,21 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
         "action": decision.action,
         "reason": decision.reason,
     }
+
+
+def new_address(order: OrderFacts, parsed: dict[str, str]) -> Address:
+    """The parsed street, postcode and city, with the rest of the order's current address."""
+    current: dict[str, Any] = dict(order["address"] or {})
+    return Address(
+        firstname=current.get("firstname"),
+        lastname=current.get("lastname") or "Customer",
+        street_1=parsed["street_1"],
+        street_2=None,
+        zip_code=parsed["zip_code"],
+        city=parsed["city"],
+        country=current.get("country") or "FRA",
+        phone=current.get("phone"),
+    )
 
 
 def after_automation(

@@ -7,10 +7,12 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from pydantic import TypeAdapter, ValidationError
 
 from graph.classify.intents import AUTOMATABLE
 from graph.services import RunContext, services_of
 from graph.state import AgentState, Conversation, Decision
+from store.facts import Address
 from store.metrics import stage
 
 # The policy document a request is about, when there is one.
@@ -84,6 +86,17 @@ def review_request(state: AgentState) -> dict[str, Any]:
             f"{(order.get('fetched_at') or '?')[:19]}Z): "
             f"{order.get('state')}, shipment {order.get('shipment_status') or '-'}{tracking}"
         )
+    proposal = state.get("proposal")
+    if proposal and proposal != state.get("action"):
+        lines.append(
+            f"**Proposed action, refused by policy:** {ACTION_NAMES[proposal]} — a reviewer may "
+            'still approve it: `{"type": "accept", "args": {"with_action": true}}`'
+            + (
+                " (with the address, corrected if need be, in `args.address`)"
+                if proposal == "update_address"
+                else ""
+            )
+        )
     lines.append(f"**Customer wrote:**\n> {state['text']}")
     address = state.get("address")
     return {
@@ -92,6 +105,7 @@ def review_request(state: AgentState) -> dict[str, Any]:
             "args": {
                 "reply": state.get("reply") or "",
                 **({"address": address} if address else {}),
+                **({"proposal": proposal} if proposal else {}),
             },
         },
         "config": {
@@ -103,6 +117,14 @@ def review_request(state: AgentState) -> dict[str, Any]:
         "description": "\n\n".join(lines),
         "draft": state.get("draft"),
     }
+
+
+ACTION_NAMES = {
+    "send_reply": "send the reply",
+    "cancel_order": "cancel the whole order on Mirakl",
+    "cancel_lines": "cancel the order's lines on Mirakl (refunding the customer)",
+    "update_address": "change the delivery address through the warehouse",
+}
 
 
 class InvalidReviewAnswer(ValueError):
@@ -117,6 +139,8 @@ class ReviewAnswer:
     reply: str | None = None  # edit: the text to send
     note: str | None = None  # response: what the new draft should do
     reviewer: str | None = None
+    with_action: bool | None = None  # True: the proposed action too; False: the text only
+    address: dict[str, Any] | None = None  # a corrected address for update_address
 
 
 def read_review_answer(answer: Any) -> ReviewAnswer:
@@ -132,17 +156,21 @@ def read_review_answer(answer: Any) -> ReviewAnswer:
     kind, args = answer.get("type"), answer.get("args")
     reviewer = answer.get("reviewer")
     reviewer = str(reviewer)[:128] if reviewer else None
+    with_action, address = _action_choice(args)
     if kind == "accept":
-        return ReviewAnswer("accepted", reviewer=reviewer)
+        return ReviewAnswer("accepted", reviewer=reviewer, with_action=with_action, address=address)
     if kind == "ignore":
         return ReviewAnswer("ignored", reviewer=reviewer)
     if kind == "edit":
         if isinstance(args, dict) and isinstance(args.get("args"), dict):
             args = args["args"]  # Agent Inbox: the edited action request
+            with_action, address = _action_choice(args)
         reply = args.get("reply") if isinstance(args, dict) else None
         if not isinstance(reply, str) or not reply.strip():
             raise InvalidReviewAnswer("an edit needs args.reply, the text to send")
-        return ReviewAnswer("edited", reply=reply, reviewer=reviewer)
+        return ReviewAnswer(
+            "edited", reply=reply, reviewer=reviewer, with_action=with_action, address=address
+        )
     if kind == "response":
         note = args if isinstance(args, str) else None
         if isinstance(args, dict):
@@ -155,6 +183,30 @@ def read_review_answer(answer: Any) -> ReviewAnswer:
     )
 
 
+def _action_choice(args: Any) -> tuple[bool | None, dict[str, Any] | None]:
+    """(with_action, address) of an accept or edit: whether the proposed action is approved
+    too, and a corrected address (validated as csagent's address shape)."""
+    if not isinstance(args, dict):
+        return None, None
+    with_action = args.get("with_action")
+    if with_action is not None and not isinstance(with_action, bool):
+        raise InvalidReviewAnswer("args.with_action is true or false")
+    address = args.get("address")
+    if address is None:
+        return with_action, None
+    try:
+        checked = _ADDRESS.validate_python(address)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidReviewAnswer(f"args.address is not a usable address ({problems})") from None
+    return with_action, dict(checked)
+
+
+_ADDRESS: TypeAdapter[Address] = TypeAdapter(Address)
+
+
 def human_review(state: AgentState) -> dict[str, Any]:
     """Ask a human; an answer that cannot be used asks again (never fails the paused run)."""
     try:
@@ -163,12 +215,20 @@ def human_review(state: AgentState) -> dict[str, Any]:
             raise InvalidReviewAnswer("there is no draft to accept: edit it or respond")
     except InvalidReviewAnswer as exc:
         return {"decision": None, "reason": f"the previous answer was not usable: {exc}"}
-    return review_update(answer)
+    return review_update(answer, state)
 
 
-def review_update(answer: ReviewAnswer) -> dict[str, Any]:
-    """What a reviewer's answer changes in the state (the human_review node's update)."""
+def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
+    """What a reviewer's answer changes in the state (the human_review node's update): the text,
+    and which action is carried out (the proposed one when approved, the text alone when
+    declined, else what was decided)."""
     update: dict[str, Any] = {"decision": answer.decision, "reviewer": answer.reviewer}
+    if answer.with_action is True:
+        update["action"] = state.get("proposal") or state.get("action") or "send_reply"
+    elif answer.with_action is False:
+        update["action"] = "send_reply"
+    if answer.address is not None:
+        update["address"] = answer.address
     if answer.decision == "edited":
         update["reply"] = answer.reply
     elif answer.decision == "responded":

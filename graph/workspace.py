@@ -1,0 +1,109 @@
+"""What an agent does from the dashboard or the API, beside answering reviews: ask for a draft of
+a thread, and send a reply written by hand. Both are shared by the API routes and the UI."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from graph.conversation import read_conversation
+from graph.drafting import Draft, DraftingService
+from graph.processor import Agent
+from graph.verify import record_reading, thread_orders
+from store.audit import perform_once
+from store.models import Message, Thread
+from store.queue import Outcome
+from store.threads import record_outbound
+from tools.mirakl.blocking import BlockingMirakl
+
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def draft_for_thread(
+    session: Session, mirakl: BlockingMirakl, drafting: DraftingService, thread_id: str
+) -> Draft:
+    """A draft for the thread's pending question, on the order as Mirakl has it now (only this
+    customer's; when it cannot be read, the draft claims nothing about it). ThreadNotStored
+    when the thread is unknown. The session is closed before Mirakl and the model are called."""
+    conversation = read_conversation(session, thread_id)
+    session.close()
+    reading = thread_orders(mirakl, thread_id, conversation["question"])
+    if reading.read:
+        with session.begin():
+            record_reading(session, thread_id, reading)
+        session.close()
+    return drafting.draft(conversation, reading.order, unverified=reading.problem)
+
+
+@dataclass(frozen=True)
+class ManualReply:
+    message_id: str | None
+    via_review: bool  # the thread had a pending review: the reply answered it (as an edit)
+    outcome: Outcome | None = None
+
+
+def send_manual_reply(
+    session: Session,
+    *,
+    sessions: sessionmaker[Session],
+    mirakl: BlockingMirakl,
+    agent: Agent | None,
+    thread_id: str,
+    text: str,
+    actor: str,
+) -> ManualReply:
+    """Send an agent's own text to the thread on Mirakl, once.
+
+    With a review pending on the thread, the text answers it (an edit: the same as the review
+    API), so nothing stays waiting; otherwise the reply is posted, recorded under the agent's
+    name, and the thread is answered. The same text sent twice for the same customer message
+    (a double click, a retry after a timeout) is posted once. MiraklError when Mirakl refuses or
+    cannot be reached: nothing is recorded as sent."""
+    thread_pk = session.scalar(select(Thread.id).where(Thread.mirakl_thread_id == thread_id))
+    if thread_pk is None:
+        raise LookupError(f"thread {thread_id} not found")
+    if agent is not None and agent.pending_review(thread_id) is not None:
+        outcome = agent.resume(
+            session, thread_id, {"type": "edit", "args": {"reply": text}, "reviewer": actor}
+        )
+        return ManualReply(None, True, outcome)
+    last_inbound = session.scalar(
+        select(Message.mirakl_message_id)
+        .where(Message.thread_id == thread_pk, Message.direction == "inbound")
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    digest = hashlib.sha256(text.encode()).hexdigest()
+
+    def post() -> dict[str, Any]:
+        result = mirakl.call(lambda m: m.reply(thread_id, text))
+        return {"message_id": result.message_id}
+
+    def already_sent(since: datetime) -> dict[str, Any] | None:
+        thread = mirakl.call(lambda m: m.get_thread(thread_id))
+        for message in thread.messages:
+            if (
+                message.sender.type == "SHOP"
+                and message.body == text
+                and message.date_created >= since - CLOCK_SKEW
+            ):
+                return {"message_id": message.id}
+        return None
+
+    result = perform_once(
+        sessions,
+        key=f"manual:{thread_id}:{last_inbound}:{digest[:32]}",
+        action="reply.manual",
+        actor_type="human",
+        actor=actor,
+        payload={"thread": thread_id, "reply_sha256": digest},
+        act=post,
+        already_done=already_sent,
+    )
+    record_outbound(session, thread_id, result["message_id"], text, actor)
+    return ManualReply(result["message_id"], False)

@@ -1,0 +1,407 @@
+"""The agents' read model: the inbox (threads with their status and deadline), one thread with
+its messages, order, shipment and audit trail, and the automation figures of the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from store.models import AuditEntry, Customer, InboundEvent, Message, Order, Shipment, Thread
+
+# What an agent sees; `auto_resolved` is a thread the automation closed itself.
+INBOX_STATUSES = (
+    "open", "awaiting_approval", "needs_attention", "auto_resolved", "answered", "closed",
+)  # fmt: skip
+
+
+def _closed_by_automation() -> Any:
+    return exists().where(
+        AuditEntry.action == "thread.close",
+        AuditEntry.actor_type == "automation",
+        AuditEntry.outcome == "succeeded",
+        AuditEntry.payload["thread"].astext == Thread.mirakl_thread_id,
+    )
+
+
+def _inbox_status() -> Any:
+    return case(
+        (and_(Thread.status == "closed", _closed_by_automation()), "auto_resolved"),
+        else_=Thread.status,
+    )
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    thread_id: str
+    status: str
+    intent: str | None
+    confidence: float | None
+    language: str | None
+    marketplace: str | None
+    customer: str | None
+    order_id: str | None
+    topic: str | None
+    last_message: str | None
+    last_message_at: datetime | None
+    sla_due_at: datetime | None
+    overdue: bool
+    attention: str | None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    threads: list[InboxRow]
+    total: int  # matching the filters
+    counts: dict[str, int]  # every thread, per status
+
+
+def list_threads(
+    session: Session,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    overdue: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> InboxPage:
+    """Threads, overdue first (earliest deadline first), then the most recent."""
+    now = now or datetime.now(UTC)
+    inbox_status = _inbox_status().label("inbox_status")
+    last_body = (
+        select(Message.body)
+        .where(Message.thread_id == Thread.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    is_overdue = and_(Thread.sla_due_at.is_not(None), Thread.sla_due_at < now)
+    query = (
+        select(
+            Thread.mirakl_thread_id, inbox_status, Thread.intent, Thread.confidence,
+            Thread.locale, Thread.marketplace,
+            func.coalesce(Customer.display_name, Customer.mirakl_customer_id),
+            Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
+            Thread.sla_due_at, is_overdue, Thread.attention,
+        )
+        .outerjoin(Customer, Customer.id == Thread.customer_id)
+        .outerjoin(Order, Order.id == Thread.order_id)
+    )  # fmt: skip
+    conditions = []
+    if status:
+        conditions.append(_inbox_status() == status)
+    if overdue:
+        conditions.append(is_overdue)
+    if search:
+        like = f"%{search.strip()}%"
+        conditions.append(
+            or_(
+                Thread.mirakl_thread_id.ilike(like),
+                Thread.topic.ilike(like),
+                Customer.display_name.ilike(like),
+                Order.mirakl_order_id.ilike(like),
+                exists().where(Message.thread_id == Thread.id, Message.body.ilike(like)),
+            )
+        )
+    filtered = query.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+    rows = session.execute(
+        filtered.order_by(
+            is_overdue.desc(),
+            case((is_overdue, Thread.sla_due_at)).asc().nulls_last(),
+            Thread.last_message_at.desc().nulls_last(),
+            Thread.id,
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    counts = dict.fromkeys(INBOX_STATUSES, 0)
+    statuses = select(_inbox_status().label("s")).select_from(Thread).subquery()
+    for name, n in session.execute(select(statuses.c.s, func.count()).group_by(statuses.c.s)):
+        counts[name] = n
+    return InboxPage(
+        threads=[
+            InboxRow(
+                thread_id=r[0],
+                status=r[1],
+                intent=r[2],
+                confidence=r[3],
+                language=(r[4] or "")[:2] or None,
+                marketplace=r[5],
+                customer=r[6],
+                order_id=r[7],
+                topic=r[8],
+                last_message=(r[9] or "")[:200] or None,
+                last_message_at=r[10],
+                sla_due_at=r[11],
+                overdue=bool(r[12]),
+                attention=r[13],
+            )  # fmt: skip
+            for r in rows
+        ],
+        total=total,
+        counts=counts,
+    )
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message_id: str
+    direction: str
+    author_type: str
+    author: str | None
+    body: str
+    created_at: datetime
+    verification: str | None
+    by: str  # customer, agent, automation, shop (imported), operator
+
+
+@dataclass(frozen=True)
+class AuditView:
+    at: datetime
+    actor_type: str
+    actor: str | None
+    action: str
+    outcome: str
+    detail: str | None
+
+
+@dataclass
+class ThreadDetail:
+    thread_id: str
+    status: str
+    intent: str | None
+    confidence: float | None
+    language: str | None
+    marketplace: str | None
+    customer: str | None
+    customer_id: str | None
+    topic: str | None
+    sla_due_at: datetime | None
+    attention: str | None
+    messages: list[MessageView]
+    order: dict[str, Any] | None  # as last read (source, fetched_at), with lines and shipment
+    audit: list[AuditView] = field(default_factory=list)
+
+
+def thread_detail(session: Session, mirakl_thread_id: str) -> ThreadDetail | None:
+    row = session.execute(
+        select(Thread, _inbox_status(), Customer)
+        .outerjoin(Customer, Customer.id == Thread.customer_id)
+        .where(Thread.mirakl_thread_id == mirakl_thread_id)
+    ).first()
+    if row is None:
+        return None
+    thread, status, customer = row
+    audit = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.payload["thread"].astext == mirakl_thread_id)
+            .order_by(AuditEntry.at, AuditEntry.id)
+        )
+    )
+    sent_by = {
+        str((a.payload.get("result") or {}).get("message_id")): (
+            "automation" if a.actor_type == "automation" else "agent"
+        )
+        for a in audit
+        if a.action in ("reply.send", "reply.manual") and a.outcome == "succeeded"
+    }
+    messages = [
+        MessageView(
+            message_id=m.mirakl_message_id,
+            direction=m.direction,
+            author_type=m.author_type,
+            author=m.author_name,
+            body=m.body,
+            created_at=m.created_at,
+            verification=m.verification,
+            by=_by(m, sent_by),
+        )  # fmt: skip
+        for m in session.scalars(
+            select(Message)
+            .where(Message.thread_id == thread.id)
+            .order_by(Message.created_at, Message.id)
+        )
+    ]
+    order = _order_view(session, thread.order_id) if thread.order_id else None
+    return ThreadDetail(
+        thread_id=mirakl_thread_id, status=status, intent=thread.intent,
+        confidence=thread.confidence, language=(thread.locale or "")[:2] or None,
+        marketplace=thread.marketplace,
+        customer=(customer.display_name or customer.mirakl_customer_id) if customer else None,
+        customer_id=customer.mirakl_customer_id if customer else None, topic=thread.topic,
+        sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
+        audit=[
+            AuditView(a.at, a.actor_type, a.actor, a.action, a.outcome,
+                      a.detail or (a.payload or {}).get("error"))
+            for a in audit
+        ],
+    )  # fmt: skip
+
+
+def _by(message: Message, sent_by: dict[str, str]) -> str:
+    """Who wrote it: the customer (or an operator), csagent's automation, an agent through
+    csagent, or the shop before csagent (imported history)."""
+    if message.direction == "inbound":
+        return "operator" if message.author_type == "OPERATOR" else "customer"
+    return sent_by.get(message.mirakl_message_id, "shop")
+
+
+def _order_view(session: Session, order_pk: int) -> dict[str, Any] | None:
+    order = session.get(Order, order_pk)
+    if order is None:
+        return None
+    shipment = session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+    return {
+        "order_id": order.mirakl_order_id,
+        "state": order.state,
+        "source": order.source,
+        "fetched_at": order.fetched_at,
+        "created": order.created_date,
+        "currency": order.currency,
+        "total_price": order.total_price,
+        "shipping_price": order.shipping_price,
+        "lines": [
+            {"product": ln.product_title or ln.offer_sku, "sku": ln.offer_sku,
+             "qty": ln.quantity, "price": ln.price, "state": ln.state}
+            for ln in sorted(order.lines, key=lambda ln: ln.mirakl_order_line_id)
+        ],
+        "shipment": None if shipment is None else {
+            "status": shipment.status, "carrier": shipment.carrier_name or shipment.carrier_code,
+            "tracking_number": shipment.tracking_number, "tracking_url": shipment.tracking_url,
+            "address": shipment.address or order.shipping_address,
+        },
+    }  # fmt: skip
+
+
+# -- needs attention ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    kind: str  # failed | unverified
+    thread_id: str | None
+    message_id: str
+    error: str
+    at: datetime
+    event_id: int | None  # what a retry re-runs
+
+
+def needing_attention(session: Session, limit: int = 100) -> list[AttentionItem]:
+    """Messages whose processing failed for good, and messages Mirakl did not confirm."""
+    failed = [
+        AttentionItem(
+            "failed", e.thread_key, e.dedupe_key, e.error or "failed", e.received_at, e.id
+        )
+        for e in session.scalars(
+            select(InboundEvent)
+            .where(InboundEvent.status == "failed")
+            .order_by(InboundEvent.id.desc())
+            .limit(limit)
+        )
+    ]
+    unverified = session.execute(
+        select(Message.mirakl_message_id, Thread.mirakl_thread_id, Thread.attention,
+               Message.created_at, InboundEvent.id)
+        .join(Thread, Thread.id == Message.thread_id)
+        .outerjoin(InboundEvent, InboundEvent.dedupe_key == Message.mirakl_message_id)
+        .where(Message.verification == "unverified")
+        .order_by(Message.created_at.desc())
+        .limit(limit)
+    ).all()  # fmt: skip
+    return failed + [
+        AttentionItem("unverified", t, m, attention or "not confirmed by Mirakl", at, event)
+        for m, t, attention, at, event in unverified
+    ]
+
+
+# -- automation figures ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutomationFigures:
+    messages_per_day: list[tuple[str, int]]  # (YYYY-MM-DD, inbound messages)
+    replies_by: dict[str, int]  # automated, reviewed, manual
+    intents: list[tuple[str, int]]
+    median_first_response_h: float | None
+    reviews_of_automation: int  # reviews of decisions the automation would have carried out
+    accepted_unchanged: int
+
+    @property
+    def automation_precision(self) -> float | None:
+        """Share of the automation's proposals a reviewer accepted as they were."""
+        if not self.reviews_of_automation:
+            return None
+        return self.accepted_unchanged / self.reviews_of_automation
+
+
+def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
+    since = datetime.now(UTC) - timedelta(days=days)
+    day = func.to_char(func.date_trunc("day", Message.created_at), "YYYY-MM-DD")
+    per_day = session.execute(
+        select(day, func.count())
+        .where(Message.direction == "inbound", Message.created_at >= since)
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    kind = case(
+        (AuditEntry.action == "reply.manual", "manual"),
+        (AuditEntry.actor_type == "automation", "automated"),
+        else_="reviewed",
+    )
+    replies = dict.fromkeys(("automated", "reviewed", "manual"), 0)
+    for name, n in session.execute(
+        select(kind, func.count())
+        .where(
+            AuditEntry.action.in_(("reply.send", "reply.manual")),
+            AuditEntry.outcome == "succeeded",
+        )
+        .group_by(kind)
+    ):
+        replies[name] = n
+    intents = session.execute(
+        select(Thread.intent, func.count())
+        .where(Thread.intent.is_not(None))
+        .group_by(Thread.intent)
+        .order_by(func.count().desc())
+    ).all()
+    first_in = (
+        select(Message.thread_id, func.min(Message.created_at).label("first_in"))
+        .where(Message.direction == "inbound")
+        .group_by(Message.thread_id)
+        .subquery()
+    )
+    first_out = (
+        select(Message.thread_id, func.min(Message.created_at).label("first_out"))
+        .join(first_in, first_in.c.thread_id == Message.thread_id)
+        .where(Message.direction == "outbound", Message.created_at >= first_in.c.first_in)
+        .group_by(Message.thread_id)
+        .subquery()
+    )
+    hours = func.extract("epoch", first_out.c.first_out - first_in.c.first_in) / 3600.0
+    median = session.scalar(
+        select(func.percentile_cont(0.5).within_group(cast(hours, Float))).select_from(
+            first_in.join(first_out, first_out.c.thread_id == first_in.c.thread_id)
+        )
+    )
+    reviewed = session.execute(
+        select(AuditEntry.payload["decision"].astext, func.count())
+        .where(
+            AuditEntry.action == "review.answer",
+            AuditEntry.payload["automated"].astext == "true",
+        )
+        .group_by(AuditEntry.payload["decision"].astext)
+    ).all()
+    return AutomationFigures(
+        messages_per_day=[(d, n) for d, n in per_day],
+        replies_by=replies,
+        intents=[(str(i), n) for i, n in intents],
+        median_first_response_h=round(float(median), 2) if median is not None else None,
+        reviews_of_automation=sum(n for _, n in reviewed),
+        accepted_unchanged=sum(n for d, n in reviewed if d == "accepted"),
+    )

@@ -1,0 +1,535 @@
+"""The agents' workspace: a Gradio dashboard mounted in the FastAPI app at /ui.
+
+Every handler calls the same functions as the API (store.inbox, graph.workspace, the Agent's
+review entry points, the queue's retry), in this process; agents sign in with the accounts of
+`csagent users`, and each action is recorded under the signed-in agent's name.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from graph.drafting import DraftingService
+from graph.nodes.actions import ActionFailed
+from graph.nodes.review import InvalidReviewAnswer
+from graph.processor import Agent, StaleReview
+from graph.workspace import draft_for_thread, send_manual_reply
+from store.inbox import (
+    INBOX_STATUSES,
+    automation_figures,
+    list_threads,
+    needing_attention,
+    thread_detail,
+)
+from store.queue import Pipeline
+from store.threads import threads_awaiting_review
+from store.users import authenticate, display_name_of
+from tools.mirakl.blocking import BlockingMirakl
+from tools.mirakl.errors import MiraklError
+
+ALL = "all"
+STATUS_LABELS = {
+    "open": "open", "awaiting_approval": "awaiting review", "needs_attention": "needs attention",
+    "auto_resolved": "auto-resolved", "answered": "answered", "closed": "closed",
+}  # fmt: skip
+BY_LABELS = {
+    "customer": "👤 customer", "operator": "🏛 marketplace operator", "automation": "🤖 automation",
+    "agent": "🧑‍💼 agent", "shop": "🏪 shop (before csagent)",
+}  # fmt: skip
+INBOX_COLUMNS = [
+    "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
+    "marketplace", "last message",
+]  # fmt: skip
+
+
+@dataclass
+class Workspace:
+    """What the dashboard works with: the same services as the API."""
+
+    sessions: sessionmaker[Session]
+    pipeline: Pipeline
+    agent: Agent | None
+    mirakl: BlockingMirakl
+    drafting: DraftingService
+    replay_report: Path | None = None
+
+
+def check_login(sessions: sessionmaker[Session]) -> Any:
+    def login(username: str, password: str) -> bool:
+        with sessions.begin() as session:
+            return authenticate(session, username, password) is not None
+
+    return login
+
+
+def build_dashboard(ws: Workspace) -> gr.Blocks:
+    def actor(request: gr.Request | None) -> str:
+        username = getattr(request, "username", None) if request is not None else None
+        if not username:
+            return "agent"
+        with ws.sessions() as session:
+            return display_name_of(session, username)
+
+    # -- inbox ---------------------------------------------------------------------------------
+
+    def inbox(status: str, search: str, overdue: bool) -> tuple[str, pd.DataFrame]:
+        with ws.sessions() as session:
+            page = list_threads(
+                session,
+                status=None if status in (ALL, "", None) else status,
+                search=search or None,
+                overdue=overdue,
+                limit=200,
+            )
+        counts = " · ".join(
+            f"**{STATUS_LABELS[s]}** {page.counts.get(s, 0)}" for s in INBOX_STATUSES
+        )
+        rows = [
+            [
+                t.thread_id,
+                STATUS_LABELS.get(t.status, t.status),
+                _when(t.sla_due_at) + (" ⚠ overdue" if t.overdue else ""),
+                t.customer or "",
+                t.order_id or "",
+                t.intent or "",
+                f"{t.confidence:.2f}" if t.confidence is not None else "",
+                t.language or "",
+                t.marketplace or "",
+                (t.last_message or "")[:90],
+            ]  # fmt: skip
+            for t in page.threads
+        ]
+        summary = f"{counts}\n\n{page.total} thread(s) shown, overdue first."
+        return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
+
+    def pick_thread(evt: gr.SelectData) -> str:
+        row = getattr(evt, "row_value", None)
+        return str(row[0]) if row else ""
+
+    # -- one thread ----------------------------------------------------------------------------
+
+    def open_thread(thread_id: str) -> tuple[str, str, str, str]:
+        thread_id = (thread_id or "").strip()
+        if not thread_id:
+            return "Pick a thread in the inbox.", "", "", ""
+        with ws.sessions() as session:
+            detail = thread_detail(session, thread_id)
+        if detail is None:
+            return f"**No thread {html.escape(thread_id)}.**", "", "", ""
+        pending = ws.agent.pending_review(thread_id) if ws.agent is not None else None
+        header = [
+            f"### Thread `{detail.thread_id}` — {STATUS_LABELS.get(detail.status, detail.status)}",
+            f"Customer **{_md(detail.customer or '?')}** ({detail.customer_id or '-'}) · "
+            f"language {detail.language or '-'} · marketplace {detail.marketplace or '-'} · "
+            f"intent {detail.intent or '-'}"
+            + (f" ({detail.confidence:.2f})" if detail.confidence is not None else "")
+            + f" · reply due {_when(detail.sla_due_at)}",
+        ]
+        if detail.attention:
+            header.append(f"> ⚠ **Needs attention:** {_md(detail.attention)}")
+        if pending is not None:
+            header.append("> ✋ A review is pending: see the Reviews tab (a reply sent here "
+                          "answers it).")  # fmt: skip
+        messages = []
+        for m in detail.messages:
+            flag = " · ⚠ **unverified by Mirakl**" if m.verification == "unverified" else ""
+            messages.append(
+                f"**{BY_LABELS.get(m.by, m.by)}** {_md(m.author or '')} · "
+                f"{_when(m.created_at)}{flag}\n\n{_quote(m.body)}"
+            )
+        audit = "\n".join(
+            f"- {_when(a.at)} · {a.actor_type} {_md(a.actor or '')} · `{a.action}` → {a.outcome}"
+            + (f" ({_md(a.detail[:160])})" if a.detail else "")
+            for a in detail.audit
+        )
+        return (
+            "\n\n".join(header),
+            "\n\n---\n\n".join(messages) or "_no messages_",
+            _order_markdown(detail.order),
+            audit or "_nothing recorded yet_",
+        )
+
+    def generate_draft(thread_id: str) -> tuple[str, str, str]:
+        thread_id = (thread_id or "").strip()
+        if not thread_id:
+            return "", "", "Pick a thread first."
+        try:
+            with ws.sessions() as session:
+                draft = draft_for_thread(session, ws.mirakl, ws.drafting, thread_id)
+        except LookupError as exc:
+            return "", "", f"⚠ {exc}"
+        sources = "\n".join(f"- {s.doc} — {_md(s.heading)} ({s.score:.2f})" for s in draft.sources)
+        return (
+            draft.text,
+            f"**Sources** ({draft.generator}):\n{sources or '- none'}",
+            "Draft ready: edit it, then Send.",
+        )
+
+    def send(thread_id: str, text: str, request: gr.Request) -> tuple[str, str]:
+        """Returns (reply box, status): the box is emptied only once Mirakl took the reply."""
+        thread_id = (thread_id or "").strip()
+        if not thread_id or not (text or "").strip():
+            return text, "Pick a thread and write a reply first."
+        try:
+            with ws.sessions.begin() as session:
+                sent = send_manual_reply(
+                    session, sessions=ws.sessions, mirakl=ws.mirakl, agent=ws.agent,
+                    thread_id=thread_id, text=text, actor=actor(request),
+                )  # fmt: skip
+        except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            return text, f"⚠ **Not sent:** {_md(message)}. Your text is kept; try again."
+        how = "answered the pending review" if sent.via_review else "sent on Mirakl"
+        return "", f"✅ Reply {how}."
+
+    # -- reviews -------------------------------------------------------------------------------
+
+    def reviews() -> tuple[Any, str]:
+        choices = []
+        if ws.agent is not None:
+            with ws.sessions() as session:
+                pending = threads_awaiting_review(session, limit=200)
+            for thread_id, intent, confidence in pending:
+                conf = f" ({confidence:.2f})" if confidence is not None else ""
+                choices.append((f"{thread_id} — {intent or '?'}{conf}", thread_id))
+        note = f"{len(choices)} review(s) pending." if ws.agent else "The agent is off."
+        return gr.update(choices=choices, value=choices[0][1] if choices else None), note
+
+    def show_review(thread_id: str | None) -> tuple[str, str, str, str, str, str, str, str]:
+        empty = ("", "", "", "", "", "", "", "")
+        if not thread_id or ws.agent is None:
+            return ("_No review selected._", *empty[1:])
+        found = ws.agent.pending_review(thread_id)
+        if found is None:
+            return ("_This review is no longer pending._", *empty[1:])
+        request = found["request"]
+        args = request["action_request"]["args"]
+        address = args.get("address") or {}
+        action = request["action_request"]["action"]
+        proposal = args.get("proposal")
+        what = (
+            f"**Action if approved:** `{proposal or action}`"
+            if (proposal or action) != "send_reply"
+            else "**Text only** (no action proposed)"
+        )
+        return (
+            request["description"] + "\n\n" + what,
+            args.get("reply") or "",
+            str(address.get("street_1") or ""),
+            str(address.get("street_2") or ""),
+            str(address.get("zip_code") or ""),
+            str(address.get("city") or ""),
+            str(address.get("country") or ""),
+            str(found["values"].get("message_id") or ""),
+        )
+
+    def answer(
+        thread_id: str | None, kind: str, with_action: bool | None, reply: str, note: str,
+        street_1: str, street_2: str, zip_code: str, city: str, country: str,
+        message_id: str, request: gr.Request,
+    ) -> str:  # fmt: skip
+        if not thread_id or ws.agent is None:
+            return "Pick a review first."
+        found = ws.agent.pending_review(thread_id)
+        if found is None:
+            return "⚠ This review is no longer pending: refresh the list."
+        args: dict[str, Any] = {}
+        original = found["request"]["action_request"]["args"]
+        if kind in ("accept", "edit"):
+            if with_action is not None:
+                args["with_action"] = with_action
+            if street_1 and (original.get("address") or original.get("proposal")):
+                base = dict(original.get("address") or {})
+                base.update(street_1=street_1, street_2=street_2 or None, zip_code=zip_code,
+                            city=city, country=country or base.get("country"))  # fmt: skip
+                args["address"] = base
+            if reply.strip() != (original.get("reply") or "").strip():
+                kind, args["reply"] = "edit", reply
+        elif kind == "response":
+            if not note.strip():
+                return "Write what the new draft should do first."
+            args = {"note": note}
+        payload = {"type": kind, "args": args or None, "reviewer": actor(request)}
+        if message_id:
+            payload["message_id"] = message_id
+        try:
+            with ws.sessions.begin() as session:
+                outcome = ws.agent.resume(session, thread_id, payload)
+        except (StaleReview, InvalidReviewAnswer, LookupError) as exc:
+            return f"⚠ {_md(str(exc))}"
+        except (MiraklError, ActionFailed) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            return f"⚠ **Not carried out:** {_md(message)}. The review is still pending."
+        actions = ", ".join(outcome.detail.get("actions") or []) or "none"
+        return f"✅ {outcome.status} (actions: {actions})"
+
+    def answering(kind: str, with_action: bool | None) -> Any:
+        def handler(
+            thread_id: str | None, reply: str, note: str, street_1: str, street_2: str,
+            zip_code: str, city: str, country: str, message_id: str, request: gr.Request,
+        ) -> str:  # fmt: skip
+            return answer(
+                thread_id, kind, with_action, reply, note, street_1, street_2, zip_code, city,
+                country, message_id, request,
+            )  # fmt: skip
+
+        return handler
+
+    # -- needs attention -----------------------------------------------------------------------
+
+    def attention() -> pd.DataFrame:
+        with ws.sessions() as session:
+            items = needing_attention(session)
+        return pd.DataFrame(
+            [[i.event_id or "", i.kind, i.thread_id or "", i.message_id, _when(i.at), i.error[:200]]
+             for i in items],
+            columns=["event", "kind", "thread", "message", "received", "error"],
+        )  # fmt: skip
+
+    def retry(event_id: str) -> str:
+        try:
+            view = ws.pipeline.retry(int(str(event_id).strip()))
+        except ValueError as exc:
+            return f"⚠ {_md(str(exc)) if str(event_id).strip().isdigit() else 'an event number'}"
+        except LookupError as exc:
+            return f"⚠ {_md(str(exc))}"
+        return f"Event {view.event_id}: **{view.status}**" + (
+            f" — {_md(view.error)}" if view.error else ""
+        )
+
+    # -- automation ----------------------------------------------------------------------------
+
+    def automation() -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+        with ws.sessions() as session:
+            f = automation_figures(session)
+        precision = (
+            f"{f.automation_precision:.0%} of {f.reviews_of_automation} reviewed proposals "
+            "accepted unchanged"
+            if f.automation_precision is not None
+            else "no reviewed automation yet (shadow mode gives it)"
+        )
+        total = sum(f.replies_by.values()) or 1
+        shares = ", ".join(f"{k} {v} ({v / total:.0%})" for k, v in f.replies_by.items())
+        summary = (
+            f"**Replies sent through csagent:** {shares}\n\n"
+            f"**Median first response:** "
+            + (f"{f.median_first_response_h:.1f} h" if f.median_first_response_h is not None else "-")
+            + f"\n\n**Automation precision (reviewers' corrections):** {precision}"
+        )  # fmt: skip
+        report = "_No shadow-mode replay report yet._"
+        if ws.replay_report is not None and ws.replay_report.exists():
+            report = ws.replay_report.read_text(encoding="utf-8")
+        return (
+            summary,
+            pd.DataFrame(f.messages_per_day, columns=["day", "messages"]),
+            pd.DataFrame(list(f.replies_by.items()), columns=["handled", "replies"]),
+            pd.DataFrame(f.intents, columns=["intent", "threads"]),
+            report,
+        )
+
+    # -- layout --------------------------------------------------------------------------------
+
+    with gr.Blocks(title="csagent", analytics_enabled=False) as blocks:
+        who = gr.Markdown("# csagent")
+        current = gr.Textbox(label="Thread", placeholder="thread id", elem_id="thread-id")
+        with gr.Tabs():
+            with gr.Tab("Inbox", id="inbox"):
+                with gr.Row():
+                    status = gr.Dropdown(
+                        [(ALL, ALL), *[(STATUS_LABELS[s], s) for s in INBOX_STATUSES]],
+                        value=ALL, label="Status",
+                    )  # fmt: skip
+                    search = gr.Textbox(label="Search", placeholder="name, order, text…")
+                    overdue = gr.Checkbox(label="Overdue only")
+                    refresh = gr.Button("Refresh", elem_id="inbox-refresh")
+                counts = gr.Markdown(elem_id="inbox-counts")
+                table = gr.Dataframe(
+                    headers=INBOX_COLUMNS, interactive=False, elem_id="inbox-table", wrap=True
+                )
+            with gr.Tab("Thread", id="thread"):
+                open_button = gr.Button("Open / refresh thread", elem_id="thread-open")
+                header = gr.Markdown(elem_id="thread-header")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        conversation = gr.Markdown(elem_id="thread-messages")
+                    with gr.Column(scale=2):
+                        order = gr.Markdown(elem_id="thread-order")
+                reply_box = gr.Textbox(label="Reply", lines=8, elem_id="reply-box")
+                with gr.Row():
+                    draft_button = gr.Button("Generate draft", elem_id="generate-draft")
+                    send_button = gr.Button("Send", variant="primary", elem_id="send-reply")
+                sources = gr.Markdown(elem_id="draft-sources")
+                reply_status = gr.Markdown(elem_id="reply-status")
+                with gr.Accordion("Audit trail", open=False):
+                    audit = gr.Markdown(elem_id="thread-audit")
+            with gr.Tab("Reviews", id="reviews"):
+                with gr.Row():
+                    pending = gr.Dropdown(
+                        label="Pending reviews", choices=[], elem_id="review-pick"
+                    )
+                    reviews_refresh = gr.Button("Refresh", elem_id="reviews-refresh")
+                reviews_note = gr.Markdown()
+                description = gr.Markdown(elem_id="review-description")
+                review_reply = gr.Textbox(
+                    label="Reply (edit it freely)", lines=8, elem_id="review-reply"
+                )
+                with gr.Accordion("Address (for an address change)", open=False):
+                    with gr.Row():
+                        street_1 = gr.Textbox(label="Street")
+                        street_2 = gr.Textbox(label="Street 2")
+                    with gr.Row():
+                        zip_code = gr.Textbox(label="Postcode")
+                        city = gr.Textbox(label="City")
+                        country = gr.Textbox(label="Country (ISO alpha-3)")
+                review_message = gr.Textbox(visible=False)
+                note = gr.Textbox(label="Note for a new draft", elem_id="review-note")
+                with gr.Row():
+                    approve_action = gr.Button(
+                        "Approve action and send", variant="primary", elem_id="approve-action"
+                    )
+                    approve_text = gr.Button("Send text only", elem_id="approve-text")
+                    redraft = gr.Button("New draft with note", elem_id="review-redraft")
+                    ignore = gr.Button("Ignore", variant="stop", elem_id="review-ignore")
+                review_result = gr.Markdown(elem_id="review-result")
+            with gr.Tab("Needs attention", id="attention"):
+                attention_refresh = gr.Button("Refresh", elem_id="attention-refresh")
+                attention_table = gr.Dataframe(
+                    interactive=False, elem_id="attention-table", wrap=True
+                )
+                with gr.Row():
+                    event_id = gr.Textbox(label="Event to retry", elem_id="retry-event")
+                    retry_button = gr.Button("Retry", elem_id="retry-button")
+                retry_result = gr.Markdown(elem_id="retry-result")
+            with gr.Tab("Automation", id="automation"):
+                automation_refresh = gr.Button("Refresh", elem_id="automation-refresh")
+                figures = gr.Markdown(elem_id="automation-figures")
+                with gr.Row():
+                    per_day = gr.BarPlot(x="day", y="messages", title="Customer messages per day")
+                    handled = gr.BarPlot(
+                        x="handled", y="replies", title="Replies: automated, reviewed, manual"
+                    )
+                intents_plot = gr.BarPlot(x="intent", y="threads", title="Intents")
+                replay = gr.Markdown()
+
+        # fmt: off
+        # Public endpoints (named, for API clients and gradio_client) first, then the private
+        # triggers of the same functions.
+        inbox_inputs = [status, search, overdue]
+        thread_outputs = [header, conversation, order, audit]
+        refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
+        open_button.click(open_thread, current, thread_outputs, api_name="open_thread")
+        draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft")
+        send_button.click(send, [current, reply_box], [reply_box, reply_status], api_name="send_reply").then(
+            open_thread, current, thread_outputs, api_visibility="private"
+        )
+        for trigger in (status.change, overdue.change, search.submit):
+            trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
+        table.select(pick_thread, None, current, api_visibility="private").then(
+            open_thread, current, thread_outputs, api_visibility="private"
+        )
+        current.submit(open_thread, current, thread_outputs, api_visibility="private")
+        reviews_refresh.click(reviews, None, [pending, reviews_note], api_name="reviews")
+        review_fields = [description, review_reply, street_1, street_2, zip_code, city, country, review_message]
+        pending.change(show_review, pending, review_fields, api_name="show_review")
+        answer_fields = [review_reply, note, street_1, street_2, zip_code, city, country, review_message]
+        for button, kind, with_action, name in (
+            (approve_action, "accept", True, "approve_action"),
+            (approve_text, "accept", False, "approve_text"),
+            (redraft, "response", None, "redraft"),
+            (ignore, "ignore", None, "ignore"),
+        ):
+            button.click(answering(kind, with_action), [pending, *answer_fields], review_result, api_name=name).then(
+                reviews, None, [pending, reviews_note], api_visibility="private"
+            )
+        attention_refresh.click(attention, None, attention_table, api_name="attention")
+        retry_button.click(retry, event_id, retry_result, api_name="retry").then(
+            attention, None, attention_table, api_visibility="private"
+        )
+        automation_outputs = [figures, per_day, handled, intents_plot, replay]
+        automation_refresh.click(automation, None, automation_outputs, api_name="automation")
+
+        def on_load(request: gr.Request) -> str:
+            return f"# csagent — signed in as {_md(actor(request))}"
+
+        blocks.load(on_load, None, who, api_visibility="private")
+        blocks.load(inbox, inbox_inputs, [counts, table], api_visibility="private")
+        blocks.load(reviews, None, [pending, reviews_note], api_visibility="private")
+        blocks.load(attention, None, attention_table, api_visibility="private")
+        blocks.load(automation, None, automation_outputs, api_visibility="private")
+        # fmt: on
+    return blocks
+
+
+def _md(text: str) -> str:
+    """Text shown as is in Markdown (no links, images or HTML from a customer's message)."""
+    return html.escape(text).replace("[", "&#91;").replace("]", "&#93;").replace("*", "&#42;")
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {_md(line)}" if line else ">" for line in text.splitlines())
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _order_markdown(order: dict[str, Any] | None) -> str:
+    if order is None:
+        return "### Order\n_No order linked to this thread._"
+    read = (
+        f"read from Mirakl {_when(order['fetched_at'])}"
+        if order["source"] == "mirakl"
+        else f"source {order['source']}, not read from Mirakl yet"
+    )
+    lines = [
+        f"### Order {order['order_id']}",
+        f"**{order['state'] or 'state unknown'}** · {read}",
+        f"Placed {_when(order['created'])} · total {order['total_price'] or '-'} "
+        f"{order['currency'] or ''} (shipping {order['shipping_price'] or '-'})",
+    ]
+    for line in order["lines"]:
+        lines.append(
+            f"- {line['qty']} × {_md(line['product'])} — {line['price']} ({line['state'] or '-'})"
+        )
+    shipment = order.get("shipment")
+    if shipment:
+        tracking = shipment.get("tracking_number")
+        url = shipment.get("tracking_url")
+        link = (
+            f"[{_md(tracking)}]({url})"
+            if tracking and url and url.startswith("https://")
+            else (tracking or "-")
+        )
+        lines.append(
+            f"#### Shipping\n{_md(shipment.get('carrier') or '-')} · {shipment['status']} · tracking {link}"
+        )
+        address = shipment.get("address") or {}
+        if address:
+            parts = [
+                address.get(k) for k in ("street_1", "street_2", "zip_code", "city", "country")
+            ]
+            lines.append(_md(", ".join(str(p) for p in parts if p)))
+    return "\n\n".join(lines)
+
+
+def mount_dashboard(app: Any, ws: Workspace) -> Any:
+    """The dashboard at /ui of the FastAPI app, behind the agents' sign-in."""
+    return gr.mount_gradio_app(
+        app,
+        build_dashboard(ws),
+        path="/ui",
+        auth=check_login(ws.sessions),
+        auth_message="Sign in with your csagent account (`csagent users add`).",
+        ssr_mode=False,
+        footer_links=[],
+    )
