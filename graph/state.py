@@ -61,6 +61,7 @@ class AgentState(InputState, total=False):
     reason: str | None
     action: Action | None
     proposal: Action | None  # an action refused by policy that a reviewer may still approve
+    proposal_reply: str | None  # what the customer is told if the reviewer approves it
     address: Address | None
     reply: str | None
     draft: DraftView | None
@@ -77,7 +78,8 @@ def fresh_message_state() -> dict[str, Any]:
         "verification": None, "problem": None,
         "conversation": None, "language": "en", "customer_name": None, "order": None,
         "intent": None, "confidence": None, "classifier": None, "vector": None,
-        "route": None, "reason": None, "action": None, "proposal": None, "address": None,
+        "route": None, "reason": None, "action": None, "proposal": None, "proposal_reply": None,
+        "address": None,
         "reply": None,
         "draft": None, "note": None, "decision": None, "reviewer": None, "act_error": None,
         "actions": [],

@@ -342,12 +342,13 @@ class AutomationFigures:
 
 def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
     since = datetime.now(UTC) - timedelta(days=days)
-    day = func.to_char(func.date_trunc("day", Message.created_at), "YYYY-MM-DD")
-    per_day = session.execute(
-        select(day, func.count())
+    days_q = (
+        select(func.to_char(Message.created_at, "YYYY-MM-DD").label("day"))
         .where(Message.direction == "inbound", Message.created_at >= since)
-        .group_by(day)
-        .order_by(day)
+        .subquery()
+    )
+    per_day = session.execute(
+        select(days_q.c.day, func.count()).group_by(days_q.c.day).order_by(days_q.c.day)
     ).all()
     kind = case(
         (AuditEntry.action == "reply.manual", "manual"),
@@ -355,14 +356,15 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
         else_="reviewed",
     )
     replies = dict.fromkeys(("automated", "reviewed", "manual"), 0)
-    for name, n in session.execute(
-        select(kind, func.count())
+    kinds = (
+        select(kind.label("kind"))
         .where(
             AuditEntry.action.in_(("reply.send", "reply.manual")),
             AuditEntry.outcome == "succeeded",
         )
-        .group_by(kind)
-    ):
+        .subquery()
+    )
+    for name, n in session.execute(select(kinds.c.kind, func.count()).group_by(kinds.c.kind)):
         replies[name] = n
     intents = session.execute(
         select(Thread.intent, func.count())
@@ -389,13 +391,16 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
             first_in.join(first_out, first_out.c.thread_id == first_in.c.thread_id)
         )
     )
-    reviewed = session.execute(
-        select(AuditEntry.payload["decision"].astext, func.count())
+    decisions = (
+        select(AuditEntry.payload["decision"].astext.label("decision"))
         .where(
             AuditEntry.action == "review.answer",
             AuditEntry.payload["automated"].astext == "true",
         )
-        .group_by(AuditEntry.payload["decision"].astext)
+        .subquery()
+    )
+    reviewed = session.execute(
+        select(decisions.c.decision, func.count()).group_by(decisions.c.decision)
     ).all()
     return AutomationFigures(
         messages_per_day=[(d, n) for d, n in per_day],

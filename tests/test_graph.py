@@ -600,3 +600,28 @@ def test_an_empty_list_of_answers_is_refused(stack: Stack) -> None:
     return_question(stack, "empty-list")
     refused = stack.review("empty-list", [])  # type: ignore[arg-type]
     assert refused.status_code == 422 and refused.json()["error"] == "invalid_review"
+
+
+def test_a_review_answer_may_approve_the_proposed_action_with_a_corrected_address() -> None:
+    from graph.nodes.review import InvalidReviewAnswer, read_review_answer, review_update
+
+    address = {"lastname": "Rossi", "street_1": "Via Roma 15", "zip_code": "20121",
+               "city": "Milano", "country": "ITA"}  # fmt: skip
+    state: Any = {"proposal": "update_address", "action": "send_reply", "proposal_reply": "Done"}
+    answer = read_review_answer(
+        {"type": "accept", "args": {"with_action": True, "address": address}}
+    )
+    update = review_update(answer, state)
+    assert (update["action"], update["reply"], update["address"]["city"]) == (
+        "update_address",
+        "Done",
+        "Milano",
+    )
+    text_only = review_update(
+        read_review_answer({"type": "accept", "args": {"with_action": False}}), state
+    )
+    assert text_only["action"] == "send_reply" and "reply" not in text_only
+    with pytest.raises(InvalidReviewAnswer, match="args.address is not a usable address"):
+        read_review_answer({"type": "accept", "args": {"address": {**address, "country": "Italy"}}})
+    with pytest.raises(InvalidReviewAnswer, match="with_action is true or false"):
+        read_review_answer({"type": "accept", "args": {"with_action": "yes"}})

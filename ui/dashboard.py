@@ -21,7 +21,9 @@ from graph.drafting import DraftingService
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
+from graph.verify import record_reading, thread_orders
 from graph.workspace import draft_for_thread, send_manual_reply
+from knowledge.language import detect_language
 from store.inbox import (
     INBOX_STATUSES,
     automation_figures,
@@ -41,8 +43,8 @@ STATUS_LABELS = {
     "auto_resolved": "auto-resolved", "answered": "answered", "closed": "closed",
 }  # fmt: skip
 BY_LABELS = {
-    "customer": "👤 customer", "operator": "🏛 marketplace operator", "automation": "🤖 automation",
-    "agent": "🧑‍💼 agent", "shop": "🏪 shop (before csagent)",
+    "customer": "Customer", "operator": "Marketplace operator", "automation": "csagent automation",
+    "agent": "Agent", "shop": "Shop (before csagent)",
 }  # fmt: skip
 INBOX_COLUMNS = [
     "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
@@ -96,7 +98,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             [
                 t.thread_id,
                 STATUS_LABELS.get(t.status, t.status),
-                _when(t.sla_due_at) + (" ⚠ overdue" if t.overdue else ""),
+                _when(t.sla_due_at) + (" (overdue)" if t.overdue else ""),
                 t.customer or "",
                 t.order_id or "",
                 t.intent or "",
@@ -121,9 +123,20 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         if not thread_id:
             return "Pick a thread in the inbox.", "", "", ""
         with ws.sessions() as session:
+            if thread_detail(session, thread_id) is None:
+                return f"**No thread {html.escape(thread_id)}.**", "", "", ""
+        # The order as Mirakl has it now (this customer's only); if Mirakl cannot be asked,
+        # the last reading is shown with its date.
+        reading = thread_orders(ws.mirakl, thread_id, "")
+        if reading.read:
+            with ws.sessions.begin() as session:
+                record_reading(session, thread_id, reading)
+        with ws.sessions() as session:
             detail = thread_detail(session, thread_id)
-        if detail is None:
-            return f"**No thread {html.escape(thread_id)}.**", "", "", ""
+        assert detail is not None
+        if detail.language is None:
+            asked = [m.body for m in detail.messages if m.direction == "inbound"]
+            detail.language = detect_language(asked[-1]) if asked else None
         pending = ws.agent.pending_review(thread_id) if ws.agent is not None else None
         header = [
             f"### Thread `{detail.thread_id}` — {STATUS_LABELS.get(detail.status, detail.status)}",
@@ -134,13 +147,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             + f" · reply due {_when(detail.sla_due_at)}",
         ]
         if detail.attention:
-            header.append(f"> ⚠ **Needs attention:** {_md(detail.attention)}")
+            header.append(f"> **Needs attention:** {_md(detail.attention)}")
         if pending is not None:
-            header.append("> ✋ A review is pending: see the Reviews tab (a reply sent here "
+            header.append("> **A review is pending:** see the Reviews tab (a reply sent here "
                           "answers it).")  # fmt: skip
         messages = []
         for m in detail.messages:
-            flag = " · ⚠ **unverified by Mirakl**" if m.verification == "unverified" else ""
+            flag = " · **unverified by Mirakl**" if m.verification == "unverified" else ""
             messages.append(
                 f"**{BY_LABELS.get(m.by, m.by)}** {_md(m.author or '')} · "
                 f"{_when(m.created_at)}{flag}\n\n{_quote(m.body)}"
@@ -150,10 +163,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             + (f" ({_md(a.detail[:160])})" if a.detail else "")
             for a in detail.audit
         )
+        order_md = _order_markdown(detail.order)
+        if reading.problem:
+            order_md += f"\n\n> **Not read from Mirakl now:** {_md(reading.problem)}"
         return (
             "\n\n".join(header),
             "\n\n---\n\n".join(messages) or "_no messages_",
-            _order_markdown(detail.order),
+            order_md,
             audit or "_nothing recorded yet_",
         )
 
@@ -165,7 +181,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             with ws.sessions() as session:
                 draft = draft_for_thread(session, ws.mirakl, ws.drafting, thread_id)
         except LookupError as exc:
-            return "", "", f"⚠ {exc}"
+            return "", "", f"**{_md(str(exc))}**"
         sources = "\n".join(f"- {s.doc} — {_md(s.heading)} ({s.score:.2f})" for s in draft.sources)
         return (
             draft.text,
@@ -186,9 +202,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 )  # fmt: skip
         except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
             message = getattr(exc, "message", None) or str(exc)
-            return text, f"⚠ **Not sent:** {_md(message)}. Your text is kept; try again."
+            return text, f"**Not sent:** {_md(message)}. Your text is kept; try again."
         how = "answered the pending review" if sent.via_review else "sent on Mirakl"
-        return "", f"✅ Reply {how}."
+        return "", f"Reply {how}."
 
     # -- reviews -------------------------------------------------------------------------------
 
@@ -240,7 +256,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return "Pick a review first."
         found = ws.agent.pending_review(thread_id)
         if found is None:
-            return "⚠ This review is no longer pending: refresh the list."
+            return "This review is no longer pending: refresh the list."
         args: dict[str, Any] = {}
         original = found["request"]["action_request"]["args"]
         if kind in ("accept", "edit"):
@@ -264,12 +280,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             with ws.sessions.begin() as session:
                 outcome = ws.agent.resume(session, thread_id, payload)
         except (StaleReview, InvalidReviewAnswer, LookupError) as exc:
-            return f"⚠ {_md(str(exc))}"
+            return f"**{_md(str(exc))}**"
         except (MiraklError, ActionFailed) as exc:
             message = getattr(exc, "message", None) or str(exc)
-            return f"⚠ **Not carried out:** {_md(message)}. The review is still pending."
+            return f"**Not carried out:** {_md(message)}. The review is still pending."
         actions = ", ".join(outcome.detail.get("actions") or []) or "none"
-        return f"✅ {outcome.status} (actions: {actions})"
+        return f"Done: {outcome.status} (actions: {actions})"
 
     def answering(kind: str, with_action: bool | None) -> Any:
         def handler(
@@ -298,9 +314,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         try:
             view = ws.pipeline.retry(int(str(event_id).strip()))
         except ValueError as exc:
-            return f"⚠ {_md(str(exc)) if str(event_id).strip().isdigit() else 'an event number'}"
+            return f"**{_md(str(exc)) if str(event_id).strip().isdigit() else 'Give an event number.'}**"
         except LookupError as exc:
-            return f"⚠ {_md(str(exc))}"
+            return f"**{_md(str(exc))}**"
         return f"Event {view.event_id}: **{view.status}**" + (
             f" — {_md(view.error)}" if view.error else ""
         )
@@ -329,9 +345,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             report = ws.replay_report.read_text(encoding="utf-8")
         return (
             summary,
-            pd.DataFrame(f.messages_per_day, columns=["day", "messages"]),
-            pd.DataFrame(list(f.replies_by.items()), columns=["handled", "replies"]),
-            pd.DataFrame(f.intents, columns=["intent", "threads"]),
+            _bars(pd.DataFrame(f.messages_per_day, columns=["day", "messages"]), "messages"),
+            _bars(
+                pd.DataFrame(list(f.replies_by.items()), columns=["handled", "replies"]), "replies"
+            ),
+            _bars(pd.DataFrame(f.intents, columns=["intent", "threads"]), "threads"),
             report,
         )
 
@@ -412,7 +430,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 automation_refresh = gr.Button("Refresh", elem_id="automation-refresh")
                 figures = gr.Markdown(elem_id="automation-figures")
                 with gr.Row():
-                    per_day = gr.BarPlot(x="day", y="messages", title="Customer messages per day")
+                    per_day = gr.BarPlot(
+                        x="day", y="messages", title="Customer messages per day", x_label_angle=-60
+                    )
                     handled = gr.BarPlot(
                         x="handled", y="replies", title="Replies: automated, reviewed, manual"
                     )
@@ -466,6 +486,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         blocks.load(automation, None, automation_outputs, api_visibility="private")
         # fmt: on
     return blocks
+
+
+def _bars(frame: pd.DataFrame, y: str) -> Any:
+    """A bar plot's new value with a y axis from zero (equal bars stay visible)."""
+    top = max([*frame[y].tolist(), 1])
+    return gr.BarPlot(value=frame, y_lim=[0, top * 1.15])
 
 
 def _md(text: str) -> str:

@@ -91,9 +91,12 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             if order["state"] == "SHIPPING"
             else None
         )
+        lang = reply_language(state.get("language") or "en")
+        confirm = PHRASES[lang]["cancel_done"].format(order=order["order_id"])
         return {
             **_to_review(f"cancellation refused by policy: {decision.reason}"),
             "proposal": proposal,
+            "proposal_reply": compose(state, runtime, confirm) if proposal else None,
         }
     lang = reply_language(state.get("language") or "en")
     sentence = PHRASES[lang]["cancel_done"].format(order=order["order_id"])
@@ -108,8 +111,17 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
     order = _order(state)
     parsed = extract_address(state["text"])
     address = new_address(order, parsed) if parsed else None
+    lang = reply_language(state.get("language") or "en")
     # Refused below, the parsed address still goes to the reviewer, who may correct and apply it.
-    proposal = {"proposal": "update_address", "address": address} if address else {}
+    proposal: dict[str, Any] = {}
+    if address is not None:
+        where = f"{address['street_1']}, {address['zip_code']} {address['city']}"
+        confirm = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
+        proposal = {
+            "proposal": "update_address",
+            "address": address,
+            "proposal_reply": compose(state, runtime, confirm),
+        }
     decision = address_policy(order["shipment_status"], parsed)
     if decision.allowed:
         # Mirakl says the order has not shipped; the warehouse, which redirects the parcel, must

@@ -97,6 +97,11 @@ def review_request(state: AgentState) -> dict[str, Any]:
                 else ""
             )
         )
+        if state.get("proposal_reply"):
+            lines.append(
+                "**If approved, the customer is told:**\n> "
+                + (state.get("proposal_reply") or "").replace("\n", "\n> ")
+            )
     lines.append(f"**Customer wrote:**\n> {state['text']}")
     address = state.get("address")
     return {
@@ -106,6 +111,11 @@ def review_request(state: AgentState) -> dict[str, Any]:
                 "reply": state.get("reply") or "",
                 **({"address": address} if address else {}),
                 **({"proposal": proposal} if proposal else {}),
+                **(
+                    {"proposal_reply": state["proposal_reply"]}
+                    if state.get("proposal_reply")
+                    else {}
+                ),
             },
         },
         "config": {
@@ -225,6 +235,8 @@ def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
     update: dict[str, Any] = {"decision": answer.decision, "reviewer": answer.reviewer}
     if answer.with_action is True:
         update["action"] = state.get("proposal") or state.get("action") or "send_reply"
+        if answer.decision == "accepted" and state.get("proposal_reply"):
+            update["reply"] = state.get("proposal_reply")  # the confirmation of the action
     elif answer.with_action is False:
         update["action"] = "send_reply"
     if answer.address is not None:

@@ -1,0 +1,318 @@
+"""The agents' workspace: the thread API, and the Gradio dashboard's handlers driven through
+gradio_client against a running app (signed in as an agent account)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from helpers import Simulator, serve
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cli.local_server import free_port
+from examples import SAMPLE_V1_FILE
+from knowledge.ingest import KnowledgeBase
+from store.db import session_scope
+from store.models import AuditEntry, InboundEvent
+from store.settings import Settings
+
+REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana Moreau"}
+OVERDUE_THREAD = "1888a15a-a825-5ff6-8ff4-39a3ecbe7305"  # Daniel S., "Producto dañado"
+
+
+@dataclass
+class Desk:
+    url: str
+    sim: Simulator
+    app: Any
+
+    def client(self, password: str = "correct horse") -> Any:
+        from gradio_client import Client
+
+        return Client(f"{self.url}/ui/", auth=("ana", password), verbose=False)
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("headers", REVIEWER)
+        return httpx.request(method, f"{self.url}/api/v1{path}", timeout=300, **kwargs)
+
+    def customer_writes(self, thread_id: str, body: str, order_id: str | None) -> dict[str, Any]:
+        event = httpx.post(
+            f"{self.sim.url}/_sim/threads/{thread_id}/customer-message",
+            json={"body": body, "order_id": order_id},
+        ).json()["event"]
+        answer = httpx.post(
+            f"{self.url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
+        )
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def shop_messages(self, thread_id: str) -> list[str]:
+        thread = self.sim.state.threads[thread_id]
+        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+
+
+def import_sample() -> None:
+    from store.v1_import import import_v1, load_v1_records
+
+    with session_scope() as session:
+        import_v1(session, load_v1_records(SAMPLE_V1_FILE), sla_hours=24)
+
+
+def make_desk(sim: Simulator, **overrides: Any) -> Iterator[Desk]:
+    from cli.web import create_web_app
+    from store.users import add_user
+
+    with session_scope() as session:
+        add_user(session, "ana", "correct horse", "Ana Moreau")
+    port = free_port()
+    settings = Settings(**{
+        "api_key": SecretStr("k"), "reviewer_api_key": SecretStr("rk"),
+        "internal_api_key": SecretStr("ik"), "processing": "agent",
+        "mirakl_base_url": sim.api, "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
+        "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5, "address_update": 0.5},
+        **overrides,
+    })  # fmt: skip
+    app = create_web_app(settings, queue_worker=False)
+    with serve(app, lifespan="on", port=port) as url:
+        yield Desk(url, sim, app)
+
+
+@pytest.fixture
+def desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+    yield from make_desk(mirakl_sim)
+
+
+def old_cancellable_order(sim: Simulator, order_id: str) -> str:
+    """A WAITING_ACCEPTANCE order placed three days ago: Mirakl would still cancel it, csagent's
+    policy (24 h window) does not do it by itself."""
+    order = copy.deepcopy(sim.state.orders["20620000-A"])
+    created = datetime.now(UTC) - timedelta(days=3)
+    order.update(order_id=order_id, order_state="WAITING_ACCEPTANCE", can_cancel=True,
+                 created_date=created.isoformat().replace("+00:00", "Z"))  # fmt: skip
+    for line in order["order_lines"]:
+        line["order_line_id"] = f"{order_id}-1"
+    assert httpx.post(f"{sim.url}/_sim/orders", json=order).status_code == 201
+    return order_id
+
+
+# -- the API behind the dashboard -----------------------------------------------------------------
+
+
+def test_the_inbox_lists_overdue_threads_first_with_counts(desk: Desk) -> None:
+    import_sample()
+    page = desk.api("GET", "/threads", params={"limit": 5}).json()
+    assert (
+        page["total"] == sum(page["counts"].values()) == len(json.loads(SAMPLE_V1_FILE.read_text()))
+    )
+    assert page["counts"]["open"] == 37 and page["counts"]["answered"] == 9
+    first = page["threads"][0]
+    assert first["overdue"] is True
+    dues = [t["sla_due_at"] for t in page["threads"] if t["overdue"]]
+    assert dues == sorted(dues)
+    found = desk.api("GET", "/threads", params={"q": "Producto dañado"}).json()
+    assert [t["topic"] for t in found["threads"]] == ["Producto dañado"]
+    none = desk.api("GET", "/threads", params={"status": "needs_attention"}).json()
+    assert none["threads"] == [] and none["total"] == 0
+    assert desk.api("GET", "/threads", params={"status": "teleported"}).status_code == 422
+    assert desk.api("GET", "/threads", headers={"X-API-Key": "k"}).status_code == 401
+
+
+def test_a_thread_shows_who_wrote_what_its_order_and_its_audit(
+    desk: Desk, session: Session
+) -> None:
+    answer = desk.customer_writes("api-status", "Bonjour, où en est ma commande ?", "20567843-A")
+    assert answer["status"] == "auto_replied"
+    thread = desk.api("GET", "/threads/api-status").json()
+    assert thread["status"] == "auto_resolved"
+    assert [m["by"] for m in thread["messages"]] == ["customer", "automation"]
+    assert thread["order"]["state"] == "SHIPPED" and thread["order"]["source"] == "mirakl"
+    assert thread["order"]["fetched_at"] is not None
+    assert thread["order"]["shipment"]["tracking_number"] == "6A01815623033"
+    assert [a["action"] for a in thread["audit"]] == ["reply.send", "thread.close"]
+    assert desk.api("GET", "/threads/nope").status_code == 404
+
+
+def test_a_reply_by_hand_is_sent_once_under_the_agents_name(desk: Desk, session: Session) -> None:
+    import_sample()
+    text = "Bonjour Daniel, nous vous envoyons un produit de remplacement aujourd'hui."
+    for _ in range(2):  # a double click
+        sent = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": text})
+        assert sent.status_code == 200, sent.text
+    assert desk.shop_messages(OVERDUE_THREAD).count(text) == 1
+    thread = desk.api("GET", f"/threads/{OVERDUE_THREAD}").json()
+    assert thread["status"] == "answered" and thread["sla_due_at"] is None
+    assert (
+        thread["messages"][-1]["by"] == "agent" and thread["messages"][-1]["author"] == "Ana Moreau"
+    )
+    [audit] = [a for a in thread["audit"] if a["action"] == "reply.manual"]
+    assert (audit["actor"], audit["outcome"]) == ("Ana Moreau", "succeeded")
+    empty = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": ""})
+    assert empty.status_code == 422
+
+
+def test_a_reply_by_hand_while_mirakl_is_down_is_a_502_and_records_nothing(desk: Desk) -> None:
+    import_sample()
+    httpx.post(
+        f"{desk.sim.url}/_sim/faults",
+        json={"status": 503, "count": 50, "path_prefix": f"/inbox/threads/{OVERDUE_THREAD}"},
+    )
+    failed = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": "Bonjour"})
+    assert failed.status_code == 502 and failed.json()["error"] == "mirakl_failed"
+    httpx.delete(f"{desk.sim.url}/_sim/faults")
+    thread = desk.api("GET", f"/threads/{OVERDUE_THREAD}").json()
+    assert thread["status"] == "open" and thread["messages"][-1]["by"] == "customer"
+    again = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": "Bonjour"})
+    assert again.status_code == 200 and desk.shop_messages(OVERDUE_THREAD)[-1] == "Bonjour"
+
+
+def test_a_reply_by_hand_answers_the_pending_review(desk: Desk) -> None:
+    answer = desk.customer_writes(
+        "api-review", "Bonjour, je voudrais retourner la machine à café.", "20576630-A"
+    )
+    assert answer["status"] == "awaiting_approval"
+    sent = desk.api("POST", "/threads/api-review/reply", json={"text": "Bonjour, voici comment."})
+    assert sent.json()["answered_review"] is True
+    assert desk.shop_messages("api-review") == ["Bonjour, voici comment."]
+    assert httpx.get(f"{desk.url}/api/v1/reviews", headers=REVIEWER).json() == []
+
+
+def test_a_reviewer_can_approve_the_cancellation_the_policy_refused(
+    desk: Desk, session: Session
+) -> None:
+    order_id = old_cancellable_order(desk.sim, "70000001-A")
+    answer = desk.customer_writes("api-cancel", "Please cancel my order.", order_id)
+    assert answer["status"] == "awaiting_approval"
+    thread = desk.api("GET", "/threads/api-cancel").json()
+    review = thread["pending_review"]
+    assert review["action_request"]["args"]["proposal"] == "cancel_order"
+    assert "Proposed action, refused by policy" in review["description"]
+    done = httpx.post(
+        f"{desk.url}/api/v1/threads/api-cancel/review",
+        json={"type": "accept", "args": {"with_action": True}},
+        headers=REVIEWER,
+        timeout=300,
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["actions"] == ["order_cancelled", "reply_sent"]
+    assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+    # The customer is told what was done (the confirmation shown in the review), not the draft.
+    assert "If approved, the customer is told" in review["description"]
+    [sent] = desk.shop_messages("api-cancel")
+    assert sent == review["action_request"]["args"]["proposal_reply"]
+    assert f"{order_id} is cancelled" in sent
+    session.expire_all()
+    [answered] = session.scalars(select(AuditEntry).where(AuditEntry.action == "review.answer"))
+    assert answered.actor == "Ana Moreau" and answered.payload["with_action"] is True
+
+
+# -- the dashboard, through gradio_client -----------------------------------------------------------
+
+
+def test_the_dashboard_needs_an_account(desk: Desk) -> None:
+    page = httpx.get(f"{desk.url}/ui/", follow_redirects=True)
+    assert page.status_code == 200
+    config = httpx.get(f"{desk.url}/ui/config")
+    assert config.status_code == 401 or "auth_required" in config.text
+    with pytest.raises(ValueError, match="Could not login"):
+        desk.client(password="wrong password")
+
+
+def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Session) -> None:
+    import_sample()
+    client = desk.client()
+    counts, table = client.predict("all", "", True, api_name="/inbox")
+    assert "**open** 37" in counts
+    assert table["data"][0][0] == OVERDUE_THREAD and "overdue" in table["data"][0][2]
+    header, messages, order, audit = client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    assert "Daniel" in header and "**Customer** Daniel S." in messages
+    assert "Order 20600434-A" in order and "read from Mirakl" in order
+    draft, sources, note = client.predict(OVERDUE_THREAD, api_name="/generate_draft")
+    assert draft.startswith("Hola") and "**Sources**" in sources
+    box, status = client.predict(OVERDUE_THREAD, draft, api_name="/send_reply")
+    assert box == "" and "Reply sent on Mirakl" in status
+    assert desk.shop_messages(OVERDUE_THREAD)[-1] == draft
+    session.expire_all()
+    [sent] = session.scalars(select(AuditEntry).where(AuditEntry.action == "reply.manual"))
+    assert sent.actor == "Ana Moreau"
+
+
+def test_the_dashboard_keeps_the_text_when_mirakl_is_down(desk: Desk) -> None:
+    import_sample()
+    httpx.post(
+        f"{desk.sim.url}/_sim/faults",
+        json={"status": 503, "count": 50, "path_prefix": f"/inbox/threads/{OVERDUE_THREAD}"},
+    )
+    box, status = desk.client().predict(OVERDUE_THREAD, "Mon texte", api_name="/send_reply")
+    assert box == "Mon texte" and "Not sent" in status
+
+
+def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
+    order_id = old_cancellable_order(desk.sim, "70000002-A")
+    desk.customer_writes("ui-cancel", "Please cancel my order.", order_id)
+    client = desk.client()
+    picker, note = client.predict(api_name="/reviews")
+    assert "1 review(s) pending" in note
+    shown = client.predict("ui-cancel", api_name="/show_review")
+    assert "cancel_order" in shown[0]
+    result = client.predict(
+        "ui-cancel", shown[1], "", "", "", "", "", "", shown[7], api_name="/approve_action"
+    )
+    assert result.startswith("Done: replied") and "order_cancelled" in result
+    assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+
+
+def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
+    desk: Desk, session: Session
+) -> None:
+    created = httpx.post(
+        f"{desk.sim.url}/_sim/threads/ui-failed/customer-message",
+        json={"body": "Où est ma commande ?", "order_id": "20567843-A"},
+    ).json()
+    # A message that failed before (say the database was down), stored with its error.
+    with session_scope() as s:
+        from store.ingest import IncomingMessage, record_event, store_message
+
+        message = IncomingMessage.model_validate(created["event"])
+        event_id, _ = record_event(s, message, source="webhook")
+        store_message(s, message, sla_hours=24)
+        s.get(InboundEvent, event_id).status = "failed"  # type: ignore[union-attr]
+        s.get(InboundEvent, event_id).error = "OperationalError: database down"  # type: ignore[union-attr]
+    forged = {**created["event"], "message_id": "m-forged", "thread_id": "ui-forged"}
+    httpx.post(f"{desk.url}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
+    client = desk.client()
+    table = client.predict(api_name="/attention")
+    kinds = {row[1]: row for row in table["data"]}
+    assert set(kinds) == {"failed", "unverified"}
+    assert (
+        "database down" in kinds["failed"][5] and "Mirakl has no thread" in kinds["unverified"][5]
+    )
+    result = client.predict(str(event_id), api_name="/retry")
+    assert "auto_replied" in result
+    assert len(desk.shop_messages("ui-failed")) == 1
+
+
+def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:
+    desk.customer_writes("ui-auto", "Bonjour, où en est ma commande ?", "20567843-A")
+    desk.customer_writes(
+        "ui-review", "Bonjour, je voudrais retourner la machine à café.", "20576630-A"
+    )
+    httpx.post(
+        f"{desk.url}/api/v1/threads/ui-review/review", json={"type": "accept"}, headers=REVIEWER
+    )
+    figures, *plots, replay = desk.client().predict(api_name="/automation")
+    # A plot comes back as an update of the component: its new value and y axis.
+    per_day, handled, intents = (plot["value"] for plot in plots)
+    assert all(plot["y_lim"][0] == 0 for plot in plots)
+    assert "automated 1 (50%), reviewed 1 (50%), manual 0 (0%)" in figures
+    assert handled["data"] == [["automated", 1], ["reviewed", 1], ["manual", 0]]
+    assert sum(n for _, n in per_day["data"]) == 2
+    assert {row[0] for row in intents["data"]} == {"order_status", "return_request"}
+    assert "No shadow-mode replay report yet" in replay

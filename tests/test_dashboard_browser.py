@@ -1,0 +1,145 @@
+"""The dashboard in a real browser: Playwright driving Debian's Chromium (installed by this test's
+setup with apt when missing; Playwright never downloads a browser). Screenshots are written to
+test-artifacts/screenshots/ (docs/screenshots/ holds the current ones shown in README)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from helpers import Simulator
+from test_dashboard import OVERDUE_THREAD, Desk, import_sample, make_desk, old_cancellable_order
+
+from knowledge.ingest import KnowledgeBase
+from store.db import session_scope
+from store.models import InboundEvent
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def chromium() -> str:
+    """Debian's Chromium, installed with apt if it is missing (the package registry is reachable
+    at install time; nothing is downloaded by Playwright)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.fail("Chromium is missing: install Debian's package (sudo apt-get install chromium)")
+    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True, capture_output=True)
+    found = shutil.which("chromium")
+    assert found, "apt-get installed chromium but it is not on PATH"
+    return found
+
+
+@pytest.fixture
+def browser_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+    yield from make_desk(mirakl_sim)
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+def text_of(page: Any, selector: str) -> str:
+    return str(page.locator(selector).inner_text())
+
+
+@pytest.mark.slow
+def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
+    browser_desk: Desk, page: Any
+) -> None:
+    desk = browser_desk
+    import_sample()
+    # A cancellation the policy refused (placed three days ago), waiting for a person.
+    order_id = old_cancellable_order(desk.sim, "70000009-A")
+    desk.customer_writes("browser-cancel", "Please cancel my order, I ordered twice.", order_id)
+    # A message whose processing failed earlier (stored, with its error).
+    created = httpx.post(
+        f"{desk.sim.url}/_sim/threads/browser-failed/customer-message",
+        json={"body": "Où est ma commande ?", "order_id": "20567843-A"},
+    ).json()
+    with session_scope() as s:
+        from store.ingest import IncomingMessage, record_event, store_message
+
+        message = IncomingMessage.model_validate(created["event"])
+        event_id, _ = record_event(s, message, source="webhook")
+        store_message(s, message, sla_hours=24)
+        event = s.get(InboundEvent, event_id)
+        assert event is not None
+        event.status, event.error = "failed", "OperationalError: database down"
+
+    # Sign in.
+    page.goto(f"{desk.url}/ui/")
+    page.get_by_label("username").fill("ana")
+    page.get_by_label("password").fill("correct horse")
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+
+    # The inbox: overdue imported threads first; open the first one.
+    first_row = page.locator("#inbox-table").get_by_text(OVERDUE_THREAD).filter(visible=True)
+    first_row.wait_for(timeout=30_000)
+    page.screenshot(path=ARTIFACTS / "inbox.png", full_page=True)
+    first_row.click()
+    page.get_by_role("tab", name="Thread").click()
+    page.locator("#thread-header").get_by_text("Daniel").first.wait_for(timeout=30_000)
+
+    # Generate a draft, send it, see it on Mirakl.
+    page.locator("#generate-draft").click()
+    page.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
+    draft = page.locator("#reply-box textarea").input_value()
+    assert draft.startswith("Hola")
+    page.screenshot(path=ARTIFACTS / "thread-draft.png", full_page=True)
+    page.locator("#send-reply").click()
+    page.locator("#reply-status").get_by_text("Reply sent on Mirakl").wait_for(timeout=60_000)
+    assert desk.shop_messages(OVERDUE_THREAD)[-1] == draft
+
+    # Approve the pending cancellation as an action: the order is cancelled on Mirakl.
+    page.get_by_role("tab", name="Reviews").click()
+    page.locator("#reviews-refresh").click()
+    description = page.locator("#review-description")
+    description.get_by_text("Proposed action, refused by policy").wait_for(timeout=30_000)
+    page.screenshot(path=ARTIFACTS / "review.png", full_page=True)
+    page.locator("#approve-action").click()
+    page.locator("#review-result").get_by_text("order_cancelled").wait_for(timeout=60_000)
+    assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+
+    # Retry the failed message.
+    page.get_by_role("tab", name="Needs attention").click()
+    page.locator("#attention-refresh").click()
+    page.locator("#attention-table").get_by_text("database down").filter(
+        visible=True
+    ).first.wait_for(timeout=30_000)
+    page.screenshot(path=ARTIFACTS / "needs-attention.png", full_page=True)
+    page.locator("#retry-event textarea, #retry-event input").first.fill(str(event_id))
+    page.locator("#retry-button").click()
+    page.locator("#retry-result").get_by_text("auto_replied").wait_for(timeout=60_000)
+    assert len(desk.shop_messages("browser-failed")) == 1
+
+    # What automation did.
+    page.get_by_role("tab", name="Automation").click()
+    page.locator("#automation-refresh").click()
+    page.locator("#automation-figures").get_by_text("Replies sent through csagent").wait_for(
+        timeout=30_000
+    )
+    page.wait_for_timeout(1000)  # the plots draw
+    page.screenshot(path=ARTIFACTS / "automation.png", full_page=True)
