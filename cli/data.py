@@ -97,12 +97,25 @@ def stats() -> None:
         print_overview(database_overview(session, now=datetime.now(UTC)))
 
 
+DEMO_USER, DEMO_PASSWORD = "demo", "demo-csagent"
+
+
 def demo(
     v1_file: Annotated[Path, typer.Option(help="V1 file to import.")] = SAMPLE_V1_FILE,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End with the dashboard running (until Ctrl-C); --no-serve stops after the "
+            "flow (CI).",
+        ),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the dashboard and API when serving.")] = 8000,
 ) -> None:
     """Migrate the (embedded) database, import the sample V1 file, run the live flow on loopback
-    (simulator -> API, a duplicate, a lost webhook recovered by sync, the business tools) and
-    show what is there."""
+    (orders created on the simulator -> API and agent, a duplicate, a forged notification, a
+    lost webhook recovered by sync, a review, the business tools), show what is there, then keep
+    the dashboard running at /ui with a demo login until Ctrl-C."""
     from cli.demo import run_live_demo
 
     exit_on_sigterm()
@@ -112,9 +125,36 @@ def demo(
     typer.secho(f"importing {v1_file}", fg=typer.colors.CYAN)
     report = run_import(v1_file, dry_run=False)
     typer.secho("live: new customer messages, as n8n would post them", fg=typer.colors.CYAN)
-    run_live_demo(get_settings(), typer.echo)
-    typer.secho("what is in the database now:", fg=typer.colors.CYAN)
-    with session_scope() as session:
-        print_overview(database_overview(session, now=datetime.now(UTC)))
+
+    def afterwards(api_url: str) -> None:
+        typer.secho("what is in the database now:", fg=typer.colors.CYAN)
+        with session_scope() as session:
+            print_overview(database_overview(session, now=datetime.now(UTC)))
+        if serve:
+            wait_on_dashboard(api_url)
+
+    run_live_demo(get_settings(), typer.echo, afterwards, port=port if serve else None)
     if report.rejected:
         raise typer.Exit(1)
+
+
+def wait_on_dashboard(api_url: str) -> None:
+    """Print where the dashboard is and how to sign in, then serve until Ctrl-C."""
+    import threading
+
+    from store.users import UserError, add_user, set_password
+
+    with session_scope() as session:
+        try:
+            add_user(session, DEMO_USER, DEMO_PASSWORD, "Demo agent")
+        except UserError:
+            set_password(session, DEMO_USER, DEMO_PASSWORD)
+    typer.secho(
+        f"dashboard: {api_url}/ui/  (sign in as {DEMO_USER} / {DEMO_PASSWORD}; "
+        f"API docs at {api_url}/docs). Ctrl-C stops.",
+        fg=typer.colors.GREEN,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        typer.echo("stopped")

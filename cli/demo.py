@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from api.app import create_app
-from cli.local_server import free_port, serve_in_thread
+from cli.local_server import free_port, port_is_free, serve_in_thread
+from cli.web import create_web_app
 from examples import MIRAKL_ORDERS
 from knowledge.ingest import KnowledgeBase
 from store.business import register_shipment, seed_business_data
@@ -72,7 +72,14 @@ def demo_orders(now: datetime) -> list[dict[str, Any]]:
     return orders
 
 
-def run_live_demo(base: Settings, echo: Callable[[str], None]) -> None:
+def run_live_demo(
+    base: Settings,
+    echo: Callable[[str], None],
+    afterwards: Callable[[str], None] = lambda _url: None,
+    port: int | None = None,
+) -> None:
+    """The live flow; `afterwards(api_url)` runs while the simulator and the app still serve
+    (the demo keeps the dashboard up there). `port`: the app's port (default: any free one)."""
     engine = get_engine(base)
     with session_scope(base) as session:
         seeded = seed_business_data(session)
@@ -87,7 +94,10 @@ def run_live_demo(base: Settings, echo: Callable[[str], None]) -> None:
     )
     simulator = create_simulator()
     with serve_in_thread(simulator) as sim_url:
-        port = free_port()
+        if port is not None and not port_is_free(port):
+            echo(f"port {port} is busy: the demo uses another one")
+            port = None
+        port = port or free_port()
         api_url = f"http://127.0.0.1:{port}"
         settings = base.model_copy(
             update={
@@ -97,10 +107,11 @@ def run_live_demo(base: Settings, echo: Callable[[str], None]) -> None:
         )
         thresholds = ", ".join(f"{k} {v:.2f}" for k, v in settings.automation_thresholds.items())
         echo(f"agent: automation {settings.automation_mode}, thresholds {thresholds}")
-        app = create_app(settings, queue_worker=False)
+        app = create_web_app(settings, queue_worker=False)
         with serve_in_thread(app, lifespan="on", port=port):
             echo(f"Mirakl simulator on {sim_url}/api, csagent API on {api_url}")
             _live(settings, sim_url, api_url, app, echo)
+            afterwards(api_url)
 
 
 def _live(

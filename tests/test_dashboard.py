@@ -316,3 +316,32 @@ def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:
     assert sum(n for _, n in per_day["data"]) == 2
     assert {row[0] for row in intents["data"]} == {"order_status", "return_request"}
     assert "No shadow-mode replay report yet" in replay
+
+
+def test_csagent_users_manages_the_accounts(db_url: str, session: Session) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from store.users import authenticate
+
+    run = CliRunner().invoke
+    added = run(app, ["users", "add", "ana", "--name", "Ana Moreau", "--password-stdin"],
+                input="correct horse\n")  # fmt: skip
+    assert added.exit_code == 0 and "user ana added (Ana Moreau)" in added.output
+    again = run(app, ["users", "add", "ana", "--password-stdin"], input="another one\n")
+    assert again.exit_code == 2 and "user ana already exists" in again.output
+    short = run(app, ["users", "add", "bob", "--password-stdin"], input="short\n")
+    assert short.exit_code == 2 and "at least 8 characters" in short.output
+    bad = run(app, ["users", "add", "Bob Smith", "--password-stdin"], input="long enough\n")
+    assert bad.exit_code == 2 and "lower-case letters" in bad.output
+    listed = run(app, ["users", "list"])
+    assert "ana" in listed.output and "never" in listed.output and "1 user(s)" in listed.output
+    assert (
+        run(app, ["users", "passwd", "ana", "--password-stdin"], input="new secret\n").exit_code
+        == 0
+    )
+    assert authenticate(session, "ana", "correct horse") is None
+    assert authenticate(session, "ana", "new secret") is not None
+    assert run(app, ["users", "remove", "ana"]).exit_code == 0
+    gone = run(app, ["users", "remove", "ana"])
+    assert gone.exit_code == 2 and "no user ana" in gone.output

@@ -29,7 +29,7 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     n_threads = len(sample)
     n_messages = sum(len(t["messages"]) for t in sample)
 
-    first = run_csagent("demo", data_dir=tmp_path)
+    first = run_csagent("demo", "--no-serve", data_dir=tmp_path)
     assert first.returncode == 0, first.stderr
     out = first.stdout
     assert f"threads:         {n_threads} added, 0 already there" in out
@@ -55,7 +55,7 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
 
     # ...and its data is still there when the next command starts it again.
-    second = run_csagent("demo", data_dir=tmp_path)
+    second = run_csagent("demo", "--no-serve", data_dir=tmp_path)
     assert second.returncode == 0, second.stderr
     assert f"threads:         0 added, {n_threads} already there" in second.stdout
     assert f"threads:    {n_threads + 5} (" in second.stdout
@@ -81,3 +81,43 @@ def test_unreachable_database_url_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "error: cannot connect to the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_the_dashboard_until_ctrl_c(tmp_path: Path) -> None:
+    """`make demo` leaves the dashboard running with a printed demo login; Ctrl-C stops it
+    cleanly (the embedded PostgreSQL too)."""
+    import signal
+    import time
+
+    from gradio_client import Client
+
+    from cli.local_server import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CSAGENT_PROCESSING")}
+    env["CSAGENT_DATA_DIR"] = str(tmp_path)
+    port = free_port()
+    process = subprocess.Popen(
+        [str(CSAGENT), "demo", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        line = ""
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("dashboard: ") or not line:
+                break
+        assert line.startswith(f"dashboard: http://127.0.0.1:{port}/ui/"), line
+        assert "sign in as demo / demo-csagent" in line
+        client = Client(
+            f"http://127.0.0.1:{port}/ui/", auth=("demo", "demo-csagent"), verbose=False
+        )
+        counts, table = client.predict("all", "", False, api_name="/inbox")
+        assert "**awaiting review**" in counts and len(table["data"]) >= 46
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()

@@ -51,7 +51,7 @@ def test_the_installed_package_runs_the_demo_from_another_directory(tmp_path: Pa
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CSAGENT_PROCESSING")}
     env["CSAGENT_DATA_DIR"] = str(elsewhere / "data")
     demo = subprocess.run(
-        [str(venv / "bin" / "csagent"), "demo"],
+        [str(venv / "bin" / "csagent"), "demo", "--no-serve"],
         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stderr[-3000:]
