@@ -378,12 +378,25 @@ class Pipeline:
         return requeued
 
     def retry(self, event_id: int) -> EventView:
-        """Run one failed event again now; LookupError if unknown, ValueError if not failed."""
+        """Run one failed event again now, or check an unverified one with Mirakl again (it may
+        have lagged behind its webhook); LookupError if unknown, ValueError otherwise."""
         view = self.event_view(event_id)
         if view is None:
             raise LookupError(f"no event {event_id}")
+        if view.state == "processed" and view.status == "unverified":
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(InboundEvent)
+                    .where(InboundEvent.id == event_id)
+                    .values(status="received", attempts=0, error=None, result=None,
+                            next_attempt_at=None, processed_at=None)
+                )  # fmt: skip
+                session.execute(
+                    delete(ProcessingAttempt).where(ProcessingAttempt.event_id == event_id)
+                )
+            return self.run_now(event_id)
         if view.state != "failed":
-            raise ValueError(f"event {event_id} is {view.status}, not failed")
+            raise ValueError(f"event {event_id} is {view.status}, neither failed nor unverified")
         self.requeue_failed([event_id])
         return self.run_now(event_id)
 

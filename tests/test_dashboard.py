@@ -208,6 +208,8 @@ def test_a_reviewer_can_approve_the_cancellation_the_policy_refused(
     [sent] = desk.shop_messages("api-cancel")
     assert sent == review["action_request"]["args"]["proposal_reply"]
     assert f"{order_id} is cancelled" in sent
+    last = desk.api("GET", "/threads/api-cancel").json()["messages"][-1]
+    assert (last["by"], last["author"]) == ("agent", "Ana Moreau")
     session.expire_all()
     [answered] = session.scalars(select(AuditEntry).where(AuditEntry.action == "review.answer"))
     assert answered.actor == "Ana Moreau" and answered.payload["with_action"] is True
@@ -297,6 +299,11 @@ def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
     result = client.predict(str(event_id), api_name="/retry")
     assert "auto_replied" in result
     assert len(desk.shop_messages("ui-failed")) == 1
+    # An unverified message is checked with Mirakl again (still unknown there: still unverified).
+    [unverified] = [
+        row for row in client.predict(api_name="/attention")["data"] if row[1] == "unverified"
+    ]
+    assert "unverified" in client.predict(str(unverified[0]), api_name="/retry")
 
 
 def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:

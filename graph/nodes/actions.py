@@ -182,10 +182,10 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
         act=post,
         already_done=already_sent,
     )
+    # Stored under the reviewer's name when a person approved it, else the shop's.
+    author = actor if actor_type == "human" else services.settings.shop_name
     with transaction(runtime) as session:
-        record_outbound(
-            session, thread_id, result["message_id"], reply, services.settings.shop_name
-        )
+        record_outbound(session, thread_id, result["message_id"], reply, author)
 
 
 def close(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
