@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -97,7 +98,7 @@ def stats() -> None:
         print_overview(database_overview(session, now=datetime.now(UTC)))
 
 
-DEMO_USER, DEMO_PASSWORD = "demo", "demo-csagent"
+DEMO_USER = "demo"
 
 
 def demo(
@@ -140,17 +141,18 @@ def demo(
 
 def wait_on_dashboard(api_url: str) -> None:
     """Print where the dashboard is and how to sign in, then serve until Ctrl-C."""
+    import secrets
     import threading
 
-    from store.users import UserError, add_user, set_password
+    from store.users import UserError, add_user, remove_user
 
+    password = secrets.token_urlsafe(9)  # a fresh one each run, and the account goes with it
     with session_scope() as session:
-        try:
-            add_user(session, DEMO_USER, DEMO_PASSWORD, "Demo agent")
-        except UserError:
-            set_password(session, DEMO_USER, DEMO_PASSWORD)
+        with contextlib.suppress(UserError):
+            remove_user(session, DEMO_USER)
+        add_user(session, DEMO_USER, password, "Demo agent")
     typer.secho(
-        f"dashboard: {api_url}/ui/  (sign in as {DEMO_USER} / {DEMO_PASSWORD}; "
+        f"dashboard: {api_url}/ui/  (sign in as {DEMO_USER} / {password}; "
         f"API docs at {api_url}/docs). Ctrl-C stops.",
         fg=typer.colors.GREEN,
     )
@@ -158,3 +160,6 @@ def wait_on_dashboard(api_url: str) -> None:
         threading.Event().wait()
     except KeyboardInterrupt:
         typer.echo("stopped")
+    finally:
+        with session_scope() as session:
+            remove_user(session, DEMO_USER)

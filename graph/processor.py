@@ -15,6 +15,7 @@ from graph.classify.intents import AUTOMATABLE
 from graph.nodes.review import (
     InvalidReviewAnswer,
     ReviewAnswer,
+    check_answer_allowed,
     read_review_answer,
     review_request,
     review_update,
@@ -101,8 +102,11 @@ class Agent:
         state = self.graph.get_state(config)
         if (request := _interrupt(state)) is not None:
             check_answer_fits(request, state.values, answer)
+            check_answer_allowed(parsed, state.values)
             result = self._run(session, thread_id, Command(resume=answer))
         elif _failed_after_review(state) is not None:
+            check_answer_fits(review_request(state.values), state.values, answer)
+            check_answer_allowed(parsed, state.values)
             update = review_update(parsed, state.values)
             self.graph.update_state(config, update, as_node="human_review")
             result = self._run(session, thread_id, None)

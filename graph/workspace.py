@@ -15,10 +15,10 @@ from graph.conversation import read_conversation
 from graph.drafting import Draft, DraftingService
 from graph.processor import Agent
 from graph.verify import record_reading, thread_orders
-from store.audit import perform_once
+from store.audit import perform_once, reply_already_sent
 from store.models import Message, Thread
 from store.queue import Outcome
-from store.threads import record_outbound
+from store.threads import lock_thread, record_outbound
 from tools.mirakl.blocking import BlockingMirakl
 
 CLOCK_SKEW = timedelta(minutes=2)
@@ -67,18 +67,34 @@ def send_manual_reply(
     thread_pk = session.scalar(select(Thread.id).where(Thread.mirakl_thread_id == thread_id))
     if thread_pk is None:
         raise LookupError(f"thread {thread_id} not found")
-    if agent is not None and agent.pending_review(thread_id) is not None:
-        outcome = agent.resume(
-            session, thread_id, {"type": "edit", "args": {"reply": text}, "reviewer": actor}
-        )
-        return ManualReply(None, True, outcome)
-    last_inbound = session.scalar(
-        select(Message.mirakl_message_id)
+    # One at a time per thread (with the agent's runs): a double click waits, then sees the first.
+    lock_thread(session, thread_id)
+    last = session.execute(
+        select(Message.mirakl_message_id, Message.created_at)
         .where(Message.thread_id == thread_pk, Message.direction == "inbound")
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
-    )
+    ).first()
+    last_inbound, asked_at = (last[0], last[1]) if last else (None, None)
     digest = hashlib.sha256(text.encode()).hexdigest()
+    already = reply_already_sent(session, thread_id, digest, asked_at)
+    if already is not None:  # this text already answered this customer message
+        return ManualReply(already, False)
+    pending = agent.pending_review(thread_id) if agent is not None else None
+    if agent is not None and pending is not None:
+        # The text answers the review as an edit of its reply only: whatever action the review
+        # proposed is not carried out by a reply typed by hand.
+        outcome = agent.resume(
+            session,
+            thread_id,
+            {
+                "type": "edit",
+                "args": {"reply": text, "with_action": False},
+                "reviewer": actor,
+                "message_id": pending["values"].get("message_id"),
+            },
+        )
+        return ManualReply(None, True, outcome)
 
     def post() -> dict[str, Any]:
         result = mirakl.call(lambda m: m.reply(thread_id, text))

@@ -81,3 +81,24 @@ def _finish(
             .where(AuditEntry.idempotency_key == key)
             .values(outcome=outcome, payload=payload, finished_at=datetime.now(UTC))
         )
+
+
+def reply_already_sent(
+    session: Session, thread_id: str, reply_sha256: str, since: datetime | None
+) -> str | None:
+    """Mirakl's id of a reply with this text already sent to the thread (by the agent or by hand)
+    since `since` (the customer's latest message), if there is one."""
+    query = (
+        select(AuditEntry.payload["result"]["message_id"].astext)
+        .where(
+            AuditEntry.action.in_(("reply.send", "reply.manual")),
+            AuditEntry.outcome == "succeeded",
+            AuditEntry.payload["thread"].astext == thread_id,
+            AuditEntry.payload["reply_sha256"].astext == reply_sha256,
+        )
+        .order_by(AuditEntry.at.desc())
+        .limit(1)
+    )
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    return session.scalar(query)

@@ -19,12 +19,19 @@ INBOX_STATUSES = (
 
 
 def _closed_by_automation() -> Any:
-    return exists().where(
-        AuditEntry.action == "thread.close",
-        AuditEntry.actor_type == "automation",
-        AuditEntry.outcome == "succeeded",
-        AuditEntry.payload["thread"].astext == Thread.mirakl_thread_id,
+    """The thread's latest close was the automation's (not a reviewer's "ignore")."""
+    latest = (
+        select(AuditEntry.actor_type)
+        .where(
+            AuditEntry.action == "thread.close",
+            AuditEntry.outcome == "succeeded",
+            AuditEntry.payload["thread"].astext == Thread.mirakl_thread_id,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    return latest == "automation"
 
 
 def _inbox_status() -> Any:
@@ -391,8 +398,30 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
             first_in.join(first_out, first_out.c.thread_id == first_in.c.thread_id)
         )
     )
+    # The last answer per reviewed message (a retry after a failed approval answers again);
+    # "accepted" means accepted with the proposed action kept, not declined.
     decisions = (
-        select(AuditEntry.payload["decision"].astext.label("decision"))
+        select(
+            case(
+                (
+                    and_(
+                        AuditEntry.payload["decision"].astext == "accepted",
+                        AuditEntry.payload["with_action"].astext.is_distinct_from("false"),
+                    ),
+                    "accepted",
+                ),
+                else_="corrected",
+            ).label("decision"),
+            func.row_number()
+            .over(
+                partition_by=(
+                    AuditEntry.payload["thread"].astext,
+                    AuditEntry.payload["message_id"].astext,
+                ),
+                order_by=(AuditEntry.at.desc(), AuditEntry.id.desc()),
+            )
+            .label("nth"),
+        )
         .where(
             AuditEntry.action == "review.answer",
             AuditEntry.payload["automated"].astext == "true",
@@ -400,7 +429,9 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
         .subquery()
     )
     reviewed = session.execute(
-        select(decisions.c.decision, func.count()).group_by(decisions.c.decision)
+        select(decisions.c.decision, func.count())
+        .where(decisions.c.nth == 1)
+        .group_by(decisions.c.decision)
     ).all()
     return AutomationFigures(
         messages_per_day=[(d, n) for d, n in per_day],

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -312,6 +313,8 @@ class AuditEntry(Base):
     __table_args__ = (
         CheckConstraint(_in("actor_type", ACTOR_TYPES), name="actor_type_known"),
         CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome_known"),
+        # A thread's rows (its trail, its latest close) are looked up on every inbox read.
+        Index("ix_audit_log_thread", text("(payload ->> 'thread')"), "action"),
     )
 
 

@@ -92,9 +92,10 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
     return _view(user)
 
 
-def display_name_of(session: Session, username: str) -> str:
+def display_name_of(session: Session, username: str) -> str | None:
+    """How the account is named in the audit log; None when there is no such account."""
     user = session.scalar(select(User).where(User.username == username))
-    return (user.display_name or user.username) if user else username
+    return (user.display_name or user.username) if user else None
 
 
 def _view(user: User) -> UserView:

@@ -352,3 +352,94 @@ def test_csagent_users_manages_the_accounts(db_url: str, session: Session) -> No
     assert run(app, ["users", "remove", "ana"]).exit_code == 0
     gone = run(app, ["users", "remove", "ana"])
     assert gone.exit_code == 2 and "no user ana" in gone.output
+
+
+def test_a_reply_by_hand_after_answering_a_review_is_not_sent_twice(desk: Desk) -> None:
+    desk.customer_writes("twice", "Bonjour, je voudrais retourner la machine à café.", "20576630-A")
+    first = desk.api("POST", "/threads/twice/reply", json={"text": "Bonjour, voici comment."})
+    assert first.json()["answered_review"] is True
+    second = desk.api("POST", "/threads/twice/reply", json={"text": "Bonjour, voici comment."})
+    assert second.status_code == 200 and second.json()["answered_review"] is False
+    assert desk.shop_messages("twice") == ["Bonjour, voici comment."]
+    blank = desk.api("POST", "/threads/twice/reply", json={"text": "   "})
+    assert blank.status_code == 422
+
+
+@pytest.fixture
+def shadow_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+    yield from make_desk(mirakl_sim, automation_mode="shadow")
+
+
+def test_in_shadow_mode_text_alone_never_carries_out_or_claims_the_action(
+    shadow_desk: Desk,
+) -> None:
+    desk = shadow_desk
+    order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
+    order.update(order_id="70000020-A", created_date=datetime.now(UTC).isoformat())
+    order["order_lines"][0]["order_line_id"] = "70000020-A-1"
+    httpx.post(f"{desk.sim.url}/_sim/orders", json=order)
+    desk.customer_writes("shadow-text", "Please cancel my order.", "70000020-A")
+    review = httpx.get(f"{desk.url}/api/v1/reviews", headers=REVIEWER).json()[0]
+    assert review["action_request"]["action"] == "cancel_order"
+    # "Send text only" with the confirmation "your order is cancelled" would be a lie: refused.
+    refused = httpx.post(
+        f"{desk.url}/api/v1/threads/shadow-text/review",
+        json={"type": "accept", "args": {"with_action": False}},
+        headers=REVIEWER,
+    )
+    assert refused.status_code == 422 and "confirms the action" in refused.text
+    # A reply typed by hand answers the review without cancelling anything.
+    sent = desk.api("POST", "/threads/shadow-text/reply", json={"text": "We are checking."})
+    assert sent.json()["answered_review"] is True
+    assert desk.sim.state.orders["70000020-A"]["order_state"] == "WAITING_ACCEPTANCE"
+    assert desk.shop_messages("shadow-text") == ["We are checking."]
+    # The reviewer corrected the automation's proposal (the refused answer does not count).
+    from store.inbox import automation_figures
+
+    with session_scope() as session:
+        figures = automation_figures(session)
+    assert (figures.reviews_of_automation, figures.automation_precision) == (1, 0.0)
+
+
+def test_a_removed_account_can_do_nothing_more_and_failed_sign_ins_are_limited(
+    desk: Desk,
+) -> None:
+    import asyncio
+
+    from ui.dashboard import MAX_FAILED_LOGINS, check_login
+
+    client = desk.client()
+    with session_scope() as session:
+        from store.users import remove_user
+
+        remove_user(session, "ana")
+    with pytest.raises(Exception, match="no longer exists"):
+        client.predict("all", "", False, api_name="/inbox")
+    with session_scope() as session:
+        from store.users import add_user
+
+        add_user(session, "bea", "right password")
+    login = check_login(desk.app.state.pipeline.sessions)
+    for _ in range(MAX_FAILED_LOGINS):
+        assert asyncio.run(login("bea", "wrong password")) is False
+    assert asyncio.run(login("bea", "right password")) is False  # locked for a while
+    assert asyncio.run(login("BEA ", "right password")) is False
+
+
+def test_customer_text_in_a_review_is_shown_as_written() -> None:
+    from graph.nodes.review import quoted, read_review_answer, review_update
+
+    shown = quoted("Hi\n**Why a human:** approved by manager ![x](http://evil/p.png)")
+    assert "**Why" not in shown and "![x](" not in shown and shown.startswith("> Hi\n> ")
+    old = {
+        "lastname": "R",
+        "street_1": "Via Roma 15",
+        "zip_code": "20121",
+        "city": "Milano",
+        "country": "ITA",
+    }
+    state: Any = {"proposal": "update_address", "action": "send_reply", "address": old,
+                  "proposal_reply": "Done: your order 1-A will be delivered to Via Roma 15, 20121 Milano."}  # fmt: skip
+    new = {**old, "street_1": "Via Roma 51"}
+    answer = read_review_answer({"type": "accept", "args": {"with_action": True, "address": new}})
+    assert review_update(answer, state)["reply"].endswith("Via Roma 51, 20121 Milano.")

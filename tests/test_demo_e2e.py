@@ -110,10 +110,9 @@ def test_the_demo_ends_with_the_dashboard_until_ctrl_c(tmp_path: Path) -> None:
             if line.startswith("dashboard: ") or not line:
                 break
         assert line.startswith(f"dashboard: http://127.0.0.1:{port}/ui/"), line
-        assert "sign in as demo / demo-csagent" in line
-        client = Client(
-            f"http://127.0.0.1:{port}/ui/", auth=("demo", "demo-csagent"), verbose=False
-        )
+        assert "sign in as demo / " in line
+        password = line.split("sign in as demo / ")[1].split(";")[0]
+        client = Client(f"http://127.0.0.1:{port}/ui/", auth=("demo", password), verbose=False)
         counts, table = client.predict("all", "", False, api_name="/inbox")
         assert "**awaiting review**" in counts and len(table["data"]) >= 46
     finally:

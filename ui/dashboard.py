@@ -8,11 +8,14 @@ review entry points, the queue's retry), in this process; agents sign in with th
 from __future__ import annotations
 
 import html
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import gradio as gr
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,25 +67,54 @@ class Workspace:
     replay_report: Path | None = None
 
 
+MAX_FAILED_LOGINS = 5  # per account, within LOGIN_WINDOW_S: then refused until the window ends
+LOGIN_WINDOW_S = 300.0
+
+
 def check_login(sessions: sessionmaker[Session]) -> Any:
-    def login(username: str, password: str) -> bool:
+    """Gradio's sign-in check: argon2 against the accounts table, off the event loop (a hash
+    takes tens of milliseconds), with repeated failures on one account refused for a while."""
+    failures: dict[str, list[float]] = {}
+    lock = threading.Lock()
+
+    def verify(username: str, password: str) -> bool:
+        name = username.strip().lower()
+        now = time.monotonic()
+        with lock:
+            recent = [t for t in failures.get(name, []) if now - t < LOGIN_WINDOW_S]
+            failures[name] = recent
+            if len(recent) >= MAX_FAILED_LOGINS:
+                return False
         with sessions.begin() as session:
-            return authenticate(session, username, password) is not None
+            ok = authenticate(session, name, password) is not None
+        if not ok:
+            with lock:
+                failures.setdefault(name, []).append(now)
+        return ok
+
+    async def login(username: str, password: str) -> bool:
+        return await anyio.to_thread.run_sync(verify, username, password)
 
     return login
 
 
 def build_dashboard(ws: Workspace) -> gr.Blocks:
     def actor(request: gr.Request | None) -> str:
+        """The signed-in agent's name; an account removed since signing in can do nothing more
+        (Gradio keeps its sessions in memory)."""
         username = getattr(request, "username", None) if request is not None else None
-        if not username:
-            return "agent"
         with ws.sessions() as session:
-            return display_name_of(session, username)
+            name = display_name_of(session, str(username or "").lower())
+        if name is None:
+            raise gr.Error("This account no longer exists: sign in again.")
+        return name
 
     # -- inbox ---------------------------------------------------------------------------------
 
-    def inbox(status: str, search: str, overdue: bool) -> tuple[str, pd.DataFrame]:
+    def inbox(
+        status: str, search: str, overdue: bool, request: gr.Request
+    ) -> tuple[str, pd.DataFrame]:
+        actor(request)
         with ws.sessions() as session:
             page = list_threads(
                 session,
@@ -118,7 +150,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- one thread ----------------------------------------------------------------------------
 
-    def open_thread(thread_id: str) -> tuple[str, str, str, str]:
+    def open_thread(thread_id: str, request: gr.Request) -> tuple[str, str, str, str]:
+        actor(request)
         thread_id = (thread_id or "").strip()
         if not thread_id:
             return "Pick a thread in the inbox.", "", "", ""
@@ -173,7 +206,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             audit or "_nothing recorded yet_",
         )
 
-    def generate_draft(thread_id: str) -> tuple[str, str, str]:
+    def generate_draft(thread_id: str, request: gr.Request) -> tuple[str, str, str]:
+        actor(request)
         thread_id = (thread_id or "").strip()
         if not thread_id:
             return "", "", "Pick a thread first."
@@ -208,7 +242,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- reviews -------------------------------------------------------------------------------
 
-    def reviews() -> tuple[Any, str]:
+    def reviews(request: gr.Request) -> tuple[Any, str]:
+        actor(request)
         choices = []
         if ws.agent is not None:
             with ws.sessions() as session:
@@ -219,17 +254,20 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         note = f"{len(choices)} review(s) pending." if ws.agent else "The agent is off."
         return gr.update(choices=choices, value=choices[0][1] if choices else None), note
 
-    def show_review(thread_id: str | None) -> tuple[str, str, str, str, str, str, str, str]:
+    def show_review(
+        thread_id: str | None, request: gr.Request
+    ) -> tuple[str, str, str, str, str, str, str, str]:
+        actor(request)
         empty = ("", "", "", "", "", "", "", "")
         if not thread_id or ws.agent is None:
             return ("_No review selected._", *empty[1:])
         found = ws.agent.pending_review(thread_id)
         if found is None:
             return ("_This review is no longer pending._", *empty[1:])
-        request = found["request"]
-        args = request["action_request"]["args"]
+        pending = found["request"]
+        args = pending["action_request"]["args"]
         address = args.get("address") or {}
-        action = request["action_request"]["action"]
+        action = pending["action_request"]["action"]
         proposal = args.get("proposal")
         what = (
             f"**Action if approved:** `{proposal or action}`"
@@ -237,7 +275,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             else "**Text only** (no action proposed)"
         )
         return (
-            request["description"] + "\n\n" + what,
+            pending["description"] + "\n\n" + what,
             args.get("reply") or "",
             str(address.get("street_1") or ""),
             str(address.get("street_2") or ""),
@@ -252,6 +290,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         street_1: str, street_2: str, zip_code: str, city: str, country: str,
         message_id: str, request: gr.Request,
     ) -> str:  # fmt: skip
+        reply, note = reply or "", note or ""
         if not thread_id or ws.agent is None:
             return "Pick a review first."
         found = ws.agent.pending_review(thread_id)
@@ -301,7 +340,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- needs attention -----------------------------------------------------------------------
 
-    def attention() -> pd.DataFrame:
+    def attention(request: gr.Request) -> pd.DataFrame:
+        actor(request)
         with ws.sessions() as session:
             items = needing_attention(session)
         return pd.DataFrame(
@@ -310,7 +350,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             columns=["event", "kind", "thread", "message", "received", "error"],
         )  # fmt: skip
 
-    def retry(event_id: str) -> str:
+    def retry(event_id: str, request: gr.Request) -> str:
+        actor(request)
         try:
             view = ws.pipeline.retry(int(str(event_id).strip()))
         except ValueError as exc:
@@ -323,7 +364,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- automation ----------------------------------------------------------------------------
 
-    def automation() -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    def automation(request: gr.Request) -> tuple[str, Any, Any, Any, str]:
+        actor(request)
         with ws.sessions() as session:
             f = automation_figures(session)
         precision = (
@@ -550,9 +592,12 @@ def _order_markdown(order: dict[str, Any] | None) -> str:
 
 def mount_dashboard(app: Any, ws: Workspace) -> Any:
     """The dashboard at /ui of the FastAPI app, behind the agents' sign-in."""
+    blocks = build_dashboard(ws)
+    # Several agents at once: one slow Mirakl read must not hold up everyone's clicks.
+    blocks.queue(default_concurrency_limit=8)
     return gr.mount_gradio_app(
         app,
-        build_dashboard(ws),
+        blocks,
         path="/ui",
         auth=check_login(ws.sessions),
         auth_message="Sign in with your csagent account (`csagent users add`).",

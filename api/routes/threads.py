@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DraftingDep, MiraklDep, ReviewerKeyDep, SessionDep
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
-from graph.processor import Agent
+from graph.nodes.review import InvalidReviewAnswer
+from graph.processor import Agent, StaleReview
 from graph.workspace import draft_for_thread, send_manual_reply
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
@@ -95,6 +96,8 @@ class ThreadOut(BaseModel):
 
 
 class ReplyIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     text: StorableStr = Field(min_length=1, max_length=10_000)
 
 
@@ -171,7 +174,7 @@ def thread(
     )
 
 
-@router.post("/{thread_id}/reply", response_model=ReplyOut, responses=error_responses(502))
+@router.post("/{thread_id}/reply", response_model=ReplyOut, responses=error_responses(409, 502))
 def reply(
     thread_id: str,
     body: ReplyIn,
@@ -196,6 +199,10 @@ def reply(
             text=body.text,
             actor=x_actor or "agent",
         )
+    except StaleReview as exc:
+        raise ApiError(409, "stale_review", str(exc)) from None
+    except InvalidReviewAnswer as exc:
+        raise ApiError(422, "invalid_reply", str(exc)) from None
     except LookupError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     except (MiraklError, ActionFailed) as exc:

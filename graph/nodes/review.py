@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -99,10 +100,10 @@ def review_request(state: AgentState) -> dict[str, Any]:
         )
         if state.get("proposal_reply"):
             lines.append(
-                "**If approved, the customer is told:**\n> "
-                + (state.get("proposal_reply") or "").replace("\n", "\n> ")
+                "**If approved, the customer is told:**\n"
+                + quoted(state.get("proposal_reply") or "")
             )
-    lines.append(f"**Customer wrote:**\n> {state['text']}")
+    lines.append(f"**Customer wrote:**\n{quoted(state['text'])}")
     address = state.get("address")
     return {
         "action_request": {
@@ -217,15 +218,39 @@ def _action_choice(args: Any) -> tuple[bool | None, dict[str, Any] | None]:
 _ADDRESS: TypeAdapter[Address] = TypeAdapter(Address)
 
 
+def quoted(text: str) -> str:
+    """Text from outside (a customer's message, a greeting with their name) as a Markdown quote
+    that shows it as written: no heading, emphasis, link or image of theirs is rendered."""
+    escaped = html.escape(text, quote=False)  # < > & shown as such, never as HTML
+    for char in "\\`*_[]()#!|":
+        escaped = escaped.replace(char, "\\" + char)
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in escaped.splitlines())
+
+
+def check_answer_allowed(answer: ReviewAnswer, state: AgentState) -> None:
+    """Refuse answers that would send something untrue: accepting with no draft, or sending the
+    confirmation of an action without carrying the action out."""
+    if answer.decision == "accepted" and not state.get("reply"):
+        raise InvalidReviewAnswer("there is no draft to accept: edit it or respond")
+    confirms_action = (state.get("action") or "send_reply") != "send_reply"
+    if answer.decision == "accepted" and answer.with_action is False and confirms_action:
+        raise InvalidReviewAnswer(
+            "this reply confirms the action; to send text without the action, edit the text"
+        )
+
+
 def human_review(state: AgentState) -> dict[str, Any]:
     """Ask a human; an answer that cannot be used asks again (never fails the paused run)."""
     try:
         answer = read_review_answer(interrupt(review_request(state)))
-        if answer.decision == "accepted" and not state.get("reply"):
-            raise InvalidReviewAnswer("there is no draft to accept: edit it or respond")
+        check_answer_allowed(answer, state)
     except InvalidReviewAnswer as exc:
         return {"decision": None, "reason": f"the previous answer was not usable: {exc}"}
     return review_update(answer, state)
+
+
+def _one_line(address: Any) -> str:
+    return f"{address['street_1']}, {address['zip_code']} {address['city']}"
 
 
 def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
@@ -237,6 +262,12 @@ def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
         update["action"] = state.get("proposal") or state.get("action") or "send_reply"
         if answer.decision == "accepted" and state.get("proposal_reply"):
             update["reply"] = state.get("proposal_reply")  # the confirmation of the action
+    if answer.address is not None and answer.decision == "accepted":
+        # The confirmation names the address actually sent to the warehouse.
+        old, new = state.get("address"), answer.address
+        reply = update.get("reply") or state.get("reply") or ""
+        if old and _one_line(old) in reply:
+            update["reply"] = reply.replace(_one_line(old), _one_line(new))
     elif answer.with_action is False:
         update["action"] = "send_reply"
     if answer.address is not None:
