@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import pickle
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from knowledge.embeddings import get_embeddings
 from store.metrics import stage
 from store.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
 TRAINING_DATA = Path(str(files("graph.classify").joinpath("data", "train.jsonl")))
 MODEL_VERSION = "lr-c8-isotonic-cv5"  # part of the cache key: change it when the recipe changes
 
@@ -189,21 +191,28 @@ class IntentClassifier:
         self.threshold = threshold
 
     def classify(self, text: str) -> Prediction:
+        """The local answer when it is sure; else the LLM's intent, with the local calibrated
+        probability of that intent as its confidence: the LLM's own number never decides an
+        automation. Any LLM failure or refusal keeps the local answer."""
         local = self.local.predict(text)
         if self.llm is None or local.confidence >= self.threshold:
             return local
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        result = self.llm.invoke(
-            [SystemMessage(LLM_PROMPT), HumanMessage(f"Customer message:\n<<<\n{text}\n>>>")]
-        )
-        answer = result["parsed"]
+        try:
+            result = self.llm.invoke(
+                [SystemMessage(LLM_PROMPT), HumanMessage(f"Customer message:\n<<<\n{text}\n>>>")]
+            )
+        except Exception as exc:  # down, timeout, refusal, quota: the local answer stands
+            log.warning("LLM classification failed, keeping the local answer: %r", exc)
+            return replace(local, rationale=f"LLM unavailable: {type(exc).__name__}")
+        answer = result.get("parsed") if isinstance(result, dict) else None
         if answer is None:  # the model did not follow the schema: keep the local answer
             return local
         usage = getattr(result["raw"], "usage_metadata", None) or {}
         return Prediction(
             intent=answer.intent,
-            confidence=answer.confidence,
+            confidence=round(local.probabilities.get(answer.intent, 0.0), 4),
             classifier="llm",
             probabilities=local.probabilities,
             vector=local.vector,
