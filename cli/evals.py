@@ -20,17 +20,34 @@ def eval_intents(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     threshold: Annotated[float, typer.Option(min=0, max=1, help="Automation threshold.")] = 0.95,
     report: Annotated[Path | None, typer.Option(help="Write report.md and PNG plots here.")] = None,
+    negatives: Annotated[
+        Path | None,
+        typer.Option(
+            "--hard-negatives",
+            help="JSONL of messages that must never be automated (default: the project's).",
+        ),
+    ] = None,
 ) -> None:
-    """Accuracy, macro-F1, per intent and language, confusion, automation coverage/precision."""
+    """Accuracy, macro-F1, per intent and language, confusion, automation coverage/precision
+    (with a concept-level interval), and the hard negatives: exit 1 if any would be automated."""
     import json
 
-    from evals.intents import DATASET, format_report, load_labelled, run, write_report
+    from evals.intents import (
+        DATASET,
+        HARD_NEGATIVES,
+        format_report,
+        hard_negatives,
+        load_labelled,
+        run,
+        write_report,
+    )
     from graph.classify.model import IntentClassifier, LocalIntentModel
     from graph.llm import chat_model
 
     settings = get_settings()
     try:
         rows = load_labelled(dataset or DATASET)
+        negative_rows = load_labelled(negatives or HARD_NEGATIVES)
     except (OSError, ValueError) as exc:
         raise fail(f"cannot read the dataset: {exc}") from None
     llm = chat_model(settings)
@@ -43,6 +60,7 @@ def eval_intents(
         else ""
     )
     result = run(classifier, rows, threshold)
+    traps = hard_negatives(classifier, negative_rows, threshold)
     if report is not None:
         path = write_report(result, name, report)
         typer.echo(f"report written to {path}", err=True)
@@ -65,9 +83,19 @@ def eval_intents(
         out["classifier"] = name
         out["llm_calls"] = result["llm_calls"]
         out["llm_tokens_per_message"] = result["llm_tokens_per_message"]
+        out["automation"]["precision_ci"] = result["automation"]["precision_ci"]
+        out["hard_negatives"] = traps
         typer.echo(json.dumps(out))
     else:
         typer.echo(format_report(result, name))
+        typer.echo(
+            f"\nhard negatives: {traps['n']} messages ({', '.join(traps['languages'])}), "
+            f"{traps['automated']} automated actions"
+        )
+        for row in traps["messages"]:
+            typer.echo(f"  AUTOMATED {row['predicted']} ({row['confidence']:.2f}): {row['text']}")
+    if traps["automated"]:
+        raise typer.Exit(1)
 
 
 @eval_app.command("scenarios")

@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from evals.stats import percentile
+from graph.classify.explicit import explicit_request
 from graph.classify.intents import AUTOMATABLE, INTENTS
 
 DATASET = Path(__file__).parent / "data" / "intents_test.jsonl"
+# Messages that look like automatable requests and are not (negations, questions about the policy,
+# newsletters, returns, past cancellations, invoice addresses, general questions...): none may be
+# automated.
+HARD_NEGATIVES = Path(__file__).parent / "data" / "hard_negatives.jsonl"
 
 
 def load_labelled(path: Path) -> list[dict[str, str]]:
@@ -31,23 +36,78 @@ def load_labelled(path: Path) -> list[dict[str, str]]:
 
 
 def automation(
-    truth: list[str], predicted: list[str], confidence: list[float], threshold: float
+    truth: list[str],
+    predicted: list[str],
+    confidence: list[float],
+    threshold: float,
+    explicit: list[bool] | None = None,
 ) -> dict[str, float]:
     """Coverage: share of truly automatable messages that would be automated. Precision: share
-    of automated decisions whose intent was right."""
+    of automated decisions whose intent was right. A decision is automated when the intent is
+    automatable, confident enough, and the message explicitly asks for it (graph/classify/explicit)."""
+    asks = explicit if explicit is not None else [True] * len(predicted)
     automated = [
-        p in AUTOMATABLE and c >= threshold for p, c in zip(predicted, confidence, strict=True)
+        p in AUTOMATABLE and c >= threshold and e
+        for p, c, e in zip(predicted, confidence, asks, strict=True)
     ]
     eligible = [t in AUTOMATABLE for t in truth]
-    done = sum(1 for a, e in zip(automated, eligible, strict=True) if a and e)
+    # Coverage counts the right automations only: a wrong one is a cost, not coverage.
     right = sum(1 for a, t, p in zip(automated, truth, predicted, strict=True) if a and t == p)
     decisions = sum(automated)
     return {
         "threshold": threshold,
-        "coverage": done / sum(eligible) if sum(eligible) else 0.0,
+        "coverage": right / sum(eligible) if sum(eligible) else 0.0,
         "precision": right / decisions if decisions else 1.0,
         "automated": decisions,
+        "wrong": decisions - right,
     }
+
+
+def concepts(rows: list[dict[str, str]]) -> list[str]:
+    """The concept of each row: its `concept` field, else (intent, rank among the rows of the
+    same intent and language) — the test file writes each concept once per language, in order."""
+    seen: Counter[tuple[str, str]] = Counter()
+    keys = []
+    for row in rows:
+        if row.get("concept"):
+            keys.append(str(row["concept"]))
+            continue
+        key = (row["intent"], row.get("lang", "?"))
+        keys.append(f"{row['intent']}#{seen[key]}")
+        seen[key] += 1
+    return keys
+
+
+def precision_interval(
+    truth: list[str],
+    predicted: list[str],
+    automated: list[bool],
+    groups: list[str],
+    reps: int = 2000,
+    seed: int = 7,
+) -> tuple[float, float]:
+    """95 % interval of the automation precision, resampling whole concepts (all languages and
+    variants of a sentence together), so near-copies do not narrow it."""
+    import numpy as np
+
+    by_group: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for t, p, a, g in zip(truth, predicted, automated, groups, strict=True):
+        by_group[g].append((int(a), int(a and t == p)))
+    names = sorted(by_group)
+    counts = np.array(
+        [[sum(d for d, _ in by_group[n]), sum(r for _, r in by_group[n])] for n in names]
+    )
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(reps):
+        pick = counts[rng.integers(0, len(names), len(names))]
+        decided = pick[:, 0].sum()
+        if decided:
+            values.append(pick[:, 1].sum() / decided)
+    if not values:
+        return (1.0, 1.0)
+    low, high = np.percentile(values, [2.5, 97.5])
+    return (float(low), float(high))
 
 
 def score(
@@ -57,6 +117,7 @@ def score(
     truth = [r["intent"] for r in rows]
     predicted = [p["intent"] for p in predictions]
     confidence = [float(p["confidence"]) for p in predictions]
+    explicit = [bool(p.get("explicit", True)) for p in predictions]
     per_intent: dict[str, dict[str, float]] = {}
     for intent in INTENTS:
         tp = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p == intent)
@@ -85,8 +146,22 @@ def score(
         "per_intent": per_intent,
         "per_language": {lang: sum(ok) / len(ok) for lang, ok in sorted(by_lang.items())},
         "confusion": {t: {p: confusion[(t, p)] for p in INTENTS} for t in INTENTS},
-        "automation": automation(truth, predicted, confidence, threshold),
-        "curve": [automation(truth, predicted, confidence, t / 100) for t in range(50, 100)],
+        "automation": {
+            **automation(truth, predicted, confidence, threshold, explicit),
+            "precision_ci": precision_interval(
+                truth,
+                predicted,
+                [
+                    p in AUTOMATABLE and c >= threshold and e
+                    for p, c, e in zip(predicted, confidence, explicit, strict=True)
+                ],
+                concepts(rows),
+            ),
+            "concepts": len(set(concepts(rows))),
+        },
+        "curve": [
+            automation(truth, predicted, confidence, t / 100, explicit) for t in range(50, 100)
+        ],
         "latency_ms": {
             "p50": statistics.median(latencies) if latencies else 0.0,
             "p95": percentile(latencies, 0.95),
@@ -108,6 +183,7 @@ def run(classifier: Any, rows: list[dict[str, str]], threshold: float) -> dict[s
             {
                 "intent": prediction.intent,
                 "confidence": prediction.confidence,
+                "explicit": explicit_request(row["text"], prediction.intent, row.get("lang")).ok,
                 "latency_ms": elapsed,
             }
         )
@@ -129,9 +205,10 @@ def format_report(report: dict[str, Any], classifier: str) -> str:
             if report.get("llm_calls")
             else ""
         ),
-        f"automation at {a['threshold']:.2f}: coverage {a['coverage']:.3f}, "
-        f"precision {a['precision']:.3f} "
-        f"({a['automated']} automated decisions)",
+        f"automation at {a['threshold']:.2f}: coverage {a['coverage']:.3f} (right automations "
+        f"only), precision {a['precision']:.3f} (95 % interval over {a['concepts']} concepts "
+        f"{a['precision_ci'][0]:.3f}-{a['precision_ci'][1]:.3f}; "
+        f"{a['automated']} automated decisions, {a['wrong']} wrong)",
         "",
         f"{'intent':<22} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}",
     ]
@@ -199,3 +276,24 @@ def write_report(report: dict[str, Any], classifier: str, folder: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def hard_negatives(classifier: Any, rows: list[dict[str, str]], threshold: float) -> dict[str, Any]:
+    """Which of these messages the agent would act on by itself (the answer must be none)."""
+    acted = []
+    for row in rows:
+        prediction = classifier.classify(row["text"])
+        if (
+            prediction.intent in AUTOMATABLE
+            and prediction.confidence >= threshold
+            and explicit_request(row["text"], prediction.intent, row.get("lang")).ok
+        ):
+            acted.append(
+                {**row, "predicted": prediction.intent, "confidence": prediction.confidence}
+            )
+    return {
+        "n": len(rows),
+        "languages": sorted({r.get("lang", "?") for r in rows}),
+        "automated": len(acted),
+        "messages": acted,
+    }

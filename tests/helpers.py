@@ -47,3 +47,19 @@ class Internal:
 
         headers = {"X-API-Key": key} if key is not None else {}
         return httpx.put(f"{self.url}/internal/v1{path}", json=body, headers=headers)
+
+
+def postgres_stopped(data_dir: Any, timeout_s: float = 60.0) -> bool:
+    """The embedded PostgreSQL of `data_dir` has stopped (its pid file is gone). The last process
+    using it stops it on exit; on a loaded machine the shutdown checkpoint can outlast the
+    process by a few seconds, so this waits for it."""
+    import time
+    from pathlib import Path
+
+    pid_file = Path(data_dir) / "pgdata" / "postmaster.pid"
+    deadline = time.monotonic() + timeout_s
+    while pid_file.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -135,3 +135,15 @@ def test_an_llm_failure_keeps_the_local_answer(model: LocalIntentModel, serve_ap
     )
     assert result.rationale is not None and "LLM unavailable" in result.rationale
     assert len(script.requests) >= 1
+
+
+def test_no_hard_negative_would_be_automated(model: LocalIntentModel) -> None:
+    """The project's hard negatives (five languages) at the default threshold: zero automated
+    actions, local classifier and explicit-request check together."""
+    from evals.intents import HARD_NEGATIVES, hard_negatives, load_labelled
+    from graph.classify.model import IntentClassifier
+
+    rows = load_labelled(HARD_NEGATIVES)
+    assert len(rows) >= 150 and {r["lang"] for r in rows} == {"en", "fr", "de", "es", "it"}
+    report = hard_negatives(IntentClassifier(model), rows, 0.95)
+    assert report["automated"] == 0, report["messages"]

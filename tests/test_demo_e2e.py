@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import postgres_stopped
 
 REPO = Path(__file__).resolve().parents[1]
 CSAGENT = Path(sys.executable).with_name("csagent")
@@ -52,7 +53,7 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     assert "draft:" in out and "Traceback" not in first.stderr
     assert f"threads:    {n_threads + 5} (" in out
     # The embedded server stops with the last process that used it...
-    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+    assert postgres_stopped(tmp_path)
 
     # ...and its data is still there when the next command starts it again.
     second = run_csagent("demo", "--no-serve", data_dir=tmp_path)
@@ -119,4 +120,4 @@ def test_the_demo_ends_with_the_dashboard_until_ctrl_c(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
-    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+    assert postgres_stopped(tmp_path)

@@ -41,10 +41,17 @@ def test_metrics_by_hand() -> None:
     )
     assert report["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
     assert report["per_language"] == {"en": 0.5, "fr": 1.0}
-    # 3 automatable messages, 2 automated (coverage 2/3); of the 2 automated decisions 1 was right.
-    assert report["automation"] == pytest.approx(
-        {"threshold": 0.95, "coverage": 2 / 3, "precision": 0.5, "automated": 2}
+    # 3 automatable messages, 2 automated; of the 2 automated decisions 1 was right, and only
+    # right automations count as coverage (1/3).
+    automation = {
+        k: report["automation"][k]
+        for k in ("threshold", "coverage", "precision", "automated", "wrong")
+    }
+    assert automation == pytest.approx(
+        {"threshold": 0.95, "coverage": 1 / 3, "precision": 0.5, "automated": 2, "wrong": 1}
     )
+    low, high = report["automation"]["precision_ci"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0 and report["automation"]["concepts"] == 3
     assert report["confusion"]["order_status"]["cancellation_request"] == 1
 
 
@@ -102,7 +109,9 @@ def test_eval_intents_json_and_report(tmp_path: Path) -> None:
         "latency_ms",
         "classifier",
     }
-    assert report["n"] == 3 and set(report["automation"]) == {"threshold", "coverage", "precision"}
+    assert report["n"] == 3
+    assert set(report["automation"]) == {"threshold", "coverage", "precision", "precision_ci"}
+    assert report["hard_negatives"]["n"] >= 150 and report["hard_negatives"]["automated"] == 0
     assert report["accuracy"] == 1.0
     for png in ("confusion.png", "precision_coverage.png"):
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -590,3 +590,23 @@ def test_sync_reads_changed_orders_and_fills_referenced_ones(
     # Nothing changed since: the cursor holds, nothing is read again.
     again = asyncio.run(one_pass())
     assert again.orders_read <= 1 and again.cursor_after == report.cursor_after
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Bitte NICHT stornieren! Ich möchte die Bestellung behalten.", "de"),
+        ("Ya no quiero cancelar, me quedo el pedido.", "es"),
+        ("Si le colis n'est pas là vendredi, annulez-le.", "fr"),
+    ],
+)
+def test_a_cancellation_not_explicitly_asked_for_is_never_carried_out(
+    world: World, text: str, lang: str
+) -> None:
+    order_id = f"4101500{len(text) % 10}-A"
+    world.create_order(order_json(order_id, f"cust-neg-{lang}", "WAITING_ACCEPTANCE", age=timedelta(hours=1)))  # fmt: skip
+    answer = world.customer_writes(f"neg-{lang}", text, order_id)
+    assert answer["status"] == "awaiting_approval"
+    assert world.mirakl_order(order_id)["order_state"] == "WAITING_ACCEPTANCE"
+    if answer["intent"] == "cancellation_request":
+        assert "not an explicit request to act" in answer["reason"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import free_port
+from helpers import free_port, postgres_stopped
 
 from cli.local_server import wait_for_health
 
@@ -63,4 +63,4 @@ def test_a_fresh_serve_drafts_from_the_shipped_policies_and_stops_cleanly_on_sig
         code = server.wait(timeout=60)
     assert code == 0, log.read_text()[-3000:]
     # The embedded PostgreSQL stopped with the server: nothing is left running.
-    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+    assert postgres_stopped(tmp_path)

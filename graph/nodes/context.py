@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from graph.classify.explicit import explicit_request
 from graph.classify.intents import AUTOMATABLE
 from graph.conversation import read_conversation
 from graph.policies import automation_route, extract_order_ids
@@ -101,14 +102,20 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     thresholds: dict[str, float] = {
         k: v for k, v in settings.automation_thresholds.items() if k in AUTOMATABLE
     }
+    intent = state.get("intent") or "other"
     target, reason = automation_route(
-        state.get("intent") or "other",
+        intent,
         state.get("confidence") or 0.0,
         thresholds,
         settings.automation_mode,
         state.get("order") is not None,
         state.get("problem"),
     )
+    if target in AUTOMATABLE:
+        # Confident about the topic is not the same as asked to act: the words must ask for it.
+        explicit = explicit_request(state["text"], intent, state.get("language"))
+        if not explicit.ok:
+            target, reason = "draft", f"not an explicit request to act: {explicit.reason}"
     return {"route": target, "reason": reason}
 
 
