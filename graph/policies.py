@@ -93,32 +93,7 @@ def automation_route(
 
 
 ORDER_ID = re.compile(r"\b(\d{5,12}-[A-Z])\b")
-_WORD = r"[A-Za-zÀ-ÿß'’.\-]+"
-_CAP = r"[A-ZÀ-Ý][\wÀ-ÿß'’.\-]*"
-ADDRESS = re.compile(
-    # "8 avenue Jean Jaurès" (number first) or "Hauptstraße 5" / "Via Roma 15" (number last),
-    # then a 5-digit postcode and a capitalised city.
-    rf"(?P<street>\d+[a-z]?,?\s+(?:{_WORD}\s?){{1,5}}?|(?:{_CAP}\s){{0,3}}{_CAP}\s+\d+[a-z]?)"
-    r",?\s+(?P<zip>\d{5})\s+"
-    r"(?P<city>[A-ZÀ-Ý][a-zà-ÿß'’\-]+(?:[ \-][A-ZÀ-Ý][a-zà-ÿß'’\-]+)?)"
-)
 
 
 def extract_order_ids(text: str) -> list[str]:
     return ORDER_ID.findall(text)
-
-
-def extract_address(text: str) -> dict[str, str] | None:
-    """A street, a 5-digit postcode and a city, when the message spells them out."""
-    match = ADDRESS.search(text)
-    if match is None:
-        return None
-    street = match.group("street").strip(" ,:")
-    for lead in ("to ", "au ", "à ", "an ", "a ", "in ", "en "):
-        if street.lower().startswith(lead):
-            street = street[len(lead) :]
-    return {
-        "street_1": street.strip(),
-        "zip_code": match.group("zip"),
-        "city": match.group("city").strip(),
-    }

@@ -21,7 +21,6 @@ from graph.policies import (
     address_policy,
     automation_route,
     cancellation_policy,
-    extract_address,
     extract_order_ids,
 )
 from knowledge.ingest import KnowledgeBase
@@ -126,14 +125,18 @@ def test_extraction() -> None:
         "20567843-A",
         "20571120-B",
     ]
-    assert extract_address(
+    from graph.address import parse_address
+
+    assert parse_address(
         "Pouvez-vous livrer au 8 avenue Jean Jaurès 33000 Bordeaux à la place ?"
-    ) == {"street_1": "8 avenue Jean Jaurès", "zip_code": "33000", "city": "Bordeaux"}
-    assert (
-        extract_address("bitte an Hauptstraße 5, 10827 Berlin liefern")["street_1"]
-        == "Hauptstraße 5"
-    )  # type: ignore[index]
-    assert extract_address("please change my address") is None
+    ).fields() == {
+        "street_1": "8 avenue Jean Jaurès",
+        "zip_code": "33000",
+        "city": "Bordeaux",
+        "country": "FRA",
+    }
+    assert parse_address("bitte an Hauptstraße 5, 10827 Berlin liefern").street_1 == "Hauptstraße 5"
+    assert not parse_address("please change my address").complete
 
 
 # -- the graph, end to end ---------------------------------------------------------------------------

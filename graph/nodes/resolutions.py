@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from langgraph.runtime import Runtime
 
+from graph.address import parse_address
 from graph.drafting import PHRASES, greeting, order_sentence, reply_language, sign_off
-from graph.policies import address_policy, cancellation_policy, extract_address
+from graph.policies import address_policy, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState
 from store.facts import Address, OrderFacts
@@ -109,7 +110,9 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
 
 def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     order = _order(state)
-    parsed = extract_address(state["text"])
+    current_address: dict[str, Any] = dict(order["address"] or {})
+    reading = parse_address(state["text"], current_address.get("country"))
+    parsed = reading.fields() if reading.complete else None
     address = new_address(order, parsed) if parsed else None
     lang = reply_language(state.get("language") or "en")
     # Refused below, the parsed address still goes to the reviewer, who may correct and apply it.
@@ -138,6 +141,12 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
                 **proposal,
             }
         decision = address_policy(shipment.get("status"), parsed)
+    if reading.problems:
+        shown = ", ".join(f"{k} {v}" for k, v in reading.fields().items()) or "nothing"
+        return _to_review(
+            f"the new address could not be read safely ({'; '.join(reading.problems)}); "
+            f"read: {shown}"
+        )
     if not decision.allowed or address is None:
         return {**_to_review(f"address change refused by policy: {decision.reason}"), **proposal}
     lang = reply_language(state.get("language") or "en")
@@ -152,17 +161,18 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
 
 
 def new_address(order: OrderFacts, parsed: dict[str, str]) -> Address:
-    """The parsed street, postcode and city, with the rest of the order's current address."""
+    """The new address as read, with the recipient of the current one; its apartment line and
+    phone are kept unless the message gives new ones."""
     current: dict[str, Any] = dict(order["address"] or {})
     return Address(
         firstname=current.get("firstname"),
         lastname=current.get("lastname") or "Customer",
         street_1=parsed["street_1"],
-        street_2=None,
+        street_2=parsed.get("street_2") or current.get("street_2"),
         zip_code=parsed["zip_code"],
         city=parsed["city"],
-        country=current.get("country") or "FRA",
-        phone=current.get("phone"),
+        country=parsed["country"],
+        phone=parsed.get("phone") or current.get("phone"),
     )
 
 

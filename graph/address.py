@@ -1,0 +1,285 @@
+"""The new delivery address written in a customer's message, or why it cannot be read safely.
+
+Only the new address is read ("from X to Y" is Y; "instead of X" is not X); the country comes
+from the address itself (a country name, a postcode format only one country uses, or the kind of
+street), never silently from the old address; multi-word and hyphenated streets and cities and
+their particles ("de la", "dei", "van", "-en-") are kept whole; an apartment/floor line becomes
+`street_2`; a phone number is read. Anything ambiguous (two candidate addresses, no house number,
+a postcode several countries share with nothing to tell them apart, an unknown format) is a
+problem: the change is then reviewed, with what was read shown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+COUNTRY_NAMES = {
+    "FRA": ("france",),
+    "DEU": ("germany", "deutschland", "allemagne", "alemania", "germania"),
+    "ESP": ("spain", "espana", "espagne", "spanien", "spagna"),
+    "ITA": ("italy", "italia", "italie", "italien"),
+    "BEL": ("belgium", "belgique", "belgie", "belgien", "belgica", "belgio"),
+    "CHE": ("switzerland", "suisse", "schweiz", "suiza", "svizzera"),
+    "GBR": ("united kingdom", "uk", "england", "scotland", "wales", "royaume-uni", "reino unido", "regno unito", "grossbritannien"),
+    "IRL": ("ireland", "irlande", "irland", "irlanda"),
+    "NLD": ("netherlands", "nederland", "pays-bas", "niederlande", "paises bajos", "paesi bassi", "holland"),
+    "PRT": ("portugal", "portogallo"),
+    "AUT": ("austria", "osterreich", "autriche"),
+}  # fmt: skip
+# Kinds of street that tell the country when the postcode alone does not.
+STREET_KINDS = {
+    "FRA": r"rue|avenue|av\.|boulevard|bd|allee|chemin|impasse|place|quai|cours|route|square",
+    "DEU": r"\w*strasse|\w+str\.|\w+weg|\w+platz|marienplatz|\w+gasse|\w+allee|\w+ring|\w+damm|\w+ufer",
+    "ESP": r"calle|c/|avenida|avda\.?|plaza|paseo|carrer|camino|ronda|travesia",
+    "ITA": r"via|viale|piazza|piazzale|corso|vicolo|largo|strada",
+    "NLD": r"\w+straat|\w+laan|\w+plein|\w+gracht|\w+kade",
+    "GBR": r"street|road|lane|avenue|close|drive|way|crescent|terrace|gardens|place|square",
+}
+# Postcode formats; a 5- or 4-digit code alone is shared by several countries.
+POSTCODES = [
+    ("PRT", r"\d{4}-\d{3}"),
+    ("NLD", r"\d{4} ?[A-Z]{2}(?![A-Za-z])"),
+    ("GBR", r"(?:[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})"),
+    ("IRL", r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}"),
+    ("5DIGIT", r"(?:[FDI]-)?\d{5}"),
+    ("4DIGIT", r"(?:[BC]H?-)?\d{4}"),
+]
+SHARED = {"5DIGIT": ("FRA", "DEU", "ESP", "ITA"), "4DIGIT": ("BEL", "CHE", "AUT")}
+# Words that introduce the new address, and the old one.
+NEW_MARKERS = (
+    r"\b(?:to|towards|au|à|a la|à la|chez|an|nach|auf|al|a|en|alla|all'|in|op|naar|para)\b"
+)
+OLD_MARKERS = r"\b(?:from|instead of|rather than|not|au lieu de|au lieu du|plutot que|pas au|statt|anstatt|nicht|von|en lugar de|en vez de|desde|invece di|anziche|non piu|non)\b"
+ALTERNATIVE = re.compile(r"\b(?:or|ou|oder|o|oppure|of)\b", re.IGNORECASE)
+UNIT = re.compile(
+    r"(?:\b\d{1,2}\.?\s*)?\b(?:apt\.?|apartment|flat|floor|suite|unit|building|bldg|c/o|appartement|appt\.?|app\.?|etage|"
+    r"batiment|bat\.|escalier|porte|residence|wohnung|whg\.?|stock|etage|og\b|eg\b|hinterhaus|"
+    r"piso|puerta|planta|escalera|bloque|portal|interno|int\.|scala|piano|appartamento|palazzina)\b[^,\n]*",
+    re.IGNORECASE,
+)
+PHONE = re.compile(r"(?<![\w+])(\+\d[\d ()./-]{7,18}\d|0\d(?:[ ./-]?\d{2}){4})(?!\w)")
+CITY = r"[A-Z][\w'’.-]*(?:[ -](?:(?:de|du|des|la|le|les|sur|sous|en|am|an|der|im|bei|de la|del|della|dei|di|da|van|upon|on|in|y|e)[ -])?[A-Z][\w'’.-]*){0,3}"
+STOP = r"(?=\s*(?:[,.;!?\n()]|$)|\s+[a-zà-ÿ0-9])"
+
+
+@dataclass
+class ParsedAddress:
+    street_1: str | None = None
+    street_2: str | None = None
+    zip_code: str | None = None
+    city: str | None = None
+    country: str | None = None  # ISO alpha-3
+    phone: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems and all((self.street_1, self.zip_code, self.city, self.country))
+
+    def fields(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in (
+                ("street_1", self.street_1), ("street_2", self.street_2),
+                ("zip_code", self.zip_code), ("city", self.city), ("country", self.country),
+                ("phone", self.phone),
+            )
+            if v
+        }  # fmt: skip
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+@dataclass
+class _Candidate:
+    kind: str
+    zip_code: str
+    start: int
+    end: int
+    street: str | None = None
+    street_start: int = 0
+    city: str | None = None
+    end_of_address: int = 0
+    old: bool = False  # introduced as the address to replace ("instead of X", "nicht an X")
+
+
+def parse_address(text: str, current_country: str | None = None) -> ParsedAddress:
+    """The new delivery address in `text`, with `problems` when it cannot be read safely."""
+    flat = text.replace("\r", "")
+    candidates = [c for c in _candidates(flat) if c.street and c.city]
+    if not candidates:
+        return ParsedAddress(
+            problems=["no complete address (number and street, postcode, city) was found"]
+        )
+    chosen = _choose(flat, candidates)
+    if chosen is None:
+        found = "; ".join(f"{c.street}, {c.zip_code} {c.city}" for c in candidates)
+        return ParsedAddress(
+            problems=[f"several addresses are written ({found}): which is the new one?"]
+        )
+    result = ParsedAddress(street_1=chosen.street, zip_code=chosen.zip_code, city=chosen.city)
+    result.country = _country(flat, chosen, current_country, result.problems)
+    if result.country == "GBR" or chosen.kind == "GBR":
+        result.zip_code = chosen.zip_code.upper()
+    unit = UNIT.search(flat[max(0, chosen.street_start - 60) : chosen.end_of_address + 60])
+    if unit:
+        result.street_2 = unit.group(0).strip(" ,;.")
+    phone = PHONE.search(flat)
+    if phone:
+        result.phone = phone.group(1).strip()
+    return result
+
+
+def _candidates(text: str) -> list[_Candidate]:
+    spans: list[tuple[str, re.Match[str]]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in POSTCODES:
+        for m in re.finditer(rf"(?<![\w-]){pattern}(?![\w-])", text):
+            if any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            spans.append((kind, m))
+    found: list[_Candidate] = []
+    floor = 0
+    for kind, m in sorted(spans, key=lambda s: s[1].start()):
+        candidate = _Candidate(kind, m.group(0).strip(), m.start(), m.end())
+        _fill(text, candidate, floor)
+        if candidate.street and candidate.city:
+            floor = candidate.end_of_address
+        found.append(candidate)
+    return found
+
+
+# A sentence or clause boundary (not the dot of "str." or "av.").
+BOUNDARY = re.compile(
+    r"(?:[!?\n:;(]|(?<![Ss]tr)(?<![Aa]v)(?<![Bb]d)(?<!St)(?<!Rd)(?<!\b[Nn]o)(?<!\b[Nn]r)\.(?=\s))"
+)
+FILLER = re.compile(
+    r"^(?:(?:please|kindly|could|can|you|deliver|send|ship|it|the|parcel|package|my|new|address|is|to|at|"
+    r"instead|change|delivery|merci|de|d'|l'|livrer|livrez|envoyer|envoyez|envoyez-le|le|la|colis|au|a|à|chez|ma|"
+    r"nouvelle|adresse|est|plutot|plutôt|mon|travail|je|demenage|déménage|livraison|changez|modifier|modifiez|"
+    r"bitte|an|nach|liefern|lieferung|schicken|senden|sie|das|paket|die|meine|neue|lieferadresse|lautet|ist|"
+    r"stattdessen|sondern|konnen|können|ich|bin|umgezogen|ändern|andern|auf|"
+    r"por|favor|enviar|envien|envíen|entregar|entreguen|el|pedido|paquete|en|mi|nueva|direccion|dirección|es|al|"
+    r"cambien|mandenlo|mándenlo|envienlo|envíenlo|"
+    r"per|favore|consegnare|consegnate|spedire|spedite|il|pacco|alla|mio|nuovo|indirizzo|e|posso|cambiare|"
+    r"l'indirizzo|di|consegna|ma|più|piu|"
+    r"graag|leveren|op|naar|nieuw|adres|enviem|para|morada|nova|entreguem)\b[\s:,-]*)+",
+    re.IGNORECASE,
+)
+HOUSE_NUMBER = re.compile(r"\b\d{1,4}[a-zA-Z]?\b")
+
+
+def _fill(text: str, c: _Candidate, floor: int) -> None:
+    """Street before the postcode (from its clause start, after the previous address), city
+    after it (or before it, for the UK and Ireland)."""
+    before = text[: c.start]
+    if c.kind in ("GBR", "IRL"):
+        # "10 Downing Street, London SW1A 2AA": the city comes right before the postcode.
+        m = re.search(rf"({CITY})\s*,?\s*$", before)
+        if m:
+            c.city = m.group(1).strip()
+            before = before[: m.start()]
+    bounds = [b.end() for b in BOUNDARY.finditer(before)]
+    start = max([floor, *bounds]) if bounds else floor
+    segment = before[start:].rstrip(" ,-")
+    if not segment.strip():
+        # "8 avenue Jean Jaurès\n33000 Bordeaux": the street is on the line before.
+        prev = before[:start].rstrip(" \n,:")
+        line_bounds = [b.end() for b in BOUNDARY.finditer(prev)]
+        segment = prev[max([floor, *line_bounds]) if line_bounds else floor :]
+    head = _fold(segment.strip())
+    if re.match(rf"^\W*(?:\w+\W+){{0,2}}?(?:{OLD_MARKERS})", head):
+        c.old = True
+        segment = _drop_words(segment.strip(), head)
+    segment = _strip_markers(segment.strip())
+    street = FILLER.sub("", segment).strip(" ,:-")
+    if street and HOUSE_NUMBER.search(street) and re.search(r"[A-Za-zÀ-ÿ]{2,}", street):
+        c.street = street
+        c.street_start = text.rfind(street, 0, c.start)
+    if c.city is None:
+        after = text[c.end :]
+        m = re.match(rf"\s*,?\s*({CITY}){STOP}", after)
+        if m:
+            c.city = m.group(1).strip()
+            c.end_of_address = c.end + m.end()
+    if not c.end_of_address:
+        c.end_of_address = c.end
+
+
+def _drop_words(segment: str, folded: str) -> str:
+    """The segment without its leading words up to the old-address marker (accents differ)."""
+    m = re.match(rf"^\W*(?:\w+\W+){{0,2}}?(?:{OLD_MARKERS})\W*", folded)
+    return segment[m.end() :] if m else segment
+
+
+def _strip_markers(segment: str) -> str:
+    """Keep what follows the last "to/au/à/an/a..." of the clause (the address it introduces)."""
+    parts = re.split(rf"(?:{NEW_MARKERS})\s*:?\s+(?=\d|[A-ZÀ-Ý])", segment, flags=re.IGNORECASE)
+    return parts[-1] if parts else segment
+
+
+def _choose(text: str, candidates: list[_Candidate]) -> _Candidate | None:
+    if len(candidates) == 1:
+        return candidates[0]
+    for first, second in zip(candidates, candidates[1:], strict=False):
+        if ALTERNATIVE.search(text[first.end_of_address : second.start]):
+            return None  # "X or Y": the customer hesitates, a person asks
+    folded = _fold(text)
+    new = []
+    for c in candidates:
+        lead = folded[max(0, c.street_start - 25) : c.street_start]
+        if c.old or re.search(OLD_MARKERS + r"[\s:]*$", lead):
+            continue
+        new.append(c)
+    if len(new) == 1:
+        return new[0]
+    # "from X to Y" / "X ... to Y": the one a new-address word introduces, when exactly one is.
+    introduced = [
+        c
+        for c in new
+        if re.search(NEW_MARKERS + r"[\s:]*$", folded[max(0, c.street_start - 25) : c.street_start])
+    ]
+    return introduced[0] if len(introduced) == 1 else None
+
+
+def _country(text: str, c: _Candidate, current: str | None, problems: list[str]) -> str | None:
+    folded = _fold(text)
+    named = [
+        code
+        for code, names in COUNTRY_NAMES.items()
+        if any(re.search(rf"\b{re.escape(n)}\b", folded) for n in names)
+    ]
+    if c.kind in ("PRT", "NLD", "GBR", "IRL"):
+        if named and c.kind not in named:
+            problems.append(
+                f"the postcode {c.zip_code} is {c.kind}'s, but the message names {named[0]}"
+            )
+        return c.kind
+    options = SHARED[c.kind]
+    in_options = [n for n in named if n in options]
+    if len(in_options) == 1:
+        return in_options[0]
+    if len(in_options) > 1:
+        problems.append("the message names several countries")
+        return None
+    street = _fold(c.street or "")
+    kinds = [
+        code
+        for code, pattern in STREET_KINDS.items()
+        if code in options and re.search(rf"(?:^|\s)(?:{pattern})(?:\s|$)", street)
+    ]
+    if len(kinds) == 1:
+        return kinds[0]
+    if current in options and not kinds:
+        # Same postcode format as the current address and nothing says otherwise.
+        return current
+    problems.append(
+        f"the postcode {c.zip_code} could be in {', '.join(options)}: the country is not written"
+    )
+    return None
