@@ -145,5 +145,8 @@ def test_no_hard_negative_would_be_automated(model: LocalIntentModel) -> None:
 
     rows = load_labelled(HARD_NEGATIVES)
     assert len(rows) >= 150 and {r["lang"] for r in rows} == {"en", "fr", "de", "es", "it"}
-    report = hard_negatives(IntentClassifier(model), rows, 0.95)
+    from store.settings import Settings
+
+    threshold = min(Settings().automation_thresholds.values())  # the product's defaults
+    report = hard_negatives(IntentClassifier(model), rows, threshold)
     assert report["automated"] == 0, report["messages"]
