@@ -143,7 +143,7 @@ CANCEL_QUESTION = _rx(
     r"\bcomo (?:puedo |se puede |se |hago para )?(?:cancel|anul)",
     r"\b(?:puedo|se puede)\b[^?]{0,30}\b(?:cancel|anul)",
     r"\bes posible (?:cancel|anul)",
-    r"\bcome (?:posso|si puo|faccio a)\b[^?]{0,30}\b(?:annull|cancell)",
+    r"\bcome (?:posso|si puo|si|faccio a)\b[^?]{0,30}\b(?:annull|cancell)",
     r"\bposso\b[^?]{0,30}\b(?:annull|cancell)",
     r"\be possibile (?:annull|cancell)",
 )
@@ -168,6 +168,9 @@ NOT_THE_ORDER = _rx(
 # A complaint about a cancellation that already happened.
 PAST_CANCELLATION = _rx(
     r"\b(?:you|they|was|were|been|got)\b\s+(?:\w+\s+){0,2}cancell?ed\b",
+    r"\b(?:seller|vendor|shop|store|marketplace|vendeur|verkaufer|vendedor|venditore)\s+(?:has\s+|a\s+|hat\s+|ha\s+)?(?:\w+\s+){0,2}(?:cancell?ed|annule|storniert|cancelo|anulo|annullato|cancellato)\b",
+    r"\b(?:cancelo|cancelaron|anulo|anularon)\b",
+    r"\bha\s+(?:\w+\s+){0,2}(?:annullat|cancellat)\w*",
     r"\b(?:why|how come)\b[^?]{0,40}\bcancell?ed\b",
     r"\b(?:a|avez|ont|est|ete)\s+(?:ete\s+)?annulee?s?\b",
     r"\bpourquoi\b[^?]{0,40}\bannul",
@@ -219,7 +222,7 @@ ADDRESS_QUESTION = _rx(
     r"\bpuis-je (?:changer|modifier)",
     r"\best-il (?:encore )?possible de (?:changer|modifier)",
     r"\bwie (?:kann|konnte) ich\b[^?]{0,40}\b(?:andern|aendern)",
-    r"\b(?:kann|darf) ich\b[^?]{0,40}\badresse",
+    r"\b(?:kann|darf) ich\b[^?]{0,40}adresse",
     r"\bist es (?:noch )?moglich\b",
     r"\bcomo (?:puedo )?cambi",
     r"\b(?:puedo|se puede)\b[^?]{0,30}\bcambiar",
@@ -272,6 +275,12 @@ MY_ORDER = _rx(
     r"\bsendungsnummer\b",
     r"\bseguimiento\b",
     r"\btracciamento\b",
+)
+
+
+ADDRESS_CHANGE = _rx(
+    r"\b(?:change|modify|correct|changer|modifier|corriger|andern|aendern|korrigieren|cambiar|corregir|cambiare|modificare|correggere)\b[^.?!\n]{0,30}(?:address|adresse|direccion|indirizzo)",
+    r"(?:address|adresse|direccion|indirizzo)\w*[^.?!\n]{0,30}\b(?:change|modify|changer|modifier|andern|aendern|cambiar|cambiare|modificare)\b",
 )
 
 
@@ -332,4 +341,8 @@ def _address(text: str, language: str | None) -> Explicit:
 def _status(text: str) -> Explicit:
     if GENERAL_SHIPPING.search(text) and not MY_ORDER.search(text):
         return Explicit(False, "it is a general question, not about this customer's order")
+    if CANCEL.search(text) or INVOICE.search(text) or ADDRESS_CHANGE.search(text):
+        return Explicit(
+            False, "it asks about something else too (a cancellation, an invoice, an address)"
+        )
     return Explicit(True, "")
