@@ -120,6 +120,45 @@ def eval_scenarios(
         raise typer.Exit(1)
 
 
+@eval_app.command("replay")
+def eval_replay(
+    v1_file: Annotated[
+        Path | None, typer.Option(help="V1 messages.json to replay (default: the sample).")
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Markdown report (default: <data dir>/reports/replay.md, which the "
+            "dashboard shows)."
+        ),
+    ] = None,
+) -> None:
+    """Run the stored history through the agent in shadow mode, on a throwaway database and
+    simulator: what would have been automated, per intent and language, with the replies it
+    would have sent. Nothing is sent, nothing is changed."""
+    from cli.stack import throwaway_stack
+    from evals.replay import default_report_path, replay
+    from examples import SAMPLE_V1_FILE
+    from store.v1_import import V1FileError, load_v1_records
+
+    source = v1_file or SAMPLE_V1_FILE
+    try:
+        records = load_v1_records(source)
+    except (OSError, V1FileError) as exc:
+        raise fail(f"cannot read {source}: {exc}") from None
+    target = report or default_report_path(get_settings().data_dir)
+    with throwaway_stack("replay", automation_mode="shadow") as stack:
+        result = replay(stack, records, typer.echo)
+    typer.echo(f"{'intent':<22} {'lang':<5} {'messages':>8} {'automated':>9}")
+    for intent, lang, n, automated in result.table():
+        typer.echo(f"{intent:<22} {lang:<5} {n:>8} {automated:>9}")
+    total, automated = len(result.rows), sum(r.automated for r in result.rows)
+    typer.echo(f"{automated} of {total} waiting messages would have been answered automatically")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(result.markdown(source.name), encoding="utf-8")
+    typer.echo(f"report: {target}")
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     dataset: Annotated[

@@ -40,9 +40,9 @@ class Stack:
 
 
 @contextmanager
-def throwaway_stack(name: str, processes: int = 1) -> Iterator[Stack]:
+def throwaway_stack(name: str, processes: int = 1, **overrides: Any) -> Iterator[Stack]:
     """`processes` > 1 serves the API with `csagent serve --workers N` (as a deployment on one
-    machine would) instead of in this process."""
+    machine would) instead of in this process; `overrides` are settings (e.g. shadow mode)."""
     from api.app import create_app
     from cli.local_server import free_port, serve_in_thread
     from knowledge.ingest import KnowledgeBase
@@ -67,6 +67,7 @@ def throwaway_stack(name: str, processes: int = 1) -> Iterator[Stack]:
                     "internal_api_key": SecretStr(f"{API_KEY}-internal"),
                     "mirakl_base_url": f"{sim_url}/api",
                     "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
+                    **overrides,
                 }
             )
             engine = get_engine(settings)

@@ -171,3 +171,20 @@ def test_bench_ingest_can_serve_the_api_from_worker_processes(db_url: str) -> No
     # The stages are read from the server processes' metrics, not this process's.
     assert re.search(r"embed +[1-9][\d.]* +[\d.]+\n", ingest.output)
     assert "embeddings per message: 1.00" in ingest.output
+
+
+@pytest.mark.slow
+def test_eval_replay_reports_what_shadow_mode_would_have_done(tmp_path: Path) -> None:
+    """The sample V1 history through the real graph in shadow mode, on a throwaway stack: a
+    table per intent and language and the replies that would have been sent; nothing is sent."""
+    report = tmp_path / "replay.md"
+    result = runner.invoke(app, ["eval", "replay", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.output.splitlines() if "waiting messages would have" in line]
+    assert summary, result.output
+    automated, total = (int(x) for x in summary[0].split(" waiting")[0].split(" of "))
+    assert total == 37 and 0 < automated < total
+    text = report.read_text(encoding="utf-8")
+    assert "| intent | language | messages | automated |" in text
+    assert "Nothing was sent" in text
+    assert text.count("\n### ") == automated  # each automated reply is shown
