@@ -18,7 +18,7 @@ eval_app = typer.Typer(help="Offline evaluations that print numbers.", no_args_i
 def eval_intents(
     dataset: Annotated[Path | None, typer.Option(help="JSONL of {text, intent, lang}.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-    threshold: Annotated[float, typer.Option(min=0, max=1, help="Automation threshold.")] = 0.70,
+    threshold: Annotated[float, typer.Option(min=0, max=1, help="Automation threshold.")] = 0.65,
     report: Annotated[Path | None, typer.Option(help="Write report.md and PNG plots here.")] = None,
     negatives: Annotated[
         Path | None,

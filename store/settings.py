@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         "message goes to review without an automated draft.",
     )
     automation_thresholds: dict[str, float] = Field(
-        default={"order_status": 0.70, "cancellation_request": 0.70, "address_update": 0.70},
+        default={"order_status": 0.65, "cancellation_request": 0.65, "address_update": 0.65},
         description="Minimum calibrated confidence per automatable intent (JSON in the env).",
     )
     cancellation_window_hours: float = Field(

@@ -150,3 +150,14 @@ def test_no_hard_negative_would_be_automated(model: LocalIntentModel) -> None:
     threshold = min(Settings().automation_thresholds.values())  # the product's defaults
     report = hard_negatives(IntentClassifier(model), rows, threshold)
     assert report["automated"] == 0, report["messages"]
+
+
+def test_the_fast_scorer_gives_scikit_learns_probabilities(model: LocalIntentModel) -> None:
+    import numpy as np
+
+    calibrated = model.model()["model"]
+    scorer = model.scorer()
+    for text in ("Où est ma commande ?", "Bitte stornieren Sie", "Vendete buoni regalo?"):
+        vector = np.asarray(model.embed(text), dtype=np.float32)
+        expected = calibrated.predict_proba(vector.reshape(1, -1))[0]
+        assert np.allclose(scorer.predict_proba(vector), expected, atol=1e-5)
