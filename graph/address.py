@@ -52,11 +52,23 @@ NEW_MARKERS = (
     r"\b(?:to|towards|au|à|a la|à la|chez|an|nach|auf|al|a|en|alla|all'|in|op|naar|para)\b"
 )
 OLD_MARKERS = r"\b(?:from|instead of|rather than|not|au lieu de|au lieu du|plutot que|pas au|statt|anstatt|nicht|von|en lugar de|en vez de|desde|invece di|anziche|non piu|non)\b"
+FROM_WORDS = r"\b(?:from|de|du|von|desde|da|dal|dalla)\b"
+STRONG_NEW = (
+    r"\b(?:new address|correct address|right address|the address is|i (?:have )?moved|"
+    r"nouvelle adresse|bonne adresse|j'ai demenage|je demenage|"
+    r"neue adresse|richtige adresse|umgezogen|neue lieferadresse|"
+    r"nueva direccion|direccion correcta|me he mudado|me mude|"
+    r"nuovo indirizzo|indirizzo (?:giusto|corretto)|mi sono trasferit\w)\b"
+)
 ALTERNATIVE = re.compile(r"\b(?:or|ou|oder|o|oppure|of)\b", re.IGNORECASE)
+UNIT_WORDS = (
+    r"apt\.?|apartment|flat|floor|suite|unit|appartement|appt\.?|etage|étage|batiment|bâtiment|bat\.|"
+    r"escalier|wohnung|whg\.?|stock|og|piso|puerta|planta|escalera|bloque|interno|int\.|scala|piano|"
+    r"appartamento|palazzina"
+)
+# An apartment/floor line: the word with its number ("apartment 12", "flat 3", "2. Stock", "piso 3").
 UNIT = re.compile(
-    r"(?:\b\d{1,2}\.?\s*)?\b(?:apt\.?|apartment|flat|floor|suite|unit|building|bldg|c/o|appartement|appt\.?|app\.?|etage|"
-    r"batiment|bat\.|escalier|porte|residence|wohnung|whg\.?|stock|etage|og\b|eg\b|hinterhaus|"
-    r"piso|puerta|planta|escalera|bloque|portal|interno|int\.|scala|piano|appartamento|palazzina)\b[^,\n]*",
+    rf"\b(?:{UNIT_WORDS})\s*(?:n[°o.]\s*)?\d+\w*|\b\d{{1,3}}(?:\.|e|er|ème|º|°|st|nd|rd|th)?\s*(?:{UNIT_WORDS})\b",
     re.IGNORECASE,
 )
 PHONE = re.compile(r"(?<![\w+])(\+\d[\d ()./-]{7,18}\d|0\d(?:[ ./-]?\d{2}){4})(?!\w)")
@@ -108,7 +120,9 @@ class _Candidate:
     old: bool = False  # introduced as the address to replace ("instead of X", "nicht an X")
 
 
-def parse_address(text: str, current_country: str | None = None) -> ParsedAddress:
+def parse_address(
+    text: str, current_country: str | None = None, language: str | None = None
+) -> ParsedAddress:
     """The new delivery address in `text`, with `problems` when it cannot be read safely."""
     flat = text.replace("\r", "")
     candidates = [c for c in _candidates(flat) if c.street and c.city]
@@ -123,7 +137,7 @@ def parse_address(text: str, current_country: str | None = None) -> ParsedAddres
             problems=[f"several addresses are written ({found}): which is the new one?"]
         )
     result = ParsedAddress(street_1=chosen.street, zip_code=chosen.zip_code, city=chosen.city)
-    result.country = _country(flat, chosen, current_country, result.problems)
+    result.country = _country(flat, chosen, current_country, result.problems, language)
     if result.country == "GBR" or chosen.kind == "GBR":
         result.zip_code = chosen.zip_code.upper()
     unit = UNIT.search(flat[max(0, chosen.street_start - 60) : chosen.end_of_address + 60])
@@ -157,7 +171,7 @@ def _candidates(text: str) -> list[_Candidate]:
 
 # A sentence or clause boundary (not the dot of "str." or "av.").
 BOUNDARY = re.compile(
-    r"(?:[!?\n:;(]|(?<![Ss]tr)(?<![Aa]v)(?<![Bb]d)(?<!St)(?<!Rd)(?<!\b[Nn]o)(?<!\b[Nn]r)\.(?=\s))"
+    r"(?:[!?\n:;(]|(?<![Ss]tr)(?<![Aa]v)(?<![Bb]d)(?<!St)(?<!Rd)(?<!\b[Nn]o)(?<!\b[Nn]r)(?<!\d)\.(?=\s))"
 )
 FILLER = re.compile(
     r"^(?:(?:please|kindly|could|can|you|deliver|send|ship|it|the|parcel|package|my|new|address|is|to|at|"
@@ -169,7 +183,9 @@ FILLER = re.compile(
     r"cambien|mandenlo|mándenlo|envienlo|envíenlo|"
     r"per|favore|consegnare|consegnate|spedire|spedite|il|pacco|alla|mio|nuovo|indirizzo|e|posso|cambiare|"
     r"l'indirizzo|di|consegna|ma|più|piu|"
-    r"graag|leveren|op|naar|nieuw|adres|enviem|para|morada|nova|entreguem)\b[\s:,-]*)+",
+    r"graag|leveren|op|naar|nieuw|adres|enviem|para|morada|nova|entreguem|"
+    r"should|be|correct|right|it's|c'est|la|bonne|sollte|richtig|correcta|corretto|giusto|"
+    r"office|bureau|work|büro|buro|arbeit|oficina|trabajo|ufficio|lavoro|home|maison|casa)\b[\s:,-]*)+",
     re.IGNORECASE,
 )
 HOUSE_NUMBER = re.compile(r"\b\d{1,4}[a-zA-Z]?\b")
@@ -199,6 +215,16 @@ def _fill(text: str, c: _Candidate, floor: int) -> None:
         segment = _drop_words(segment.strip(), head)
     segment = _strip_markers(segment.strip())
     street = FILLER.sub("", segment).strip(" ,:-")
+    if "," in street:
+        # "Mme Dupont, 4 place Bellecour", "Apt 4, 12 Rue Oberkampf": the street is the part
+        # with the house number and a name, the last such part.
+        parts = [p.strip() for p in street.split(",")]
+        with_number = [
+            p
+            for p in parts
+            if HOUSE_NUMBER.search(p) and re.search(r"[A-Za-zÀ-ÿ]{2,}", p) and not UNIT.fullmatch(p)
+        ]
+        street = with_number[-1] if with_number else street
     if street and HOUSE_NUMBER.search(street) and re.search(r"[A-Za-zÀ-ÿ]{2,}", street):
         c.street = street
         c.street_start = text.rfind(street, 0, c.start)
@@ -206,8 +232,8 @@ def _fill(text: str, c: _Candidate, floor: int) -> None:
         after = text[c.end :]
         m = re.match(rf"\s*,?\s*({CITY}){STOP}", after)
         if m:
-            c.city = m.group(1).strip()
-            c.end_of_address = c.end + m.end()
+            c.city = re.split(r"\.\s", m.group(1).strip())[0].rstrip(".")
+            c.end_of_address = c.end + m.start(1) + len(c.city)
     if not c.end_of_address:
         c.end_of_address = c.end
 
@@ -239,16 +265,43 @@ def _choose(text: str, candidates: list[_Candidate]) -> _Candidate | None:
         new.append(c)
     if len(new) == 1:
         return new[0]
-    # "from X to Y" / "X ... to Y": the one a new-address word introduces, when exactly one is.
-    introduced = [
+    # "the new/correct address is Y", "I moved: Y": said outright.
+    strong = [
         c
         for c in new
-        if re.search(NEW_MARKERS + r"[\s:]*$", folded[max(0, c.street_start - 25) : c.street_start])
+        if re.search(
+            STRONG_NEW + r"[^.!?\n]{0,12}$", folded[max(0, c.street_start - 45) : c.street_start]
+        )
     ]
-    return introduced[0] if len(introduced) == 1 else None
+    if len(strong) == 1:
+        return strong[0]
+    # "from X to Y": exactly two, the first after a "from" word, the second after a "to" word.
+    if len(new) == 2:
+        first, second = new
+        lead1 = folded[max(0, first.street_start - 25) : first.street_start]
+        lead2 = folded[max(0, second.street_start - 25) : second.street_start]
+        if re.search(FROM_WORDS + r"[\s:]*$", lead1) and re.search(NEW_MARKERS + r"[\s:]*$", lead2):
+            return second
+    return None
 
 
-def _country(text: str, c: _Candidate, current: str | None, problems: list[str]) -> str | None:
+# Languages spoken where each country's postcode format is shared: the current country is kept
+# for a shared format only when the message is written in one of them.
+COUNTRY_LANGUAGES = {
+    "FRA": {"fr"}, "DEU": {"de"}, "ESP": {"es"}, "ITA": {"it"}, "BEL": {"fr", "de"},
+    "CHE": {"de", "fr", "it"}, "AUT": {"de"},
+}  # fmt: skip
+# Big cities of the countries sharing four-digit postcodes.
+FOUR_DIGIT_CITIES = {
+    "BEL": ("bruxelles", "brussel", "brussels", "antwerpen", "anvers", "gent", "gand", "liege", "namur", "charleroi", "bruges", "brugge", "leuven", "mons"),
+    "CHE": ("zurich", "geneve", "geneva", "genf", "bern", "berne", "basel", "bale", "lausanne", "luzern", "lucerne", "lugano", "winterthur", "st. gallen", "sion"),
+    "AUT": ("wien", "vienna", "vienne", "graz", "linz", "salzburg", "innsbruck", "klagenfurt", "villach"),
+}  # fmt: skip
+
+
+def _country(
+    text: str, c: _Candidate, current: str | None, problems: list[str], language: str | None = None
+) -> str | None:
     folded = _fold(text)
     named = [
         code
@@ -268,6 +321,16 @@ def _country(text: str, c: _Candidate, current: str | None, problems: list[str])
     if len(in_options) > 1:
         problems.append("the message names several countries")
         return None
+    if named and not in_options:
+        problems.append(
+            f"the message names {named[0]}, but the postcode {c.zip_code} is not of its format"
+        )
+        return None
+    if c.kind == "4DIGIT":
+        city = _fold(c.city or "")
+        by_city = [code for code, cities in FOUR_DIGIT_CITIES.items() if city in cities]
+        if len(by_city) == 1:
+            return by_city[0]
     street = _fold(c.street or "")
     kinds = [
         code
@@ -276,8 +339,13 @@ def _country(text: str, c: _Candidate, current: str | None, problems: list[str])
     ]
     if len(kinds) == 1:
         return kinds[0]
-    if current in options and not kinds:
-        # Same postcode format as the current address and nothing says otherwise.
+    if (
+        current in options
+        and not kinds
+        and (language is None or language in COUNTRY_LANGUAGES.get(current, set()))
+    ):
+        # Same postcode format as the current address, written in its language, and nothing
+        # says otherwise.
         return current
     problems.append(
         f"the postcode {c.zip_code} could be in {', '.join(options)}: the country is not written"

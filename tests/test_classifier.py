@@ -105,7 +105,9 @@ def test_the_llm_decides_only_when_the_local_model_is_unsure(
     )
     assert result.vector is not None  # the local embedding is kept for retrieval
     # The LLM said 0.9; the confidence is the local model's calibrated probability of its intent.
-    assert result.confidence == round(result.probabilities["delivery_issue"], 4)
+    assert result.confidence == round(
+        result.probabilities["delivery_issue"] * result.familiarity, 4
+    )
     assert result.llm_tokens > 0  # the server's usage figures reach the evaluation
     assert local.classifier == "local"
     assert len(script.requests) == 1  # the sure message never reached the LLM

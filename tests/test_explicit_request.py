@@ -29,6 +29,19 @@ NOT_REQUESTS = [
     ("address_update", "¿Puedo cambiar la dirección de entrega?", "es"),
     ("order_status", "Do you sell gift cards?", "en"),
     ("order_status", "Combien de temps prend la livraison en général ?", "fr"),
+    # found by a review of the rules
+    ("cancellation_request", "I don't want to cancel my order.", "en"),
+    ("cancellation_request", "Je ne veux plus annuler ma commande", "fr"),
+    ("cancellation_request", "Ich will die Bestellung nicht mehr stornieren", "de"),
+    ("cancellation_request", "Bitte stornieren Sie die Bestellung nicht", "de"),
+    ("cancellation_request", "Bitte die Stornierung rückgängig machen", "de"),
+    ("cancellation_request", "Annulez ma demande d'annulation", "fr"),
+    ("cancellation_request", "Please disregard my cancellation request", "en"),
+    ("cancellation_request", "I didn't ask to cancel!", "en"),
+    ("cancellation_request", "Why did you cancel my order?", "en"),
+    ("cancellation_request", "I'm thinking about cancelling", "en"),
+    ("cancellation_request", "What is your cancellation policy?", "en"),
+    ("cancellation_request", "I will cancel my order if it's not here tomorrow", "en"),
 ]
 REQUESTS = [
     ("cancellation_request", "Please cancel my order, I ordered by mistake.", "en"),
@@ -55,6 +68,23 @@ REQUESTS = [
     ),
     ("order_status", "Hi, where is my order? I still have nothing.", "en"),
     ("order_status", "Wann kommt mein Paket an?", "de"),
+    (
+        "cancellation_request",
+        "Please cancel my order.\n\nIf you have any questions, call me.",
+        "en",
+    ),
+    ("cancellation_request", "No puedo esperar tanto, cancelen el pedido", "es"),
+    ("cancellation_request", "Non posso aspettare, annullate l'ordine", "it"),
+    ("cancellation_request", "It has not arrived so cancel it", "en"),
+    ("cancellation_request", "Ich hätte gerne meine Bestellung storniert", "de"),
+    ("cancellation_request", "Can I cancel my order please?", "en"),
+    (
+        "address_update",
+        "Could I change the shipping address to 10 Baker Street, London NW1 6XE please?",
+        "en",
+    ),
+    ("order_status", "Tracking stopped updating, where is it?", "en"),
+    ("order_status", "Il mio pacco è bloccato in dogana?", "it"),
 ]
 
 

@@ -79,11 +79,12 @@ def test_a_killed_worker_loses_nothing_and_does_nothing_twice(
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0
-    # Every event processed once: one message each, one attempt each (the killed attempt's
-    # transaction, with its attempt count, was rolled back by PostgreSQL).
+    # Every event processed once: one message each. Attempts are counted before the work (they
+    # survive a crash), so the events the killed worker was in the middle of show its attempt
+    # too (2); all the others 1.
     assert session.scalar(select(func.count()).select_from(Message)) == total
-    attempts = session.scalars(select(InboundEvent.attempts).distinct()).all()
-    assert attempts == [1]
+    attempts = session.scalars(select(InboundEvent.attempts)).all()
+    assert set(attempts) <= {1, 2} and attempts.count(1) >= total - 40
 
 
 @pytest.mark.slow

@@ -24,17 +24,21 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 
 # Words for cancelling an order, in the five languages (accents stripped before matching).
-CANCEL = _rx(
-    r"\bcancel+(?:l?ed|l?ing|ation|s)?\b",
+CANCEL_VERB = _rx(
+    r"\bcancel\w*",
+    r"\bcancle\w*",
     r"\bannul\w*",
     r"\bstorn\w*",
-    r"\bcancel\w*",
     r"\banul\w*",
     r"\bcancell\w*",
     r"\bdisdic\w*",
-    r"\bruckgangig\b",
+    r"\bwiderruf\w*",
+    r"\bzurucktreten\b",
     r"\bzuruckziehen\b",
-    # stop / halt the order
+)
+# ... and stopping or halting it (also said of a parcel: not used for order status).
+CANCEL = _rx(
+    CANCEL_VERB.pattern,
     r"\bstop\b",
     r"\bhalt\b",
     r"\barret\w*",
@@ -46,15 +50,14 @@ CANCEL = _rx(
 )
 # "I don't need it any more" says why to cancel, not not to: removed before the negation check.
 NO_LONGER_NEEDED = _rx(
-    r"\b(?:do ?n[o']t|don't|dont|no longer)\s+(?:really\s+)?(?:need|want|use)\b",
+    r"\b(?:do ?n[o']t|don't|dont|no longer)\s+(?:really\s+)?(?:need|want|use)\s+(?:it|this|them|that|the \w+|my \w+)\b",
     r"\bn'en ai plus besoin\b",
     r"\bn'ai plus besoin\b",
-    r"\bne (?:la |le |les )?veux plus\b",
+    r"\bne (?:la|le|les) veux plus\b",
     r"\bbrauche\b[^.!?\n,]{0,25}\bnicht mehr\b",
     r"\bbenotige\b[^.!?\n,]{0,25}\bnicht mehr\b",
-    r"\bwill\b[^.!?\n,]{0,20}\bnicht mehr\b",
     r"\bno (?:lo |la |los )?necesito\b",
-    r"\bya no (?:lo |la )?(?:necesito|quiero el pedido)\b",
+    r"\bya no (?:lo |la )?necesito\b",
     r"\bnon (?:mi )?serve piu\b",
     r"\bnon (?:ne )?ho piu bisogno\b",
     r"\bnon lo voglio piu\b",
@@ -62,7 +65,9 @@ NO_LONGER_NEEDED = _rx(
 # Not cancelling: a negation governing the verb (same clause), or a decision to keep the order.
 CANCEL_NEGATED = _rx(
     # en
-    r"\b(?:do ?n[o']t|don't|dont|not|never|no longer|no need to)\b[^.!?\n,]{0,15}\bcancel",
+    r"\b(?:do ?n[o']t|don't|dont|didn't|did not|not|never|no longer|no need to)\s+(?:(?!(?:so|then|therefore|please)\b)[\w']+\s+){0,3}?(?:to\s+)?cancel",
+    r"\b(?:disregard|withdraw|retract|undo|revoke|take back)\b[^.!?\n]{0,30}\bcancel",
+    r"\b(?:thinking (?:about|of)|considering|might|maybe|perhaps|not sure (?:if|whether))\b[^.!?\n]{0,20}\bcancel",
     r"\bwithout cancel",
     r"\bkeep (?:it|the order|my order)\b",
     r"\bstill want (?:it|the order|my order)\b",
@@ -70,6 +75,9 @@ CANCEL_NEGATED = _rx(
     # fr
     r"\bn[e']\s*(?:l')?annul\w*\s+(?:pas|plus)\b",
     r"\bpas (?:d')?annul",
+    r"\bje pense (?:a )?annul",
+    r"\bj'hesite a annul",
+    r"\b(?:retire|retirez|oubliez)\b[^.!?\n]{0,30}annulation",
     r"\bplus (?:d')?annul",
     r"\bsans annul",
     r"\bje (?:la |le )?garde\b",
@@ -78,19 +86,26 @@ CANCEL_NEGATED = _rx(
     r"\boubliez ma (?:demande|derniere)",
     # de
     r"\bnicht\b[^.!?\n,]{0,15}\bstorn",
+    r"\bstorn\w*\b[^.!?\n,]{0,40}\bnicht\b(?!\s+mehr\b)",
+    r"\bstornierung\b[^.!?\n,]{0,30}\b(?:ruckgangig|zuruck)",
+    r"\buberlege\b[^.!?\n]{0,30}\bstorn",
     r"\bstorn\w*\s+(?:sie\s+)?(?:bitte\s+)?nicht\b",
     r"\bkeine storn",
     r"\bbehalte\b",
     r"\bdoch behalten\b",
     # es
-    r"\bno\b[^.!?\n,]{0,15}\b(?:cancel|anul)",
+    r"\bno\s+(?:(?!(?:asi|pues|entonces)\b)\w+\s+){0,2}?(?:cancel|anul)",
     r"\bya no quiero (?:cancel|anul)",
+    r"\bpensando en (?:cancel|anul)",
     r"\bme (?:lo|la) quedo\b",
     r"\bme quedo (?:el|con el) pedido\b",
     r"\bsin cancel",
     # it
-    r"\bnon\b[^.!?\n,]{0,15}\b(?:annull|cancell|disdic)",
+    r"\bnon\s+(?:(?!(?:quindi|percio|allora)\b)\w+\s+){0,2}?(?:annull|cancell|disdic)",
     r"\b(?:lo|la) tengo\b",
+    r"\bpensando di (?:annull|cancell)",
+    # cancelling the cancellation, in any language
+    r"\b(?:cancel|annul|storn|anul)\w*\s+(?:[\w']+\s+){0,3}(?:d'|de\s+)?(?:cancellation|annulation|stornierung|cancelacion|anulacion|annullamento|cancellazione)\b",
     r"\btengo l'ordine\b",
     r"\bsenza annull",
 )
@@ -146,6 +161,16 @@ CANCEL_QUESTION = _rx(
     r"\bcome (?:posso|si puo|si|faccio a)\b[^?]{0,30}\b(?:annull|cancell)",
     r"\bposso\b[^?]{0,30}\b(?:annull|cancell)",
     r"\be possibile (?:annull|cancell)",
+    r"\b(?:cancellation policy|conditions d'annulation|stornobedingungen|politica de cancelacion|politica di (?:cancellazione|annullamento))\b",
+)
+# A polite request phrased as a question ("can I cancel my order please?") is still a request.
+PLEASE = _rx(
+    r"\bplease\b",
+    r"\bs'il (?:vous|te) plait\b",
+    r"\bsvp\b",
+    r"\bbitte\b",
+    r"\bpor favor\b",
+    r"\bper favore\b",
 )
 # Cancelling something that is not the order.
 NOT_THE_ORDER = _rx(
@@ -169,12 +194,13 @@ NOT_THE_ORDER = _rx(
 PAST_CANCELLATION = _rx(
     r"\b(?:you|they|was|were|been|got)\b\s+(?:\w+\s+){0,2}cancell?ed\b",
     r"\b(?:seller|vendor|shop|store|marketplace|vendeur|verkaufer|vendedor|venditore)\s+(?:has\s+|a\s+|hat\s+|ha\s+)?(?:\w+\s+){0,2}(?:cancell?ed|annule|storniert|cancelo|anulo|annullato|cancellato)\b",
-    r"\b(?:cancelo|cancelaron|anulo|anularon)\b",
+    r"\b(?:cancelaron|anularon)\b",
+    r"\b(?:why|how come)\b[^?]{0,30}\bcancel",
     r"\bha\s+(?:\w+\s+){0,2}(?:annullat|cancellat)\w*",
     r"\b(?:why|how come)\b[^?]{0,40}\bcancell?ed\b",
     r"\b(?:a|avez|ont|est|ete)\s+(?:ete\s+)?annulee?s?\b",
     r"\bpourquoi\b[^?]{0,40}\bannul",
-    r"\b(?:wurde|ist|haben|habt|hat|hatte|hatten)\b[^.!?\n]{0,30}\bstorniert\b",
+    r"\b(?:wurde|ist|haben|habt|hat)\b[^.!?\n]{0,30}\bstorniert\b",
     r"\bwarum\b[^?]{0,40}\bstorn",
     r"\b(?:fue|ha sido|han|habeis|han sido)\b[^.!?\n]{0,20}\b(?:cancelad|anulad)",
     r"\bpor que\b[^?]{0,40}\b(?:cancel|anul)",
@@ -316,11 +342,19 @@ def _cancellation(text: str, language: str | None) -> Explicit:
         (NOT_THE_ORDER, "it is about cancelling something else than the order"),
         (CANCEL_NEGATED, "it says not to cancel, or takes the request back"),
         (PAST_CANCELLATION, "it is about a cancellation that already happened"),
-        (CANCEL_QUESTION, "it asks how or whether one can cancel, not to cancel now"),
     ):
         if pattern.search(stated):
             return Explicit(False, why)
-    if conditional(text, language):
+    # A question about cancelling ("can I cancel?", "how do I cancel") is not a request, unless
+    # it says please; statements ("I can't wait, cancel it") are not questions.
+    asked = [s for s in sentences_with(CANCEL, stated) if "?" in s]
+    policy = any(CANCEL_QUESTION.search(q) and not PLEASE.search(q) for q in asked)
+    how = re.search(
+        r"\b(?:how do i|comment annuler|wie storniere|como cancelo|come annullo)", stated
+    )
+    if policy or how or re.search(r"\b(?:cancellation policy|stornobedingungen)\b", stated):
+        return Explicit(False, "it asks how or whether one can cancel, not to cancel now")
+    if conditional_request(CANCEL, text, language):
         return Explicit(False, "the cancellation is conditional")
     return Explicit(True, "")
 
@@ -330,9 +364,9 @@ def _address(text: str, language: str | None) -> Explicit:
         return Explicit(False, "it is about an invoice or billing address, not the delivery")
     if ADDRESS_NEGATED.search(text):
         return Explicit(False, "it says the address is right, or not to change it")
-    if ADDRESS_QUESTION.search(text) and not re.search(r"\d{4,5}", text):
+    if ADDRESS_QUESTION.search(text) and not re.search(r"\d", text):
         return Explicit(False, "it asks whether the address can be changed, with no new address")
-    if conditional(text, language):
+    if conditional_request(ADDRESS_CLAUSE, text, language):
         return Explicit(False, "the address change is conditional")
     # The positive side is the new address itself: automation also needs it parsed completely.
     return Explicit(True, "")
@@ -341,8 +375,56 @@ def _address(text: str, language: str | None) -> Explicit:
 def _status(text: str) -> Explicit:
     if GENERAL_SHIPPING.search(text) and not MY_ORDER.search(text):
         return Explicit(False, "it is a general question, not about this customer's order")
-    if CANCEL.search(text) or INVOICE.search(text) or ADDRESS_CHANGE.search(text):
+    if CANCEL_VERB.search(text) or INVOICE.search(text) or ADDRESS_CHANGE.search(text):
         return Explicit(
             False, "it asks about something else too (a cancellation, an invoice, an address)"
         )
     return Explicit(True, "")
+
+
+ADDRESS_CLAUSE = _rx(
+    r"\d",
+    r"adress",
+    r"address",
+    r"direccion",
+    r"indirizzo",
+    r"\blivr",
+    r"\bliefer",
+    r"\bdeliver",
+    r"\bentreg",
+    r"\bconsegn",
+    r"\bsend\b",
+    r"\benvo",
+    r"\bschick",
+    r"\bspedi",
+)
+
+
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]*", Flags)
+MID_CONDITION = {
+    "en": r"\b(?:if|unless)\b",
+    "fr": r"\b(?:si|sauf si)\b",
+    "de": r"\b(?:falls|wenn|sofern)\b",
+    "es": r"\b(?:si|a menos que)\b",
+    "it": r"\b(?:se|a meno che)\b",
+}
+
+
+def sentences_with(pattern: re.Pattern[str], text: str) -> list[str]:
+    """The sentences of `text` that contain `pattern` (closing lines are not read for it)."""
+    return [s for s in SENTENCE.findall(text) if pattern.search(s)]
+
+
+def conditional_request(pattern: re.Pattern[str], text: str, language: str | None) -> bool:
+    """The request (the sentences that make it) depends on a condition: "if it is not here by
+    Friday, cancel it", "I will cancel if...". A signature's "if you have questions" is not."""
+    mids = (
+        [MID_CONDITION[language]]
+        if language in MID_CONDITION
+        else [p for lang, p in MID_CONDITION.items() if lang != "it"]  # "se" is Spanish too
+    )
+    middle = re.compile("|".join(mids), Flags)
+    return any(
+        conditional(s.strip(), language) or bool(middle.search(POLITE_IF.sub("", s)))
+        for s in sentences_with(pattern, text)
+    )

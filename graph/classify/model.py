@@ -46,6 +46,7 @@ class Prediction:
     order_id: str | None = None
     rationale: str | None = None
     llm_tokens: int = 0
+    familiarity: float = 1.0  # the out-of-distribution factor applied to the confidence
 
 
 def training_groups(rows: list[dict[str, str]]) -> list[str]:
@@ -142,7 +143,8 @@ class LocalIntentModel:
         with stage("classify.model"):
             array = np.asarray(vec, dtype=np.float32)
             probs = scorer.predict_proba(array)
-            familiarity = scorer.familiarity(array)
+            # The guard's bounds were measured on the bundled e5 embedder's cosines.
+            familiarity = scorer.familiarity(array) if self.embeddings.kind == "local" else 1.0
         ranked = sorted(zip(scorer.classes, probs, strict=True), key=lambda p: -p[1])
         return Prediction(
             intent=str(ranked[0][0]),
@@ -151,6 +153,7 @@ class LocalIntentModel:
             classifier="local",
             probabilities={str(c): round(float(p), 4) for c, p in ranked},
             vector=list(vec),
+            familiarity=familiarity,
         )
 
 
@@ -261,7 +264,7 @@ class IntentClassifier:
         usage = getattr(result["raw"], "usage_metadata", None) or {}
         return Prediction(
             intent=answer.intent,
-            confidence=round(local.probabilities.get(answer.intent, 0.0), 4),
+            confidence=round(local.probabilities.get(answer.intent, 0.0) * local.familiarity, 4),
             classifier="llm",
             probabilities=local.probabilities,
             vector=local.vector,
@@ -269,4 +272,5 @@ class IntentClassifier:
             order_id=answer.order_id,
             rationale=answer.rationale,
             llm_tokens=int(usage.get("total_tokens", 0)),
+            familiarity=local.familiarity,
         )

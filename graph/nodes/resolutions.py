@@ -111,7 +111,7 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
 def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     order = _order(state)
     current_address: dict[str, Any] = dict(order["address"] or {})
-    reading = parse_address(state["text"], current_address.get("country"))
+    reading = parse_address(state["text"], current_address.get("country"), state.get("language"))
     parsed = reading.fields() if reading.complete else None
     address = new_address(order, parsed) if parsed else None
     lang = reply_language(state.get("language") or "en")
@@ -168,7 +168,9 @@ def new_address(order: OrderFacts, parsed: dict[str, str]) -> Address:
         firstname=current.get("firstname"),
         lastname=current.get("lastname") or "Customer",
         street_1=parsed["street_1"],
-        street_2=parsed.get("street_2") or current.get("street_2"),
+        # The old apartment line belongs to the old building: kept only for the same street.
+        street_2=parsed.get("street_2")
+        or (current.get("street_2") if parsed["street_1"] == current.get("street_1") else None),
         zip_code=parsed["zip_code"],
         city=parsed["city"],
         country=parsed["country"],
