@@ -13,6 +13,7 @@ from typing import Any
 from evals.stats import percentile
 from graph.classify.explicit import explicit_request
 from graph.classify.intents import AUTOMATABLE, INTENTS
+from graph.classify.model import training_groups
 
 DATASET = Path(__file__).parent / "data" / "intents_test.jsonl"
 # Messages that look like automatable requests and are not (negations, questions about the policy,
@@ -63,21 +64,6 @@ def automation(
     }
 
 
-def concepts(rows: list[dict[str, str]]) -> list[str]:
-    """The concept of each row: its `concept` field, else (intent, rank among the rows of the
-    same intent and language) — the test file writes each concept once per language, in order."""
-    seen: Counter[tuple[str, str]] = Counter()
-    keys = []
-    for row in rows:
-        if row.get("concept"):
-            keys.append(str(row["concept"]))
-            continue
-        key = (row["intent"], row.get("lang", "?"))
-        keys.append(f"{row['intent']}#{seen[key]}")
-        seen[key] += 1
-    return keys
-
-
 def precision_interval(
     truth: list[str],
     predicted: list[str],
@@ -109,6 +95,7 @@ def score(
     predicted = [p["intent"] for p in predictions]
     confidence = [float(p["confidence"]) for p in predictions]
     explicit = [bool(p.get("explicit", True)) for p in predictions]
+    groups = training_groups(rows, variants=1)  # the test files write each concept once
     per_intent: dict[str, dict[str, float]] = {}
     for intent in INTENTS:
         tp = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p == intent)
@@ -146,9 +133,9 @@ def score(
                     p in AUTOMATABLE and c >= threshold and e
                     for p, c, e in zip(predicted, confidence, explicit, strict=True)
                 ],
-                concepts(rows),
+                groups,
             ),
-            "concepts": len(set(concepts(rows))),
+            "concepts": len(set(groups)),
         },
         "curve": [
             automation(truth, predicted, confidence, t / 100, explicit) for t in range(50, 100)

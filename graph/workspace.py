@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from graph.conversation import read_conversation
 from graph.drafting import Draft, DraftingService
+from graph.nodes.actions import CLOCK_SKEW
 from graph.processor import Agent
 from graph.verify import record_reading, thread_orders
 from store.audit import perform_once, reply_already_sent
@@ -20,8 +21,7 @@ from store.models import Message, Thread
 from store.queue import Outcome
 from store.threads import lock_thread, record_outbound
 from tools.mirakl.blocking import BlockingMirakl
-
-CLOCK_SKEW = timedelta(minutes=2)
+from tools.mirakl.client import find_shop_message
 
 
 def draft_for_thread(
@@ -102,14 +102,8 @@ def send_manual_reply(
 
     def already_sent(since: datetime) -> dict[str, Any] | None:
         thread = mirakl.call(lambda m: m.get_thread(thread_id))
-        for message in thread.messages:
-            if (
-                message.sender.type == "SHOP"
-                and message.body == text
-                and message.date_created >= since - CLOCK_SKEW
-            ):
-                return {"message_id": message.id}
-        return None
+        found = find_shop_message(thread.messages, text, since - CLOCK_SKEW)
+        return {"message_id": found.id} if found else None
 
     result = perform_once(
         sessions,

@@ -8,7 +8,7 @@ while pydantic (and FastAPI) still validate them where they enter from outside.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, NotRequired
+from typing import Annotated, Any, NotRequired
 
 from pydantic import ConfigDict, Field, with_config
 from sqlalchemy import select
@@ -34,6 +34,11 @@ class Address(TypedDict):
         str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3, e.g. FRA, DEU, ITA")
     ]
     phone: NotRequired[Annotated[str | None, Field(pattern=r"^\+?[0-9 ()./-]{6,20}$")]]
+
+
+def one_line(address: Address | dict[str, Any]) -> str:
+    """ "street, postcode city": how replies and reviews name an address."""
+    return f"{address['street_1']}, {address['zip_code']} {address['city']}"
 
 
 # What Mirakl's order state says of the parcel (None: nothing, or not a delivery any more).

@@ -90,6 +90,25 @@ def desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
     yield from make_desk(mirakl_sim)
 
 
+def failed_message(desk: Desk, thread_id: str) -> tuple[int, dict[str, Any]]:
+    """A customer message (on the simulator) whose processing failed earlier, say while the
+    database was down: stored with its error. (its event id, the simulator's answer)"""
+    from store.ingest import IncomingMessage, record_event, store_message
+
+    created = httpx.post(
+        f"{desk.sim.url}/_sim/threads/{thread_id}/customer-message",
+        json={"body": "Où est ma commande ?", "order_id": "20567843-A"},
+    ).json()
+    with session_scope() as s:
+        message = IncomingMessage.model_validate(created["event"])
+        event_id, _ = record_event(s, message, source="webhook")
+        store_message(s, message, sla_hours=24)
+        event = s.get(InboundEvent, event_id)
+        assert event is not None
+        event.status, event.error = "failed", "OperationalError: database down"
+    return event_id, dict(created)
+
+
 def old_cancellable_order(sim: Simulator, order_id: str) -> str:
     """A WAITING_ACCEPTANCE order placed three days ago: Mirakl would still cancel it, csagent's
     policy (24 h window) does not do it by itself."""
@@ -274,19 +293,7 @@ def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
 def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
     desk: Desk, session: Session
 ) -> None:
-    created = httpx.post(
-        f"{desk.sim.url}/_sim/threads/ui-failed/customer-message",
-        json={"body": "Où est ma commande ?", "order_id": "20567843-A"},
-    ).json()
-    # A message that failed before (say the database was down), stored with its error.
-    with session_scope() as s:
-        from store.ingest import IncomingMessage, record_event, store_message
-
-        message = IncomingMessage.model_validate(created["event"])
-        event_id, _ = record_event(s, message, source="webhook")
-        store_message(s, message, sla_hours=24)
-        s.get(InboundEvent, event_id).status = "failed"  # type: ignore[union-attr]
-        s.get(InboundEvent, event_id).error = "OperationalError: database down"  # type: ignore[union-attr]
+    event_id, created = failed_message(desk, "ui-failed")
     forged = {**created["event"], "message_id": "m-forged", "thread_id": "ui-forged"}
     httpx.post(f"{desk.url}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
     client = desk.client()

@@ -11,14 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from helpers import Simulator
-from test_dashboard import OVERDUE_THREAD, Desk, import_sample, make_desk, old_cancellable_order
+from test_dashboard import (
+    OVERDUE_THREAD,
+    Desk,
+    failed_message,
+    import_sample,
+    make_desk,
+    old_cancellable_order,
+)
 
 from knowledge.ingest import KnowledgeBase
-from store.db import session_scope
-from store.models import InboundEvent
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "screenshots"
@@ -60,10 +64,6 @@ def page() -> Iterator[Any]:
         browser.close()
 
 
-def text_of(page: Any, selector: str) -> str:
-    return str(page.locator(selector).inner_text())
-
-
 @pytest.mark.slow
 def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
     browser_desk: Desk, page: Any
@@ -74,19 +74,7 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
     order_id = old_cancellable_order(desk.sim, "70000009-A")
     desk.customer_writes("browser-cancel", "Please cancel my order, I ordered twice.", order_id)
     # A message whose processing failed earlier (stored, with its error).
-    created = httpx.post(
-        f"{desk.sim.url}/_sim/threads/browser-failed/customer-message",
-        json={"body": "Où est ma commande ?", "order_id": "20567843-A"},
-    ).json()
-    with session_scope() as s:
-        from store.ingest import IncomingMessage, record_event, store_message
-
-        message = IncomingMessage.model_validate(created["event"])
-        event_id, _ = record_event(s, message, source="webhook")
-        store_message(s, message, sla_hours=24)
-        event = s.get(InboundEvent, event_id)
-        assert event is not None
-        event.status, event.error = "failed", "OperationalError: database down"
+    event_id, _ = failed_message(desk, "browser-failed")
 
     # Sign in.
     page.goto(f"{desk.url}/ui/")

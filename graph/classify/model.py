@@ -49,10 +49,11 @@ class Prediction:
     familiarity: float = 1.0  # the out-of-distribution factor applied to the confidence
 
 
-def training_groups(rows: list[dict[str, str]]) -> list[str]:
-    """The concept of each training row: its `concept` field, else (intent, rank among the rows
-    of the same intent and language, by pairs): the file writes each concept in every
-    language in the same order, as a base sentence and its variant."""
+def training_groups(rows: list[dict[str, str]], variants: int = 2) -> list[str]:
+    """The concept of each row: its `concept` field, else (intent, rank among the rows of the
+    same intent and language, by `variants`): the data files write each concept in every
+    language in the same order (the training file as a base sentence and its variant, the test
+    file once)."""
     seen: dict[tuple[str, str], int] = {}
     groups = []
     for row in rows:
@@ -62,7 +63,7 @@ def training_groups(rows: list[dict[str, str]]) -> list[str]:
         key = (row["intent"], row.get("lang", "?"))
         rank = seen.get(key, 0)
         seen[key] = rank + 1
-        groups.append(f"{row['intent']}#{rank // 2}")
+        groups.append(f"{row['intent']}#{rank // variants}")
     return groups
 
 

@@ -14,7 +14,7 @@ from graph.drafting import PHRASES, greeting, order_sentence, reply_language, si
 from graph.policies import address_policy, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState
-from store.facts import Address, OrderFacts
+from store.facts import Address, OrderFacts, one_line
 from store.mirakl_models import CANCELLABLE_STATES
 
 
@@ -118,7 +118,7 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
     # Refused below, the parsed address still goes to the reviewer, who may correct and apply it.
     proposal: dict[str, Any] = {}
     if address is not None:
-        where = f"{address['street_1']}, {address['zip_code']} {address['city']}"
+        where = one_line(address)
         confirm = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
         proposal = {
             "proposal": "update_address",
@@ -150,7 +150,7 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
     if not decision.allowed or address is None:
         return {**_to_review(f"address change refused by policy: {decision.reason}"), **proposal}
     lang = reply_language(state.get("language") or "en")
-    where = f"{address['street_1']}, {address['zip_code']} {address['city']}"
+    where = one_line(address)
     sentence = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
     return {
         "reply": compose(state, runtime, sentence),

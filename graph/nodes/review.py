@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from graph.classify.intents import AUTOMATABLE
 from graph.services import RunContext, services_of
 from graph.state import AgentState, Conversation, Decision
-from store.facts import Address
+from store.facts import Address, one_line
 from store.metrics import stage
 
 # The policy document a request is about, when there is one.
@@ -249,10 +249,6 @@ def human_review(state: AgentState) -> dict[str, Any]:
     return review_update(answer, state)
 
 
-def _one_line(address: Any) -> str:
-    return f"{address['street_1']}, {address['zip_code']} {address['city']}"
-
-
 def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
     """What a reviewer's answer changes in the state (the human_review node's update): the text,
     and which action is carried out (the proposed one when approved, the text alone when
@@ -266,8 +262,8 @@ def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
         # The confirmation names the address actually sent to the warehouse.
         old, new = state.get("address"), answer.address
         reply = update.get("reply") or state.get("reply") or ""
-        if old and _one_line(old) in reply:
-            update["reply"] = reply.replace(_one_line(old), _one_line(new))
+        if old and one_line(old) in reply:
+            update["reply"] = reply.replace(one_line(old), one_line(new))
     elif answer.with_action is False:
         update["action"] = "send_reply"
     if answer.address is not None:

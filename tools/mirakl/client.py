@@ -314,7 +314,7 @@ class MiraklClient:
 
         async def already_sent() -> ReplyResult | None:
             thread = await self.get_thread(thread_id)
-            found = _find_shop_message(thread.messages, body, started)
+            found = find_shop_message(thread.messages, body, started)
             return ReplyResult(message_id=found.id, thread_id=thread_id) if found else None
 
         return await self._write_checked(send, already_sent, f"reply to thread {thread_id}")
@@ -411,7 +411,7 @@ class MiraklClient:
         return dict(response.json()) if response.content else {}
 
 
-def _find_shop_message(
+def find_shop_message(
     messages: Iterable[InboxMessage], body: str, since: datetime
 ) -> InboxMessage | None:
     for message in messages:
