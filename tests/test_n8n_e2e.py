@@ -74,13 +74,16 @@ def n8n(server_url: str, csagent_url: str, tmp_path: Path) -> Iterator[str]:
     hook = f"http://127.0.0.1:{port}/webhook/mirakl-message"
     try:
         deadline = time.monotonic() + 180
+        served = 0  # n8n may serve the hook once while it is still activating its workflows
         while True:
             assert process.poll() is None, (tmp_path / "n8n.log").read_text()[-3000:]
             try:
-                if httpx.post(hook, json={"event_type": "PING"}, timeout=5).status_code != 404:
+                answered = httpx.post(hook, json={"event_type": "PING"}, timeout=5).status_code
+                served = served + 1 if answered != 404 else 0
+                if served >= 3:  # three times in a row, a second apart: it stays up
                     break
             except httpx.HTTPError:
-                pass
+                served = 0
             assert time.monotonic() < deadline, (tmp_path / "n8n.log").read_text()[-3000:]
             time.sleep(1)
         yield hook
