@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from graph.replies import addressee
 from graph.state import Conversation
 from knowledge.language import detect_language
 from store.business import NotFound
@@ -21,10 +22,17 @@ class ThreadNotStored(NotFound):
 def conversation_of(thread: ThreadSnapshot) -> Conversation:
     history = thread.messages
     pending: list[str] = []
-    for direction, body in reversed(history):
+    waiting_since = None
+    for i in range(len(history) - 1, -1, -1):
+        direction, body = history[i]
         if direction == "outbound":
             break
         pending.insert(0, body)
+        if i < len(thread.sent_at):
+            waiting_since = thread.sent_at[i]
+    inbound = [direction == "inbound" for direction, _ in history]
+    photos = sum(n for n, mine in zip(thread.images, inbound, strict=False) if mine)
+    who = addressee(thread.firstname, thread.lastname, thread.display_name or thread.customer_name)
     question = "\n".join(pending) or (history[-1][1] if history else "")
     # "Thanks, but the tracking does not work?" means little alone: add what the customer said
     # before, so retrieval sees the topic of the conversation.
@@ -32,7 +40,10 @@ def conversation_of(thread: ThreadSnapshot) -> Conversation:
     search_query = question if len(question) >= SHORT_QUESTION else "\n".join(earlier[-3:])
     return Conversation(
         thread_id=thread.mirakl_thread_id,
-        customer_name=(thread.customer_name or "").split(" ")[0] or None,
+        customer_name=who.name,
+        title=who.title,
+        waiting_since=waiting_since.isoformat() if waiting_since else None,
+        photos=photos,
         language=detect_language(question, thread.locale or thread.customer_locale),
         history=history[-HISTORY:],
         question=question,

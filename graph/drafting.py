@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -18,12 +20,15 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 from sqlalchemy import Engine
 
+from graph.claims import unsupported_claims
+from graph.replies import Decision, day, decide, policy_sentences, waited_too_long
 from graph.state import Conversation
 from knowledge.ingest import KnowledgeError
 from knowledge.retriever import Hit, Retriever
 from store.facts import OrderFacts
 from store.settings import Settings
 from tools.business import BusinessApi
+from tools.refunds import RefundRules
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +48,15 @@ class Draft:
     generator: Literal["llm", "retrieval"]
     language: str
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    decision: str | None = None  # the decision stated first (graph/replies.py), if any
+    flags: list[str] = field(default_factory=list)  # what the draft states the facts do not
 
 
 # -- the retrieval draft, one phrasebook per language ------------------------------------------
 
 PHRASEBOOK = yaml.safe_load(files("graph").joinpath("phrases.yaml").read_text(encoding="utf-8"))
 PHRASES: dict[str, dict[str, str]] = PHRASEBOOK["phrases"]
+DECISIONS: dict[str, dict[str, str]] = PHRASEBOOK["decisions"]
 LANGUAGE_NAMES: dict[str, dict[str, str]] = PHRASEBOOK["language_names"]
 
 
@@ -98,9 +106,17 @@ def choose_passages(hits: list[Hit], lang: str, limit: int = 2) -> list[Hit]:
     return (in_language or in_english or same_doc)[:limit]
 
 
-def greeting(name: str | None, lang: str) -> str:
+def greeting(name: str | None, lang: str, title: str | None = None) -> str:
+    """ "Bonjour Madame Dupont," for a customer who goes by a title, "Bonjour Claire," for a
+    first name, "Bonjour," when the only name is a screen name."""
     p = PHRASES[lang]
-    return p["hello"].format(name=name) if name else p["hello_anon"]
+    if not name:
+        return p["hello_anon"]
+    return (
+        p[f"hello_{title}"].format(name=name)
+        if title in ("mr", "mrs")
+        else p["hello"].format(name=name)
+    )
 
 
 def sign_off(lang: str, shop: str) -> list[str]:
@@ -113,16 +129,46 @@ def reply_language(language: str) -> str:
     return language if language in PHRASES else "en"
 
 
+def decision_sentence(decision: Decision, order: OrderFacts | None, lang: str) -> str | None:
+    """The decision in the customer's language, or None when there is no sentence for it."""
+    if decision.kind == "order_checking":
+        return PHRASES[lang]["checking"]
+    if decision.kind == "order_state":
+        return order_sentence(order, lang) if order is not None else None
+    template = DECISIONS[lang].get(decision.kind)
+    return template.format(**decision.values) if template else None
+
+
 def retrieval_draft(
     ctx: Conversation,
     order: OrderFacts | None,
     hits: list[Hit],
     shop: str,
     unverified: str | None = None,
+    *,
+    decision: Decision | None = None,
+    late: bool = False,
+    knowledge_dir: Path | None = None,
 ) -> str:
+    """Greeting, an apology when the reply is late, the decision and its reason, one or two
+    sentences of the policy behind it, sign-off. Without a decision: what can truthfully be
+    said of the order and the most relevant policy passages, in the customer's language."""
     lang = reply_language(ctx["language"])
     p = PHRASES[lang]
-    parts = [greeting(ctx["customer_name"], lang), p["thanks"]]
+    parts = [greeting(ctx["customer_name"], lang, ctx.get("title"))]
+    if late:
+        parts.append(p["sorry_late"])
+    stated = decision_sentence(decision, order, lang) if decision is not None else None
+    if decision is not None and stated is not None:
+        if not decision.kind.startswith("damaged_photos_received"):  # it thanks for the photos
+            parts.append(p["thanks"])
+        parts.append(stated)
+        if decision.policy is not None and knowledge_dir is not None:
+            reason = policy_sentences(knowledge_dir, lang, decision.policy)
+            if reason:
+                parts.append(reason)
+        return "\n\n".join([*parts, *sign_off(lang, shop)])
+    parts.append(p["thanks"])
     if order is not None and (sentence := order_sentence(order, lang)):
         parts.append(sentence)
     elif unverified:
@@ -149,18 +195,46 @@ Rules:
 name when known and sign as the {shop} customer service.
 - Use only facts from ORDER FACTS, POLICY EXCERPTS and tool results. Never invent a policy, a \
 date, an amount, a tracking number or a promise.
+- When a DECISION is given, state it first, with its reason, exactly as decided (you may \
+rephrase the suggested wording, never change what it decides), then the policy behind it in one \
+or two sentences. Never paste whole policy sections.
+- Write dates and amounts exactly as given in FACTS. Do not ask for what the customer already \
+sent. Apologise for the wait when the FACTS say the reply is late.
 - If they do not answer the question, say that you are checking with a colleague and will come \
 back to the customer, instead of guessing.
 - Never mention costs, margins or internal figures; refunds are only proposed, never confirmed."""
 
 
 def context_prompt(
-    ctx: Conversation, order: OrderFacts | None, hits: list[Hit], unverified: str | None = None
+    ctx: Conversation,
+    order: OrderFacts | None,
+    hits: list[Hit],
+    unverified: str | None = None,
+    *,
+    decision: Decision | None = None,
+    stated: str | None = None,
+    late: bool = False,
 ) -> str:
     lines = ["CONVERSATION (oldest first):"]
     for direction, body in ctx["history"]:
         lines.append(f"- {'customer' if direction == 'inbound' else 'us'}: {body}")
     lines.append("")
+    lang = reply_language(ctx["language"])
+    lines.append("FACTS ABOUT THE THREAD:")
+    hello = greeting(ctx["customer_name"], lang, ctx.get("title"))
+    lines.append(f"- greet the customer with: {hello}")
+    if ctx.get("photos"):
+        lines.append(f"- the customer has already attached {ctx.get('photos')} photo(s)")
+    if late:
+        lines.append("- the reply is late (past the reply deadline): apologise for the wait")
+    lines.append("")
+    if decision is not None:
+        lines.append(f"DECISION: {decision.why}")
+        if stated:
+            lines.append(f"Suggested wording: {stated}")
+        for key, value in decision.values.items():
+            lines.append(f"- {key}: {value}")
+        lines.append("")
     if order is not None:
         o = order
         lines.append("ORDER FACTS:")
@@ -199,21 +273,32 @@ def llm_draft(
     tools: list[BaseTool] | None = None,
     max_steps: int = 4,
     unverified: str | None = None,
-) -> tuple[str, list[dict[str, Any]]]:
+    *,
+    decision: Decision | None = None,
+    stated: str | None = None,
+    late: bool = False,
+) -> tuple[str, list[dict[str, Any]], list[str]]:
+    """(draft, tool calls, what the tools answered): the model only phrases what was decided."""
     language = LANGUAGE_NAMES["en"].get(ctx["language"], "the customer's language")
+    prompt = context_prompt(
+        ctx, order, hits, unverified, decision=decision, stated=stated, late=late
+    )
     messages = [
         SystemMessage(SYSTEM_PROMPT.format(shop=shop, language=language)),
-        HumanMessage(context_prompt(ctx, order, hits, unverified)),
+        HumanMessage(prompt),
     ]
     if tools:
+        from langchain_core.messages import ToolMessage
+
         from graph.tool_loop import run_tool_loop
 
         result = run_tool_loop(model, messages, tools, max_steps=max_steps)  # type: ignore[arg-type]
+        answers = [str(m.content) for m in result.messages if isinstance(m, ToolMessage)]
         if result.outcome == "answered" and result.text:
-            return result.text, result.tool_calls
+            return result.text, result.tool_calls, answers
         # The model kept calling tools: fall back to answering from what it already has.
     reply = model.invoke(messages)
-    return str(reply.content), []
+    return str(reply.content), [], []
 
 
 def draft_reply(
@@ -229,10 +314,14 @@ def draft_reply(
     query_vector: list[float] | None = None,
     doc_type: str | None = None,
     unverified: str | None = None,
+    decision: Decision | None = None,
+    late: bool = False,
+    knowledge_dir: Path | None = None,
 ) -> Draft:
     """The draft for a thread: the one function the API and the graph's draft node share.
     `doc_type` narrows retrieval to the policy the request is about (when it has chunks);
-    `unverified` says what could not be verified (the draft then claims nothing about it)."""
+    `unverified` says what could not be verified (the draft then claims nothing about it);
+    `decision` is what the seller decided (stated first); `late`: apologise for the wait."""
     query = ctx["search_query"] or ctx["question"]
     try:
         hits = retriever.search(query, k=k, query_vector=query_vector, doc_type=doc_type).hits
@@ -243,18 +332,53 @@ def draft_reply(
         # conversation and the order's facts, without policy passages.
         log.warning("drafting without the knowledge base: %s", exc)
         hits = []
-    sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
-    if model is not None:
-        text, calls = llm_draft(ctx, order, hits, model, shop, tools, max_steps, unverified)
-        return Draft(text, sources, "llm", ctx["language"], calls)
-    used = choose_passages(hits, reply_language(ctx["language"]))
-    used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
-    return Draft(
-        retrieval_draft(ctx, order, hits, shop, unverified),
-        used_sources or sources,
-        "retrieval",
-        ctx["language"],
+    lang = reply_language(ctx["language"])
+    stated = decision_sentence(decision, order, lang) if decision is not None else None
+    reason = (
+        policy_sentences(knowledge_dir, lang, decision.policy)
+        if decision is not None and decision.policy is not None and knowledge_dir is not None
+        else ""
     )
+    facts = fact_sources(ctx, order, decision, [stated or "", reason])
+    sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
+    kind = decision.kind if decision is not None and stated is not None else None
+    if model is not None:
+        text, calls, answers = llm_draft(
+            ctx, order, hits, model, shop, tools, max_steps, unverified,
+            decision=decision if kind else None, stated=stated, late=late,
+        )  # fmt: skip
+        flags = unsupported_claims(text, [*facts, *(h.body for h in hits), *answers])
+        return Draft(text, sources, "llm", ctx["language"], calls, kind, flags)
+    text = retrieval_draft(
+        ctx, order, hits, shop, unverified,
+        decision=decision, late=late, knowledge_dir=knowledge_dir,
+    )  # fmt: skip
+    used = [] if kind else choose_passages(hits, lang)
+    used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
+    if kind and decision is not None and decision.policy is not None and reason:
+        used_sources = [Source(decision.policy[0], f"{lang}/{decision.policy[0]}.md", "", 1.0)]
+    flags = unsupported_claims(text, [*facts, *(h.body for h in hits)])
+    return Draft(text, used_sources or sources, "retrieval", ctx["language"], [], kind, flags)
+
+
+def fact_sources(
+    ctx: Conversation, order: OrderFacts | None, decision: Decision | None, extra: list[str]
+) -> list[str]:
+    """Everything a draft may rest on, as text: the conversation, the order as read from
+    Mirakl (with its dates as the customer's language writes them), the decision."""
+    import json
+
+    texts = [body for _, body in ctx["history"]] + [ctx["question"], *extra]
+    if order is not None:
+        texts.append(json.dumps(order, ensure_ascii=False, default=str))
+        lang = reply_language(ctx["language"])
+        for key in ("created", "shipped", "delivered"):
+            value = order.get(key)
+            if isinstance(value, str) and value:
+                texts.append(day(value, lang))
+    if decision is not None:
+        texts.extend([decision.why, *decision.values.values()])
+    return texts
 
 
 def scoped_tools(tools: list[BaseTool] | None, order_id: str | None) -> list[BaseTool] | None:
@@ -301,6 +425,7 @@ class DraftingService:
         self.model = model
         self.tools = tools
         self._retriever: Retriever | None = None
+        self._rules: RefundRules | None = None
 
     @classmethod
     def from_settings(
@@ -312,7 +437,6 @@ class DraftingService:
     ) -> DraftingService:
         """With a model, the read-only business tools (and refund quotes) come along."""
         from tools.business import DRAFTING_TOOLS, make_business_tools
-        from tools.refunds import RefundRules
 
         tools = None
         if model is not None:
@@ -329,6 +453,16 @@ class DraftingService:
             self._retriever = Retriever(KnowledgeBase(self.settings, self.engine))
         return self._retriever
 
+    @property
+    def refund_rules(self) -> RefundRules | None:
+        if self._rules is None:
+            try:
+                self._rules = RefundRules.load(self.settings.refund_rules_path)
+            except (OSError, ValueError) as exc:
+                log.warning("refund rules unreadable, no amount is proposed: %s", exc)
+                return None
+        return self._rules
+
     def draft(
         self,
         ctx: Conversation,
@@ -336,7 +470,20 @@ class DraftingService:
         query_vector: list[float] | None = None,
         doc_type: str | None = None,
         unverified: str | None = None,
+        *,
+        intent: str | None = None,
+        text: str | None = None,
+        address: dict[str, Any] | None = None,
+        now: datetime | None = None,
     ) -> Draft:
+        """The draft for `intent` (when known): the seller's decision first, then the policy."""
+        moment = now or datetime.now(UTC)
+        lang = reply_language(ctx["language"])
+        decision = decide(
+            intent, text or ctx["question"], order, ctx, now=moment, lang=lang,
+            cancellation_window_hours=self.settings.cancellation_window_hours,
+            refund_rules=self.refund_rules, address=address, unverified=unverified,
+        )  # fmt: skip
         return draft_reply(
             ctx,
             order,
@@ -348,4 +495,7 @@ class DraftingService:
             query_vector=query_vector,
             doc_type=doc_type,
             unverified=unverified,
+            decision=decision,
+            late=waited_too_long(ctx, moment, self.settings.sla_hours),
+            knowledge_dir=self.settings.knowledge_dir,
         )

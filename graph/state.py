@@ -7,7 +7,7 @@ earlier message of the thread can leak into this one through the checkpoint.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -29,12 +29,18 @@ class Conversation(TypedDict):
     history: list[tuple[str, str]]  # (direction, body), oldest first, the latest few
     question: str  # the customer's messages since our last reply
     search_query: str  # what retrieval looks for: the question, with context if it is short
+    # Read with `.get`: conversations checkpointed before these existed lack them.
+    title: NotRequired[str | None]  # "mr"/"mrs" when the customer goes by a courtesy title
+    waiting_since: NotRequired[str | None]  # ISO-8601: the first customer message not answered
+    photos: NotRequired[int]  # pictures the customer attached in this thread
 
 
 class DraftView(TypedDict):
     text: str
     generator: str
     sources: list[dict[str, Any]]
+    decision: NotRequired[str | None]  # the decision the draft states first
+    flags: NotRequired[list[str]]  # what it states that the facts do not (LLM drafts)
 
 
 class InputState(TypedDict):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ class MessageCheck:
     customer_id: str | None = None  # the thread's customer on Mirakl
     customer_name: str | None = None  # as Mirakl shows it
     order_id: str | None = None  # the thread's order on Mirakl
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # as Mirakl lists them
 
 
 def check_message(
@@ -88,6 +89,7 @@ def check_message(
         customer_id=customer.id,
         customer_name=customer.display_name,
         order_id=thread.order_id,
+        attachments=list(message.attachments),
     )
 
 

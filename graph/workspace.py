@@ -31,13 +31,16 @@ def draft_for_thread(
     customer's; when it cannot be read, the draft claims nothing about it). ThreadNotStored
     when the thread is unknown. The session is closed before Mirakl and the model are called."""
     conversation = read_conversation(session, thread_id)
+    intent = session.scalar(select(Thread.intent).where(Thread.mirakl_thread_id == thread_id))
     session.close()
     reading = thread_orders(mirakl, thread_id, conversation["question"])
     if reading.read:
         with session.begin():
             record_reading(session, thread_id, reading)
         session.close()
-    return drafting.draft(conversation, reading.order, unverified=reading.problem)
+    return drafting.draft(
+        conversation, reading.order, unverified=reading.problem, intent=intent
+    )
 
 
 @dataclass(frozen=True)

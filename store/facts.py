@@ -74,6 +74,10 @@ class OrderFacts(TypedDict):
     address: Address | None
     source: str  # where these facts were read: "mirakl"
     fetched_at: str  # ISO-8601, when they were read
+    # Read with `.get`: checkpoints written before these existed lack them.
+    shipping_price: NotRequired[str | None]  # decimal as text
+    shipped: NotRequired[str | None]  # ISO-8601: when the first line left the shop
+    delivered: NotRequired[str | None]  # ISO-8601: when the customer received the last line
 
 
 def facts_from_mirakl(order: MiraklOrder, fetched_at: datetime) -> OrderFacts:
@@ -102,7 +106,16 @@ def facts_from_mirakl(order: MiraklOrder, fetched_at: datetime) -> OrderFacts:
         address=address.model_dump(mode="json") if address else None,  # type: ignore[typeddict-item]
         source="mirakl",
         fetched_at=fetched_at.isoformat(),
-    )
+        shipping_price=None if order.shipping_price is None else str(order.shipping_price),
+        shipped=_iso(min((ln.shipped_date for ln in order.order_lines if ln.shipped_date),
+                         default=None)),
+        delivered=_iso(max((ln.received_date for ln in order.order_lines if ln.received_date),
+                           default=None)),
+    )  # fmt: skip
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def mark_order_cancelled(session: Session, mirakl_order_id: str) -> None:

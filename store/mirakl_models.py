@@ -105,6 +105,8 @@ class OrderLine(MiraklModel):
     price: Decimal
     total_price: Decimal | None = None
     order_line_state: str | None = None
+    shipped_date: AwareDatetime | None = None  # when the line left the shop
+    received_date: AwareDatetime | None = None  # when the customer received it
 
 
 class Order(MiraklModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,13 +87,19 @@ class ThreadSnapshot:
     customer_name: str | None  # first name when known, else the display name
     customer_locale: str | None
     messages: list[tuple[str, str]]  # (direction, body)
+    # What a reply must take into account beyond the words: who, when, what was attached.
+    firstname: str | None = None
+    lastname: str | None = None
+    display_name: str | None = None
+    sent_at: list[datetime] = field(default_factory=list)  # of each message, as `messages`
+    images: list[int] = field(default_factory=list)  # pictures attached to each message
 
 
 def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | None:
     row = session.execute(
         select(
             Thread.id, Thread.locale, Thread.order_id, Thread.customer_id,
-            Customer.firstname, Customer.display_name, Customer.locale,
+            Customer.firstname, Customer.display_name, Customer.locale, Customer.lastname,
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
         .where(Thread.mirakl_thread_id == mirakl_thread_id)
@@ -101,7 +107,7 @@ def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | Non
     if row is None:
         return None
     messages = session.execute(
-        select(Message.direction, Message.body)
+        select(Message.direction, Message.body, Message.created_at, Message.attachments)
         .where(
             Message.thread_id == row[0],
             Message.verification.is_distinct_from("unverified"),  # never what Mirakl denies
@@ -111,8 +117,23 @@ def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | Non
     return ThreadSnapshot(
         pk=row[0], mirakl_thread_id=mirakl_thread_id, locale=row[1], order_pk=row[2],
         customer_pk=row[3], customer_name=row[4] or row[5], customer_locale=row[6],
-        messages=[(d, b) for d, b in messages],
+        messages=[(d, b) for d, b, _, _ in messages],
+        firstname=row[4], lastname=row[7], display_name=row[5],
+        sent_at=[at for _, _, at, _ in messages],
+        images=[sum(1 for a in (files or []) if is_image(a)) for _, _, _, files in messages],
     )  # fmt: skip
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif")
+
+
+def is_image(attachment: Any) -> bool:
+    """A picture the customer attached (photos of a damaged parcel, ...), by type or name."""
+    if not isinstance(attachment, dict):
+        return False
+    kind = str(attachment.get("type") or attachment.get("content_type") or "").lower()
+    name = str(attachment.get("name") or attachment.get("file_name") or "").lower()
+    return kind.startswith("image/") or name.endswith(IMAGE_SUFFIXES)
 
 
 def set_thread_state(session: Session, mirakl_thread_id: str, **values: Any) -> None:
@@ -207,12 +228,18 @@ def link_thread_order(session: Session, mirakl_thread_id: str, mirakl_order_id: 
         set_thread_state(session, mirakl_thread_id, order_id=order_pk)
 
 
-def mark_verified(session: Session, mirakl_message_id: str, body: str) -> None:
-    """Mirakl confirmed the message: its copy of the text is the one kept."""
+def mark_verified(
+    session: Session,
+    mirakl_message_id: str,
+    body: str,
+    attachments: list[dict[str, Any]] | None = None,
+) -> None:
+    """Mirakl confirmed the message: its copy of the text (and of what was attached) is kept."""
+    values: dict[str, Any] = {"body": body, "verification": "verified"}
+    if attachments:
+        values["attachments"] = attachments
     session.execute(
-        update(Message)
-        .where(Message.mirakl_message_id == mirakl_message_id)
-        .values(body=body, verification="verified")
+        update(Message).where(Message.mirakl_message_id == mirakl_message_id).values(**values)
     )
 
 

@@ -52,7 +52,8 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             return {**fresh_message_state(), "verification": "unverified", "problem": check.problem}
         if check.verification == "verified":
             assert check.text is not None and check.customer_id is not None
-            mark_verified(session, message_id, check.text)  # Mirakl's copy counts
+            # Mirakl's copy (text and attachments) is the one kept
+            mark_verified(session, message_id, check.text, check.attachments)
             adopt_customer(session, thread_id, check.customer_id, check.customer_name)
             if check.order_id is not None:
                 link_thread_order(session, thread_id, check.order_id)

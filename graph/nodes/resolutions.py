@@ -21,8 +21,10 @@ from store.mirakl_models import CANCELLABLE_STATES
 def compose(state: AgentState, runtime: Runtime[RunContext], *sentences: str) -> str:
     lang = reply_language(state.get("language") or "en")
     shop = services_of(runtime).settings.shop_name
+    conversation = state.get("conversation")
+    title = conversation.get("title") if conversation else None
     return "\n\n".join(
-        [greeting(state.get("customer_name"), lang), *sentences, *sign_off(lang, shop)]
+        [greeting(state.get("customer_name"), lang, title), *sentences, *sign_off(lang, shop)]
     )
 
 

@@ -47,6 +47,10 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             query_vector=None if note else state.get("vector"),
             doc_type=None if note else POLICY_FOR_INTENT.get(state.get("intent") or ""),
             unverified=state.get("problem"),
+            # A reviewer's note steers the new draft instead of the policy's decision.
+            intent=None if note else state.get("intent"),
+            text=state.get("text"),
+            address=dict(address) if (address := state.get("address")) else None,
         )
     return {
         "draft": {
@@ -55,6 +59,8 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             "sources": [
                 {"doc": s.doc, "heading": s.heading, "score": s.score} for s in result.sources
             ],
+            "decision": result.decision,
+            "flags": result.flags,
         },
         "reply": result.text,
         "action": "send_reply",
@@ -76,6 +82,13 @@ def review_request(state: AgentState) -> dict[str, Any]:
         lines.append("_Would have been sent automatically (shadow mode)._")
     if state.get("problem"):
         lines.append(f"**Not verified:** {state.get('problem')}")
+    shown = state.get("draft")
+    flags = (shown.get("flags") if shown else None) or []
+    if flags:
+        lines.append(
+            "**Check the draft before sending — it states what the facts do not:** "
+            + "; ".join(flags)
+        )
     if order:
         tracking = (
             f", {order.get('carrier')} {order['tracking_number']}"

@@ -38,12 +38,21 @@ class FaultRequest(BaseModel):
     after: int = Field(default=0, ge=0, description="Matching requests let through first")
 
 
+class SimAttachment(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(default="application/octet-stream", max_length=100)
+    size: int = Field(default=0, ge=0)
+
+
 class CustomerMessageRequest(BaseModel):
     body: str = Field(min_length=1, max_length=20_000)
     order_id: str | None = None
     customer_id: str | None = None
     customer_name: str | None = None
     locale: str | None = None
+    attachments: list[SimAttachment] = Field(
+        default_factory=list, description="Files the customer attached (names and types only)"
+    )
 
 
 class ResetRequest(BaseModel):
@@ -121,7 +130,7 @@ async def customer_message(
         "to": [state.shop_party],
         "body": request_body.body,
         "date_created": now_iso(),
-        "attachments": [],
+        "attachments": [a.model_dump() for a in request_body.attachments],
     }
     state.append_message(thread, message)
     linked = next((e["id"] for e in thread.get("entities", []) if e["type"] == "MMP_ORDER"), None)
