@@ -38,9 +38,7 @@ def draft_for_thread(
         with session.begin():
             record_reading(session, thread_id, reading)
         session.close()
-    return drafting.draft(
-        conversation, reading.order, unverified=reading.problem, intent=intent
-    )
+    return drafting.draft(conversation, reading.order, unverified=reading.problem, intent=intent)
 
 
 @dataclass(frozen=True)
