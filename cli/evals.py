@@ -187,3 +187,45 @@ def eval_retrieval(
         typer.echo(json.dumps({**report, "embeddings": embeddings}))
     else:
         typer.echo(format_report(report, embeddings))
+
+
+@eval_app.command("drafts")
+def eval_drafts(
+    dataset: Annotated[
+        Path | None, typer.Option(help="JSONL of threads with what a good reply contains.")
+    ] = None,
+    llm: Annotated[
+        bool, typer.Option("--llm", help="Score the configured LLM's drafts (OPENAI_* settings).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Language purity, required facts, forbidden claims and decision stated, over drafts of a
+    file of threads; exit 1 when a target is missed."""
+    import json
+
+    from evals.drafts import DATASET, evaluate_drafts, format_report, load_threads
+    from graph.drafting import DraftingService
+    from graph.llm import chat_model
+    from knowledge.ingest import KnowledgeError
+
+    try:
+        rows = load_threads(dataset or DATASET)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the threads: {exc}") from None
+    settings = get_settings()
+    model = chat_model(settings) if llm else None
+    if llm and model is None:
+        raise fail("--llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL)")
+    kb = knowledge_base()
+    service = DraftingService(settings, kb.engine, model=model)
+    try:
+        report = evaluate_drafts(service, rows)
+    except KnowledgeError as exc:
+        raise fail(str(exc)) from None
+    generator = f"llm ({settings.openai_model})" if model is not None else "retrieval"
+    if as_json:
+        typer.echo(json.dumps({**report, "generator": generator}, ensure_ascii=False))
+    else:
+        typer.echo(format_report(report, generator))
+    if not all(report["met"].values()):
+        raise typer.Exit(1)

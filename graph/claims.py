@@ -80,7 +80,7 @@ def dates_in(text: str) -> tuple[set[date], str]:
     return found, text
 
 
-def _numbers(text: str) -> set[Decimal]:
+def numbers_in(text: str) -> set[Decimal]:
     found: set[Decimal] = set()
     for token in NUMBER.findall(text):
         try:
@@ -90,26 +90,27 @@ def _numbers(text: str) -> set[Decimal]:
     return found
 
 
-def _blank(text: str) -> str:
-    text = URL.sub(" ", text)
-    text = ORDER_ID.sub(" ", text)
-    return REFERENCE.sub(" ", text)
+def _read(text: str) -> tuple[set[date], set[str], str]:
+    """(dates, order ids and references, the rest) of a text: each read once, dates first
+    (an ISO timestamp is not a tracking number)."""
+    dates, rest = dates_in(URL.sub(" ", text))
+    refs = set(ORDER_ID.findall(rest)) | set(REFERENCE.findall(rest))
+    rest = REFERENCE.sub(" ", ORDER_ID.sub(" ", rest))
+    return dates, refs, rest
 
 
 def unsupported_claims(draft: str, sources: Iterable[str]) -> list[str]:
     """What the draft states that none of the sources does, in words a reviewer understands."""
-    source = "\n".join(sources)
+    draft_dates, draft_refs, draft_rest = _read(draft)
+    source_dates, source_refs, source_rest = _read("\n".join(sources))
     flags: list[str] = []
-    for order_id in sorted(set(ORDER_ID.findall(draft)) - set(ORDER_ID.findall(source))):
-        flags.append(f"order {order_id} is not in the facts")
-    known_refs = set(REFERENCE.findall(source)) | set(ORDER_ID.findall(source))
-    for ref in sorted(set(REFERENCE.findall(URL.sub(" ", draft))) - known_refs):
-        if not ORDER_ID.fullmatch(ref):
+    for ref in sorted(draft_refs - source_refs):
+        if ORDER_ID.fullmatch(ref):
+            flags.append(f"order {ref} is not in the facts")
+        else:
             flags.append(f"reference {ref} (a tracking number?) is not in the facts")
-    draft_dates, draft_rest = dates_in(_blank(draft))
-    source_dates, source_rest = dates_in(_blank(source))
     for day in sorted(draft_dates - source_dates):
         flags.append(f"date {day.isoformat()} is not in the facts")
-    for number in sorted(_numbers(draft_rest) - _numbers(source_rest)):
+    for number in sorted(numbers_in(draft_rest) - numbers_in(source_rest)):
         flags.append(f"number {number:f} is not in the facts or the policy")
     return flags

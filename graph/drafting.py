@@ -136,7 +136,11 @@ def decision_sentence(decision: Decision, order: OrderFacts | None, lang: str) -
     if decision.kind == "order_state":
         return order_sentence(order, lang) if order is not None else None
     template = DECISIONS[lang].get(decision.kind)
-    return template.format(**decision.values) if template else None
+    try:
+        return template.format(**decision.values) if template else None
+    except KeyError as missing:  # a fact the sentence needs is unknown: say nothing of it
+        log.warning("no %s sentence without %s", decision.kind, missing)
+        return None
 
 
 def retrieval_draft(

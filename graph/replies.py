@@ -26,7 +26,7 @@ from babel.numbers import format_currency
 
 from graph.policies import SHIPMENT_LEFT, SHIPPED_STATES, cancellation_policy
 from graph.state import Conversation
-from store.facts import OrderFacts, one_line
+from store.facts import OrderFacts, OrderLineFacts, one_line
 from store.mirakl_models import CANCELLABLE_STATES
 from tools.refunds import RefundError, RefundLine, RefundRules, quote_refund
 
@@ -63,7 +63,22 @@ COURTESY_TITLES = {
 TITLE_OF = {word: title for title, words in COURTESY_TITLES.items() for word in words}
 # A name a person would sign with: capitalised letters, hyphens and apostrophes, no digits,
 # underscores or dots ("kaffeeliebhaber_89", "mario.r77" are screen names, not names).
-NAME = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þa-zà-öø-ÿ][a-zà-öø-ÿ]+)*$")
+_PART = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]+)?"  # Claire, McDonald
+NAME = re.compile(rf"^(?:[A-Za-z]{{1,3}}['’])?{_PART}(?:-{_PART})*$")  # O'Donnell, d'Arco, Le-Roy
+PARTICLES = frozenset(
+    {"de", "du", "des", "la", "le", "van", "von", "der", "den", "di", "da", "del", "della",
+     "dos", "das", "y", "zu", "ter", "st."}
+)  # fmt: skip
+
+
+def _is_surname(text: str) -> bool:
+    """ "Dupont", "De Luca", "van der Berg", "García López"."""
+    parts = text.split()
+    return (
+        bool(parts)
+        and NAME.match(parts[-1]) is not None
+        and all(NAME.match(p) or p.lower() in PARTICLES for p in parts)
+    )
 
 
 @dataclass(frozen=True)
@@ -79,10 +94,14 @@ def addressee(firstname: str | None, lastname: str | None, display_name: str | N
     ("kaffeeliebhaber_89") -> no name at all: a neutral greeting beats a wrong one."""
     tokens = (display_name or "").split()
     if len(tokens) >= 2 and tokens[0].lower() in TITLE_OF:
-        last = lastname if lastname and NAME.match(lastname) else tokens[-1]
-        if NAME.match(last):
+        last = lastname if lastname and _is_surname(lastname) else " ".join(tokens[1:])
+        if _is_surname(last):
             return Addressee(last, TITLE_OF[tokens[0].lower()])
     if firstname and NAME.match(firstname.strip()):
+        # First and last name: the formal register of every reply language ("Bonjour Claire
+        # Martin," with "vous", "Guten Tag Jonas Weber," with "Sie") without guessing a title.
+        if lastname and _is_surname(lastname.strip()):
+            return Addressee(f"{firstname.strip()} {lastname.strip()}")
         return Addressee(firstname.strip())
     if tokens and NAME.match(tokens[0]) and tokens[0].lower() not in TITLE_OF:
         return Addressee(tokens[0])
@@ -104,10 +123,29 @@ class Decision:
 
 # Words that say an item arrived damaged or broken, in the five languages.
 DAMAGE = re.compile(
-    r"damag|broken|cracked|dent|smash|shatter|arrived broken|abîm|cass[ée]|endommag|fissur|"
-    r"bris[ée]|ray[ée]|beschädig|kaputt|zerbroch|gebrochen|delle|gesprungen|zerkratzt|"
-    r"dañad|roto|rota|rajad|golpead|abollad|danneggi|rott[oa]|incrinat|ammaccat|graffiat|"
-    r"spaccat",
+    r"damag|broken|crack|\bdent|smash|shatter|snapped|\bbent\b|crushed|scratched|leak|"
+    r"abîm|cass[ée]|endommag|fissur|fêl|fendu|enfonc|caboss|tordu|bris[ée]|ray[ée]|"
+    r"beschädig|kaputt|zerbroch|gebrochen|\bdelle|gesprungen|zerkratzt|verbogen|eingedrückt|"
+    r"\bsprung|\briss\b|gerissen|"
+    r"abgebrochen|dañad|\broto|\brota\b|rajad|golpead|abollad|partid|doblad|agrietad|"
+    r"danneggi|\brott[oa]|incrinat|ammaccat|graffiat|spaccat|piegat|crepat",
+    re.IGNORECASE,
+)
+# What a customer with a damaged item asks for, when they say it.
+WANTS_REPLACEMENT = re.compile(
+    r"replace|replacement|new one|exchange|swap|rempla|échange|un nouveau|une nouvelle|ersatz|"
+    r"austausch|umtausch|neue[nsm]?\b|cambi|sustitu|reemplaz|una nueva|uno nuevo|sostitu|"
+    r"un nuovo|una nuova",
+    re.IGNORECASE,
+)
+WANTS_REFUND = re.compile(
+    r"refund|money back|rembours|erstatt|geld zurück|reembols|devuelvan el dinero|rimbors",
+    re.IGNORECASE,
+)
+# "a refund rather than an exchange": what follows is what they do not want.
+RATHER_THAN = re.compile(
+    r"(rather than|instead of|plutôt qu['e]|au lieu d['e]|anstatt|statt|anstelle|en lugar de|"
+    r"en vez de|invece d[ie]|piuttosto che)\s*\S+(\s+\S+)?",
     re.IGNORECASE,
 )
 COMPANY = re.compile(
@@ -213,13 +251,30 @@ def decide(
             )
         return None
 
-    if intent == "delivery_issue" and DAMAGE.search(text or conversation["question"]):
+    said = "\n".join(
+        [text, *(body for direction, body in conversation["history"] if direction == "inbound")]
+    )
+    if intent == "delivery_issue" and DAMAGE.search(said):
         if conversation.get("photos"):
-            quote = _damage_refund(o, refund_rules)
+            quote = _damage_refund(o, refund_rules, said)
             if quote is not None:
                 values["amount"] = money(quote, o["currency"], lang)
+            inbound = "\n".join(b for d, b in conversation["history"] if d == "inbound")
+            asked = RATHER_THAN.sub(" ", inbound or text)
+            wants = {
+                want
+                for want, pattern in (("replace", WANTS_REPLACEMENT), ("refund", WANTS_REFUND))
+                if pattern.search(asked)
+            }
+            kind = (
+                "damaged_photos_received" if quote is not None else "damaged_photos_received_lines"
+            )
+            if wants == {"replace"}:
+                kind = "damaged_photos_received_replace"  # what they asked for, not asked again
+            elif wants == {"refund"} and quote is not None:
+                kind = "damaged_photos_received_refund"
             return Decision(
-                "damaged_photos_received" if quote is not None else "damaged_photos_received_lines",
+                kind,
                 "damaged, photos received: replacement at the seller's cost or refund"
                 + (f" of {quote} {o['currency']} (refund rules: damaged)" if quote else ""),
                 values,
@@ -251,7 +306,9 @@ def decide(
                 "not shipped yet: the address can still be changed (a person applies it)",
                 {**values, "address": one_line(address)},
             )
-        return Decision("address_needed", "not shipped yet, but the new address is incomplete")
+        return Decision(
+            "address_needed", "not shipped yet, but the new address is incomplete", values
+        )
 
     if intent == "invoice_request":
         company = bool(COMPANY.search(text or ""))
@@ -276,10 +333,25 @@ ORDER_INTENTS = frozenset(
 )  # fmt: skip
 
 
-def _damage_refund(order: OrderFacts, rules: RefundRules | None) -> Decimal | None:
-    """The refund the seller's rules give for a damaged item (product and shipping), when the
-    order has one product line: with several, which one is damaged is for a person to ask."""
-    lines = [ln for ln in order["lines"] if ln.get("state") != "CANCELED"]
+def damaged_lines(lines: list[OrderLineFacts], said: str) -> list[OrderLineFacts]:
+    """The order lines the customer says arrived damaged: the product named in a sentence that
+    also says what is broken ("the toaster came with a dent ... the kettle is fine")."""
+    if len(lines) <= 1:
+        return lines
+    sentences = [s.lower() for s in re.split(r"(?<=[.!?;\n])\s*", said) if DAMAGE.search(s)]
+    named = []
+    for line in lines:
+        words = [w.lower() for w in re.findall(r"[^\W\d_]{5,}", line["product"])]
+        if any(w in sentence for w in words for sentence in sentences):
+            named.append(line)
+    return named
+
+
+def _damage_refund(order: OrderFacts, rules: RefundRules | None, said: str = "") -> Decimal | None:
+    """The refund the seller's rules give for a damaged item (product and shipping): for the
+    one line the customer says is damaged; with several possible, a person asks which."""
+    active = [ln for ln in order["lines"] if ln.get("state") != "CANCELED"]
+    lines = damaged_lines(active, said)
     if rules is None or len(lines) != 1:
         return None
     try:

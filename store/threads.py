@@ -276,13 +276,19 @@ def adopt_customer(
     session: Session, mirakl_thread_id: str, mirakl_customer_id: str, display_name: str | None
 ) -> None:
     """The thread's customer is the one Mirakl names (a first notification may have said
-    otherwise)."""
+    otherwise), shown as Mirakl's inbox shows them ("M. Dupont": how to greet them)."""
     customer_pk, _ = get_or_create(
         session,
         Customer,
         "mirakl_customer_id",
         {"mirakl_customer_id": mirakl_customer_id, "display_name": display_name},
     )
+    if display_name:
+        session.execute(
+            update(Customer)
+            .where(Customer.id == customer_pk, Customer.display_name.is_distinct_from(display_name))
+            .values(display_name=display_name)
+        )
     session.execute(
         update(Thread)
         .where(

@@ -217,9 +217,17 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         except LookupError as exc:
             return "", "", f"**{_md(str(exc))}**"
         sources = "\n".join(f"- {s.doc} — {_md(s.heading)} ({s.score:.2f})" for s in draft.sources)
+        decided = f"**Decision:** {_md(draft.decision)}\n\n" if draft.decision else ""
+        flags = (
+            "**Check before sending — not in the facts:** "
+            + "; ".join(_md(f) for f in draft.flags)
+            + "\n\n"
+            if draft.flags
+            else ""
+        )
         return (
             draft.text,
-            f"**Sources** ({draft.generator}):\n{sources or '- none'}",
+            f"{flags}{decided}**Sources** ({draft.generator}):\n{sources or '- none'}",
             "Draft ready: edit it, then Send.",
         )
 

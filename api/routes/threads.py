@@ -119,6 +119,13 @@ class DraftOut(BaseModel):
     sources: list[SourceOut]
     generator: Literal["llm", "retrieval"]
     language: str
+    decision: str | None = Field(
+        default=None, description="What the draft states first (cancel_refused_shipped, ...)"
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="What the draft states that the facts do not (check before sending)",
+    )
 
 
 def optional_agent(request: Request) -> Agent | None:
@@ -234,6 +241,8 @@ def draft(
         sources=[SourceOut(doc=s.doc, heading=s.heading, score=s.score) for s in result.sources],
         generator=result.generator,
         language=result.language,
+        decision=result.decision,
+        flags=result.flags,
     )
 
 
