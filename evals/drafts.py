@@ -143,11 +143,6 @@ class Score:
     text: str = ""
 
 
-def _base(kind: str | None) -> str | None:
-    """A decision kind without its wording variant (no date known, several lines...)."""
-    return re.sub(r"_(nodate|lines|replace|refund)$", "", kind) if kind else None
-
-
 def score_draft(row: dict[str, Any], draft: Draft) -> Score:
     expect = row["expect"]
     lang = row["language"]
@@ -191,7 +186,10 @@ def score_draft(row: dict[str, Any], draft: Draft) -> Score:
     if asks is True and not asked:
         s.problems.append("does not ask for the photos")
     expected = expect.get("decision")
-    s.decision_stated = bool(expected) and _base(draft.decision) == expected
+    # A wording variant of the expected decision counts ("cancel_refused_shipped_nodate").
+    s.decision_stated = bool(expected) and (
+        draft.decision == expected or (draft.decision or "").startswith(f"{expected}_")
+    )
     if expected and not s.decision_stated:
         s.problems.append(f"decision {draft.decision!r} instead of {expected!r}")
     greeting = paragraphs[0] if paragraphs else ""

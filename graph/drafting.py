@@ -8,6 +8,7 @@ relevant policy passages, a sign-off. Both say where their facts came from.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -129,6 +130,23 @@ def reply_language(language: str) -> str:
     return language if language in PHRASES else "en"
 
 
+# Decisions that wait for something (the order to be verified, its number): the policy
+# passages that answer the question follow them.
+ASKING = frozenset({"order_checking", "order_needed"})
+ELIDED = {"il": "l'", "al": "all'", "dal": "dall'", "del": "dell'", "nel": "nell'"}
+
+
+def italian_articles(text: str) -> str:
+    """Dates after an article, as Italian writes them: "l'8 ottobre", "all'11 novembre",
+    "il 1º dicembre"."""
+    text = re.sub(
+        r"\b(il|al|dal|del|nel) (8|11) ",
+        lambda m: f"{ELIDED[m.group(1)]}{m.group(2)} ",
+        text,
+    )
+    return re.sub(r"\b(il|al|dal|del|nel) 1 ", r"\1 1º ", text)
+
+
 def decision_sentence(decision: Decision, order: OrderFacts | None, lang: str) -> str | None:
     """The decision in the customer's language, or None when there is no sentence for it."""
     if decision.kind == "order_checking":
@@ -137,7 +155,8 @@ def decision_sentence(decision: Decision, order: OrderFacts | None, lang: str) -
         return order_sentence(order, lang) if order is not None else None
     template = DECISIONS[lang].get(decision.kind)
     try:
-        return template.format(**decision.values) if template else None
+        sentence = template.format(**decision.values) if template else None
+        return italian_articles(sentence) if sentence and lang == "it" else sentence
     except KeyError as missing:  # a fact the sentence needs is unknown: say nothing of it
         log.warning("no %s sentence without %s", decision.kind, missing)
         return None
@@ -163,7 +182,7 @@ def retrieval_draft(
     if late:
         parts.append(p["sorry_late"])
     stated = decision_sentence(decision, order, lang) if decision is not None else None
-    if decision is not None and stated is not None:
+    if decision is not None and stated is not None and decision.kind not in ASKING:
         if not decision.kind.startswith("damaged_photos_received"):  # it thanks for the photos
             parts.append(p["thanks"])
         parts.append(stated)
@@ -173,7 +192,9 @@ def retrieval_draft(
                 parts.append(reason)
         return "\n\n".join([*parts, *sign_off(lang, shop)])
     parts.append(p["thanks"])
-    if order is not None and (sentence := order_sentence(order, lang)):
+    if stated is not None:  # no order to decide on yet: say so, then what the policy says
+        parts.append(stated)
+    elif order is not None and (sentence := order_sentence(order, lang)):
         parts.append(sentence)
     elif unverified:
         parts.append(p["checking"])  # nothing about the order was verified: nothing is claimed
@@ -234,10 +255,8 @@ def context_prompt(
     lines.append("")
     if decision is not None:
         lines.append(f"DECISION: {decision.why}")
-        if stated:
+        if stated:  # the facts in the words that say what they are
             lines.append(f"Suggested wording: {stated}")
-        for key, value in decision.values.items():
-            lines.append(f"- {key}: {value}")
         lines.append("")
     if order is not None:
         o = order
@@ -369,12 +388,12 @@ def fact_sources(
     ctx: Conversation, order: OrderFacts | None, decision: Decision | None, extra: list[str]
 ) -> list[str]:
     """Everything a draft may rest on, as text: the conversation, the order as read from
-    Mirakl (with its dates as the customer's language writes them), the decision."""
-    import json
-
+    Mirakl (its facts, not its timestamps' hours and minutes), the decision."""
     texts = [body for _, body in ctx["history"]] + [ctx["question"], *extra]
+    if ctx.get("photos"):
+        texts.append(f"photos attached: {ctx.get('photos')}")
     if order is not None:
-        texts.append(json.dumps(order, ensure_ascii=False, default=str))
+        texts.append(order_text(order))
         lang = reply_language(ctx["language"])
         for key in ("created", "shipped", "delivered"):
             value = order.get(key)
@@ -383,6 +402,36 @@ def fact_sources(
     if decision is not None:
         texts.extend([decision.why, *decision.values.values()])
     return texts
+
+
+def read_new_address(text: str, order: OrderFacts, lang: str) -> dict[str, Any] | None:
+    """The new delivery address the customer gave, when it reads completely and safely."""
+    from graph.address import parse_address
+
+    current: dict[str, Any] = dict(order["address"] or {})
+    reading = parse_address(text, current.get("country"), lang)
+    return reading.fields() if reading.complete and not reading.problems else None
+
+
+def order_text(order: OrderFacts) -> str:
+    """The facts of an order a reply may state, one per line."""
+    lines = [f"order {order['order_id']} ({order['order_id'].split('-')[0]}), {order['state']}"]
+    for line in order["lines"]:
+        lines.append(f"{line['qty']} x {line['product']}: {line['price']} {order['currency']}")
+    if order.get("shipping_price"):
+        lines.append(f"shipping {order.get('shipping_price')} {order['currency']}")
+    for key in ("created", "shipped", "delivered"):
+        value = order.get(key)
+        if isinstance(value, str) and value:
+            lines.append(f"{key} {value[:10]}")
+    if order["tracking_number"]:
+        lines.append(f"{order['carrier'] or ''} {order['tracking_number']}")
+    if order["tracking_url"]:
+        lines.append(order["tracking_url"])
+    if order["address"]:
+        address = order["address"]
+        lines.append(" ".join(str(v) for v in address.values() if v))
+    return "\n".join(lines)
 
 
 def scoped_tools(tools: list[BaseTool] | None, order_id: str | None) -> list[BaseTool] | None:
@@ -483,6 +532,8 @@ class DraftingService:
         """The draft for `intent` (when known): the seller's decision first, then the policy."""
         moment = now or datetime.now(UTC)
         lang = reply_language(ctx["language"])
+        if intent == "address_update" and address is None and order is not None:
+            address = read_new_address(text or ctx["question"], order, lang)
         decision = decide(
             intent, text or ctx["question"], order, ctx, now=moment, lang=lang,
             cancellation_window_hours=self.settings.cancellation_window_hours,

@@ -42,8 +42,11 @@ def day(moment: str | date | datetime, lang: str) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if isinstance(moment, datetime):
-        moment = moment.astimezone(UTC).date()
-    return format_date(moment, format="long", locale=LOCALES.get(lang, "en_GB"))
+        moment = _local(moment)
+    written = format_date(moment, format="long", locale=LOCALES.get(lang, "en_GB"))
+    if lang == "fr" and moment.day == 1:
+        written = "1er" + written[1:]  # "1er novembre"
+    return written
 
 
 def money(amount: Decimal, currency: str, lang: str) -> str:
@@ -89,21 +92,54 @@ class Addressee:
     title: str | None = None  # "mr" or "mrs" when the customer signs with one
 
 
+ACADEMIC = frozenset({"dr", "dr.", "prof", "prof.", "ing.", "dott.", "dott.ssa", "dra."})
+COMPANY_FORMS = re.compile(
+    r"\b(SARL|SAS|SASU|SA|EURL|GmbH|AG|KG|UG|e\.K\.|S\.?L\.?|S\.?A\.?|S\.?r\.?l\.?|S\.?p\.?A\.?|"
+    r"Ltd|LLC|Inc|PLC|BV|NV)\b\.?",
+)
+
+
+def _proper(text: str | None) -> str | None:
+    """A real name field as people write it: "JEAN DUPONT" / "émilie" -> "Jean Dupont" /
+    "Émilie" (Mirakl's first and last name fields, not screen names)."""
+    if not text or not text.strip():
+        return None
+    text = " ".join(text.split())
+    if text.isupper() or text.islower():
+        return " ".join(
+            p if p.lower() in PARTICLES else "-".join(w.capitalize() for w in p.split("-"))
+            for p in text.split(" ")
+        )
+    return text
+
+
+def _is_firstname(text: str) -> bool:
+    """ "Claire", "Jean-Luc", "María José"."""
+    parts = text.split()
+    return bool(parts) and all(NAME.match(p) for p in parts)
+
+
 def addressee(firstname: str | None, lastname: str | None, display_name: str | None) -> Addressee:
-    """ "M. Dupont" -> Monsieur Dupont; "Claire M." or firstname Claire -> Claire; a screen name
-    ("kaffeeliebhaber_89") -> no name at all: a neutral greeting beats a wrong one."""
-    tokens = (display_name or "").split()
+    """ "M. Dupont" -> Monsieur Dupont; first and last name -> "Claire Martin"; "Claire M." ->
+    Claire; a screen name ("kaffeeliebhaber_89"), a lone word or a company -> no name at all: a
+    neutral greeting beats a wrong one."""
+    tokens = [t for t in (display_name or "").split() if t.lower() not in ACADEMIC]
+    first, last = _proper(firstname), _proper(lastname)
+    if any(COMPANY_FORMS.search(x or "") for x in (display_name, firstname, lastname)):
+        return Addressee()
     if len(tokens) >= 2 and tokens[0].lower() in TITLE_OF:
-        last = lastname if lastname and _is_surname(lastname) else " ".join(tokens[1:])
-        if _is_surname(last):
-            return Addressee(last, TITLE_OF[tokens[0].lower()])
-    if firstname and NAME.match(firstname.strip()):
+        surname = last if last and _is_surname(last) else _proper(" ".join(tokens[1:]))
+        if surname and _is_surname(surname):
+            return Addressee(surname, TITLE_OF[tokens[0].lower()])
+    if first and _is_firstname(first):
         # First and last name: the formal register of every reply language ("Bonjour Claire
         # Martin," with "vous", "Guten Tag Jonas Weber," with "Sie") without guessing a title.
-        if lastname and _is_surname(lastname.strip()):
-            return Addressee(f"{firstname.strip()} {lastname.strip()}")
-        return Addressee(firstname.strip())
-    if tokens and NAME.match(tokens[0]) and tokens[0].lower() not in TITLE_OF:
+        if last and _is_surname(last):
+            return Addressee(f"{first} {last}")
+        return Addressee(first)
+    # "Claire M.": a first name and an initial. A lone word ("Dupont", "Claire") could be
+    # either name: not guessed.
+    if len(tokens) >= 2 and NAME.match(tokens[0]) and tokens[0].lower() not in TITLE_OF:
         return Addressee(tokens[0])
     return Addressee()
 
@@ -121,43 +157,100 @@ class Decision:
     policy: tuple[str, int, int, int] | None = None  # (document, section, first, end sentence)
 
 
-# Words that say an item arrived damaged or broken, in the five languages.
+# Words that say an item arrived damaged or broken, in the five languages (anchored: "delle",
+# "dentro", "repartidor" and "casserole" are not damage).
 DAMAGE = re.compile(
-    r"damag|broken|crack|\bdent|smash|shatter|snapped|\bbent\b|crushed|scratched|leak|"
-    r"abîm|cass[ée]|endommag|fissur|fêl|fendu|enfonc|caboss|tordu|bris[ée]|ray[ée]|"
-    r"beschädig|kaputt|zerbroch|gebrochen|\bdelle|gesprungen|zerkratzt|verbogen|eingedrückt|"
-    r"\bsprung|\briss\b|gerissen|"
-    r"abgebrochen|dañad|\broto|\brota\b|rajad|golpead|abollad|partid|doblad|agrietad|"
-    r"danneggi|\brott[oa]|incrinat|ammaccat|graffiat|spaccat|piegat|crepat",
+    r"damag|broken|crack|\bdent(ed|s)?\b|smash|shatter|snapped|\bbent\b|crushed|scratched|"
+    r"leak|abîm|\bcass[ée]e?s?\b|endommag|fissur|\bfêl|fendu|enfonc|caboss|tordu|\bbris[ée]e?s?\b|"
+    r"\bray[ée]e?s?\b|beschädig|kaputt|zerbroch|gebrochen|(?-i:\bDelle\b)|gesprungen|zerkratzt|verbogen|"
+    r"eingedrückt|\bsprung\b|\briss\b|gerissen|abgebrochen|dañad|\brot[oa]s?\b|rajad|golpead|"
+    r"abollad|\bpartid[oa]s?\b|doblad|agrietad|danneggi|\brott[oa]\b|incrinat|ammaccat|"
+    r"graffiat|spaccat|piegat|crepat",
     re.IGNORECASE,
 )
-# What a customer with a damaged item asks for, when they say it.
+# What a customer with a damaged item asks for: a request ("I would prefer a replacement",
+# "Ich bitte um Ersatz"), not a mention ("the new kettle is broken").
+_ASK = (
+    r"(?:want|would like|'d like|prefer|rather have|please send|send me|need|"
+    r"souhaite|souhaiterais|préfère|préférerais|voudrais|veux|je demande|merci de|"
+    r"möchte|hätte gern|hätte lieber|lieber|bitte um|wünsche|will|"
+    r"prefiero|preferiría|quiero|quisiera|me gustaría|solicito|"
+    r"preferisco|preferirei|vorrei|desidero|chiedo)"
+)
 WANTS_REPLACEMENT = re.compile(
-    r"replace|replacement|new one|exchange|swap|rempla|échange|un nouveau|une nouvelle|ersatz|"
-    r"austausch|umtausch|neue[nsm]?\b|cambi|sustitu|reemplaz|una nueva|uno nuevo|sostitu|"
-    r"un nuovo|una nuova",
+    _ASK + r"[^.?!\n]{0,50}?(?:replac|new one|exchange|rempla|échange|nouveau|nouvelle|ersatz|"
+    r"austausch|umtausch|neue[nsm]?\b|cambi|sustitu|reemplaz|nuev[oa]|sostitu|nuov[oa])",
     re.IGNORECASE,
 )
 WANTS_REFUND = re.compile(
-    r"refund|money back|rembours|erstatt|geld zurück|reembols|devuelvan el dinero|rimbors",
+    _ASK + r"[^.?!\n]{0,50}?(?:refund|money back|rembours|erstatt|geld zurück|reembols|"
+    r"devuelvan el dinero|rimbors)",
     re.IGNORECASE,
 )
+NEGATION = re.compile(r"\b(not|don't|do not|no|pas|nicht|kein\w*|non|ni)\b", re.IGNORECASE)
 # "a refund rather than an exchange": what follows is what they do not want.
 RATHER_THAN = re.compile(
     r"(rather than|instead of|plutôt qu['e]|au lieu d['e]|anstatt|statt|anstelle|en lugar de|"
     r"en vez de|invece d[ie]|piuttosto che)\s*\S+(\s+\S+)?",
     re.IGNORECASE,
 )
+# Invoices in a company's name (not a question about the VAT on an invoice).
 COMPANY = re.compile(
-    r"\b(company|business|VAT|société|entreprise|TVA|SIRET|Firma|Unternehmen|USt|"
-    r"empresa|CIF|IVA|azienda|società|P\.\s?IVA|partita iva)\b",
+    r"\b(company|business|VAT number|société|entreprise|numéro de TVA|SIRET|Firma|Unternehmen|"
+    r"USt-?Id\w*|empresa|CIF|NIF|azienda|società|partita iva|P\.\s?IVA)\b",
     re.IGNORECASE,
 )
+# The customer says the parcel reached them.
+SAYS_RECEIVED = re.compile(
+    r"receiv|arrived|got it|delivered|reçu|arrivé|livré|erhalten|bekommen|angekommen|geliefert|"
+    r"recib|llegad|llegó|entregad|ricevut|arrivat|consegnat",
+    re.IGNORECASE,
+)
+NOT_YET = re.compile(
+    r"n't|\b(not|pas|nicht|noch|no|non|never|jamais|ancora|todav[ií]a|kein\w*|nie)\b",
+    re.IGNORECASE,
+)
+
+
+def says_received(text: str) -> bool:
+    """The customer says the parcel reached them ("I received it"), not that it did not
+    ("it hasn't arrived yet", "pas encore reçu", "todavía no me ha llegado")."""
+    return any(
+        not NOT_YET.search(text[max(0, m.start() - 25) : m.start()])
+        for m in SAYS_RECEIVED.finditer(text)
+    )
+
+
 PENDING = frozenset(CANCELLABLE_STATES)
+DELIVERED_STATES = frozenset({"RECEIVED", "CLOSED"})
+SELLER_TZ = "Europe/Paris"  # the seller's warehouse: the day a parcel left or arrived
+
+
+def _local(moment: datetime) -> date:
+    try:
+        from zoneinfo import ZoneInfo
+
+        return moment.astimezone(ZoneInfo(SELLER_TZ)).date()
+    except (ImportError, KeyError, OSError):  # no time-zone database: UTC is the next best
+        return moment.astimezone(UTC).date()
 
 
 def _date(value: str | None) -> date | None:
-    return datetime.fromisoformat(value).astimezone(UTC).date() if value else None
+    return _local(datetime.fromisoformat(value)) if value else None
+
+
+def wants(conversation: Conversation, text: str) -> set[str]:
+    """What the customer asked for about a damaged item: {"replace"}, {"refund"}, both or none."""
+    inbound = "\n".join(b for d, b in conversation["history"] if d == "inbound") or text
+    said = RATHER_THAN.sub(" ", inbound)
+    found = set()
+    for want, pattern in (("replace", WANTS_REPLACEMENT), ("refund", WANTS_REFUND)):
+        for match in pattern.finditer(said):
+            # "I don't want a replacement", "je ne veux pas d'échange": not a request.
+            around = said[max(0, match.start() - 25) : match.start() + 15]
+            if not NEGATION.search(around):
+                found.add(want)
+    return found
 
 
 def decide(
@@ -174,7 +267,10 @@ def decide(
     unverified: str | None = None,
 ) -> Decision | None:
     """The decision a reply to this request states first, or None when the request has no
-    decision to state (a product question, a complaint: the policy answers it)."""
+    decision to state (a product question, a complaint: the policy answers it).
+
+    Deadlines (14-day return, 7-day photos) are judged on when the customer asked (their first
+    unanswered message), not on when the draft happens to be written."""
     if intent not in ORDER_INTENTS:
         return None
     if order is None:
@@ -185,20 +281,44 @@ def decide(
     values = {"order": o["order_id"]}
     state = o["state"]
     shipped, delivered = _date(o.get("shipped")), _date(o.get("delivered"))
-    left = state in SHIPPED_STATES or o["shipment_status"] in SHIPMENT_LEFT
+    since = conversation.get("waiting_since")
+    asked = _local(datetime.fromisoformat(since)) if since else _local(now)
+    is_delivered = state in DELIVERED_STATES or delivered is not None
+    left = (
+        state in SHIPPED_STATES
+        or o["shipment_status"] in SHIPMENT_LEFT
+        or shipped is not None
+        or is_delivered
+    )
     if shipped:
         values["date"] = day(shipped, lang)
+    return_deadline = delivered + timedelta(days=RETURN_DAYS) if delivered else None
+    said = "\n".join(
+        [text, *(body for direction, body in conversation["history"] if direction == "inbound")]
+    )
 
     if intent == "cancellation_request":
-        if state in ("CANCELED", "REFUSED"):
-            return Decision("cancel_already", f"order {o['order_id']} is already {state}", values)
+        if state == "CANCELED":
+            return Decision("cancel_already", f"order {o['order_id']} is already cancelled", values)
+        if state == "REFUSED":
+            return None  # refused by the shop: a person explains why
+        if is_delivered and shipped and return_deadline:
+            open_ = asked <= return_deadline
+            return Decision(
+                "cancel_refused_shipped_delivered" + ("" if open_ else "_closed"),
+                f"refused: order {o['order_id']} shipped {shipped.isoformat()} and was "
+                f"delivered {delivered}; return "
+                + (f"possible until {return_deadline}" if open_ else f"closed {return_deadline}"),
+                {**values, "deadline": day(return_deadline, lang)},
+                ("returns", 1, 0, 1) if open_ else ("warranty", 0, 0, 1),
+            )
         if left:
             return Decision(
                 "cancel_refused_shipped" if shipped else "cancel_refused_shipped_nodate",
                 f"refused: order {o['order_id']} has shipped"
                 + (f" ({shipped.isoformat()})" if shipped else ""),
                 values,
-                ("cancellations", 2, 1, 2),
+                ("returns", 0, 0, 1) if is_delivered else ("cancellations", 2, 1, 2),
             )
         created = datetime.fromisoformat(o["created"]) if o["created"] else None
         verdict = cancellation_policy(
@@ -213,65 +333,56 @@ def decide(
                 ("cancellations", *section),
             )
         if created is not None:
+            # Past the automatic window, but still in the warehouse: the policy says it can be
+            # cancelled until it leaves, so a person asks the warehouse; nothing is promised.
             return Decision(
                 "cancel_refused_window",
-                f"refused: {verdict.reason}",
+                f"not cancelled automatically ({verdict.reason}); not shipped: a person asks "
+                "the warehouse to stop it and confirms",
                 {**values, "date": day(created, lang), "hours": f"{cancellation_window_hours:g}"},
-                ("returns", 0, 0, 1),
             )
         return None
 
     if intent == "return_request":
-        if delivered:
-            deadline = delivered + timedelta(days=RETURN_DAYS)
-            values["date"] = day(deadline, lang)
-            if now.astimezone(UTC).date() <= deadline:
+        if delivered and return_deadline:
+            values["date"] = day(return_deadline, lang)
+            if asked <= return_deadline:
                 return Decision(
                     "return_open",
                     f"accepted: delivered {delivered.isoformat()}, return possible until "
-                    f"{deadline.isoformat()}",
+                    f"{return_deadline.isoformat()}",
                     values,
                     ("returns", 1, 0, 2),
                 )
             return Decision(
                 "return_closed",
-                f"the 14-day window closed on {deadline.isoformat()} (delivered "
-                f"{delivered.isoformat()})",
+                f"the 14-day window closed on {return_deadline.isoformat()} (delivered "
+                f"{delivered.isoformat()}; asked {asked.isoformat()})",
                 values,
                 ("warranty", 0, 0, 1),
             )
-        if state in ("RECEIVED", "CLOSED"):
+        if state in DELIVERED_STATES or (left and says_received(said)):
             return Decision("return_check", "delivered, but Mirakl gives no delivery date", values)
         if state in PENDING or state in ("SHIPPING", "SHIPPED", "TO_COLLECT"):
             return Decision(
                 "return_not_delivered",
                 f"not delivered yet ({state}): the 14 days start at delivery",
                 values,
-                ("returns", 1, 0, 1),
             )
         return None
 
-    said = "\n".join(
-        [text, *(body for direction, body in conversation["history"] if direction == "inbound")]
-    )
     if intent == "delivery_issue" and DAMAGE.search(said):
         if conversation.get("photos"):
             quote = _damage_refund(o, refund_rules, said)
             if quote is not None:
                 values["amount"] = money(quote, o["currency"], lang)
-            inbound = "\n".join(b for d, b in conversation["history"] if d == "inbound")
-            asked = RATHER_THAN.sub(" ", inbound or text)
-            wants = {
-                want
-                for want, pattern in (("replace", WANTS_REPLACEMENT), ("refund", WANTS_REFUND))
-                if pattern.search(asked)
-            }
+            asked_for = wants(conversation, text)
             kind = (
                 "damaged_photos_received" if quote is not None else "damaged_photos_received_lines"
             )
-            if wants == {"replace"}:
+            if asked_for == {"replace"}:
                 kind = "damaged_photos_received_replace"  # what they asked for, not asked again
-            elif wants == {"refund"} and quote is not None:
+            elif asked_for == {"refund"} and quote is not None:
                 kind = "damaged_photos_received_refund"
             return Decision(
                 kind,
@@ -280,16 +391,26 @@ def decide(
                 values,
                 ("damaged-items", 0, 2, 3),
             )
-        if delivered:
-            values["date"] = day(delivered + timedelta(days=PHOTO_DAYS), lang)
+        deadline = delivered + timedelta(days=PHOTO_DAYS) if delivered else None
+        in_time = deadline is not None and asked <= deadline
+        if in_time and deadline is not None:
+            values["date"] = day(deadline, lang)
+        else:
+            values.pop("date", None)
         return Decision(
-            "damaged_photos_needed" if delivered else "damaged_photos_needed_nodate",
-            "damaged, no photo yet: photos of the product and the box are needed",
+            "damaged_photos_needed" if in_time else "damaged_photos_needed_nodate",
+            "damaged, no photo yet: photos of the product and the box are needed"
+            + ("" if in_time or deadline is None else f" (the 7 days ended {deadline}: a person "
+               "decides)"),
             values,
             ("damaged-items", 0, 1, 3),
-        )
+        )  # fmt: skip
 
     if intent == "address_update":
+        if is_delivered:
+            return Decision(
+                "address_refused_delivered", f"order {o['order_id']} was delivered", values
+            )
         if left:
             values["tracking"] = o["tracking_number"] or ""
             values["carrier"] = o["carrier"] or ""
@@ -299,7 +420,7 @@ def decide(
                 ("cancellations", 4, 2, 3) if o["tracking_number"] else None,
             )  # fmt: skip
         if state in ("CANCELED", "REFUSED"):
-            return Decision("cancel_already", f"order {o['order_id']} is {state}", values)
+            return None
         if address:
             return Decision(
                 "address_possible",
@@ -311,8 +432,10 @@ def decide(
         )
 
     if intent == "invoice_request":
+        if state in ("CANCELED", "REFUSED"):
+            return None
         company = bool(COMPANY.search(text or ""))
-        if left or state in ("RECEIVED", "CLOSED"):
+        if left:
             return Decision(
                 "invoice_available", "the order has shipped: the invoice is in the account",
                 values, ("invoices", 1, 0, 2) if company else ("invoices", 0, 1, 2),
@@ -349,19 +472,18 @@ def damaged_lines(lines: list[OrderLineFacts], said: str) -> list[OrderLineFacts
 
 def _damage_refund(order: OrderFacts, rules: RefundRules | None, said: str = "") -> Decimal | None:
     """The refund the seller's rules give for a damaged item (product and shipping): for the
-    one line the customer says is damaged; with several possible, a person asks which."""
+    one line the customer says is damaged, of one unit; with several lines or units possible,
+    a person asks which (no amount is stated)."""
     active = [ln for ln in order["lines"] if ln.get("state") != "CANCELED"]
     lines = damaged_lines(active, said)
-    if rules is None or len(lines) != 1:
+    if rules is None or len(lines) != 1 or int(lines[0]["qty"]) != 1:
         return None
     try:
         line = lines[0]
-        price = Decimal(line["price"])
-        qty = max(int(line["qty"]), 1)
         quote = quote_refund(
             rules,
             "damaged",
-            [RefundLine(line["id"], qty, price / qty, None)],
+            [RefundLine(line["id"], 1, Decimal(line["price"]), None)],
             shipping_price=Decimal(order.get("shipping_price") or "0"),
             currency=order["currency"],
         )

@@ -64,7 +64,9 @@ def test_dates_and_money_are_written_as_the_language_writes_them() -> None:
     assert day(moment, "fr") == "31 octobre 2026"
     assert day(moment, "es") == "31 de octubre de 2026"
     assert day(moment, "it") == "31 ottobre 2026"
-    assert day("2026-10-31T23:30:00+00:00", "en") == "31 October 2026"
+    # The seller's day (Europe/Paris): 23:30 UTC on 31 October is already 1 November there.
+    assert day("2026-10-31T23:30:00+00:00", "en") == "1 November 2026"
+    assert day("2026-10-31T23:30:00+00:00", "fr") == "1er novembre 2026"
     assert money(Decimal("54.8"), "EUR", "fr").replace("\u202f", " ") == "54,80\xa0€"
     assert money(Decimal("54.8"), "EUR", "en") == "€54.80"
 
@@ -324,4 +326,85 @@ def test_every_decision_has_the_facts_its_sentence_needs(intent: str, state: str
                     "question": "please", "search_query": "please"}  # fmt: skip
     for lang in ("en", "fr", "de", "es", "it"):
         decision = decide(intent, "please", order, conversation, now=datetime.now(UTC), lang=lang)  # type: ignore[arg-type]
-        assert decision is not None and decision_sentence(decision, order, lang), (lang, state)
+        if decision is None:  # a cancelled order's address or invoice: a person explains
+            assert state == "CANCELED" and intent != "cancellation_request"
+            continue
+        assert decision_sentence(decision, order, lang), (lang, state)
+
+
+def test_italian_dates_take_the_elided_article() -> None:
+    from graph.drafting import italian_articles
+
+    assert (
+        italian_articles("ha tempo fino al 11 novembre 2026")
+        == "ha tempo fino all'11 novembre 2026"
+    )
+    assert italian_articles("è scaduto il 8 ottobre 2026") == "è scaduto l'8 ottobre 2026"
+    assert (
+        italian_articles("il 1 dicembre 2026, il 18 ottobre")
+        == "il 1º dicembre 2026, il 18 ottobre"
+    )
+
+
+def _conv(*inbound: str, photos: int = 0, since: str | None = None) -> Any:
+    return {"thread_id": "t", "customer_name": None, "language": "en",
+            "history": [("inbound", m) for m in inbound], "question": inbound[-1],
+            "search_query": inbound[-1], "photos": photos, "waiting_since": since}  # fmt: skip
+
+
+def _facts(state: str, **lines: Any) -> Any:
+    from store.facts import facts_from_mirakl
+    from store.mirakl_models import Order as MiraklOrder
+
+    raw = order_json("42000010-A", "cust-y", state, age=timedelta(days=30), tracking="6A123")
+    raw["order_lines"][0].update(lines)
+    return facts_from_mirakl(MiraklOrder.model_validate(raw), datetime.now(UTC))
+
+
+def test_decisions_follow_what_the_customer_said_and_when() -> None:
+    from graph.replies import decide, wants
+
+    received = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    order = _facts("RECEIVED", received_date=received.isoformat(),
+                   shipped_date=(received - timedelta(days=2)).isoformat())  # fmt: skip
+    # Asked on the last day, drafted the next morning: the window was open when they asked.
+    asked = _conv("Can I return it?", since="2026-11-24T20:00:00+02:00")
+    late_draft = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    d = decide("return_request", "Can I return it?", order, asked, now=late_draft, lang="en")
+    assert d is not None and d.kind == "return_open"
+    # A parcel that has not arrived is not damaged because "delle" is an Italian article.
+    shipped = _facts("SHIPPED", shipped_date=received.isoformat())
+    q = "Il pacco non è ancora arrivato, potete darmi delle informazioni?"
+    d = decide("delivery_issue", q, shipped, _conv(q), now=late_draft, lang="it")
+    assert d is not None and d.kind == "order_state"
+    # "The new kettle is broken" asks for nothing; "I don't want a replacement" neither.
+    assert wants(_conv("The new kettle arrived broken."), "") == set()
+    assert wants(_conv("I don't want a replacement, the kettle is broken"), "") == set()
+    assert wants(_conv("Ich bitte um Ersatz."), "") == {"replace"}
+    assert wants(_conv("Je préférerais un remboursement plutôt qu'un échange."), "") == {"refund"}
+    # Delivered long ago, no photos: no deadline in the past is quoted.
+    old = _facts("RECEIVED", received_date="2026-10-01T10:00:00+00:00")
+    d = decide("delivery_issue", "It arrived broken", old, _conv("It arrived broken"),
+               now=late_draft, lang="en")  # fmt: skip
+    assert d is not None and d.kind == "damaged_photos_needed_nodate" and "date" not in d.values
+    # Shipped without a delivery date, and the customer says they have it: ask the day.
+    says = "I received the kettle and want to return it"
+    d = decide("return_request", says, shipped, _conv(says), now=late_draft, lang="en")
+    assert d is not None and d.kind == "return_check"
+    # A cancellation of a delivered order points to the return, not to refusing the parcel.
+    d = decide("cancellation_request", "cancel it", order, _conv("cancel it"),
+               now=datetime(2026, 11, 12, tzinfo=UTC), lang="en")  # fmt: skip
+    assert d is not None and d.kind == "cancel_refused_shipped_delivered"
+    assert d.values["deadline"] == "24 November 2026"
+
+
+def test_two_units_on_the_damaged_line_state_no_amount() -> None:
+    from graph.replies import decide
+    from tools.refunds import RefundRules
+
+    rules = RefundRules.load(Settings().refund_rules_path)
+    order = _facts("RECEIVED", quantity=2, price=119.8, received_date=datetime.now(UTC).isoformat())
+    text = "One of the two kettles arrived cracked, photos attached."
+    d = decide("delivery_issue", text, order, _conv(text, photos=2), now=datetime.now(UTC),
+               lang="en", refund_rules=rules)  # fmt: skip
+    assert d is not None and d.kind == "damaged_photos_received_lines" and "amount" not in d.values

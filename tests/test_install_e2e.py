@@ -57,6 +57,6 @@ def test_the_installed_package_runs_the_demo_from_another_directory(tmp_path: Pa
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "threads:         46 added, 0 already there" in demo.stdout
     assert "POST demo-fr-status   -> auto_replied      intent order_status" in demo.stdout
-    assert "knowledge base: 21 documents" in demo.stdout
+    assert "knowledge base: 45 documents" in demo.stdout
     assert "compute_partial_refund(20567843-A, late_delivery) -> EUR 9.90" in demo.stdout
     assert "Traceback" not in demo.stderr

@@ -237,7 +237,8 @@ def test_a_draft_for_a_return_question_cites_the_return_policy(
     assert draft["generator"] == "retrieval" and draft["language"] == "fr"
     assert {s["doc"] for s in draft["sources"]} == {"returns"}
     body = draft["draft"]
-    assert body.startswith("Bonjour Isabelle,")
+    # First and last name (the formal register); the question waited days: an apology first.
+    assert body.startswith("Bonjour Isabelle Laurent,\n\nVeuillez nous excuser")
     # The order fact that matters, as Mirakl has it now.
     assert "votre commande 20576630-A a été livrée" in body
     assert (
