@@ -79,6 +79,7 @@ def create_app(
     services = agent_services or Services.from_settings(settings, engine)
     app.state.drafting = drafting or services.drafting
     app.state.mirakl = services.mirakl  # drafts read the order from Mirakl, as the agent does
+    app.state.mirakl_for = services.mirakl_for  # each thread's own marketplace
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/")
     app.include_router(health.router)

@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Security
+from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -47,8 +47,47 @@ def get_drafting(request: Request) -> DraftingService:
     return drafting
 
 
-def get_mirakl(request: Request) -> BlockingMirakl:
-    mirakl: BlockingMirakl = request.app.state.mirakl
+def get_marketplace(
+    request: Request,
+    marketplace: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="The thread's marketplace by its configured name (e.g. fnac); none: "
+            "the default one. The same thread id on two marketplaces is two threads.",
+        ),
+    ] = None,
+) -> str:
+    """The stored name of the marketplace a request is about; 404 for one csagent does not
+    know (its threads can still be read, by that name, from the inbox)."""
+    settings: Settings = request.app.state.settings
+    stored = settings.stored_name(marketplace)
+    if settings.connection(stored) is None and not _has_threads(request, stored):
+        known = ", ".join(c.name for c in settings.connections())
+        raise ApiError(404, "unknown_marketplace", f"no marketplace {marketplace!r} ({known})")
+    return stored
+
+
+def _has_threads(request: Request, marketplace: str) -> bool:
+    from sqlalchemy import select
+
+    from store.models import Thread
+
+    with request.app.state.pipeline.sessions() as session:
+        found = session.scalar(select(Thread.id).where(Thread.marketplace == marketplace).limit(1))
+    return found is not None
+
+
+def get_mirakl(
+    request: Request, marketplace: Annotated[str, Depends(get_marketplace)]
+) -> BlockingMirakl:
+    """The Mirakl client of the request's marketplace."""
+    try:
+        mirakl: BlockingMirakl = request.app.state.mirakl_for(marketplace)
+    except LookupError as exc:
+        raise ApiError(
+            409, "unknown_marketplace", f"{exc}: nothing can be read or sent there"
+        ) from None
     return mirakl
 
 
@@ -128,3 +167,4 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 ApiKeyDep = Annotated[None, Depends(require_api_key)]
 ReviewerKeyDep = Annotated[None, Depends(require_reviewer_key)]
 SignatureDep = Annotated[None, Depends(require_signature)]
+MarketplaceDep = Annotated[str, Depends(get_marketplace)]

@@ -41,14 +41,22 @@ def print_import_report(report: ImportReport, rejects_file: Path | None) -> None
         typer.echo("dry run: nothing was written")
 
 
-def run_import(path: Path, dry_run: bool) -> ImportReport:
+def run_import(path: Path, dry_run: bool, marketplace: str | None = None) -> ImportReport:
     try:
         records = load_v1_records(path)
     except V1FileError as exc:
         raise fail(str(exc)) from None
+    settings = get_settings()
+    stored = settings.stored_name(marketplace)
+    if settings.connection(stored) is None:
+        known = ", ".join(c.name for c in settings.connections())
+        raise fail(f"unknown marketplace {marketplace!r}: the configured ones are {known}")
     require_current_schema()
     with session_scope() as session:
-        report = import_v1(session, records, sla_hours=get_settings().sla_hours, dry_run=dry_run)
+        report = import_v1(
+            session, records, sla_hours=settings.for_marketplace(stored).sla_hours,
+            dry_run=dry_run, marketplace=stored,
+        )  # fmt: skip
         if dry_run:
             session.rollback()
     rejects_file = None if dry_run else write_rejects(path, report.rejects)
@@ -61,13 +69,17 @@ def import_v1_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and count, write nothing.")
     ] = False,
+    marketplace: Annotated[
+        str | None,
+        typer.Option(help="The marketplace these threads are from (default: the default one)."),
+    ] = None,
 ) -> None:
     """Import the old aggregator's messages.json (idempotent: a second run adds nothing).
 
     Malformed records are reported, written to <name>.rejects.json beside the input, and make the
     exit code 1; every other record is still imported.
     """
-    report = run_import(path, dry_run)
+    report = run_import(path, dry_run, marketplace)
     if report.rejected:
         raise typer.Exit(1)
 

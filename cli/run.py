@@ -101,9 +101,7 @@ def sync(
     import asyncio
     import time
 
-    from tools.mirakl.client import MiraklClient
-    from tools.mirakl.errors import MiraklConfigError, MiraklError
-    from tools.mirakl.sync import sync_inbox, sync_orders
+    from tools.mirakl.sync import sync_marketplaces
 
     start = parse_since(since)
     exit_on_sigterm()  # a pass cut short does not move the cursor
@@ -113,39 +111,49 @@ def sync(
     def ingest(message: IncomingMessage) -> str:
         return pipeline.ingest(message, source="sync")[0].status
 
-    async def one_pass(since_: datetime | None) -> None:
-        async with MiraklClient.from_settings() as client:
-            report = await sync_inbox(client, session_scope, ingest, since=since_)
-        after = report.cursor_after.isoformat() if report.cursor_after else "-"
-        typer.echo(
-            f"threads read: {report.threads_seen}, customer messages: "
-            f"{report.customer_messages}, ingested: {report.ingested}, "
-            f"already known: {report.already_known}, failed: {report.failed}, cursor: {after}"
-        )
-        if report.failed:
-            typer.secho(
-                f"{report.failed} message(s) are stored but failed to process: "
-                "`csagent events list --status failed`, then `csagent events retry --all-failed`",
-                err=True, fg=typer.colors.YELLOW,
-            )  # fmt: skip
-        async with MiraklClient.from_settings() as client:
-            orders = await sync_orders(client, session_scope, since=since_)
-        after = orders.cursor_after.isoformat() if orders.cursor_after else "-"
-        typer.echo(
-            f"orders read: {orders.orders_read} changed, {orders.details_filled} known only by "
-            f"reference now read, {orders.not_on_mirakl} not on Mirakl, cursor: {after}"
-        )
+    async def one_pass(since_: datetime | None) -> list[str]:
+        """One pass over every marketplace; the names of those that failed."""
+        results = await sync_marketplaces(settings, session_scope, ingest, since=since_)
+        failed = []
+        for result in results:
+            prefix = f"[{result.marketplace}] " if settings.multi_marketplace else ""
+            if result.inbox is not None:
+                report = result.inbox
+                after = report.cursor_after.isoformat() if report.cursor_after else "-"
+                typer.echo(
+                    f"{prefix}threads read: {report.threads_seen}, customer messages: "
+                    f"{report.customer_messages}, ingested: {report.ingested}, already known: "
+                    f"{report.already_known}, failed: {report.failed}, cursor: {after}"
+                )
+                if report.failed:
+                    typer.secho(
+                        f"{prefix}{report.failed} message(s) are stored but failed to process: "
+                        "`csagent events list --status failed`, then `csagent events retry "
+                        "--all-failed`",
+                        err=True, fg=typer.colors.YELLOW,
+                    )  # fmt: skip
+            if result.orders is not None:
+                orders = result.orders
+                after = orders.cursor_after.isoformat() if orders.cursor_after else "-"
+                typer.echo(
+                    f"{prefix}orders read: {orders.orders_read} changed, {orders.details_filled}"
+                    f" known only by reference now read, {orders.not_on_mirakl} not on Mirakl, "
+                    f"cursor: {after}"
+                )
+            if result.error is not None:
+                failed.append(result.marketplace)
+                typer.secho(
+                    f"{prefix}sync failed, cursor not moved: {result.error}",
+                    err=True, fg=typer.colors.RED,
+                )  # fmt: skip
+        return failed
 
+    settings = get_settings()
     while True:
-        try:
-            asyncio.run(one_pass(start))
-        except MiraklConfigError as exc:
-            raise fail(exc.message) from None
-        except MiraklError as exc:
-            if interval is None:
-                raise fail(f"sync failed, cursor not moved: {exc.message}", 1) from None
-            typer.secho(f"sync failed, will retry: {exc.message}", err=True, fg=typer.colors.YELLOW)
+        failed = asyncio.run(one_pass(start))
         if interval is None:
+            if failed:
+                raise fail(f"sync failed for {', '.join(failed)}; the others were synced", 1)
             return
         start = None  # after the first pass, follow the stored cursor
         time.sleep(interval)

@@ -9,6 +9,7 @@ from graph.replies import addressee
 from graph.state import Conversation
 from knowledge.language import detect_language
 from store.business import NotFound
+from store.settings import DEFAULT_MARKETPLACE
 from store.threads import ThreadSnapshot, read_thread
 
 HISTORY = 8  # messages of the conversation a draft sees
@@ -51,9 +52,11 @@ def conversation_of(thread: ThreadSnapshot) -> Conversation:
     )
 
 
-def read_conversation(session: Session, mirakl_thread_id: str) -> Conversation:
+def read_conversation(
+    session: Session, mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
+) -> Conversation:
     """The thread's conversation as stored (its order's facts are read from Mirakl, elsewhere)."""
-    thread = read_thread(session, mirakl_thread_id)
+    thread = read_thread(session, mirakl_thread_id, marketplace=marketplace)
     if thread is None:
         raise ThreadNotStored(f"thread {mirakl_thread_id} not found")
     return conversation_of(thread)

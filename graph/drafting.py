@@ -528,22 +528,25 @@ class DraftingService:
         text: str | None = None,
         address: dict[str, Any] | None = None,
         now: datetime | None = None,
+        settings: Settings | None = None,
     ) -> Draft:
-        """The draft for `intent` (when known): the seller's decision first, then the policy."""
+        """The draft for `intent` (when known): the seller's decision first, then the policy.
+        `settings`: as they apply on the thread's marketplace (window, deadline, signature)."""
+        s = settings or self.settings
         moment = now or datetime.now(UTC)
         lang = reply_language(ctx["language"])
         if intent == "address_update" and address is None and order is not None:
             address = read_new_address(text or ctx["question"], order, lang)
         decision = decide(
             intent, text or ctx["question"], order, ctx, now=moment, lang=lang,
-            cancellation_window_hours=self.settings.cancellation_window_hours,
+            cancellation_window_hours=s.cancellation_window_hours,
             refund_rules=self.refund_rules, address=address, unverified=unverified,
         )  # fmt: skip
         return draft_reply(
             ctx,
             order,
             self.retriever,
-            shop=self.settings.shop_name,
+            shop=s.shop_name,
             model=self.model,
             tools=scoped_tools(self.tools, order["order_id"] if order and not unverified else None),
             max_steps=self.settings.llm_max_tool_steps,
@@ -551,6 +554,6 @@ class DraftingService:
             doc_type=doc_type,
             unverified=unverified,
             decision=decision,
-            late=waited_too_long(ctx, moment, self.settings.sla_hours),
+            late=waited_too_long(ctx, moment, s.sla_hours),
             knowledge_dir=self.settings.knowledge_dir,
         )

@@ -26,8 +26,8 @@ from store.ingest import IncomingMessage
 from store.metrics import stage
 from store.models import AuditEntry
 from store.queue import Outcome, Processor, store_only
-from store.settings import Settings
-from store.threads import flag_unverified, lock_thread, set_thread_state
+from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.threads import flag_unverified, lock_thread, set_thread_state, thread_key
 
 
 @dataclass
@@ -47,11 +47,12 @@ class Agent:
         input: Any,
         message: IncomingMessage | None = None,
         check: MessageCheck | None = None,
+        marketplace: str = DEFAULT_MARKETPLACE,
     ) -> dict[str, Any]:
         context = RunContext(services=self.services, session=session, message=message, check=check)
         result: dict[str, Any] = self.graph.invoke(
             input,
-            {"configurable": {"thread_id": thread_id}},
+            config_of(thread_id, marketplace),
             context=context,
             # Checkpoints at the end of the run (and at a review's interrupt): a run that dies
             # half-way is simply run again, and the audit log keeps its side effects single.
@@ -64,17 +65,28 @@ class Agent:
 
         The message is checked against Mirakl first: one Mirakl does not confirm never reaches
         the graph, so it cannot replace the thread's pending review or anything in its
-        checkpoint; it is kept, flagged, and shown with why."""
+        checkpoint; it is kept, flagged, and shown with why. So is a message from a marketplace
+        csagent has no connection to: nothing can be checked or sent there."""
+        settings = self.services.settings
+        marketplace = settings.stored_name(message.marketplace)
+        pending = self.pending_review(message.thread_id, marketplace) is not None
+        try:
+            mirakl = self.services.mirakl_for(marketplace)
+        except LookupError:
+            known = ", ".join(c.name for c in settings.connections())
+            reason = f"unknown marketplace {marketplace!r} (configured: {known}): nothing is sent"
+            flag_unverified(
+                session, message.thread_id, message.message_id, reason, review_pending=pending,
+                sla_hours=settings.sla_hours, marketplace=marketplace,
+            )  # fmt: skip
+            return Outcome("unverified", None, None, None, {"reason": reason})
         with stage("verify"):
-            check = check_message(
-                self.services.mirakl, message.thread_id, message.message_id, message
-            )
+            check = check_message(mirakl, message.thread_id, message.message_id, message)
         if check.verification == "unverified":
             reason = check.problem or "not on Mirakl"
             flag_unverified(
-                session, message.thread_id, message.message_id, reason,
-                review_pending=self.pending_review(message.thread_id) is not None,
-                sla_hours=self.services.settings.sla_hours,
+                session, message.thread_id, message.message_id, reason, review_pending=pending,
+                sla_hours=settings.for_marketplace(marketplace).sla_hours, marketplace=marketplace,
             )  # fmt: skip
             return Outcome("unverified", None, None, None, {"reason": reason})
         result = self._run(
@@ -84,39 +96,49 @@ class Agent:
                 "thread_id": message.thread_id,
                 "message_id": message.message_id,
                 "text": message.body,
+                "marketplace": marketplace,
             },
             message,
             check,
+            marketplace,
         )
-        return self._outcome(session, message.thread_id, result)
+        return self._outcome(session, message.thread_id, result, marketplace)
 
-    def resume(self, session: Session, thread_id: str, answer: Any) -> Outcome:
+    def resume(
+        self,
+        session: Session,
+        thread_id: str,
+        answer: Any,
+        marketplace: str = DEFAULT_MARKETPLACE,
+    ) -> Outcome:
         """Answer a pending review: {type: accept|edit|response|ignore, args}.
 
         A review whose approved action failed to be carried out (Mirakl down) is still pending:
         the new answer replaces the old one and the run goes on from there. An unusable answer
         raises InvalidReviewAnswer before anything is resumed."""
         parsed = read_review_answer(answer)
-        lock_thread(session, thread_id)
-        config = {"configurable": {"thread_id": thread_id}}
+        lock_thread(session, thread_id, marketplace=marketplace)
+        config = config_of(thread_id, marketplace)
         state = self.graph.get_state(config)
         if (request := _interrupt(state)) is not None:
             check_answer_fits(request, state.values, answer)
             check_answer_allowed(parsed, state.values)
-            result = self._run(session, thread_id, Command(resume=answer))
+            result = self._run(session, thread_id, Command(resume=answer), marketplace=marketplace)
         elif _failed_after_review(state) is not None:
             check_answer_fits(review_request(state.values), state.values, answer)
             check_answer_allowed(parsed, state.values)
             update = review_update(parsed, state.values)
             self.graph.update_state(config, update, as_node="human_review")
-            result = self._run(session, thread_id, None)
+            result = self._run(session, thread_id, None, marketplace=marketplace)
         else:
             raise LookupError(f"thread {thread_id} has no pending review")
-        record_review_answer(session, thread_id, state.values, parsed)
-        return self._outcome(session, thread_id, result)
+        record_review_answer(session, thread_id, state.values, parsed, marketplace)
+        return self._outcome(session, thread_id, result, marketplace)
 
-    def pending_review(self, thread_id: str) -> dict[str, Any] | None:
-        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+    def pending_review(
+        self, thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
+    ) -> dict[str, Any] | None:
+        state = self.graph.get_state(config_of(thread_id, marketplace))
         if (request := _interrupt(state)) is not None:
             return {"request": request, "values": state.values}
         if (error := _failed_after_review(state)) is not None:
@@ -128,18 +150,27 @@ class Agent:
             return {"request": request, "values": state.values}
         return None
 
-    def _outcome(self, session: Session, thread_id: str, result: dict[str, Any]) -> Outcome:
+    def _outcome(
+        self,
+        session: Session,
+        thread_id: str,
+        result: dict[str, Any],
+        marketplace: str = DEFAULT_MARKETPLACE,
+    ) -> Outcome:
         intent, confidence = result.get("intent"), result.get("confidence")
         if "__interrupt__" in result:
             request = result["__interrupt__"][0].value
             set_thread_state(
-                session, thread_id, status="awaiting_approval", intent=intent, confidence=confidence
-            )
+                session, thread_id, marketplace=marketplace, status="awaiting_approval",
+                intent=intent, confidence=confidence,
+            )  # fmt: skip
             reply = request["action_request"]["args"].get("reply") or None
             return Outcome(
                 "awaiting_approval", intent, confidence, reply, {"reason": result.get("reason")}
             )
-        set_thread_state(session, thread_id, intent=intent, confidence=confidence)
+        set_thread_state(
+            session, thread_id, marketplace=marketplace, intent=intent, confidence=confidence
+        )
         actions = result.get("actions") or []
         decision = result.get("decision")
         if decision == "ignored":
@@ -149,7 +180,11 @@ class Agent:
 
 
 def record_review_answer(
-    session: Session, thread_id: str, values: dict[str, Any], answer: ReviewAnswer
+    session: Session,
+    thread_id: str,
+    values: dict[str, Any],
+    answer: ReviewAnswer,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> None:
     """What the reviewer decided, for the audit trail and the automation's precision (a review
     of a decision the automation would have carried out, accepted unchanged or not)."""
@@ -158,6 +193,7 @@ def record_review_answer(
             actor_type="human",
             actor=answer.reviewer or "reviewer",
             action="review.answer",
+            marketplace=marketplace,
             payload={
                 "thread": thread_id,
                 "message_id": values.get("message_id"),
@@ -205,6 +241,12 @@ def _failed_after_review(state: Any) -> str | None:
         return None
     errors = [task.error for task in state.tasks if task.error is not None]
     return str(errors[0]) if errors else "unknown error"
+
+
+def config_of(thread_id: str, marketplace: str = DEFAULT_MARKETPLACE) -> dict[str, Any]:
+    """The run config of a thread: its checkpoint is its own on its marketplace (the same
+    Mirakl thread id on two marketplaces is two threads, two checkpoints)."""
+    return {"configurable": {"thread_id": thread_key(thread_id, marketplace)}}
 
 
 def processor_for(settings: Settings, engine: Engine) -> Processor:

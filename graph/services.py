@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from langgraph.runtime import Runtime
@@ -17,7 +17,7 @@ from graph.drafting import DraftingService
 from graph.llm import chat_model
 from graph.verify import MessageCheck
 from store.ingest import IncomingMessage
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, MarketplaceConnection, Settings
 from tools.business import BusinessApi
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.client import MiraklClient
@@ -30,8 +30,23 @@ class Services:
     sessions: sessionmaker[Session]  # transactions of their own (audit rows that must survive)
     classifier: IntentClassifier
     drafting: DraftingService
-    mirakl: BlockingMirakl
+    mirakl: BlockingMirakl  # the default marketplace's
     business: BusinessApi
+    marketplaces: dict[str, BlockingMirakl] = field(default_factory=dict)  # by stored name
+
+    def mirakl_for(self, marketplace: str) -> BlockingMirakl:
+        """The Mirakl client of a marketplace (by its stored name); LookupError when csagent
+        has no such marketplace configured."""
+        if marketplace == DEFAULT_MARKETPLACE:
+            return self.mirakl
+        try:
+            return self.marketplaces[marketplace]
+        except KeyError:
+            raise LookupError(f"no marketplace {marketplace!r} is configured") from None
+
+    def settings_for(self, marketplace: str) -> Settings:
+        """The settings as they apply on that marketplace (deadline, window, signature)."""
+        return self.settings.for_marketplace(marketplace)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> Services:
@@ -46,13 +61,27 @@ class Services:
                 LocalIntentModel(settings), model, settings.classifier_llm_threshold
             ),
             drafting=DraftingService.from_settings(settings, engine, model, business),
-            mirakl=BlockingMirakl(lambda: MiraklClient.from_settings(settings)),
+            mirakl=_client(settings.default_connection(), settings),
             business=business,
+            marketplaces={
+                settings.stored_name(c.name): _client(c, settings)
+                for c in settings.connections()[1:]
+            },
         )
 
     def close(self) -> None:
         self.mirakl.close()
+        for client in self.marketplaces.values():
+            client.close()
         self.business.close()
+
+
+def _client(connection: MarketplaceConnection, settings: Settings) -> BlockingMirakl:
+    """A marketplace's client, created on first use (a key missing from the environment fails
+    that marketplace's calls, not csagent's start)."""
+    if not settings.multi_marketplace:
+        return BlockingMirakl(lambda: MiraklClient.from_settings(settings))
+    return BlockingMirakl(lambda: MiraklClient.for_marketplace(connection, settings))
 
 
 @dataclass

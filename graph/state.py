@@ -12,6 +12,7 @@ from typing import Any, Literal, NotRequired
 from typing_extensions import TypedDict
 
 from store.facts import Address, OrderFacts
+from store.settings import DEFAULT_MARKETPLACE
 
 Route = Literal["order_status", "cancellation_request", "address_update", "draft", "human_review"]
 # What `act` carries out; every action also sends the reply.
@@ -47,6 +48,9 @@ class InputState(TypedDict):
     thread_id: str
     message_id: str
     text: str
+    # The marketplace (stored name) the thread is on; absent in checkpoints from before there
+    # were several, which are the default one's.
+    marketplace: NotRequired[str]
 
 
 class AgentState(InputState, total=False):
@@ -76,6 +80,11 @@ class AgentState(InputState, total=False):
     reviewer: str | None  # who answered the review, for the audit log
     act_error: str | None  # an automated decision could not be carried out: a person looks
     actions: list[str]
+
+
+def marketplace_of(state: Any) -> str:
+    """The stored name of the thread's marketplace (`default` for checkpoints from before)."""
+    return str(state.get("marketplace") or DEFAULT_MARKETPLACE)
 
 
 def fresh_message_state() -> dict[str, Any]:

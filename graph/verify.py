@@ -22,6 +22,7 @@ from store.business import record_mirakl_order
 from store.facts import OrderFacts, facts_from_mirakl
 from store.ingest import IncomingMessage
 from store.mirakl_models import InboxThread, Order
+from store.settings import DEFAULT_MARKETPLACE
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError, MiraklNotFound
 
@@ -177,11 +178,16 @@ def thread_orders(mirakl: BlockingMirakl, thread_id: str, text: str) -> OrderRea
     )
 
 
-def record_reading(session: Session, thread_id: str, reading: OrderReading) -> None:
+def record_reading(
+    session: Session,
+    thread_id: str,
+    reading: OrderReading,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
     """Keep what was read in the system of record (orders, lines, customers, shipments). Meant
     for a short transaction of its own: it never waits long for a row another run holds."""
     if reading.fetched_at is None:
         return
     session.execute(text("SET LOCAL lock_timeout = '5s'"))
     for order in reading.read:
-        record_mirakl_order(session, order, reading.fetched_at)
+        record_mirakl_order(session, order, reading.fetched_at, marketplace=marketplace)

@@ -19,26 +19,39 @@ from graph.verify import record_reading, thread_orders
 from store.audit import perform_once, reply_already_sent
 from store.models import Message, Thread
 from store.queue import Outcome
+from store.settings import DEFAULT_MARKETPLACE
 from store.threads import lock_thread, record_outbound
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.client import find_shop_message
 
 
 def draft_for_thread(
-    session: Session, mirakl: BlockingMirakl, drafting: DraftingService, thread_id: str
+    session: Session,
+    mirakl: BlockingMirakl,
+    drafting: DraftingService,
+    thread_id: str,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> Draft:
     """A draft for the thread's pending question, on the order as Mirakl has it now (only this
     customer's; when it cannot be read, the draft claims nothing about it). ThreadNotStored
-    when the thread is unknown. The session is closed before Mirakl and the model are called."""
-    conversation = read_conversation(session, thread_id)
-    intent = session.scalar(select(Thread.intent).where(Thread.mirakl_thread_id == thread_id))
+    when the thread is unknown. The session is closed before Mirakl and the model are called.
+    `mirakl` is the client of the thread's marketplace."""
+    conversation = read_conversation(session, thread_id, marketplace)
+    intent = session.scalar(
+        select(Thread.intent).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
+        )
+    )
     session.close()
     reading = thread_orders(mirakl, thread_id, conversation["question"])
     if reading.read:
         with session.begin():
-            record_reading(session, thread_id, reading)
+            record_reading(session, thread_id, reading, marketplace)
         session.close()
-    return drafting.draft(conversation, reading.order, unverified=reading.problem, intent=intent)
+    return drafting.draft(
+        conversation, reading.order, unverified=reading.problem, intent=intent,
+        settings=drafting.settings.for_marketplace(marketplace),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ def send_manual_reply(
     thread_id: str,
     text: str,
     actor: str,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> ManualReply:
     """Send an agent's own text to the thread on Mirakl, once.
 
@@ -65,11 +79,15 @@ def send_manual_reply(
     name, and the thread is answered. The same text sent twice for the same customer message
     (a double click, a retry after a timeout) is posted once. MiraklError when Mirakl refuses or
     cannot be reached: nothing is recorded as sent."""
-    thread_pk = session.scalar(select(Thread.id).where(Thread.mirakl_thread_id == thread_id))
+    thread_pk = session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
+        )
+    )
     if thread_pk is None:
         raise LookupError(f"thread {thread_id} not found")
     # One at a time per thread (with the agent's runs): a double click waits, then sees the first.
-    lock_thread(session, thread_id)
+    lock_thread(session, thread_id, marketplace=marketplace)
     last = session.execute(
         select(Message.mirakl_message_id, Message.created_at)
         .where(Message.thread_id == thread_pk, Message.direction == "inbound")
@@ -78,10 +96,10 @@ def send_manual_reply(
     ).first()
     last_inbound, asked_at = (last[0], last[1]) if last else (None, None)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    already = reply_already_sent(session, thread_id, digest, asked_at)
+    already = reply_already_sent(session, thread_id, digest, asked_at, marketplace=marketplace)
     if already is not None:  # this text already answered this customer message
         return ManualReply(already, False)
-    pending = agent.pending_review(thread_id) if agent is not None else None
+    pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
     if agent is not None and pending is not None:
         # The text answers the review as an edit of its reply only: whatever action the review
         # proposed is not carried out by a reply typed by hand.
@@ -94,6 +112,7 @@ def send_manual_reply(
                 "reviewer": actor,
                 "message_id": pending["values"].get("message_id"),
             },
+            marketplace,
         )
         return ManualReply(None, True, outcome)
 
@@ -115,6 +134,7 @@ def send_manual_reply(
         payload={"thread": thread_id, "reply_sha256": digest},
         act=post,
         already_done=already_sent,
+        marketplace=marketplace,
     )
-    record_outbound(session, thread_id, result["message_id"], text, actor)
+    record_outbound(session, thread_id, result["message_id"], text, actor, marketplace=marketplace)
     return ManualReply(result["message_id"], False)

@@ -16,7 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.ingest import scoped
 from store.models import AuditEntry
+from store.settings import DEFAULT_MARKETPLACE
 
 
 def perform_once(
@@ -29,19 +31,22 @@ def perform_once(
     payload: dict[str, Any],
     act: Callable[[], dict[str, Any]],
     already_done: Callable[[datetime], dict[str, Any] | None] | None = None,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> dict[str, Any]:
     """Run `act` unless the audit log says this `key` already happened; return its result.
 
     `already_done(since)` looks in the world for an effect made since the first attempt began
     (the audit row's time): called before any new attempt after one that died or failed.
     The audit rows are written in transactions of their own, committed at once, so they survive
-    whatever happens to the caller's transaction."""
+    whatever happens to the caller's transaction. The key is scoped to the marketplace (the same
+    order id on two marketplaces is two orders)."""
+    key = scoped(marketplace, key)
     with sessions.begin() as session:
         first_attempt = session.execute(
             insert(AuditEntry)
             .values(
                 idempotency_key=key, action=action, actor_type=actor_type, actor=actor,
-                payload=payload, outcome="started",
+                payload=payload, outcome="started", marketplace=marketplace,
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(AuditEntry.id)
@@ -84,7 +89,12 @@ def _finish(
 
 
 def reply_already_sent(
-    session: Session, thread_id: str, reply_sha256: str, since: datetime | None
+    session: Session,
+    thread_id: str,
+    reply_sha256: str,
+    since: datetime | None,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> str | None:
     """Mirakl's id of a reply with this text already sent to the thread (by the agent or by hand)
     since `since` (the customer's latest message), if there is one."""
@@ -93,6 +103,7 @@ def reply_already_sent(
         .where(
             AuditEntry.action.in_(("reply.send", "reply.manual")),
             AuditEntry.outcome == "succeeded",
+            AuditEntry.marketplace == marketplace,
             AuditEntry.payload["thread"].astext == thread_id,
             AuditEntry.payload["reply_sha256"].astext == reply_sha256,
         )

@@ -20,6 +20,7 @@ from examples import ROOT as EXAMPLES_ROOT
 from store.facts import SHIPMENT_OF_STATE
 from store.mirakl_models import Order as MiraklOrder
 from store.models import Customer, InventoryItem, Order, OrderCost, OrderLine, Shipment
+from store.settings import DEFAULT_MARKETPLACE
 from store.upserts import get_or_create, upsert
 
 # A shipment can still be redirected while it is in the warehouse.
@@ -40,6 +41,7 @@ def upsert_mirakl_order(
     *,
     source: str = "seed",
     fetched_at: datetime | None = None,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> int:
     """Insert or refresh an order (with its lines and customer) from Mirakl's JSON; its id.
     `source` says where the facts come from ('mirakl' when read from its API at `fetched_at`)."""
@@ -52,8 +54,9 @@ def upsert_mirakl_order(
         customer_pk = upsert(
             session,
             Customer,
-            "mirakl_customer_id",
+            ("marketplace", "mirakl_customer_id"),
             {
+                "marketplace": marketplace,
                 "mirakl_customer_id": c.customer_id,
                 "firstname": c.firstname,
                 "lastname": c.lastname,
@@ -65,12 +68,13 @@ def upsert_mirakl_order(
     order_pk: int = upsert(
         session,
         Order,
-        "mirakl_order_id",
+        ("marketplace", "mirakl_order_id"),
         {
+            "marketplace": marketplace,
             "mirakl_order_id": order.order_id,
             "commercial_id": order.commercial_id,
             "customer_id": customer_pk,
-            "marketplace": (extra.get("channel") or {}).get("code"),
+            "channel": (extra.get("channel") or {}).get("code"),
             "state": order.order_state,
             "can_cancel": order.can_cancel,
             "currency": order.currency_iso_code,
@@ -89,7 +93,7 @@ def upsert_mirakl_order(
         upsert(
             session,
             OrderLine,
-            "mirakl_order_line_id",
+            ("order_id", "mirakl_order_line_id"),
             {
                 "order_id": order_pk,
                 "mirakl_order_line_id": line.order_line_id,
@@ -109,10 +113,18 @@ def upsert_mirakl_order(
 SHIPMENT_PROGRESS = {"pending": 0, "preparing": 1, "shipped": 2, "in_transit": 3, "delivered": 4}
 
 
-def record_mirakl_order(session: Session, order: MiraklOrder, fetched_at: datetime) -> int:
+def record_mirakl_order(
+    session: Session,
+    order: MiraklOrder,
+    fetched_at: datetime,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> int:
     """Record an order just read from Mirakl: the order, its lines and customer, and what Mirakl
     says of its shipment (carrier, tracking, how far it went, never backwards)."""
-    order_pk = upsert_mirakl_order(session, order, source="mirakl", fetched_at=fetched_at)
+    order_pk = upsert_mirakl_order(
+        session, order, source="mirakl", fetched_at=fetched_at, marketplace=marketplace
+    )
     status = SHIPMENT_OF_STATE.get(order.order_state)
     shipment = session.scalar(select(Shipment).where(Shipment.order_id == order_pk))
     if shipment is None:
@@ -135,8 +147,14 @@ def record_mirakl_order(session: Session, order: MiraklOrder, fetched_at: dateti
     return order_pk
 
 
-def order_by_mirakl_id(session: Session, mirakl_order_id: str) -> Order:
-    order = session.scalar(select(Order).where(Order.mirakl_order_id == mirakl_order_id))
+def order_by_mirakl_id(
+    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> Order:
+    order = session.scalar(
+        select(Order).where(
+            Order.marketplace == marketplace, Order.mirakl_order_id == mirakl_order_id
+        )
+    )
     if order is None:
         raise NotFound(f"order {mirakl_order_id} not found")
     return order
@@ -181,8 +199,10 @@ class OrderCostView:
         return revenue - item_cost - self.shipping_cost - self.marketplace_fee
 
 
-def get_order_cost(session: Session, mirakl_order_id: str) -> OrderCostView:
-    order = order_by_mirakl_id(session, mirakl_order_id)
+def get_order_cost(
+    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> OrderCostView:
+    order = order_by_mirakl_id(session, mirakl_order_id, marketplace=marketplace)
     cost = session.scalar(select(OrderCost).where(OrderCost.order_id == order.id))
     if cost is None:
         raise NotFound(f"no cost data for order {mirakl_order_id}")
@@ -209,8 +229,10 @@ def get_order_cost(session: Session, mirakl_order_id: str) -> OrderCostView:
 # -- shipments -------------------------------------------------------------------------------------
 
 
-def get_shipment(session: Session, mirakl_order_id: str) -> Shipment:
-    order = order_by_mirakl_id(session, mirakl_order_id)
+def get_shipment(
+    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> Shipment:
+    order = order_by_mirakl_id(session, mirakl_order_id, marketplace=marketplace)
     shipment = session.scalar(select(Shipment).where(Shipment.order_id == order.id))
     if shipment is None:
         raise NotFound(f"no shipment for order {mirakl_order_id}")
@@ -218,10 +240,14 @@ def get_shipment(session: Session, mirakl_order_id: str) -> Shipment:
 
 
 def update_shipment_address(
-    session: Session, mirakl_order_id: str, address: dict[str, Any]
+    session: Session,
+    mirakl_order_id: str,
+    address: dict[str, Any],
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> Shipment:
     """Redirect a shipment that has not left the warehouse; Conflict once it has."""
-    order = order_by_mirakl_id(session, mirakl_order_id)
+    order = order_by_mirakl_id(session, mirakl_order_id, marketplace=marketplace)
     shipment = session.scalar(
         select(Shipment).where(Shipment.order_id == order.id).with_for_update()
     )
@@ -241,12 +267,20 @@ def update_shipment_address(
 
 
 def register_shipment(
-    session: Session, mirakl_order_id: str, status: str, address: dict[str, Any] | None
+    session: Session,
+    mirakl_order_id: str,
+    status: str,
+    address: dict[str, Any] | None,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> None:
     """The warehouse learns of an order it will ship (the demo's stand-in for the seller's WMS,
     which knows every order it prepares); the order itself is known here by reference only."""
     order_pk, _ = get_or_create(
-        session, Order, "mirakl_order_id", {"mirakl_order_id": mirakl_order_id}
+        session,
+        Order,
+        ("marketplace", "mirakl_order_id"),
+        {"marketplace": marketplace, "mirakl_order_id": mirakl_order_id},
     )
     upsert(
         session, Shipment, "order_id", {"order_id": order_pk, "status": status, "address": address}
@@ -268,7 +302,11 @@ def seed_business_data(session: Session, examples: Path = EXAMPLES_ROOT) -> dict
         upsert(
             session, InventoryItem, "sku", {**item, "restock_date": _iso_date(item["restock_date"])}
         )
-    ids = dict(session.execute(select(Order.mirakl_order_id, Order.id)).all())
+    ids = dict(
+        session.execute(
+            select(Order.mirakl_order_id, Order.id).where(Order.marketplace == DEFAULT_MARKETPLACE)
+        ).all()
+    )
     costs = json.loads((erp / "order_costs.json").read_text(encoding="utf-8"))
     shipments = json.loads((erp / "shipments.json").read_text(encoding="utf-8"))
     for model, rows in ((OrderCost, costs), (Shipment, shipments)):

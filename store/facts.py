@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 
 from store.mirakl_models import Order as MiraklOrder
 from store.models import Order
+from store.settings import DEFAULT_MARKETPLACE
 from store.text import StorableStr
 
 
@@ -118,8 +119,14 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def mark_order_cancelled(session: Session, mirakl_order_id: str) -> None:
-    order = session.scalar(select(Order).where(Order.mirakl_order_id == mirakl_order_id))
+def mark_order_cancelled(
+    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> None:
+    order = session.scalar(
+        select(Order).where(
+            Order.marketplace == marketplace, Order.mirakl_order_id == mirakl_order_id
+        )
+    )
     if order is not None:
         order.state = "CANCELED"
         order.can_cancel = False

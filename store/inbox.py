@@ -11,6 +11,7 @@ from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry, Customer, InboundEvent, Message, Order, Shipment, Thread
+from store.settings import DEFAULT_MARKETPLACE
 
 # What an agent sees; `auto_resolved` is a thread the automation closed itself.
 INBOX_STATUSES = (
@@ -25,6 +26,7 @@ def _closed_by_automation() -> Any:
         .where(
             AuditEntry.action == "thread.close",
             AuditEntry.outcome == "succeeded",
+            AuditEntry.marketplace == Thread.marketplace,
             AuditEntry.payload["thread"].astext == Thread.mirakl_thread_id,
         )
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
@@ -48,7 +50,7 @@ class InboxRow:
     intent: str | None
     confidence: float | None
     language: str | None
-    marketplace: str | None
+    marketplace: str
     customer: str | None
     order_id: str | None
     topic: str | None
@@ -72,6 +74,7 @@ def list_threads(
     status: str | None = None,
     search: str | None = None,
     overdue: bool = False,
+    marketplace: str | None = None,
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
@@ -99,6 +102,8 @@ def list_threads(
         .outerjoin(Order, Order.id == Thread.order_id)
     )  # fmt: skip
     conditions = []
+    if marketplace:
+        conditions.append(Thread.marketplace == marketplace)
     if status:
         conditions.append(_inbox_status() == status)
     if overdue:
@@ -184,7 +189,7 @@ class ThreadDetail:
     intent: str | None
     confidence: float | None
     language: str | None
-    marketplace: str | None
+    marketplace: str
     customer: str | None
     customer_id: str | None
     topic: str | None
@@ -195,11 +200,13 @@ class ThreadDetail:
     audit: list[AuditView] = field(default_factory=list)
 
 
-def thread_detail(session: Session, mirakl_thread_id: str) -> ThreadDetail | None:
+def thread_detail(
+    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> ThreadDetail | None:
     row = session.execute(
         select(Thread, _inbox_status(), Customer)
         .outerjoin(Customer, Customer.id == Thread.customer_id)
-        .where(Thread.mirakl_thread_id == mirakl_thread_id)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
     ).first()
     if row is None:
         return None
@@ -207,7 +214,10 @@ def thread_detail(session: Session, mirakl_thread_id: str) -> ThreadDetail | Non
     audit = list(
         session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.payload["thread"].astext == mirakl_thread_id)
+            .where(
+                AuditEntry.marketplace == marketplace,
+                AuditEntry.payload["thread"].astext == mirakl_thread_id,
+            )
             .order_by(AuditEntry.at, AuditEntry.id)
         )
     )
@@ -297,14 +307,21 @@ class AttentionItem:
     error: str
     at: datetime
     event_id: int | None  # what a retry re-runs
+    marketplace: str = DEFAULT_MARKETPLACE
 
 
 def needing_attention(session: Session, limit: int = 100) -> list[AttentionItem]:
     """Messages whose processing failed for good, and messages Mirakl did not confirm."""
     failed = [
         AttentionItem(
-            "failed", e.thread_key, e.dedupe_key, e.error or "failed", e.received_at, e.id
-        )
+            "failed",
+            (e.payload or {}).get("thread_id") or e.thread_key,
+            (e.payload or {}).get("message_id") or e.dedupe_key,
+            e.error or "failed",
+            e.received_at,
+            e.id,
+            e.marketplace,
+        )  # fmt: skip
         for e in session.scalars(
             select(InboundEvent)
             .where(InboundEvent.status == "failed")
@@ -314,16 +331,22 @@ def needing_attention(session: Session, limit: int = 100) -> list[AttentionItem]
     ]
     unverified = session.execute(
         select(Message.mirakl_message_id, Thread.mirakl_thread_id, Thread.attention,
-               Message.created_at, InboundEvent.id)
+               Message.created_at, InboundEvent.id, Thread.marketplace)
         .join(Thread, Thread.id == Message.thread_id)
-        .outerjoin(InboundEvent, InboundEvent.dedupe_key == Message.mirakl_message_id)
+        .outerjoin(
+            InboundEvent,
+            and_(
+                InboundEvent.marketplace == Message.marketplace,
+                InboundEvent.payload["message_id"].astext == Message.mirakl_message_id,
+            ),
+        )
         .where(Message.verification == "unverified")
         .order_by(Message.created_at.desc())
         .limit(limit)
     ).all()  # fmt: skip
     return failed + [
-        AttentionItem("unverified", t, m, attention or "not confirmed by Mirakl", at, event)
-        for m, t, attention, at, event in unverified
+        AttentionItem("unverified", t, m, attention or "not confirmed by Mirakl", at, event, mp)
+        for m, t, attention, at, event, mp in unverified
     ]
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Customer, InboundEvent, Message, Order, Thread
+from store.settings import DEFAULT_MARKETPLACE
 from store.text import StorableStr
-from store.threads import refresh_thread_summary
+from store.threads import refresh_thread_summary, thread_key
 from store.upserts import get_or_create
 
 
@@ -63,21 +64,38 @@ class IncomingMessage(BaseModel):
     customer: CustomerRef
     topic: Annotated[StorableStr, Field(max_length=1000)] | None = None
     locale: Annotated[StorableStr, Field(max_length=16)] | None = None
-    marketplace: Annotated[StorableStr, Field(max_length=64)] | None = None
+    marketplace: Annotated[StorableStr, Field(max_length=64)] | None = Field(
+        default=None,
+        description="The marketplace it was written on, by its configured name (e.g. fnac); "
+        "none: the default one. With one marketplace configured, any value is only a label.",
+    )
+
+
+def scoped(marketplace: str, key: str) -> str:
+    """A key (dedupe, audit) unique across marketplaces; the default marketplace's keys are
+    unchanged, so a single-marketplace install's history keeps deduplicating."""
+    return key if marketplace == DEFAULT_MARKETPLACE else f"{marketplace}/{key}"
 
 
 def record_event(
-    session: Session, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
+    session: Session,
+    message: IncomingMessage,
+    *,
+    source: str,
+    raw: dict[str, Any] | None = None,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> tuple[int, bool]:
-    """Write the raw event keyed by message id; (event id, True if it was new)."""
+    """Write the raw event keyed by marketplace and message id; (event id, True if it was new)."""
     payload = raw if raw is not None else message.model_dump(mode="json")
+    dedupe_key = scoped(marketplace, message.message_id)
     event_id = session.execute(
         insert(InboundEvent)
         .values(
-            dedupe_key=message.message_id,
+            dedupe_key=dedupe_key,
             source=source,
+            marketplace=marketplace,
             payload=payload,
-            thread_key=message.thread_id,
+            thread_key=thread_key(message.thread_id, marketplace),
             message_created_at=message.created_at,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -86,13 +104,17 @@ def record_event(
     if event_id is not None:
         return event_id, True
     existing = session.execute(
-        select(InboundEvent.id).where(InboundEvent.dedupe_key == message.message_id)
+        select(InboundEvent.id).where(InboundEvent.dedupe_key == dedupe_key)
     ).scalar_one()
     return existing, False
 
 
 def store_message(
-    session: Session, message: IncomingMessage, *, sla_hours: float
+    session: Session,
+    message: IncomingMessage,
+    *,
+    sla_hours: float,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> tuple[int, bool]:
     """Upsert customer, order reference, thread and message; (thread id, message is new).
 
@@ -103,24 +125,33 @@ def store_message(
     customer_pk, _ = get_or_create(
         session,
         Customer,
-        "mirakl_customer_id",
-        {"mirakl_customer_id": message.customer.id, "display_name": message.customer.name},
+        ("marketplace", "mirakl_customer_id"),
+        {
+            "marketplace": marketplace,
+            "mirakl_customer_id": message.customer.id,
+            "display_name": message.customer.name,
+        },
     )
     order_pk = None
     if message.order_id:
         order_pk, _ = get_or_create(
             session,
             Order,
-            "mirakl_order_id",
-            {"mirakl_order_id": message.order_id, "customer_id": customer_pk},
+            ("marketplace", "mirakl_order_id"),
+            {
+                "marketplace": marketplace,
+                "mirakl_order_id": message.order_id,
+                "customer_id": customer_pk,
+            },
         )
     values = {
+        "marketplace": marketplace,
         "mirakl_thread_id": message.thread_id,
         "order_id": order_pk,
         "customer_id": customer_pk,
         "topic": message.topic,
         "locale": message.locale,
-        "marketplace": message.marketplace,
+        "channel": message.marketplace,
         "mirakl_created_at": message.created_at,
         "mirakl_updated_at": message.created_at,
     }
@@ -128,10 +159,10 @@ def store_message(
     new = statement.excluded
     thread_pk: int = session.execute(
         statement.on_conflict_do_update(
-            index_elements=["mirakl_thread_id"],
+            index_elements=["marketplace", "mirakl_thread_id"],
             set_={
                 **{c: func.coalesce(getattr(Thread, c), getattr(new, c))
-                   for c in ("order_id", "topic", "locale", "marketplace")},
+                   for c in ("order_id", "topic", "locale", "channel")},
                 "mirakl_updated_at": func.greatest(Thread.mirakl_updated_at, new.mirakl_updated_at),
             },
         ).returning(Thread.id)
@@ -140,6 +171,7 @@ def store_message(
         insert(Message)
         .values(
             mirakl_message_id=message.message_id,
+            marketplace=marketplace,
             thread_id=thread_pk,
             direction="inbound",
             author_type="CUSTOMER",
@@ -147,7 +179,7 @@ def store_message(
             body=message.body,
             created_at=message.created_at,
         )
-        .on_conflict_do_nothing(index_elements=["mirakl_message_id"])
+        .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
         .returning(Message.id)
     ).scalar_one_or_none()
     if inserted is not None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -72,13 +73,21 @@ class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    mirakl_customer_id: Mapped[str] = mapped_column(String(128), unique=True)
+    # The marketplace (Mirakl instance) it belongs to; `default` for the default one.
+    marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
+    mirakl_customer_id: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str | None] = mapped_column(String(256))
     firstname: Mapped[str | None] = mapped_column(String(128))
     lastname: Mapped[str | None] = mapped_column(String(128))
     locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    __table_args__ = (
+        UniqueConstraint(
+            "marketplace", "mirakl_customer_id", name="uq_customers_marketplace_mirakl_customer_id"
+        ),
+    )
 
 
 class Order(Base):
@@ -87,10 +96,12 @@ class Order(Base):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    mirakl_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The marketplace (Mirakl instance) it belongs to; `default` for the default one.
+    marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
+    mirakl_order_id: Mapped[str] = mapped_column(String(64))
     commercial_id: Mapped[str | None] = mapped_column(String(64))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
-    marketplace: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))  # the marketplace's sales channel
     state: Mapped[str | None] = mapped_column(String(32))
     can_cancel: Mapped[bool | None]
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -113,7 +124,12 @@ class Order(Base):
     )
     customer: Mapped[Customer | None] = relationship()
 
-    __table_args__ = (Index("ix_orders_state", "state"),)
+    __table_args__ = (
+        Index("ix_orders_state", "state"),
+        UniqueConstraint(
+            "marketplace", "mirakl_order_id", name="uq_orders_marketplace_mirakl_order_id"
+        ),
+    )
 
 
 class OrderLine(Base):
@@ -121,7 +137,7 @@ class OrderLine(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    mirakl_order_line_id: Mapped[str] = mapped_column(String(80), unique=True)
+    mirakl_order_line_id: Mapped[str] = mapped_column(String(80))
     offer_sku: Mapped[str] = mapped_column(String(128))
     product_title: Mapped[str | None] = mapped_column(String(512))
     quantity: Mapped[int] = mapped_column(Integer)
@@ -131,7 +147,14 @@ class OrderLine(Base):
 
     order: Mapped[Order] = relationship(back_populates="lines")
 
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint(
+            "order_id",
+            "mirakl_order_line_id",
+            name="uq_order_lines_order_id_mirakl_order_line_id",
+        ),
+    )
 
 
 class Shipment(Base):
@@ -164,7 +187,9 @@ class Thread(Base):
     __tablename__ = "threads"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    mirakl_thread_id: Mapped[str] = mapped_column(String(128), unique=True)
+    # The marketplace (Mirakl instance) it belongs to; `default` for the default one.
+    marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
+    mirakl_thread_id: Mapped[str] = mapped_column(String(128))
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("orders.id", ondelete="SET NULL"), index=True
     )
@@ -173,7 +198,7 @@ class Thread(Base):
     )
     topic: Mapped[str | None] = mapped_column(Text)
     topic_type: Mapped[str | None] = mapped_column(String(32))
-    marketplace: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))  # as the webhook or Mirakl named it
     locale: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(32), server_default="open")
     intent: Mapped[str | None] = mapped_column(String(32))
@@ -198,6 +223,9 @@ class Thread(Base):
             "confidence IS NULL OR confidence BETWEEN 0 AND 1", name="confidence_range"
         ),
         Index("ix_threads_status_sla", "status", "sla_due_at"),
+        UniqueConstraint(
+            "marketplace", "mirakl_thread_id", name="uq_threads_marketplace_mirakl_thread_id"
+        ),
     )
 
 
@@ -205,7 +233,9 @@ class Message(Base):
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    mirakl_message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    # The marketplace (Mirakl instance) it belongs to; `default` for the default one.
+    marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
+    mirakl_message_id: Mapped[str] = mapped_column(String(128))
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(8))
     author_type: Mapped[str] = mapped_column(String(16))
@@ -230,6 +260,9 @@ class Message(Base):
             name="delivery_status_outbound_only",
         ),
         Index("ix_messages_thread_created", "thread_id", "created_at"),
+        UniqueConstraint(
+            "marketplace", "mirakl_message_id", name="uq_messages_marketplace_mirakl_message_id"
+        ),
     )
 
 
@@ -241,6 +274,8 @@ class InboundEvent(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     source: Mapped[str] = mapped_column(String(32), server_default="webhook")
+    # The marketplace (Mirakl instance) it belongs to; `default` for the default one.
+    marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
     payload: Mapped[dict[str, Any]]
     # Queue order: messages of one thread are processed one at a time, oldest first.
     thread_key: Mapped[str | None] = mapped_column(String(128))
@@ -297,6 +332,9 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The marketplace (Mirakl instance) it belongs to; `default` for the default one.
+    marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
+
     actor_type: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str | None] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
@@ -314,7 +352,7 @@ class AuditEntry(Base):
         CheckConstraint(_in("actor_type", ACTOR_TYPES), name="actor_type_known"),
         CheckConstraint(_in("outcome", AUDIT_OUTCOMES), name="outcome_known"),
         # A thread's rows (its trail, its latest close) are looked up on every inbox read.
-        Index("ix_audit_log_thread", text("(payload ->> 'thread')"), "action"),
+        Index("ix_audit_log_thread", "marketplace", text("(payload ->> 'thread')"), "action"),
     )
 
 

@@ -28,13 +28,13 @@ from store.db import get_engine, libpq_url
 from store.ingest import IncomingMessage, record_event, store_message
 from store.metrics import MESSAGES, PROCESSING_SECONDS, stage
 from store.models import InboundEvent, ProcessingAttempt
-from store.settings import Settings, get_settings
+from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from store.threads import (
     clear_attention,
-    lock_thread,
+    lock_key,
     needs_attention,
     thread_of_message,
-    try_lock_thread,
+    try_lock_key,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class EventView:
     event_id: int
     thread_id: str | None
     message_id: str
+    marketplace: str
     state: str  # received | processed | failed
     attempts: int
     error: str | None
@@ -134,8 +135,10 @@ class Pipeline:
         processor: Processor = store_only,
         max_attempts: int = 3,
         retry_delay_s: float = 5.0,
+        settings: Settings | None = None,
     ) -> None:
         self.engine = engine
+        self.settings = settings
         self.sessions = sessionmaker(bind=engine, expire_on_commit=False)
         self.sla_hours = sla_hours
         self.processor = processor
@@ -161,7 +164,20 @@ class Pipeline:
             processor=processor or store_only,
             max_attempts=settings.queue_max_attempts,
             retry_delay_s=settings.queue_retry_delay_s,
+            settings=settings,
         )
+
+    def marketplace_of(self, message: IncomingMessage) -> str:
+        """The stored name of the marketplace a message was written on."""
+        if self.settings is None:
+            return DEFAULT_MARKETPLACE
+        return self.settings.stored_name(message.marketplace)
+
+    def sla_of(self, marketplace: str) -> float:
+        """The reply deadline on that marketplace."""
+        if self.settings is None:
+            return self.sla_hours
+        return self.settings.for_marketplace(marketplace).sla_hours
 
     # -- accepting ---------------------------------------------------------------------------
 
@@ -175,12 +191,18 @@ class Pipeline:
     ) -> Accepted:
         """Durably record the event (committed before any processing); duplicates are detected.
         `notify` wakes the queue workers (not needed when the caller processes it at once)."""
+        marketplace = self.marketplace_of(message)
         with stage("queue.accept"), self.sessions.begin() as session:
-            event_id, is_new = record_event(session, message, source=source, raw=raw)
+            event_id, is_new = record_event(
+                session, message, source=source, raw=raw, marketplace=marketplace
+            )
             if is_new:
                 # Stored with the event: the message is visible whatever processing does.
                 with stage("queue.store"):
-                    store_message(session, message, sla_hours=self.sla_hours)
+                    store_message(
+                        session, message, sla_hours=self.sla_of(marketplace),
+                        marketplace=marketplace,
+                    )  # fmt: skip
                 if notify:
                     session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
         return Accepted(event_id, is_new)
@@ -228,7 +250,7 @@ class Pipeline:
             if event is None or event.status != "received":
                 return None
             thread_key = event.thread_key or event.dedupe_key
-            lock_thread(session, thread_key)
+            lock_key(session, thread_key)
             session.refresh(event)  # someone else may have processed it while we waited
             if event.status != "received":
                 return None
@@ -259,7 +281,7 @@ class Pipeline:
             thread_key = event.thread_key or event.dedupe_key
             # Never wait for a thread another process is working on: that process (or a later
             # pass of this loop) handles it, and not waiting here rules out lock cycles.
-            if not try_lock_thread(session, thread_key):
+            if not try_lock_key(session, thread_key):
                 busy.add(thread_key)
                 return True
             self._process_backlog(session, thread_key, event)
@@ -299,8 +321,7 @@ class Pipeline:
                 f"processing started {event.attempts - 1} times and never finished "
                 "(the process died each time)"
             )
-            if event.thread_key:
-                needs_attention(session, event.thread_key, event.error)
+            self._needs_attention(session, event)
             MESSAGES.labels("failed", "").inc()
             event.status = "failed"
             event.result = {"status": "failed", "error": event.error}
@@ -308,18 +329,21 @@ class Pipeline:
             return
         try:
             message = IncomingMessage.model_validate(event.payload)
+            marketplace = event.marketplace
+            sla_hours = self.sla_of(marketplace)
             with session.begin_nested():
-                thread_pk = thread_of_message(session, message.message_id)
+                thread_pk = thread_of_message(session, message.message_id, marketplace=marketplace)
                 if thread_pk is None:  # accepted by a version that stored at processing time
-                    thread_pk, _ = store_message(session, message, sla_hours=self.sla_hours)
-                clear_attention(session, thread_pk, self.sla_hours)
+                    thread_pk, _ = store_message(
+                        session, message, sla_hours=sla_hours, marketplace=marketplace
+                    )
+                clear_attention(session, thread_pk, sla_hours)
                 with stage("agent"):
                     outcome = self.processor(session, message, thread_pk)
         except Exception as exc:  # any failure of one message must not stop the queue
             log.exception("processing inbound event %s failed", event.id)
             event.error = f"{type(exc).__name__}: {exc}"[:2000]
-            if event.thread_key:
-                needs_attention(session, event.thread_key, event.error)
+            self._needs_attention(session, event)
             PROCESSING_SECONDS.observe(time.perf_counter() - started)
             if event.attempts >= self.max_attempts:
                 MESSAGES.labels("failed", "").inc()
@@ -336,6 +360,11 @@ class Pipeline:
         event.result = outcome.as_result()
         event.error = None
         event.processed_at = datetime.now(UTC)
+
+    def _needs_attention(self, session: Session, event: InboundEvent) -> None:
+        thread_id = (event.payload or {}).get("thread_id")
+        if thread_id and event.error:
+            needs_attention(session, thread_id, event.error, marketplace=event.marketplace)
 
     # -- failed events ---------------------------------------------------------------------------
 
@@ -426,10 +455,12 @@ class Pipeline:
 
 
 def _view(event: InboundEvent) -> EventView:
+    payload = event.payload or {}
     return EventView(
         event_id=event.id,
-        thread_id=event.thread_key,
-        message_id=event.dedupe_key,
+        thread_id=payload.get("thread_id") or event.thread_key,
+        message_id=payload.get("message_id") or event.dedupe_key,
+        marketplace=event.marketplace,
         state=event.status,
         attempts=event.attempts,
         error=event.error,

@@ -2,15 +2,59 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from examples import REFUND_RULES
+
+# What the database calls the default marketplace's rows (whatever the connection is named), so
+# a single-marketplace install's data, audit keys and checkpoints stay as they were.
+DEFAULT_MARKETPLACE = "default"
+
+
+class MarketplaceConnection(BaseModel):
+    """One Mirakl instance the seller sells on (Fnac, Carrefour, ...): where its Seller API is,
+    the shop's key, and what differs there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="Short name, e.g. fnac; what webhooks put in `marketplace`.",
+    )
+    base_url: str = Field(description="Mirakl Seller API base URL (`https://<x>.mirakl.net/api`).")
+    api_key: SecretStr | None = Field(
+        default=None, description="Shop API key (prefer api_key_env)."
+    )
+    api_key_env: str | None = Field(
+        default=None, description="Name of the environment variable that holds the shop API key."
+    )
+    shop_id: str | None = Field(default=None, description="Shop id, for a multi-shop key.")
+    default: bool = Field(default=False, description="Messages naming no marketplace go here.")
+    sla_hours: float | None = Field(default=None, gt=0, description="Reply deadline here.")
+    cancellation_window_hours: float | None = Field(
+        default=None, ge=0, description="Automatic cancellation window here."
+    )
+    shop_name: str | None = Field(default=None, description="Signature of the replies here.")
+
+    def key(self) -> SecretStr:
+        if self.api_key is not None:
+            return self.api_key
+        value = os.environ.get(self.api_key_env or "")
+        if not value:
+            raise ValueError(
+                f"marketplace {self.name}: set api_key_env to an environment variable holding "
+                f"its key ({self.api_key_env or 'none named'} is empty)"
+            )
+        return SecretStr(value)
+
 
 # The shipped knowledge base, found the same way in a checkout and in an installed csagent.
 KNOWLEDGE_DOCS = Path(str(files("knowledge").joinpath("docs")))
@@ -62,6 +106,17 @@ class Settings(BaseSettings):
     )
     mirakl_max_retry_after_s: float = Field(
         default=60.0, ge=0, description="Longest Retry-After (429) the client is willing to wait."
+    )
+
+    marketplaces: list[MarketplaceConnection] = Field(
+        default_factory=list,
+        description="Several Mirakl marketplaces (JSON list in the env, or `marketplaces_file`). "
+        "Empty: one marketplace, the `mirakl_*` settings above.",
+    )
+    marketplaces_file: Path | None = Field(
+        default=None,
+        description="YAML or JSON file with a `marketplaces:` list (keys from the environment "
+        "through `api_key_env`).",
     )
 
     api_key: SecretStr | None = Field(
@@ -163,6 +218,76 @@ class Settings(BaseSettings):
         description="`csagent serve` also runs a queue worker, so queued and interrupted events "
         "are processed without a separate `csagent worker`.",
     )
+
+    @model_validator(mode="after")
+    def _read_marketplaces(self) -> Settings:
+        if self.marketplaces_file is not None and not self.marketplaces:
+            raw: Any = yaml.safe_load(self.marketplaces_file.read_text(encoding="utf-8"))
+            items = raw.get("marketplaces") if isinstance(raw, dict) else raw
+            self.marketplaces = [MarketplaceConnection.model_validate(i) for i in items or []]
+        names = [m.name for m in self.marketplaces]
+        if len(set(names)) != len(names):
+            raise ValueError(f"marketplace names must be unique: {names}")
+        if sum(m.default for m in self.marketplaces) > 1:
+            raise ValueError("only one marketplace can be the default")
+        default = self.default_connection()
+        if any(m.name == DEFAULT_MARKETPLACE and m is not default for m in self.marketplaces):
+            raise ValueError(f"only the default marketplace may be named {DEFAULT_MARKETPLACE!r}")
+        return self
+
+    def connections(self) -> list[MarketplaceConnection]:
+        """Every marketplace csagent works with; the first is the default."""
+        if not self.marketplaces:
+            return [
+                MarketplaceConnection(
+                    name=DEFAULT_MARKETPLACE, base_url=self.mirakl_base_url,
+                    api_key=self.mirakl_api_key, shop_id=self.mirakl_shop_id, default=True,
+                )
+            ]  # fmt: skip
+        default = self.default_connection()
+        return [default, *(m for m in self.marketplaces if m is not default)]
+
+    def default_connection(self) -> MarketplaceConnection:
+        if not self.marketplaces:
+            return self.connections()[0]
+        return next((m for m in self.marketplaces if m.default), self.marketplaces[0])
+
+    @property
+    def multi_marketplace(self) -> bool:
+        return bool(self.marketplaces)
+
+    def stored_name(self, marketplace: str | None) -> str:
+        """What the database calls a marketplace named by a message: the default one (named or
+        not named) is `default`; with a single marketplace any name is the default one (it is
+        then only a label); an unknown name is kept as it is, to be shown as unknown."""
+        if marketplace is None or not self.multi_marketplace:
+            return DEFAULT_MARKETPLACE
+        wanted = marketplace.strip().lower()
+        if wanted in (self.default_connection().name, DEFAULT_MARKETPLACE):
+            return DEFAULT_MARKETPLACE
+        return wanted
+
+    def connection(self, stored: str) -> MarketplaceConnection | None:
+        """The connection of a stored marketplace name (None: not a marketplace csagent knows)."""
+        if stored == DEFAULT_MARKETPLACE:
+            return self.default_connection()
+        return next((m for m in self.marketplaces if m.name == stored), None)
+
+    def display_name(self, stored: str) -> str:
+        connection = self.connection(stored)
+        return connection.name if connection is not None else stored
+
+    def for_marketplace(self, stored: str) -> Settings:
+        """These settings as they apply on one marketplace (its deadline, window, signature)."""
+        connection = self.connection(stored)
+        if connection is None:
+            return self
+        update: dict[str, Any] = {
+            k: getattr(connection, k)
+            for k in ("sla_hours", "cancellation_window_hours", "shop_name")
+            if getattr(connection, k) is not None
+        }
+        return self.model_copy(update=update) if update else self
 
 
 @lru_cache(maxsize=1)

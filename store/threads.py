@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.models import Customer, Message, Order, Thread
+from store.settings import DEFAULT_MARKETPLACE
 from store.upserts import get_or_create
 
 
@@ -93,16 +94,19 @@ class ThreadSnapshot:
     display_name: str | None = None
     sent_at: list[datetime] = field(default_factory=list)  # of each message, as `messages`
     images: list[int] = field(default_factory=list)  # pictures attached to each message
+    marketplace: str = DEFAULT_MARKETPLACE
 
 
-def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | None:
+def read_thread(
+    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> ThreadSnapshot | None:
     row = session.execute(
         select(
             Thread.id, Thread.locale, Thread.order_id, Thread.customer_id,
             Customer.firstname, Customer.display_name, Customer.locale, Customer.lastname,
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
-        .where(Thread.mirakl_thread_id == mirakl_thread_id)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
     ).first()  # fmt: skip
     if row is None:
         return None
@@ -121,6 +125,7 @@ def read_thread(session: Session, mirakl_thread_id: str) -> ThreadSnapshot | Non
         firstname=row[4], lastname=row[7], display_name=row[5],
         sent_at=[at for _, _, at, _ in messages],
         images=[sum(1 for a in (files or []) if is_image(a)) for _, _, _, files in messages],
+        marketplace=marketplace,
     )  # fmt: skip
 
 
@@ -136,77 +141,126 @@ def is_image(attachment: Any) -> bool:
     return kind.startswith("image/") or name.endswith(IMAGE_SUFFIXES)
 
 
-def set_thread_state(session: Session, mirakl_thread_id: str, **values: Any) -> None:
+def set_thread_state(
+    session: Session,
+    mirakl_thread_id: str,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+    **values: Any,
+) -> None:
     """Update a thread's columns (status, intent, confidence, ...) by its Mirakl id."""
     session.execute(
-        update(Thread).where(Thread.mirakl_thread_id == mirakl_thread_id).values(**values)
+        update(Thread)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
+        .values(**values)
     )
 
 
 def record_outbound(
-    session: Session, mirakl_thread_id: str, message_id: str, body: str, author: str
+    session: Session,
+    mirakl_thread_id: str,
+    message_id: str,
+    body: str,
+    author: str,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> None:
     """Store a reply the shop sent (once: keyed by Mirakl's message id) and mark the thread
     answered."""
-    thread_pk = session.scalar(select(Thread.id).where(Thread.mirakl_thread_id == mirakl_thread_id))
+    thread_pk = session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
+        )
+    )
     if thread_pk is None:
         raise LookupError(f"thread {mirakl_thread_id} is not stored")
     session.execute(
         insert(Message)
         .values(
-            mirakl_message_id=message_id, thread_id=thread_pk, direction="outbound",
+            mirakl_message_id=message_id, marketplace=marketplace, thread_id=thread_pk,
+            direction="outbound",
             author_type="SHOP", author_name=author, body=body, created_at=datetime.now(UTC),
             delivery_status="sent",
         )
-        .on_conflict_do_nothing(index_elements=["mirakl_message_id"])
+        .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
     )  # fmt: skip
     session.execute(
         update(Thread).where(Thread.id == thread_pk).values(status="answered", sla_due_at=None)
     )
 
 
-def close_thread(session: Session, mirakl_thread_id: str) -> None:
-    set_thread_state(session, mirakl_thread_id, status="closed", sla_due_at=None)
+def close_thread(
+    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> None:
+    set_thread_state(
+        session, mirakl_thread_id, marketplace=marketplace, status="closed", sla_due_at=None
+    )
 
 
-def _lock_key(mirakl_thread_id: str) -> Any:
-    return func.hashtextextended(mirakl_thread_id, 0)
+def thread_key(mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE) -> str:
+    """One string per thread across marketplaces: its lock, its queue lane, its checkpoint. The
+    default marketplace's threads keep their bare Mirakl id (their checkpoints stay valid)."""
+    if marketplace == DEFAULT_MARKETPLACE:
+        return mirakl_thread_id
+    return f"{marketplace}/{mirakl_thread_id}"
 
 
-def lock_thread(session: Session, mirakl_thread_id: str) -> None:
+def _lock_key(key: str) -> Any:
+    return func.hashtextextended(key, 0)
+
+
+def lock_thread(
+    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> None:
     """Hold the thread's advisory lock until the transaction ends: one run per thread at a time."""
-    session.execute(select(func.pg_advisory_xact_lock(_lock_key(mirakl_thread_id))))
+    key = thread_key(mirakl_thread_id, marketplace)
+    session.execute(select(func.pg_advisory_xact_lock(_lock_key(key))))
 
 
-def try_lock_thread(session: Session, mirakl_thread_id: str) -> bool:
-    """Take the thread's advisory lock if no one holds it; never waits."""
-    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(mirakl_thread_id)))))
+def try_lock_key(session: Session, key: str) -> bool:
+    """Take a thread's advisory lock (by its `thread_key`) if no one holds it; never waits."""
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(key)))))
+
+
+def lock_key(session: Session, key: str) -> None:
+    """Wait for a thread's advisory lock by its `thread_key`."""
+    session.execute(select(func.pg_advisory_xact_lock(_lock_key(key))))
 
 
 def threads_awaiting_review(
     session: Session, limit: int = 50, offset: int = 0
-) -> list[tuple[str, str | None, float | None]]:
-    """(Mirakl thread id, intent, confidence) of the threads waiting for a human, oldest first."""
+) -> list[tuple[str, str | None, float | None, str]]:
+    """(Mirakl thread id, intent, confidence, marketplace) of the threads waiting for a human,
+    oldest first."""
     rows = session.execute(
-        select(Thread.mirakl_thread_id, Thread.intent, Thread.confidence)
+        select(Thread.mirakl_thread_id, Thread.intent, Thread.confidence, Thread.marketplace)
         .where(Thread.status == "awaiting_approval")
         .order_by(Thread.updated_at, Thread.id)
         .limit(limit)
         .offset(offset)
     ).all()
-    return [(t, i, c) for t, i, c in rows]
+    return [(t, i, c, m) for t, i, c, m in rows]
 
 
-def thread_of_message(session: Session, mirakl_message_id: str) -> int | None:
+def thread_of_message(
+    session: Session, mirakl_message_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> int | None:
     """The thread a stored message belongs to (None when the message is not stored)."""
     return session.scalar(
-        select(Message.thread_id).where(Message.mirakl_message_id == mirakl_message_id)
+        select(Message.thread_id).where(
+            Message.marketplace == marketplace, Message.mirakl_message_id == mirakl_message_id
+        )
     )
 
 
-def needs_attention(session: Session, mirakl_thread_id: str, reason: str) -> None:
+def needs_attention(
+    session: Session, mirakl_thread_id: str, reason: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> None:
     """Processing a message of this thread failed: a human should look, and here is why."""
-    set_thread_state(session, mirakl_thread_id, status="needs_attention", attention=reason)
+    set_thread_state(
+        session, mirakl_thread_id, marketplace=marketplace, status="needs_attention",
+        attention=reason,
+    )  # fmt: skip
 
 
 def clear_attention(session: Session, thread_pk: int, sla_hours: float) -> None:
@@ -221,11 +275,21 @@ def clear_attention(session: Session, thread_pk: int, sla_hours: float) -> None:
         refresh_thread_summary(session, thread_pk, sla_hours)
 
 
-def link_thread_order(session: Session, mirakl_thread_id: str, mirakl_order_id: str) -> None:
+def link_thread_order(
+    session: Session,
+    mirakl_thread_id: str,
+    mirakl_order_id: str,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
     """Link a thread to the order Mirakl says it is about (the order row exists by now)."""
-    order_pk = session.scalar(select(Order.id).where(Order.mirakl_order_id == mirakl_order_id))
+    order_pk = session.scalar(
+        select(Order.id).where(
+            Order.marketplace == marketplace, Order.mirakl_order_id == mirakl_order_id
+        )
+    )
     if order_pk is not None:
-        set_thread_state(session, mirakl_thread_id, order_id=order_pk)
+        set_thread_state(session, mirakl_thread_id, marketplace=marketplace, order_id=order_pk)
 
 
 def mark_verified(
@@ -233,13 +297,17 @@ def mark_verified(
     mirakl_message_id: str,
     body: str,
     attachments: list[dict[str, Any]] | None = None,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> None:
     """Mirakl confirmed the message: its copy of the text (and of what was attached) is kept."""
     values: dict[str, Any] = {"body": body, "verification": "verified"}
     if attachments:
         values["attachments"] = attachments
     session.execute(
-        update(Message).where(Message.mirakl_message_id == mirakl_message_id).values(**values)
+        update(Message)
+        .where(Message.marketplace == marketplace, Message.mirakl_message_id == mirakl_message_id)
+        .values(**values)
     )
 
 
@@ -251,13 +319,14 @@ def flag_unverified(
     *,
     review_pending: bool,
     sla_hours: float,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> None:
     """Mirakl does not confirm the message: kept and shown with why, never read into a
     conversation nor counted in the thread's deadline. A thread waiting for a review keeps
     waiting (its review stays listed); any other needs attention."""
     thread_pk = session.execute(
         update(Message)
-        .where(Message.mirakl_message_id == mirakl_message_id)
+        .where(Message.marketplace == marketplace, Message.mirakl_message_id == mirakl_message_id)
         .values(verification="unverified")
         .returning(Message.thread_id)
     ).scalar_one()
@@ -273,15 +342,24 @@ def flag_unverified(
 
 
 def adopt_customer(
-    session: Session, mirakl_thread_id: str, mirakl_customer_id: str, display_name: str | None
+    session: Session,
+    mirakl_thread_id: str,
+    mirakl_customer_id: str,
+    display_name: str | None,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> None:
     """The thread's customer is the one Mirakl names (a first notification may have said
     otherwise), shown as Mirakl's inbox shows them ("M. Dupont": how to greet them)."""
     customer_pk, _ = get_or_create(
         session,
         Customer,
-        "mirakl_customer_id",
-        {"mirakl_customer_id": mirakl_customer_id, "display_name": display_name},
+        ("marketplace", "mirakl_customer_id"),
+        {
+            "marketplace": marketplace,
+            "mirakl_customer_id": mirakl_customer_id,
+            "display_name": display_name,
+        },
     )
     if display_name:
         session.execute(
@@ -292,6 +370,7 @@ def adopt_customer(
     session.execute(
         update(Thread)
         .where(
+            Thread.marketplace == marketplace,
             Thread.mirakl_thread_id == mirakl_thread_id,
             Thread.customer_id.is_distinct_from(customer_pk),
         )

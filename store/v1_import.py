@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from store.mirakl_models import InboxThread
 from store.models import Customer, Message, Order, Thread
+from store.settings import DEFAULT_MARKETPLACE
 from store.threads import link_order, refresh_thread_summary
 from store.upserts import get_or_create
 
@@ -106,15 +107,21 @@ def parse_record(record: Any) -> InboxThread:
     return thread
 
 
-def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> ImportCounts:
+def _import_thread(
+    session: Session, thread: InboxThread, sla_hours: float, marketplace: str
+) -> ImportCounts:
     report = ImportCounts()
     customer_pk = None
     if (customer := thread.customer) is not None:
         customer_pk, created = get_or_create(
             session,
             Customer,
-            "mirakl_customer_id",
-            {"mirakl_customer_id": customer.id, "display_name": customer.display_name},
+            ("marketplace", "mirakl_customer_id"),
+            {
+                "marketplace": marketplace,
+                "mirakl_customer_id": customer.id,
+                "display_name": customer.display_name,
+            },
         )
         report.customers_added += created
 
@@ -123,15 +130,16 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
         order_pk, _ = get_or_create(
             session,
             Order,
-            "mirakl_order_id",
-            {"mirakl_order_id": order_ref, "customer_id": customer_pk},
+            ("marketplace", "mirakl_order_id"),
+            {"marketplace": marketplace, "mirakl_order_id": order_ref, "customer_id": customer_pk},
         )
 
     thread_pk, thread_created = get_or_create(
         session,
         Thread,
-        "mirakl_thread_id",
+        ("marketplace", "mirakl_thread_id"),
         {
+            "marketplace": marketplace,
             "mirakl_thread_id": thread.id,
             "order_id": order_pk,
             "customer_id": customer_pk,
@@ -154,6 +162,7 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
         rows = [
             {
                 "mirakl_message_id": m.id,
+                "marketplace": marketplace,
                 "thread_id": thread_pk,
                 "direction": "outbound" if m.sender.type == "SHOP" else "inbound",
                 "author_type": m.sender.type,
@@ -170,7 +179,7 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
             session.execute(
                 insert(Message)
                 .values(rows)
-                .on_conflict_do_nothing(index_elements=["mirakl_message_id"])
+                .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
                 .returning(Message.mirakl_message_id)
             ).scalars()
         )
@@ -179,7 +188,11 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
             foreign = session.execute(
                 select(Message.mirakl_message_id, Thread.mirakl_thread_id)
                 .join(Thread, Message.thread_id == Thread.id)
-                .where(Message.mirakl_message_id.in_(known), Message.thread_id != thread_pk)
+                .where(
+                    Message.marketplace == marketplace,
+                    Message.mirakl_message_id.in_(known),
+                    Message.thread_id != thread_pk,
+                )
                 .limit(1)
             ).first()
             if foreign is not None:
@@ -195,16 +208,22 @@ def _import_thread(session: Session, thread: InboxThread, sla_hours: float) -> I
 
 
 def import_v1(
-    session: Session, records: list[Any], *, sla_hours: float, dry_run: bool = False
+    session: Session,
+    records: list[Any],
+    *,
+    sla_hours: float,
+    dry_run: bool = False,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> ImportReport:
-    """Import thread records into the session's transaction; the caller commits (or not)."""
+    """Import thread records (all from one marketplace) into the session's transaction; the
+    caller commits (or not)."""
     report = ImportReport(records=len(records), dry_run=dry_run)
     for index, record in enumerate(records):
         thread_id = record.get("id") if isinstance(record, dict) else None
         try:
             thread = parse_record(record)
             with session.begin_nested():
-                counts = _import_thread(session, thread, sla_hours)
+                counts = _import_thread(session, thread, sla_hours, marketplace)
         except RecordRejected as exc:
             label = thread_id if isinstance(thread_id, str) else None
             report.rejects.append(Reject(index, label, str(exc), record))

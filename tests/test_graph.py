@@ -442,7 +442,8 @@ def test_studio_sees_the_input_schema_of_one_message() -> None:
     from graph.builder import graph
 
     schema = graph.get_input_jsonschema()
-    assert set(schema["properties"]) == {"thread_id", "message_id", "text"}
+    # The marketplace is optional: absent, the thread is the default marketplace's.
+    assert set(schema["properties"]) == {"thread_id", "message_id", "text", "marketplace"}
     assert set(schema["required"]) == {"thread_id", "message_id", "text"}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from graph.drafting import DraftingService
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
-from graph.verify import record_reading, thread_orders
+from graph.verify import OrderReading, record_reading, thread_orders
 from graph.workspace import draft_for_thread, send_manual_reply
 from knowledge.language import detect_language
 from store.inbox import (
@@ -35,7 +36,8 @@ from store.inbox import (
     thread_detail,
 )
 from store.queue import Pipeline
-from store.threads import threads_awaiting_review
+from store.settings import DEFAULT_MARKETPLACE
+from store.threads import thread_key, threads_awaiting_review
 from store.users import authenticate, display_name_of
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError
@@ -65,6 +67,22 @@ class Workspace:
     mirakl: BlockingMirakl
     drafting: DraftingService
     replay_report: Path | None = None
+    mirakl_for: Callable[[str], BlockingMirakl] | None = None  # each marketplace's client
+
+    def client(self, marketplace: str) -> BlockingMirakl:
+        if self.mirakl_for is None or marketplace == DEFAULT_MARKETPLACE:
+            return self.mirakl
+        return self.mirakl_for(marketplace)
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """(Mirakl thread id, marketplace) of a thread as the dashboard names it: the bare id on
+    the default marketplace, `<marketplace>/<id>` on the others (ids never contain "/")."""
+    ref = (ref or "").strip()
+    if "/" in ref:
+        marketplace, _, thread_id = ref.partition("/")
+        return thread_id.strip(), marketplace.strip()
+    return ref, DEFAULT_MARKETPLACE
 
 
 MAX_FAILED_LOGINS = 5  # per account, within LOGIN_WINDOW_S: then refused until the window ends
@@ -128,7 +146,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         )
         rows = [
             [
-                t.thread_id,
+                thread_key(t.thread_id, t.marketplace),
                 STATUS_LABELS.get(t.status, t.status),
                 _when(t.sla_due_at) + (" (overdue)" if t.overdue else ""),
                 t.customer or "",
@@ -150,27 +168,30 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- one thread ----------------------------------------------------------------------------
 
-    def open_thread(thread_id: str, request: gr.Request) -> tuple[str, str, str, str]:
+    def open_thread(ref: str, request: gr.Request) -> tuple[str, str, str, str]:
         actor(request)
-        thread_id = (thread_id or "").strip()
+        thread_id, marketplace = parse_ref(ref)
         if not thread_id:
             return "Pick a thread in the inbox.", "", "", ""
         with ws.sessions() as session:
-            if thread_detail(session, thread_id) is None:
-                return f"**No thread {html.escape(thread_id)}.**", "", "", ""
+            if thread_detail(session, thread_id, marketplace=marketplace) is None:
+                return f"**No thread {html.escape(ref)}.**", "", "", ""
         # The order as Mirakl has it now (this customer's only); if Mirakl cannot be asked,
         # the last reading is shown with its date.
-        reading = thread_orders(ws.mirakl, thread_id, "")
+        try:
+            reading = thread_orders(ws.client(marketplace), thread_id, "")
+        except LookupError as exc:  # a marketplace csagent has no connection to
+            reading = OrderReading(problem=str(exc))
         if reading.read:
             with ws.sessions.begin() as session:
-                record_reading(session, thread_id, reading)
+                record_reading(session, thread_id, reading, marketplace)
         with ws.sessions() as session:
-            detail = thread_detail(session, thread_id)
+            detail = thread_detail(session, thread_id, marketplace=marketplace)
         assert detail is not None
         if detail.language is None:
             asked = [m.body for m in detail.messages if m.direction == "inbound"]
             detail.language = detect_language(asked[-1]) if asked else None
-        pending = ws.agent.pending_review(thread_id) if ws.agent is not None else None
+        pending = ws.agent.pending_review(thread_id, marketplace) if ws.agent is not None else None
         header = [
             f"### Thread `{detail.thread_id}` — {STATUS_LABELS.get(detail.status, detail.status)}",
             f"Customer **{_md(detail.customer or '?')}** ({detail.customer_id or '-'}) · "
@@ -206,14 +227,16 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             audit or "_nothing recorded yet_",
         )
 
-    def generate_draft(thread_id: str, request: gr.Request) -> tuple[str, str, str]:
+    def generate_draft(ref: str, request: gr.Request) -> tuple[str, str, str]:
         actor(request)
-        thread_id = (thread_id or "").strip()
+        thread_id, marketplace = parse_ref(ref)
         if not thread_id:
             return "", "", "Pick a thread first."
         try:
             with ws.sessions() as session:
-                draft = draft_for_thread(session, ws.mirakl, ws.drafting, thread_id)
+                draft = draft_for_thread(
+                    session, ws.client(marketplace), ws.drafting, thread_id, marketplace
+                )
         except LookupError as exc:
             return "", "", f"**{_md(str(exc))}**"
         sources = "\n".join(f"- {s.doc} — {_md(s.heading)} ({s.score:.2f})" for s in draft.sources)
@@ -231,16 +254,17 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             "Draft ready: edit it, then Send.",
         )
 
-    def send(thread_id: str, text: str, request: gr.Request) -> tuple[str, str]:
+    def send(ref: str, text: str, request: gr.Request) -> tuple[str, str]:
         """Returns (reply box, status): the box is emptied only once Mirakl took the reply."""
-        thread_id = (thread_id or "").strip()
+        thread_id, marketplace = parse_ref(ref)
         if not thread_id or not (text or "").strip():
             return text, "Pick a thread and write a reply first."
         try:
             with ws.sessions.begin() as session:
                 sent = send_manual_reply(
-                    session, sessions=ws.sessions, mirakl=ws.mirakl, agent=ws.agent,
-                    thread_id=thread_id, text=text, actor=actor(request),
+                    session, sessions=ws.sessions, mirakl=ws.client(marketplace),
+                    agent=ws.agent, thread_id=thread_id, text=text, actor=actor(request),
+                    marketplace=marketplace,
                 )  # fmt: skip
         except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
             message = getattr(exc, "message", None) or str(exc)
@@ -256,20 +280,22 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         if ws.agent is not None:
             with ws.sessions() as session:
                 pending = threads_awaiting_review(session, limit=200)
-            for thread_id, intent, confidence in pending:
+            for thread_id, intent, confidence, marketplace in pending:
                 conf = f" ({confidence:.2f})" if confidence is not None else ""
-                choices.append((f"{thread_id} — {intent or '?'}{conf}", thread_id))
+                ref = thread_key(thread_id, marketplace)
+                choices.append((f"{ref} — {intent or '?'}{conf}", ref))
         note = f"{len(choices)} review(s) pending." if ws.agent else "The agent is off."
         return gr.update(choices=choices, value=choices[0][1] if choices else None), note
 
     def show_review(
-        thread_id: str | None, request: gr.Request
+        ref: str | None, request: gr.Request
     ) -> tuple[str, str, str, str, str, str, str, str]:
         actor(request)
         empty = ("", "", "", "", "", "", "", "")
+        thread_id, marketplace = parse_ref(ref or "")
         if not thread_id or ws.agent is None:
             return ("_No review selected._", *empty[1:])
-        found = ws.agent.pending_review(thread_id)
+        found = ws.agent.pending_review(thread_id, marketplace)
         if found is None:
             return ("_This review is no longer pending._", *empty[1:])
         pending = found["request"]
@@ -299,9 +325,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         message_id: str, request: gr.Request,
     ) -> str:  # fmt: skip
         reply, note = reply or "", note or ""
+        thread_id, marketplace = parse_ref(thread_id or "")
         if not thread_id or ws.agent is None:
             return "Pick a review first."
-        found = ws.agent.pending_review(thread_id)
+        found = ws.agent.pending_review(thread_id, marketplace)
         if found is None:
             return "This review is no longer pending: refresh the list."
         args: dict[str, Any] = {}
@@ -325,7 +352,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             payload["message_id"] = message_id
         try:
             with ws.sessions.begin() as session:
-                outcome = ws.agent.resume(session, thread_id, payload)
+                outcome = ws.agent.resume(session, thread_id, payload, marketplace)
         except (StaleReview, InvalidReviewAnswer, LookupError) as exc:
             return f"**{_md(str(exc))}**"
         except (MiraklError, ActionFailed) as exc:
@@ -353,7 +380,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         with ws.sessions() as session:
             items = needing_attention(session)
         return pd.DataFrame(
-            [[i.event_id or "", i.kind, i.thread_id or "", i.message_id, _when(i.at), i.error[:200]]
+            [[i.event_id or "", i.kind, thread_key(i.thread_id or "", i.marketplace), i.message_id, _when(i.at), i.error[:200]]
              for i in items],
             columns=["event", "kind", "thread", "message", "received", "error"],
         )  # fmt: skip

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import SessionDep, require_internal_key
@@ -18,6 +18,7 @@ from api.errors import error_responses
 from store import business
 from store.facts import Address
 from store.models import AuditEntry
+from store.settings import DEFAULT_MARKETPLACE
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ORDER_ID_PATTERN = r"^[0-9]{4,20}-[A-Z]$"
@@ -30,6 +31,14 @@ router = APIRouter(
     responses=error_responses(401, 404, 422, 500),
 )
 Sku = Annotated[str, Path(pattern=SKU_PATTERN, description="Seller SKU, e.g. KET-BLU-17")]
+Marketplace = Annotated[
+    str,
+    Query(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="The order's marketplace, as csagent stores it (`default`: the default one).",
+    ),
+]
+DEFAULT = DEFAULT_MARKETPLACE
 OrderId = Annotated[
     str, Path(pattern=ORDER_ID_PATTERN, description="Mirakl order id, e.g. 20567843-A")
 ]
@@ -101,13 +110,21 @@ def inventory(sku: Sku, session: SessionDep) -> Inventory:
 
 
 @router.get("/orders/{order_id}/cost", response_model=OrderCost)
-def order_cost(order_id: OrderId, session: SessionDep) -> OrderCost:
-    return OrderCost.model_validate(business.get_order_cost(session, order_id))
+def order_cost(
+    order_id: OrderId, session: SessionDep, marketplace: Marketplace = DEFAULT
+) -> OrderCost:
+    return OrderCost.model_validate(
+        business.get_order_cost(session, order_id, marketplace=marketplace)
+    )
 
 
 @router.get("/shipments/{order_id}", response_model=Shipment)
-def shipment(order_id: OrderId, session: SessionDep) -> Shipment:
-    return _shipment_out(order_id, business.get_shipment(session, order_id))
+def shipment(
+    order_id: OrderId, session: SessionDep, marketplace: Marketplace = DEFAULT
+) -> Shipment:
+    return _shipment_out(
+        order_id, business.get_shipment(session, order_id, marketplace=marketplace)
+    )
 
 
 @router.put(
@@ -120,11 +137,12 @@ def update_address(
     address: Address,
     session: SessionDep,
     x_actor: Annotated[str | None, Header(max_length=128)] = None,
+    marketplace: Marketplace = DEFAULT,
 ) -> Shipment:
     """Redirect a shipment that has not left the warehouse (409 with the reason otherwise)."""
     new = dict(address)
-    previous = business.get_shipment(session, order_id).address
-    updated = business.update_shipment_address(session, order_id, new)
+    previous = business.get_shipment(session, order_id, marketplace=marketplace).address
+    updated = business.update_shipment_address(session, order_id, new, marketplace=marketplace)
     session.add(
         AuditEntry(
             actor_type="system",

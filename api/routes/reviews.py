@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 
-from api.deps import AgentDep, ReviewerKeyDep, SessionDep
+from api.deps import AgentDep, MarketplaceDep, ReviewerKeyDep, SessionDep, SettingsDep
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
@@ -37,6 +37,7 @@ class ReviewAnswerIn(BaseModel):
 
 class PendingReview(BaseModel):
     thread_id: str
+    marketplace: str = Field(description="The thread's marketplace (its configured name)")
     message_id: str | None = Field(
         default=None, description="The message this review answers; send it back with the answer"
     )
@@ -50,6 +51,7 @@ class PendingReview(BaseModel):
 
 class ReviewOutcome(BaseModel):
     thread_id: str
+    marketplace: str
     status: str
     reply: str | None = None
     actions: list[str] = Field(default_factory=list)
@@ -60,19 +62,23 @@ def reviews(
     _key: ReviewerKeyDep,
     session: SessionDep,
     agent: AgentDep,
+    settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[PendingReview]:
     """Threads waiting for a human, oldest first, with the request to answer (a page of them)."""
     pending = []
-    for thread_id, intent, confidence in threads_awaiting_review(session, limit, offset):
-        found = agent.pending_review(thread_id)
+    for thread_id, intent, confidence, marketplace in threads_awaiting_review(
+        session, limit, offset
+    ):
+        found = agent.pending_review(thread_id, marketplace)
         if found is None:
             continue
         req = found["request"]
         pending.append(
             PendingReview(
-                thread_id=thread_id, message_id=found["values"].get("message_id"),
+                thread_id=thread_id, marketplace=settings.display_name(marketplace),
+                message_id=found["values"].get("message_id"),
                 intent=intent, confidence=confidence,
                 action_request=req["action_request"], config=req["config"],
                 description=req["description"], draft=req.get("draft"),
@@ -92,6 +98,8 @@ def answer_review(
     _key: ReviewerKeyDep,
     session: SessionDep,
     agent: AgentDep,
+    marketplace: MarketplaceDep,
+    settings: SettingsDep,
     x_actor: Annotated[
         str | None, Header(max_length=128, description="Who answers, for the audit log")
     ] = None,
@@ -105,7 +113,7 @@ def answer_review(
     if isinstance(first, dict):
         first["reviewer"] = x_actor or "reviewer"
     try:
-        outcome = agent.resume(session, thread_id, first)
+        outcome = agent.resume(session, thread_id, first, marketplace)
     except StaleReview as exc:
         raise ApiError(409, "stale_review", str(exc)) from None
     except InvalidReviewAnswer as exc:
@@ -117,6 +125,7 @@ def answer_review(
         raise ApiError(502, "action_failed", f"{message}; the review is still pending") from None
     session.commit()
     return ReviewOutcome(
-        thread_id=thread_id, status=outcome.status, reply=outcome.reply,
+        thread_id=thread_id, marketplace=settings.display_name(marketplace),
+        status=outcome.status, reply=outcome.reply,
         actions=list(outcome.detail.get("actions") or []),
     )  # fmt: skip

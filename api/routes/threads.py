@@ -10,7 +10,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import DraftingDep, MiraklDep, ReviewerKeyDep, SessionDep
+from api.deps import (
+    DraftingDep,
+    MarketplaceDep,
+    MiraklDep,
+    ReviewerKeyDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
@@ -137,20 +144,29 @@ def optional_agent(request: Request) -> Agent | None:
 def threads(
     _key: ReviewerKeyDep,
     session: SessionDep,
+    settings: SettingsDep,
     status: Annotated[InboxStatus | None, Query(description="Only this status")] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Search thread, customer, order, text")
     ] = None,
     overdue: Annotated[bool, Query(description="Only threads past their deadline")] = False,
+    marketplace: Annotated[
+        str | None, Query(max_length=64, description="Only this marketplace's threads")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ThreadList:
-    """The inbox: overdue threads first (earliest deadline first), then the most recent."""
+    """The inbox of every marketplace: overdue threads first (earliest deadline first), then
+    the most recent."""
     page = list_threads(
-        session, status=status, search=q, overdue=overdue, limit=limit, offset=offset
-    )
+        session, status=status, search=q, overdue=overdue, limit=limit, offset=offset,
+        marketplace=settings.stored_name(marketplace) if marketplace else None,
+    )  # fmt: skip
     return ThreadList(
-        threads=[ThreadRow(**row.__dict__) for row in page.threads],
+        threads=[
+            ThreadRow(**{**row.__dict__, "marketplace": settings.display_name(row.marketplace)})
+            for row in page.threads
+        ],
         total=page.total,
         counts=page.counts,
     )
@@ -158,17 +174,24 @@ def threads(
 
 @router.get("/{thread_id}", response_model=ThreadOut)
 def thread(
-    thread_id: str, _key: ReviewerKeyDep, session: SessionDep, request: Request
+    thread_id: str,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    request: Request,
+    marketplace: MarketplaceDep,
+    settings: SettingsDep,
 ) -> ThreadOut:
     """One thread: messages oldest first (who wrote each), the order and shipment as last read
     from Mirakl, the audit trail, and the pending review if there is one."""
-    detail = thread_detail(session, thread_id)
+    detail = thread_detail(session, thread_id, marketplace=marketplace)
     if detail is None:
         raise ApiError(404, "not_found", f"thread {thread_id} not found")
     agent = optional_agent(request)
-    pending = agent.pending_review(thread_id) if agent is not None else None
+    pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
+    fields = {k: v for k, v in detail.__dict__.items() if k not in ("messages", "audit", "order")}
+    fields["marketplace"] = settings.display_name(marketplace)
     return ThreadOut(
-        **{k: v for k, v in detail.__dict__.items() if k not in ("messages", "audit", "order")},
+        **fields,
         messages=[MessageOut(**m.__dict__) for m in detail.messages],
         audit=[AuditOut(**a.__dict__) for a in detail.audit],
         order=_jsonable(detail.order),
@@ -188,6 +211,7 @@ def reply(
     _key: ReviewerKeyDep,
     session: SessionDep,
     mirakl: MiraklDep,
+    marketplace: MarketplaceDep,
     request: Request,
     x_actor: Annotated[
         str | None, Header(max_length=128, description="Who replies, for the audit log")
@@ -205,6 +229,7 @@ def reply(
             thread_id=thread_id,
             text=body.text,
             actor=x_actor or "agent",
+            marketplace=marketplace,
         )
     except StaleReview as exc:
         raise ApiError(409, "stale_review", str(exc)) from None
@@ -231,11 +256,12 @@ def draft(
     session: SessionDep,
     drafting: DraftingDep,
     mirakl: MiraklDep,
+    marketplace: MarketplaceDep,
 ) -> DraftOut:
     """A reply draft grounded in the knowledge base and the order as Mirakl has it now (only
     this customer's order; when it cannot be read, the draft claims nothing about it).
     Not sent: an agent reviews it."""
-    result = draft_for_thread(session, mirakl, drafting, thread_id)  # 404 if unknown
+    result = draft_for_thread(session, mirakl, drafting, thread_id, marketplace)  # 404 if unknown
     return DraftOut(
         draft=result.text,
         sources=[SourceOut(doc=s.doc, heading=s.heading, score=s.score) for s in result.sources],

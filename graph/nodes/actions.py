@@ -10,12 +10,13 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from graph.services import RunContext, Services, services_of, transaction
-from graph.state import AgentState
+from graph.services import RunContext, services_of, transaction
+from graph.state import AgentState, marketplace_of
 from store.audit import perform_once
 from store.facts import OrderFacts, mark_order_cancelled
 from store.metrics import stage
 from store.threads import close_thread, record_outbound
+from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError
 from tools.mirakl.models import LineAmount
 
@@ -62,23 +63,26 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     done: list[str] = []
     order = state.get("order")
     action = state.get("action") or "send_reply"
+    marketplace = marketplace_of(state)
+    mirakl = services.mirakl_for(marketplace)  # the thread's own marketplace, never another
     if action in ("cancel_order", "cancel_lines") and order is not None:
         perform_once(
             services.sessions,
             key=f"cancel:{order['order_id']}",
             action="order.cancel",
             payload={"thread": state["thread_id"], "order": order["order_id"]},
-            act=lambda: cancel_on_mirakl(services, order, action),
+            act=lambda: cancel_on_mirakl(mirakl, order, action),
             # After an attempt that died or ended unclear, Mirakl's order state says whether
             # the cancellation happened: it is never sent twice.
-            already_done=lambda _since: cancelled_on_mirakl(services, order, action),
+            already_done=lambda _since: cancelled_on_mirakl(mirakl, order, action),
             actor_type=actor_type,
             actor=actor,
+            marketplace=marketplace,
         )
         # Its own short transaction: the order row is shared with other threads (and with the
         # next message of this one, whose reading is recorded apart), so it is never held.
         with services.sessions.begin() as own:
-            mark_order_cancelled(own, order["order_id"])
+            mark_order_cancelled(own, order["order_id"], marketplace=marketplace)
         done.append("order_cancelled")
     address = state.get("address")
     if action == "update_address" and order is not None and address:
@@ -89,6 +93,7 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 f"/shipments/{order['order_id']}/address",
                 json=address,
                 headers={"X-Actor": actor},
+                params={"marketplace": marketplace},
             )
             if "error" in result:
                 raise ActionFailed(f"address change refused: {result['error']}")
@@ -102,6 +107,7 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             act=change,
             actor_type=actor_type,
             actor=actor,
+            marketplace=marketplace,
         )
         done.append("address_changed")
     reply = state.get("reply")
@@ -111,9 +117,9 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     return {"actions": done}
 
 
-def cancel_on_mirakl(services: Services, order: OrderFacts, how: str) -> dict[str, Any]:
+def cancel_on_mirakl(mirakl: BlockingMirakl, order: OrderFacts, how: str) -> dict[str, Any]:
     if how == "cancel_order":
-        services.mirakl.call(lambda m: m.cancel_order(order["order_id"]))
+        mirakl.call(lambda m: m.cancel_order(order["order_id"]))
     else:
         lines = [
             LineAmount(
@@ -126,13 +132,15 @@ def cancel_on_mirakl(services: Services, order: OrderFacts, how: str) -> dict[st
             for line in order["lines"]
             if line["state"] != "CANCELED"
         ]
-        services.mirakl.call(lambda m: m.cancel_lines(order["order_id"], lines))
+        mirakl.call(lambda m: m.cancel_lines(order["order_id"], lines))
     return {"cancelled": order["order_id"], "how": how}
 
 
-def cancelled_on_mirakl(services: Services, order: OrderFacts, how: str) -> dict[str, Any] | None:
+def cancelled_on_mirakl(
+    mirakl: BlockingMirakl, order: OrderFacts, how: str
+) -> dict[str, Any] | None:
     """The cancellation's result if Mirakl's order already shows it, else None."""
-    current = services.mirakl.call(lambda m: m.get_order(order["order_id"]))
+    current = mirakl.call(lambda m: m.get_order(order["order_id"]))
     if how == "cancel_order":
         done = current.order_state == "CANCELED"
     else:
@@ -146,16 +154,18 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
     services = services_of(runtime)
     actor_type, actor = actor_of(state)
     thread_id = state["thread_id"]
+    marketplace = marketplace_of(state)
+    mirakl = services.mirakl_for(marketplace)
 
     def post() -> dict[str, Any]:
-        result = services.mirakl.call(lambda m: m.reply(thread_id, reply))
+        result = mirakl.call(lambda m: m.reply(thread_id, reply))
         return {"message_id": result.message_id}
 
     def already_sent(since: datetime) -> dict[str, Any] | None:
         """This reply on Mirakl, posted after the customer's message (Mirakl's own clock) and
         since the first attempt began: an identical text sent earlier, e.g. to an earlier
         message, does not count."""
-        thread = services.mirakl.call(lambda m: m.get_thread(thread_id))
+        thread = mirakl.call(lambda m: m.get_thread(thread_id))
         asked = next((m for m in thread.messages if m.id == state["message_id"]), None)
         after = max(since - CLOCK_SKEW, asked.date_created) if asked else since - CLOCK_SKEW
         posted = [m for m in thread.messages if m.sender.type == "SHOP" and m.date_created > after]
@@ -181,11 +191,14 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
         payload={"thread": thread_id, "reply_sha256": hashlib.sha256(reply.encode()).hexdigest()},
         act=post,
         already_done=already_sent,
+        marketplace=marketplace,
     )
     # Stored under the reviewer's name when a person approved it, else the shop's.
-    author = actor if actor_type == "human" else services.settings.shop_name
+    author = actor if actor_type == "human" else services.settings_for(marketplace).shop_name
     with transaction(runtime) as session:
-        record_outbound(session, thread_id, result["message_id"], reply, author)
+        record_outbound(
+            session, thread_id, result["message_id"], reply, author, marketplace=marketplace
+        )
 
 
 def close(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -198,9 +211,10 @@ def close(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         actor=actor,
         payload={"thread": state["thread_id"]},
         act=lambda: {"closed": True},
+        marketplace=marketplace_of(state),
     )
     with transaction(runtime) as session:
-        close_thread(session, state["thread_id"])
+        close_thread(session, state["thread_id"], marketplace=marketplace_of(state))
     return {"actions": [*state.get("actions", []), "thread_closed"]}
 
 

@@ -15,9 +15,10 @@ from graph.classify.intents import AUTOMATABLE
 from graph.conversation import read_conversation
 from graph.policies import automation_route, extract_order_ids
 from graph.services import RunContext, services_of, transaction
-from graph.state import AgentState, Route, fresh_message_state
+from graph.state import AgentState, Route, fresh_message_state, marketplace_of
 from graph.verify import OrderReading, check_message, read_orders, record_reading
 from store.metrics import stage
+from store.settings import DEFAULT_MARKETPLACE
 from store.threads import adopt_customer, flag_unverified, link_thread_order, mark_verified
 
 log = logging.getLogger(__name__)
@@ -30,34 +31,42 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     services = services_of(runtime)
     context = runtime.context
     thread_id, message_id = state["thread_id"], state["message_id"]
+    marketplace = marketplace_of(state)
+    mirakl = services.mirakl_for(marketplace)
+    settings = services.settings_for(marketplace)
     with stage("verify"):
         check = context.check if context is not None else None
         if check is None:
             claimed = context.message if context is not None else None
-            check = check_message(services.mirakl, thread_id, message_id, claimed)
+            check = check_message(mirakl, thread_id, message_id, claimed)
         text = check.text if check.text is not None else state["text"]
         reading = OrderReading()
         if check.verification == "verified":
             reading = read_orders(
-                services.mirakl, check.customer_id, check.order_id, extract_order_ids(text)
+                mirakl, check.customer_id, check.order_id, extract_order_ids(text)
             )
     if reading.read:
-        keep_reading(services.sessions, thread_id, reading)
+        keep_reading(services.sessions, thread_id, reading, marketplace)
     with stage("context"), transaction(runtime) as session:
         if check.verification == "unverified":
             flag_unverified(
                 session, thread_id, message_id, check.problem or "not on Mirakl",
-                review_pending=False, sla_hours=services.settings.sla_hours,
+                review_pending=False, sla_hours=settings.sla_hours, marketplace=marketplace,
             )  # fmt: skip
             return {**fresh_message_state(), "verification": "unverified", "problem": check.problem}
         if check.verification == "verified":
             assert check.text is not None and check.customer_id is not None
             # Mirakl's copy (text and attachments) is the one kept
-            mark_verified(session, message_id, check.text, check.attachments)
-            adopt_customer(session, thread_id, check.customer_id, check.customer_name)
+            mark_verified(
+                session, message_id, check.text, check.attachments, marketplace=marketplace
+            )
+            adopt_customer(
+                session, thread_id, check.customer_id, check.customer_name,
+                marketplace=marketplace,
+            )  # fmt: skip
             if check.order_id is not None:
-                link_thread_order(session, thread_id, check.order_id)
-        conversation = read_conversation(session, thread_id)
+                link_thread_order(session, thread_id, check.order_id, marketplace=marketplace)
+        conversation = read_conversation(session, thread_id, marketplace)
     return {
         **fresh_message_state(),
         "text": text,
@@ -70,14 +79,19 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     }
 
 
-def keep_reading(sessions: sessionmaker[Session], thread_id: str, reading: OrderReading) -> None:
+def keep_reading(
+    sessions: sessionmaker[Session],
+    thread_id: str,
+    reading: OrderReading,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
     """What was read is a fact whatever this run does next: kept in a transaction of its own, so
     rows shared with other threads (orders, customers, shipments) are not held for the run. If
     another run holds them (lock timeout), the record waits for the next reading; the decision
     still rests on what was read."""
     try:
         with sessions.begin() as own:
-            record_reading(own, thread_id, reading)
+            record_reading(own, thread_id, reading, marketplace)
     except OperationalError as exc:
         log.warning("order facts of thread %s not recorded this time: %s", thread_id, exc)
 

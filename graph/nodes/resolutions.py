@@ -13,14 +13,14 @@ from graph.address import parse_address
 from graph.drafting import PHRASES, greeting, order_sentence, reply_language, sign_off
 from graph.policies import address_policy, cancellation_policy
 from graph.services import RunContext, services_of
-from graph.state import AgentState
+from graph.state import AgentState, marketplace_of
 from store.facts import Address, OrderFacts, one_line
 from store.mirakl_models import CANCELLABLE_STATES
 
 
 def compose(state: AgentState, runtime: Runtime[RunContext], *sentences: str) -> str:
     lang = reply_language(state.get("language") or "en")
-    shop = services_of(runtime).settings.shop_name
+    shop = services_of(runtime).settings_for(marketplace_of(state)).shop_name
     conversation = state.get("conversation")
     title = conversation.get("title") if conversation else None
     return "\n\n".join(
@@ -83,7 +83,7 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         created,
         order["shipment_status"],
         datetime.now(UTC),
-        services_of(runtime).settings.cancellation_window_hours,
+        services_of(runtime).settings_for(marketplace_of(state)).cancellation_window_hours,
     )
     if not decision.allowed:
         # What Mirakl would still accept, for a reviewer who decides otherwise.
@@ -132,7 +132,9 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
         # Mirakl says the order has not shipped; the warehouse, which redirects the parcel, must
         # say so too, now (the seller's internal API).
         shipment = services_of(runtime).business.call(
-            "GET", f"/shipments/{quote(order['order_id'], safe='')}"
+            "GET",
+            f"/shipments/{quote(order['order_id'], safe='')}",
+            params={"marketplace": marketplace_of(state)},
         )
         if "error" in shipment:
             return {

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from graph.classify.intents import AUTOMATABLE
 from graph.services import RunContext, services_of
-from graph.state import AgentState, Conversation, Decision
+from graph.state import AgentState, Conversation, Decision, marketplace_of
 from store.facts import Address, one_line
 from store.metrics import stage
 
@@ -40,7 +40,8 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             "search_query": note,
         }
     with stage("draft"):
-        result = services_of(runtime).drafting.draft(
+        services = services_of(runtime)
+        result = services.drafting.draft(
             conversation,
             state.get("order"),
             # The message's own vector (from classification): each message is embedded once.
@@ -51,6 +52,7 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             intent=None if note else state.get("intent"),
             text=state.get("text"),
             address=dict(address) if (address := state.get("address")) else None,
+            settings=services.settings_for(marketplace_of(state)),
         )
     return {
         "draft": {

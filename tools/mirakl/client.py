@@ -30,7 +30,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from store.settings import Settings, get_settings
+from store.settings import MarketplaceConnection, Settings, get_settings
 from tools.mirakl.errors import (
     MiraklConfigError,
     MiraklError,
@@ -139,6 +139,26 @@ class MiraklClient:
         }
         options.update(overrides)
         return cls(s.mirakl_base_url, s.mirakl_api_key.get_secret_value(), **options)
+
+    @classmethod
+    def for_marketplace(
+        cls, connection: MarketplaceConnection, settings: Settings | None = None, **overrides: Any
+    ) -> MiraklClient:
+        """The client of one marketplace (its base URL, key and shop id; timeouts from
+        `settings`)."""
+        s = settings or get_settings()
+        options: dict[str, Any] = {
+            "shop_id": connection.shop_id,
+            "timeout_s": s.mirakl_timeout_s,
+            "max_attempts": s.mirakl_max_attempts,
+            "max_retry_after_s": s.mirakl_max_retry_after_s,
+        }
+        options.update(overrides)
+        try:
+            key = connection.key().get_secret_value()
+        except ValueError as exc:  # its key is not in the environment: fix the settings
+            raise MiraklConfigError(str(exc)) from None
+        return cls(connection.base_url, key, **options)
 
     async def __aenter__(self) -> MiraklClient:
         return self

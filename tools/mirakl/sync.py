@@ -19,9 +19,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.business import record_mirakl_order
-from store.ingest import IncomingMessage
+from store.ingest import IncomingMessage, scoped
 from store.models import InboundEvent, Message, Order, SyncCursor
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from tools.mirakl.client import MiraklClient
+from tools.mirakl.errors import MiraklError
 from tools.mirakl.events import incoming_from_mirakl
 
 CURSOR = "mirakl_inbox"
@@ -60,23 +62,36 @@ def write_cursor(session: Session, position: datetime, name: str = CURSOR) -> No
     )
 
 
-def failed_message_ids(session: Session, ids: list[str]) -> set[str]:
+def cursor_name(name: str, marketplace: str) -> str:
+    """Each marketplace reads its own inbox and orders: a cursor each (the default marketplace's
+    keep their names)."""
+    return name if marketplace == DEFAULT_MARKETPLACE else f"{name}@{marketplace}"
+
+
+def failed_message_ids(
+    session: Session, ids: list[str], marketplace: str = DEFAULT_MARKETPLACE
+) -> set[str]:
     """Messages whose event failed for good: stored and visible, but not done."""
     if not ids:
         return set()
+    keys = {scoped(marketplace, i): i for i in ids}
     found = session.scalars(
         select(InboundEvent.dedupe_key).where(
-            InboundEvent.dedupe_key.in_(ids), InboundEvent.status == "failed"
+            InboundEvent.dedupe_key.in_(list(keys)), InboundEvent.status == "failed"
         )
     )
-    return set(found)
+    return {keys[k] for k in found}
 
 
-def known_message_ids(session: Session, ids: list[str]) -> set[str]:
+def known_message_ids(
+    session: Session, ids: list[str], marketplace: str = DEFAULT_MARKETPLACE
+) -> set[str]:
     if not ids:
         return set()
     found = session.scalars(
-        select(Message.mirakl_message_id).where(Message.mirakl_message_id.in_(ids))
+        select(Message.mirakl_message_id).where(
+            Message.marketplace == marketplace, Message.mirakl_message_id.in_(ids)
+        )
     )
     return set(found)
 
@@ -88,10 +103,14 @@ async def sync_inbox(
     *,
     since: datetime | None = None,
     page_size: int = 100,
+    marketplace: str = DEFAULT_MARKETPLACE,
+    label: str | None = None,
 ) -> SyncReport:
-    """One reconciliation pass; `since` overrides the stored cursor."""
+    """One reconciliation pass of one marketplace's inbox; `since` overrides the stored cursor.
+    `label` is what the messages name as their marketplace (its configured name)."""
+    cursor = cursor_name(CURSOR, marketplace)
     with session_factory() as session:
-        stored = read_cursor(session)
+        stored = read_cursor(session, cursor)
     start = since or stored
     report = SyncReport(cursor_before=start, cursor_after=start)
     newest = start
@@ -106,8 +125,8 @@ async def sync_inbox(
         report.customer_messages += len(customer)
         ids = [m.id for m in customer]
         with session_factory() as session:
-            known = known_message_ids(session, ids)
-            failed = failed_message_ids(session, ids)
+            known = known_message_ids(session, ids, marketplace)
+            failed = failed_message_ids(session, ids, marketplace)
         for message in customer:
             if message.id in failed:
                 report.failed += 1
@@ -115,7 +134,7 @@ async def sync_inbox(
             if message.id in known:
                 report.already_known += 1
                 continue
-            status = ingest(incoming_from_mirakl(thread, message))
+            status = ingest(incoming_from_mirakl(thread, message, marketplace=label))
             if status == "failed":  # stored, but its processing failed: not done
                 report.failed += 1
             else:
@@ -125,7 +144,7 @@ async def sync_inbox(
             newest = updated
     if newest is not None and newest != stored:
         with session_factory() as session:
-            write_cursor(session, newest)
+            write_cursor(session, newest, cursor)
     report.cursor_after = newest
     return report
 
@@ -139,12 +158,12 @@ class OrderSyncReport:
     not_on_mirakl: int = 0  # referenced, but Mirakl does not have them
 
 
-def referenced_order_ids(session: Session) -> list[str]:
+def referenced_order_ids(session: Session, marketplace: str = DEFAULT_MARKETPLACE) -> list[str]:
     """Orders csagent knows only by id (named by a message or the V1 import, never read)."""
     return list(
         session.scalars(
             select(Order.mirakl_order_id)
-            .where(Order.source == "reference")
+            .where(Order.source == "reference", Order.marketplace == marketplace)
             .order_by(Order.mirakl_order_id)
         )
     )
@@ -156,34 +175,78 @@ async def sync_orders(
     *,
     since: datetime | None = None,
     page_size: int = 100,
+    marketplace: str = DEFAULT_MARKETPLACE,
 ) -> OrderSyncReport:
-    """One pass over the orders: those Mirakl changed since the cursor (`since` overrides it),
-    then those known only by reference."""
+    """One pass over one marketplace's orders: those Mirakl changed since the cursor (`since`
+    overrides it), then those known only by reference."""
+    cursor = cursor_name(ORDERS_CURSOR, marketplace)
     with session_factory() as session:
-        stored = read_cursor(session, ORDERS_CURSOR)
+        stored = read_cursor(session, cursor)
     start = since or stored
     report = OrderSyncReport(cursor_before=start, cursor_after=start)
     newest = start
     async for order in client.iter_orders(start_update_date=start, page_size=page_size):
         with session_factory() as session:
-            record_mirakl_order(session, order, datetime.now(UTC))
+            record_mirakl_order(session, order, datetime.now(UTC), marketplace=marketplace)
         report.orders_read += 1
         updated = order.last_updated_date or order.created_date
         if newest is None or updated > newest:
             newest = updated
     with session_factory() as session:
-        missing = referenced_order_ids(session)
+        missing = referenced_order_ids(session, marketplace)
     for i in range(0, len(missing), ORDER_BATCH):
         batch = missing[i : i + ORDER_BATCH]
         page = await client.list_orders(order_ids=batch, max_results=ORDER_BATCH)
         found = [o for o in page.orders if o.order_id in batch]
         with session_factory() as session:
             for order in found:
-                record_mirakl_order(session, order, datetime.now(UTC))
+                record_mirakl_order(session, order, datetime.now(UTC), marketplace=marketplace)
         report.details_filled += len(found)
         report.not_on_mirakl += len(batch) - len(found)
     if newest is not None and newest != stored:
         with session_factory() as session:
-            write_cursor(session, newest, ORDERS_CURSOR)
+            write_cursor(session, newest, cursor)
     report.cursor_after = newest
     return report
+
+
+@dataclass
+class MarketplaceSync:
+    """One marketplace's pass: its reports, or why it failed (the others still ran)."""
+
+    marketplace: str  # its configured name
+    inbox: SyncReport | None = None
+    orders: OrderSyncReport | None = None
+    error: str | None = None
+
+
+async def sync_marketplaces(
+    settings: Settings,
+    session_factory: SessionFactory,
+    ingest: Ingest,
+    *,
+    since: datetime | None = None,
+    client_for: Callable[..., MiraklClient] | None = None,
+) -> list[MarketplaceSync]:
+    """A pass over every marketplace, each with its own cursors; one that is down (or
+    misconfigured) is reported and does not stop the others, and its cursors do not move."""
+    results = []
+    for connection in settings.connections():
+        stored = settings.stored_name(connection.name)
+        result = MarketplaceSync(connection.name)
+        label = connection.name if settings.multi_marketplace else None
+        try:
+            make = client_for or MiraklClient.for_marketplace
+            async with make(connection, settings) as client:
+                result.inbox = await sync_inbox(
+                    client, session_factory, ingest, since=since, marketplace=stored, label=label
+                )
+                result.orders = await sync_orders(
+                    client, session_factory, since=since, marketplace=stored
+                )
+        except MiraklError as exc:
+            result.error = exc.message
+        except ValueError as exc:  # its key is not configured
+            result.error = str(exc)
+        results.append(result)
+    return results
