@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from cli.local_server import free_port, port_is_free, serve_in_thread
 from cli.web import create_web_app
@@ -22,7 +23,7 @@ from store.business import register_shipment, seed_business_data
 from store.db import get_engine, session_scope
 from store.ingest import IncomingMessage
 from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
-from store.settings import Settings
+from store.settings import MarketplaceConnection, Settings
 from tools.business import BusinessApi, make_business_tools
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.models import CANCELLABLE_STATES
@@ -66,6 +67,11 @@ def demo_orders(now: datetime) -> list[dict[str, Any]]:
         )  # fmt: skip
         for n, line in enumerate(order["order_lines"], start=1):
             line.update(order_line_id=f"{order_id}-{n}", order_line_state=state)
+            # When each line left the warehouse and reached the customer, as Mirakl says.
+            if state in ("SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"):
+                line["shipped_date"] = (created + timedelta(hours=20)).isoformat()
+            if state in ("RECEIVED", "CLOSED"):
+                line["received_date"] = (created + timedelta(days=3)).isoformat()
         if state not in ("SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"):
             order.update(shipping_tracking=None, shipping_tracking_url=None)
         orders.append(order)
@@ -93,7 +99,11 @@ def run_live_demo(
         f"({ingested.embedded} embedded now, {ingested.unchanged} unchanged)"
     )
     simulator = create_simulator()
-    with serve_in_thread(simulator) as sim_url:
+    simulator.state.sim.marketplace = "fnac"
+    # A second marketplace, Carrefour-like, with its own Mirakl: its ids collide with Fnac's.
+    carrefour = create_simulator(seed=False, shop_name="Maison Électro")
+    carrefour.state.sim.marketplace = "carrefour"
+    with serve_in_thread(simulator) as sim_url, serve_in_thread(carrefour) as crf_url:
         if port is not None and not port_is_free(port):
             echo(f"port {port} is busy: the demo uses another one")
             port = None
@@ -103,15 +113,62 @@ def run_live_demo(
             update={
                 "mirakl_base_url": f"{sim_url}/api",
                 "internal_api_url": f"{api_url}/internal/v1",
+                "marketplaces": [
+                    MarketplaceConnection(
+                        name="fnac", base_url=f"{sim_url}/api",
+                        api_key=SecretStr("sim-shop-key"), default=True,
+                    ),
+                    MarketplaceConnection(
+                        name="carrefour", base_url=f"{crf_url}/api",
+                        api_key=SecretStr("sim-shop-key"), sla_hours=12,
+                        shop_name="Maison Électro (Carrefour)",
+                    ),
+                ],
             }
-        )
+        )  # fmt: skip
         thresholds = ", ".join(f"{k} {v:.2f}" for k, v in settings.automation_thresholds.items())
         echo(f"agent: automation {settings.automation_mode}, thresholds {thresholds}")
         app = create_web_app(settings, queue_worker=False)
         with serve_in_thread(app, lifespan="on", port=port):
-            echo(f"Mirakl simulator on {sim_url}/api, csagent API on {api_url}")
+            echo(
+                f"Mirakl simulators: fnac on {sim_url}/api, carrefour on {crf_url}/api; "
+                f"csagent API on {api_url}"
+            )
             _live(settings, sim_url, api_url, app, echo)
+            _second_marketplace(settings, sim_url, crf_url, api_url, echo)
             afterwards(api_url)
+
+
+def _second_marketplace(
+    settings: Settings, sim_url: str, crf_url: str, api_url: str, echo: Callable[[str], None]
+) -> None:
+    """The same thread id and order id on Carrefour: another customer, another parcel. The
+    answer rests on Carrefour's order and is posted on Carrefour only."""
+    thread_id, order_id, _ = NEW_MESSAGES[0]
+    order = copy.deepcopy(demo_orders(datetime.now(UTC))[0])
+    order["customer"].update(customer_id="crf-cust-1", firstname="Marc", lastname="Durand")
+    order.update(shipping_tracking="6A99CARREFOUR", shipping_company="Colissimo")
+    httpx.post(f"{crf_url}/_sim/orders", json=order).raise_for_status()
+    created = httpx.post(
+        f"{crf_url}/_sim/threads/{thread_id}/customer-message",
+        json={"body": NEW_MESSAGES[0][2], "order_id": order_id},
+    ).json()
+    headers = {"X-API-Key": resolve_api_key(settings)}
+    answer = httpx.post(
+        f"{api_url}/api/v1/messages", json=created["event"], headers=headers, timeout=300
+    ).json()
+    key = {"Authorization": "sim-shop-key"}
+
+    def shop(url: str) -> list[str]:
+        thread = httpx.get(f"{url}/api/inbox/threads/{thread_id}", headers=key).json()
+        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+
+    on_crf, on_fnac = shop(crf_url), shop(sim_url)
+    echo(
+        f"  carrefour, same thread {thread_id} and order {order_id} -> {answer['status']}; "
+        f"its reply names tracking 6A99CARREFOUR: {any('6A99CARREFOUR' in r for r in on_crf)}; "
+        f"fnac's thread got it too: {any('6A99CARREFOUR' in r for r in on_fnac)}"
+    )
 
 
 def _live(

@@ -63,12 +63,34 @@ def mirakl_sim(
         str | None, typer.Option(help="POST a Mirakl-style webhook here for each customer message.")
     ] = None,
     seed: Annotated[bool, typer.Option(help="Start with the examples/ threads and orders.")] = True,
+    marketplaces: Annotated[
+        str | None,
+        typer.Option(
+            help="Several marketplaces side by side, e.g. fnac,carrefour: each at /<name>/api "
+            "with its own state (starts empty)."
+        ),
+    ] = None,
 ) -> None:
     """Run the Mirakl Seller API simulator (the contract in docs/mirakl-contract.md)."""
+    import re
+
     import uvicorn
 
     from tools.mirakl.simulator import create_simulator
+    from tools.mirakl.simulator.app import create_marketplaces_simulator
 
+    if marketplaces:
+        names = [n.strip() for n in marketplaces.split(",") if n.strip()]
+        if not names or any(not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", n) for n in names):
+            raise fail("--marketplaces takes names like fnac,carrefour (a-z, 0-9, - and _)")
+        simulator = create_marketplaces_simulator(
+            names, api_key=api_key, shop_id=shop_id, webhook_url=webhook_url
+        )
+        for name in names:
+            typer.echo(f"Mirakl simulator {name}: http://{host}:{port}/{name}/api "
+                       f"(controls under /{name}/_sim)")  # fmt: skip
+        uvicorn.run(simulator, host=host, port=port, log_level="warning")
+        return
     simulator = create_simulator(
         api_key=api_key, shop_id=shop_id, seed=seed, webhook_url=webhook_url
     )

@@ -26,6 +26,11 @@ EMBEDDINGS = Counter("csagent_embeddings", "Texts embedded, by purpose", ["purpo
 MESSAGES = Counter(
     "csagent_messages", "Messages processed, by final status and intent", ["status", "intent"]
 )
+MARKETPLACE_MESSAGES = Counter(
+    "csagent_marketplace_messages",
+    "Messages processed, by marketplace and final status",
+    ["marketplace", "status"],
+)
 PROCESSING_SECONDS = Histogram(
     "csagent_message_processing_seconds",
     "Seconds from the start of a processing attempt to its outcome",

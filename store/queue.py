@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
 from store.ingest import IncomingMessage, record_event, store_message
-from store.metrics import MESSAGES, PROCESSING_SECONDS, stage
+from store.metrics import MARKETPLACE_MESSAGES, MESSAGES, PROCESSING_SECONDS, stage
 from store.models import InboundEvent, ProcessingAttempt
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from store.threads import (
@@ -323,6 +323,7 @@ class Pipeline:
             )
             self._needs_attention(session, event)
             MESSAGES.labels("failed", "").inc()
+            MARKETPLACE_MESSAGES.labels(self._label(event.marketplace), "failed").inc()
             event.status = "failed"
             event.result = {"status": "failed", "error": event.error}
             event.processed_at = datetime.now(UTC)
@@ -356,10 +357,14 @@ class Pipeline:
             return
         PROCESSING_SECONDS.observe(time.perf_counter() - started)
         MESSAGES.labels(outcome.status, outcome.intent or "").inc()
+        MARKETPLACE_MESSAGES.labels(self._label(event.marketplace), outcome.status).inc()
         event.status = "processed"
         event.result = outcome.as_result()
         event.error = None
         event.processed_at = datetime.now(UTC)
+
+    def _label(self, marketplace: str) -> str:
+        return self.settings.display_name(marketplace) if self.settings else marketplace
 
     def _needs_attention(self, session: Session, event: InboundEvent) -> None:
         thread_id = (event.payload or {}).get("thread_id")
@@ -476,6 +481,33 @@ class QueueHealth:
     queued: int
     failed: int
     oldest_queued_s: float | None  # age of the oldest event still waiting to be processed
+
+
+@dataclass(frozen=True)
+class MarketplaceHealth:
+    queued: int
+    failed: int
+    unverified: int  # messages stored but not confirmed by that marketplace's Mirakl
+    inbox_synced_to: datetime | None  # `csagent sync`'s cursor on that marketplace
+
+
+def marketplace_health(session: Session, marketplace: str) -> MarketplaceHealth:
+    from store.models import Message, SyncCursor
+
+    queued, failed = session.execute(
+        select(
+            func.count().filter(InboundEvent.status == "received"),
+            func.count().filter(InboundEvent.status == "failed"),
+        ).where(InboundEvent.marketplace == marketplace)
+    ).one()
+    unverified = session.scalar(
+        select(func.count()).where(
+            Message.marketplace == marketplace, Message.verification == "unverified"
+        )
+    )
+    cursor = "mirakl_inbox" if marketplace == DEFAULT_MARKETPLACE else f"mirakl_inbox@{marketplace}"
+    synced = session.scalar(select(SyncCursor.position).where(SyncCursor.name == cursor))
+    return MarketplaceHealth(int(queued), int(failed), int(unverified or 0), synced)
 
 
 def queue_health(session: Session) -> QueueHealth:

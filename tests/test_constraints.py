@@ -39,7 +39,7 @@ def test_duplicate_mirakl_message_id_is_rejected(session: Session) -> None:
     session.add(inbound(thread.id, "m-1"))
     session.flush()
     session.add(inbound(thread.id, "m-1", body="the same id again"))
-    with pytest.raises(IntegrityError, match="uq_messages_mirakl_message_id"):
+    with pytest.raises(IntegrityError, match="uq_messages_marketplace_mirakl_message_id"):
         session.flush()
 
 
@@ -51,8 +51,19 @@ def test_message_without_thread_is_rejected(session: Session) -> None:
 
 def test_duplicate_mirakl_thread_id_is_rejected(session: Session) -> None:
     make_thread(session, "t-dup")
-    with pytest.raises(IntegrityError, match="uq_threads_mirakl_thread_id"):
+    with pytest.raises(IntegrityError, match="uq_threads_marketplace_mirakl_thread_id"):
         make_thread(session, "t-dup")
+
+
+def test_the_same_mirakl_ids_on_two_marketplaces_are_two_rows(session: Session) -> None:
+    first = make_thread(session, "t-both")
+    other = Thread(mirakl_thread_id="t-both", marketplace="carrefour")
+    session.add(other)
+    session.flush()
+    session.add(inbound(first.id, "m-both"))
+    session.add(inbound(other.id, "m-both", marketplace="carrefour"))
+    session.flush()
+    assert first.id != other.id
 
 
 def test_delivery_status_belongs_to_outbound_messages_only(session: Session) -> None:

@@ -51,7 +51,12 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     assert "tool check_inventory(VAC-CYC-900) -> 3 available" in out
     assert "compute_partial_refund(20567843-A, late_delivery) -> EUR 9.90" in out
     assert "draft:" in out and "Traceback" not in first.stderr
-    assert f"threads:    {n_threads + 5} (" in out
+    # A Carrefour-like marketplace beside it: the same thread and order ids, its own answer.
+    assert (
+        "carrefour, same thread demo-fr-status and order 30100001-A -> auto_replied; its reply "
+        "names tracking 6A99CARREFOUR: True; fnac's thread got it too: False"
+    ) in out
+    assert f"threads:    {n_threads + 6} (" in out  # five new ones, and Carrefour's
     # The embedded server stops with the last process that used it...
     assert postgres_stopped(tmp_path)
 

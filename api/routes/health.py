@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionDep, SettingsDep
-from store.queue import queue_health
+from store.queue import marketplace_health, queue_health
 
 router = APIRouter(tags=["health"])
 
@@ -33,6 +33,26 @@ def healthz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
         problems.append(
             f"the oldest queued event has waited {waited:.0f} s: is a queue worker running?"
         )
+    marketplaces = {}
+    for connection in settings.connections():
+        stored = settings.stored_name(connection.name)
+        health = marketplace_health(session, stored)
+        try:
+            connection.key()
+            key = "configured"
+        except ValueError:
+            key = f"missing: set {connection.api_key_env}"
+            problems.append(f"marketplace {connection.name}: its API key is not configured")
+        marketplaces[connection.name] = {
+            "base_url": connection.base_url,
+            "key": key,
+            "queued_events": health.queued,
+            "failed_events": health.failed,
+            "unverified_messages": health.unverified,
+            "inbox_synced_to": health.inbox_synced_to.isoformat()
+            if health.inbox_synced_to
+            else None,
+        }
     return JSONResponse(
         {
             "status": "degraded" if problems else "ok",
@@ -41,5 +61,6 @@ def healthz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
             "failed_events": queue.failed,
             "oldest_queued_s": round(waited, 1) if waited is not None else None,
             "problems": problems,
+            "marketplaces": marketplaces,
         }
     )

@@ -43,6 +43,7 @@ class EventOut(BaseModel):
     event_id: int
     thread_id: str | None
     message_id: str
+    marketplace: str = Field(description="As stored: `default` is the default marketplace")
     status: str
     attempts: int
     error: str | None

@@ -45,7 +45,7 @@ def create_simulator(
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        status = 422 if request.url.path.startswith("/_sim") else 400
+        status = 422 if _local_path(request).startswith("/_sim") else 400
         details = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
@@ -59,9 +59,10 @@ def create_simulator(
 
     @app.middleware("http")
     async def inject_faults(request: Request, call_next: Any) -> Response:
-        if not request.url.path.startswith("/api"):
+        path = _local_path(request)
+        if not path.startswith("/api"):
             return await call_next(request)
-        fault = state.take_fault(request.url.path.removeprefix("/api"))
+        fault = state.take_fault(path.removeprefix("/api"))
         if fault is None:
             return await call_next(request)
         if fault.status is not None:
@@ -82,4 +83,35 @@ def create_simulator(
     app.include_router(inbox.router)
     app.include_router(orders.router)
     app.include_router(controls.router)
+    return app
+
+
+def _local_path(request: Request) -> str:
+    """The path inside this simulator (without the marketplace prefix it is mounted under)."""
+    path = request.url.path
+    root = str(request.scope.get("root_path") or "")
+    return path.removeprefix(root) if root and path.startswith(root) else path
+
+
+def create_marketplaces_simulator(
+    marketplaces: list[str], *, seed: bool = False, **options: Any
+) -> FastAPI:
+    """Several Mirakl instances in one process, one per marketplace, each under its own path:
+    `/<name>/api` (the Seller API) and `/<name>/_sim` (its controls), each with its own state,
+    so thread and order ids may collide between them as they do between real marketplaces."""
+    app = FastAPI(
+        title="Mirakl Seller API simulator, several marketplaces",
+        description="Each marketplace at /<name>/api, its controls at /<name>/_sim.",
+    )
+    app.state.marketplaces = {}
+    for name in marketplaces:
+        simulator = create_simulator(seed=seed, **options)
+        simulator.state.sim.marketplace = name
+        app.state.marketplaces[name] = simulator.state.sim
+        app.mount(f"/{name}", simulator)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, Any]:
+        return {"marketplaces": {name: f"/{name}/api" for name in marketplaces}}
+
     return app

@@ -134,7 +134,7 @@ async def customer_message(
     }
     state.append_message(thread, message)
     linked = next((e["id"] for e in thread.get("entities", []) if e["type"] == "MMP_ORDER"), None)
-    marketplace = (
+    marketplace = state.marketplace or (
         ((state.orders.get(linked) or {}).get("channel") or {}).get("code") if linked else None
     )
     thread_model = InboxThread.model_validate(without_messages(thread))

@@ -54,6 +54,7 @@ class SimulatorState:
     shop_name: str
     seed: bool
     webhook_url: str | None = None
+    marketplace: str | None = None  # the name it runs under, beside others (events carry it)
     threads: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: list[dict[str, Any]] = field(default_factory=list)

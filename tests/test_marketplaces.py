@@ -1,0 +1,415 @@
+"""Several marketplaces in one csagent: a Fnac-like and a Carrefour-like Mirakl side by side (one
+simulator process, one path each), whose thread and order ids collide on purpose.
+
+Each test builds its world through the simulators' API only, and posts notifications as a
+per-marketplace n8n workflow would (with `marketplace` set). What csagent stores, sends and
+cancels must stay on the marketplace it came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from helpers import serve
+from pydantic import SecretStr
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+from test_mirakl_truth import order_json
+from typer.testing import CliRunner
+
+from api.app import create_app
+from cli.local_server import free_port
+from cli.main import app as cli
+from graph.processor import config_of
+from knowledge.ingest import KnowledgeBase
+from store.db import get_engine
+from store.models import AuditEntry, InboundEvent, Message, Order, SyncCursor, Thread
+from store.settings import Settings
+from store.threads import thread_key
+from tools.mirakl.simulator.app import create_marketplaces_simulator
+from tools.mirakl.sync import sync_marketplaces
+
+SIM_KEY = {"Authorization": "sim-shop-key"}
+REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana (support)"}
+COLLIDING_ORDER = "43000001-A"
+COLLIDING_THREAD = "t-1"
+
+
+@pytest.fixture(scope="module")
+def mirakls() -> Iterator[str]:
+    with serve(create_marketplaces_simulator(["fnac", "carrefour"])) as url:
+        yield url
+
+
+def marketplaces(sim: str, **carrefour: Any) -> list[dict[str, Any]]:
+    return [
+        {"name": "fnac", "base_url": f"{sim}/fnac/api", "api_key": "sim-shop-key",
+         "default": True},
+        {"name": "carrefour", "base_url": f"{sim}/carrefour/api", "api_key": "sim-shop-key",
+         "sla_hours": 12, "shop_name": "Maison Électro (Carrefour)", **carrefour},
+    ]  # fmt: skip
+
+
+@dataclass
+class Two:
+    sim: str
+    api: str
+    app: Any
+
+    def sim_url(self, marketplace: str) -> str:
+        return f"{self.sim}/{marketplace}"
+
+    def create_order(self, marketplace: str, order: dict[str, Any]) -> None:
+        created = httpx.post(f"{self.sim_url(marketplace)}/_sim/orders", json=order)
+        assert created.status_code == 201, created.text
+
+    def writes(
+        self, marketplace: str, thread_id: str, body: str, order_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """The customer writes on that marketplace; its n8n workflow notifies csagent."""
+        created = httpx.post(
+            f"{self.sim_url(marketplace)}/_sim/threads/{thread_id}/customer-message",
+            json={"body": body, "order_id": order_id, **extra},
+        )
+        assert created.status_code == 201, created.text
+        event = created.json()["event"]
+        assert event["marketplace"] == marketplace  # what the per-marketplace workflow says
+        return self.notify(event)
+
+    def notify(self, event: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.api}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def shop_messages(self, marketplace: str, thread_id: str) -> list[str]:
+        thread = httpx.get(
+            f"{self.sim_url(marketplace)}/api/inbox/threads/{thread_id}", headers=SIM_KEY
+        )
+        if thread.status_code == 404:
+            return []
+        return [m["body"] for m in thread.json()["messages"] if m["from"]["type"] == "SHOP"]
+
+    def order_state(self, marketplace: str, order_id: str) -> str:
+        page = httpx.get(
+            f"{self.sim_url(marketplace)}/api/orders",
+            params={"order_ids": order_id},
+            headers=SIM_KEY,
+        ).json()
+        return str(page["orders"][0]["order_state"])
+
+
+def settings_for(sim: str, port: int, **overrides: Any) -> Settings:
+    return Settings(**{
+        "api_key": SecretStr("k"), "internal_api_key": SecretStr("ik"), "processing": "agent",
+        "reviewer_api_key": SecretStr("rk"), "marketplaces": marketplaces(sim),
+        "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
+        "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5,
+                                  "address_update": 0.5},
+        **overrides,
+    })  # fmt: skip
+
+
+@pytest.fixture
+def two(knowledge: KnowledgeBase, mirakls: str) -> Iterator[Two]:
+    for name in ("fnac", "carrefour"):
+        httpx.post(f"{mirakls}/{name}/_sim/reset", json={"seed": False})
+        httpx.delete(f"{mirakls}/{name}/_sim/faults")
+    port = free_port()
+    app = create_app(settings_for(mirakls, port), queue_worker=False)
+    with serve(app, lifespan="on", port=port) as url:
+        yield Two(mirakls, url, app)
+
+
+def threads(session: Session, thread_id: str) -> dict[str, Thread]:
+    session.expire_all()
+    rows = session.scalars(select(Thread).where(Thread.mirakl_thread_id == thread_id))
+    return {t.marketplace: t for t in rows}
+
+
+def test_colliding_threads_and_orders_stay_on_their_own_marketplace(
+    two: Two, session: Session
+) -> None:
+    # The same order id and thread id on both marketplaces, two different customers and parcels.
+    two.create_order("fnac", order_json(COLLIDING_ORDER, "fnac-cust", "SHIPPED",
+                                        tracking="6AFNAC0000001", first="Claire"))  # fmt: skip
+    two.create_order("carrefour", order_json(COLLIDING_ORDER, "crf-cust", "SHIPPED",
+                                             tracking="6ACRF00000002", first="Marc"))  # fmt: skip
+    on_fnac = two.writes("fnac", COLLIDING_THREAD, "Bonjour, où est ma commande ?",
+                         COLLIDING_ORDER)  # fmt: skip
+    on_crf = two.writes("carrefour", COLLIDING_THREAD, "Bonjour, où en est ma commande ?",
+                        COLLIDING_ORDER)  # fmt: skip
+    assert on_fnac["status"] == on_crf["status"] == "auto_replied", (on_fnac, on_crf)
+    # Each answer rests on its own marketplace's order, and is posted there only.
+    [fnac_reply] = two.shop_messages("fnac", COLLIDING_THREAD)
+    [crf_reply] = two.shop_messages("carrefour", COLLIDING_THREAD)
+    assert "6AFNAC0000001" in fnac_reply and "6ACRF00000002" not in fnac_reply
+    assert "6ACRF00000002" in crf_reply and "6AFNAC0000001" not in crf_reply
+    # Stored apart: two threads, two orders, each message on its marketplace.
+    stored = threads(session, COLLIDING_THREAD)
+    assert set(stored) == {"default", "carrefour"}
+    orders = session.scalars(select(Order).where(Order.mirakl_order_id == COLLIDING_ORDER)).all()
+    assert {(o.marketplace, o.state) for o in orders} == {
+        ("default", "SHIPPED"),
+        ("carrefour", "SHIPPED"),
+    }
+    bodies = {
+        t.marketplace: [
+            m.body for m in session.scalars(select(Message).where(Message.thread_id == t.id))
+        ]
+        for t in stored.values()
+    }
+    assert "Bonjour, où est ma commande ?" in bodies["default"]
+    assert "Bonjour, où en est ma commande ?" in bodies["carrefour"]
+    assert "Bonjour, où est ma commande ?" not in bodies["carrefour"]
+    # Two checkpoints: each thread's run state is its own.
+    agent = two.app.state.pipeline.processor
+    fnac_state = agent.graph.get_state(config_of(COLLIDING_THREAD, "default")).values
+    crf_state = agent.graph.get_state(config_of(COLLIDING_THREAD, "carrefour")).values
+    assert fnac_state["text"] == "Bonjour, où est ma commande ?"
+    assert crf_state["text"] == "Bonjour, où en est ma commande ?"
+    assert crf_state["marketplace"] == "carrefour"
+    # The Carrefour reply is signed as configured for Carrefour.
+    assert "Maison Électro (Carrefour)" in crf_reply
+    assert "Maison Électro (Carrefour)" not in fnac_reply
+
+
+def test_the_same_thread_id_on_two_marketplaces_never_shares_a_lock() -> None:
+    engine = get_engine()
+    with engine.connect() as first, engine.connect() as second:
+        key = thread_key(COLLIDING_THREAD, "carrefour")
+        assert key != thread_key(COLLIDING_THREAD, "default")
+
+        def take(conn: Any, k: str) -> bool:
+            return bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": k}
+                ).scalar()
+            )
+
+        with first.begin():
+            assert take(first, thread_key(COLLIDING_THREAD, "default"))
+            with second.begin():
+                # The Carrefour thread of the same id is free while the Fnac one is held...
+                assert take(second, key)
+            with second.begin():
+                # ...and the Fnac one is not.
+                assert not take(second, thread_key(COLLIDING_THREAD, "default"))
+
+
+def test_a_cancellation_reaches_only_its_own_marketplace(two: Two, session: Session) -> None:
+    order_id = "43000002-A"
+    for name, customer in (("fnac", "fnac-c2"), ("carrefour", "crf-c2")):
+        order = order_json(order_id, customer, "WAITING_ACCEPTANCE", age=timedelta(hours=2))
+        two.create_order(name, order)
+    answer = two.writes("carrefour", "t-cancel", "Please cancel my order.", order_id)
+    assert answer["status"] == "auto_replied", answer
+    assert two.order_state("carrefour", order_id) == "CANCELED"
+    assert two.order_state("fnac", order_id) == "WAITING_ACCEPTANCE"  # untouched
+    # The Fnac customer's own request is its own cancellation: not "already done" because the
+    # same order id was cancelled on Carrefour.
+    answer = two.writes("fnac", "t-cancel", "Please cancel my order.", order_id)
+    assert answer["status"] == "auto_replied", answer
+    assert two.order_state("fnac", order_id) == "CANCELED"
+    session.expire_all()
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "order.cancel")).all()
+    assert {(r.marketplace, r.outcome) for r in rows} == {
+        ("default", "succeeded"),
+        ("carrefour", "succeeded"),
+    }
+
+
+def test_a_message_naming_an_unknown_marketplace_is_kept_and_nothing_is_sent(
+    two: Two, session: Session
+) -> None:
+    created = httpx.post(
+        f"{two.sim_url('fnac')}/_sim/threads/t-darty/customer-message",
+        json={"body": "Bonjour, où est ma commande ?", "customer_id": "c-d"},
+    ).json()
+    event = {**created["event"], "marketplace": "darty"}
+    answer = two.notify(event)
+    assert answer["status"] == "unverified" and "unknown marketplace 'darty'" in answer["reason"]
+    thread = threads(session, "t-darty")["darty"]
+    assert thread.status == "needs_attention" and "darty" in (thread.attention or "")
+    assert two.shop_messages("fnac", "t-darty") == []
+    # Shown in the inbox as it is, under its own name.
+    listed = httpx.get(
+        f"{two.api}/api/v1/threads", params={"q": "t-darty"}, headers=REVIEWER
+    ).json()
+    assert [(t["thread_id"], t["marketplace"]) for t in listed["threads"]] == [("t-darty", "darty")]
+
+
+def test_each_marketplace_keeps_its_reply_deadline(two: Two, session: Session) -> None:
+    two.writes("carrefour", "t-sla", "Bonjour, une question sur la garantie ?", customer_id="c-s")
+    two.writes("fnac", "t-sla", "Bonjour, une question sur la garantie ?", customer_id="c-s")
+    stored = threads(session, "t-sla")
+    for name, hours in (("carrefour", 12), ("default", 24)):
+        thread = stored[name]
+        assert thread.sla_due_at is not None and thread.last_message_at is not None
+        assert thread.sla_due_at - thread.last_message_at == timedelta(hours=hours), name
+
+
+def test_the_api_reads_and_answers_a_thread_on_its_marketplace(two: Two) -> None:
+    for name in ("fnac", "carrefour"):
+        two.writes(name, "t-api", f"Bonjour, avez-vous la bouilloire bleue ? ({name})",
+                   customer_id=f"c-{name}")  # fmt: skip
+    crf = httpx.get(
+        f"{two.api}/api/v1/threads/t-api", params={"marketplace": "carrefour"}, headers=REVIEWER
+    ).json()
+    assert crf["marketplace"] == "carrefour"
+    assert [m["body"] for m in crf["messages"]] == [
+        "Bonjour, avez-vous la bouilloire bleue ? (carrefour)"
+    ]
+    fnac = httpx.get(f"{two.api}/api/v1/threads/t-api", headers=REVIEWER).json()
+    assert fnac["marketplace"] == "fnac"
+    # Reviews list each marketplace's thread; answering one answers only that one.
+    pending = httpx.get(f"{two.api}/api/v1/reviews", headers=REVIEWER).json()
+    assert {(r["thread_id"], r["marketplace"]) for r in pending} >= {
+        ("t-api", "fnac"),
+        ("t-api", "carrefour"),
+    }
+    answered = httpx.post(
+        f"{two.api}/api/v1/threads/t-api/review",
+        params={"marketplace": "carrefour"},
+        json={"type": "edit", "args": {"reply": "Oui, elle est en stock."}},
+        headers=REVIEWER,
+        timeout=60,
+    )
+    assert answered.status_code == 200, answered.text
+    assert two.shop_messages("carrefour", "t-api") == ["Oui, elle est en stock."]
+    assert two.shop_messages("fnac", "t-api") == []
+    unknown = httpx.get(
+        f"{two.api}/api/v1/threads/t-api", params={"marketplace": "nope"}, headers=REVIEWER
+    )
+    assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_marketplace"
+
+
+def test_healthz_reports_each_marketplace(two: Two) -> None:
+    health = httpx.get(f"{two.api}/healthz").json()
+    assert set(health["marketplaces"]) == {"fnac", "carrefour"}
+    assert health["marketplaces"]["carrefour"]["base_url"].endswith("/carrefour/api")
+    assert health["marketplaces"]["fnac"]["key"] == "configured"
+
+
+def test_sync_of_both_with_one_down_loses_nothing(
+    knowledge: KnowledgeBase, mirakls: str, session: Session
+) -> None:
+    """No webhook at all: `sync` finds the messages of both marketplaces; while Carrefour is
+    down, Fnac's are still synced, Carrefour's cursor does not move, and the next pass brings
+    Carrefour's in."""
+    for name in ("fnac", "carrefour"):
+        httpx.post(f"{mirakls}/{name}/_sim/reset", json={"seed": False})
+        httpx.delete(f"{mirakls}/{name}/_sim/faults")
+        for i in range(2):  # the customers write; no notification reaches csagent
+            httpx.post(
+                f"{mirakls}/{name}/_sim/threads/s-{i}/customer-message",
+                json={"body": f"Bonjour ({name} {i}), une question ?", "customer_id": f"c{i}"},
+            ).raise_for_status()
+    httpx.post(
+        f"{mirakls}/carrefour/_sim/faults",
+        json={"status": 503, "count": 1000, "path_prefix": "/inbox"},
+    ).raise_for_status()
+    settings = settings_for(mirakls, free_port(), processing="store", mirakl_max_attempts=1)
+    from store.queue import Pipeline
+
+    pipeline = Pipeline.from_settings(settings)
+
+    def ingest(message: Any) -> str:
+        return pipeline.ingest(message, source="sync")[0].status
+
+    def sessions() -> Any:
+        return pipeline.sessions.begin()
+
+    first = asyncio.run(sync_marketplaces(settings, sessions, ingest))
+    by_name = {r.marketplace: r for r in first}
+    assert by_name["fnac"].error is None and by_name["fnac"].inbox is not None
+    assert by_name["fnac"].inbox.ingested == 2
+    assert by_name["carrefour"].error is not None and "503" in by_name["carrefour"].error
+    session.expire_all()
+    cursors = dict(session.execute(select(SyncCursor.name, SyncCursor.position)).all())
+    assert "mirakl_inbox" in cursors and "mirakl_inbox@carrefour" not in cursors
+    httpx.delete(f"{mirakls}/carrefour/_sim/faults")
+    second = asyncio.run(sync_marketplaces(settings, sessions, ingest))
+    by_name = {r.marketplace: r for r in second}
+    assert by_name["carrefour"].inbox is not None and by_name["carrefour"].inbox.ingested == 2
+    assert by_name["fnac"].error is None and by_name["fnac"].inbox is not None
+    assert by_name["fnac"].inbox.ingested == 0  # nothing new there: its cursor had moved
+    session.expire_all()
+    stored = session.execute(
+        select(Thread.marketplace, Thread.mirakl_thread_id).where(
+            Thread.mirakl_thread_id.in_(["s-0", "s-1"])
+        )
+    ).all()
+    assert sorted(stored) == [
+        ("carrefour", "s-0"),
+        ("carrefour", "s-1"),
+        ("default", "s-0"),
+        ("default", "s-1"),
+    ]
+    events = session.scalars(
+        select(InboundEvent.dedupe_key).where(InboundEvent.marketplace == "carrefour")
+    ).all()
+    assert all(k.startswith("carrefour/") for k in events) and len(events) >= 2
+
+
+def test_csagent_sync_reports_the_marketplace_that_failed(
+    knowledge: KnowledgeBase, mirakls: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    httpx.post(
+        f"{mirakls}/carrefour/_sim/faults",
+        json={"status": 503, "count": 1000, "path_prefix": "/inbox"},
+    ).raise_for_status()
+    monkeypatch.setenv("CSAGENT_MARKETPLACES", json.dumps(marketplaces(mirakls)))
+    monkeypatch.setenv("CSAGENT_PROCESSING", "store")
+    monkeypatch.setenv("CSAGENT_MIRAKL_MAX_ATTEMPTS", "1")
+    from store.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["sync"])
+    finally:
+        get_settings.cache_clear()
+        httpx.delete(f"{mirakls}/carrefour/_sim/faults")
+    assert result.exit_code == 1, result.output
+    assert "[fnac] threads read:" in result.output
+    assert "[carrefour] sync failed, cursor not moved" in result.output
+    assert "sync failed for carrefour; the others were synced" in result.output
+
+
+def test_the_v1_import_takes_a_marketplace(
+    tmp_path: Any, mirakls: str, monkeypatch: pytest.MonkeyPatch, session: Session
+) -> None:
+    import json
+
+    record = {
+        "id": "v1-collide", "topic": {"type": "FREE_TEXT", "value": "Retour"},
+        "current_participants": [{"type": "CUSTOMER", "id": "c-v1", "display_name": "Ana V."}],
+        "date_created": "2026-11-20T09:00:00Z",
+        "messages": [{"id": "m-v1-1", "from": {"type": "CUSTOMER"},
+                      "date_created": "2026-11-20T09:00:00Z", "body": "Bonjour"}],
+    }  # fmt: skip
+    path = tmp_path / "messages.json"
+    path.write_text(json.dumps([record]), encoding="utf-8")
+    monkeypatch.setenv("CSAGENT_MARKETPLACES", json.dumps(marketplaces(mirakls)))
+    from store.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        for name in ("carrefour", "fnac"):
+            result = CliRunner().invoke(cli, ["import-v1", str(path), "--marketplace", name])
+            assert result.exit_code == 0, result.output
+        unknown = CliRunner().invoke(cli, ["import-v1", str(path), "--marketplace", "darty"])
+    finally:
+        get_settings.cache_clear()
+    assert unknown.exit_code == 2 and "unknown marketplace 'darty'" in unknown.output
+    # The same thread and message ids, imported for two marketplaces: two threads.
+    assert set(threads(session, "v1-collide")) == {"carrefour", "default"}
