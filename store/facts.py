@@ -34,9 +34,7 @@ class Address(TypedDict):
     country: Annotated[
         str, Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3, e.g. FRA, DEU, ITA")
     ]
-    phone: NotRequired[
-        Annotated[str | None, Field(pattern=r"^\+?[0-9(][0-9 ()./-]{4,18}[0-9)]$")]
-    ]
+    phone: NotRequired[Annotated[str | None, Field(pattern=r"^\+?[0-9(][0-9 ()./-]{4,18}[0-9)]$")]]
 
 
 def one_line(address: Address | dict[str, Any]) -> str:
