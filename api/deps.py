@@ -62,10 +62,32 @@ def get_marketplace(
     know (its threads can still be read, by that name, from the inbox)."""
     settings: Settings = request.app.state.settings
     stored = settings.stored_name(marketplace)
+    thread_id = request.path_params.get("thread_id")
+    if marketplace is None and thread_id and settings.multi_marketplace:
+        # Answering Carrefour's t-1 as Fnac's t-1 because the client left the marketplace out
+        # would send the wrong customer a reply: ambiguous ids need it said.
+        found = _marketplaces_of(request, thread_id)
+        if len(found) > 1:
+            names = ", ".join(sorted(settings.display_name(m) for m in found))
+            raise ApiError(
+                409, "ambiguous_thread",
+                f"thread {thread_id} exists on several marketplaces ({names}): add ?marketplace=",
+            )  # fmt: skip
     if settings.connection(stored) is None and not _has_threads(request, stored):
         known = ", ".join(c.name for c in settings.connections())
         raise ApiError(404, "unknown_marketplace", f"no marketplace {marketplace!r} ({known})")
     return stored
+
+
+def _marketplaces_of(request: Request, thread_id: str) -> list[str]:
+    from sqlalchemy import select
+
+    from store.models import Thread
+
+    with request.app.state.pipeline.sessions() as session:
+        return list(
+            session.scalars(select(Thread.marketplace).where(Thread.mirakl_thread_id == thread_id))
+        )
 
 
 def _has_threads(request: Request, marketplace: str) -> bool:

@@ -162,6 +162,8 @@ def sync(
                     f" known only by reference now read, {orders.not_on_mirakl} not on Mirakl, "
                     f"cursor: {after}"
                 )
+            if result.misconfigured and not settings.multi_marketplace:
+                raise fail(result.error or "Mirakl refused the key")  # fix the settings first
             if result.error is not None:
                 failed.append(result.marketplace)
                 typer.secho(

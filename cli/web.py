@@ -28,6 +28,7 @@ def create_web_app(settings: Settings | None = None, **kwargs: Any) -> FastAPI:
         agent=processor if isinstance(processor, Agent) else None,
         mirakl=app.state.mirakl,
         mirakl_for=app.state.mirakl_for,
+        settings=settings,
         drafting=app.state.drafting,
         replay_report=settings.data_dir / "reports" / "replay.md",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -27,7 +28,7 @@ from graph.state import Conversation
 from knowledge.ingest import KnowledgeError
 from knowledge.retriever import Hit, Retriever
 from store.facts import OrderFacts
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from tools.business import BusinessApi
 from tools.refunds import RefundRules
 
@@ -472,11 +473,14 @@ class DraftingService:
         *,
         model: BaseChatModel | None = None,
         tools: list[BaseTool] | None = None,
+        tools_for: Callable[[str], list[BaseTool]] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.model = model
         self.tools = tools
+        # The tools of one marketplace (their order lookups name it): built per draft.
+        self.tools_for = tools_for
         self._retriever: Retriever | None = None
         self._rules: RefundRules | None = None
 
@@ -491,12 +495,18 @@ class DraftingService:
         """With a model, the read-only business tools (and refund quotes) come along."""
         from tools.business import DRAFTING_TOOLS, make_business_tools
 
-        tools = None
-        if model is not None:
-            rules = RefundRules.load(settings.refund_rules_path)
-            available = make_business_tools(business, rules)
-            tools = [available[name] for name in DRAFTING_TOOLS]
-        return cls(settings, engine, model=model, tools=tools)
+        if model is None:
+            return cls(settings, engine)
+        rules = RefundRules.load(settings.refund_rules_path)
+
+        def tools_for(marketplace: str) -> list[BaseTool]:
+            available = make_business_tools(business, rules, marketplace)
+            return [available[name] for name in DRAFTING_TOOLS]
+
+        return cls(
+            settings, engine, model=model, tools=tools_for(DEFAULT_MARKETPLACE),
+            tools_for=tools_for,
+        )  # fmt: skip
 
     @property
     def retriever(self) -> Retriever:
@@ -529,6 +539,7 @@ class DraftingService:
         address: dict[str, Any] | None = None,
         now: datetime | None = None,
         settings: Settings | None = None,
+        marketplace: str = DEFAULT_MARKETPLACE,
     ) -> Draft:
         """The draft for `intent` (when known): the seller's decision first, then the policy.
         `settings`: as they apply on the thread's marketplace (window, deadline, signature)."""
@@ -548,7 +559,10 @@ class DraftingService:
             self.retriever,
             shop=s.shop_name,
             model=self.model,
-            tools=scoped_tools(self.tools, order["order_id"] if order and not unverified else None),
+            tools=scoped_tools(
+                self.tools_for(marketplace) if self.tools_for is not None else self.tools,
+                order["order_id"] if order and not unverified else None,
+            ),
             max_steps=self.settings.llm_max_tool_steps,
             query_vector=query_vector,
             doc_type=doc_type,

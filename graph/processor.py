@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.types import Command
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
@@ -24,7 +24,7 @@ from graph.services import RunContext, Services
 from graph.verify import MessageCheck, check_message
 from store.ingest import IncomingMessage
 from store.metrics import stage
-from store.models import AuditEntry
+from store.models import AuditEntry, Thread
 from store.queue import Outcome, Processor, store_only
 from store.settings import DEFAULT_MARKETPLACE, Settings
 from store.threads import flag_unverified, lock_thread, set_thread_state, thread_key
@@ -68,7 +68,10 @@ class Agent:
         checkpoint; it is kept, flagged, and shown with why. So is a message from a marketplace
         csagent has no connection to: nothing can be checked or sent there."""
         settings = self.services.settings
-        marketplace = settings.stored_name(message.marketplace)
+        # The marketplace the message was stored under when it was accepted (not worked out
+        # again from the payload: the configuration may have changed since).
+        marketplace = session.scalar(select(Thread.marketplace).where(Thread.id == thread_pk))
+        marketplace = marketplace or settings.stored_name(message.marketplace)
         pending = self.pending_review(message.thread_id, marketplace) is not None
         try:
             mirakl = self.services.mirakl_for(marketplace)

@@ -438,6 +438,7 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
             func.row_number()
             .over(
                 partition_by=(
+                    AuditEntry.marketplace,
                     AuditEntry.payload["thread"].astext,
                     AuditEntry.payload["message_id"].astext,
                 ),

@@ -278,7 +278,7 @@ class InboundEvent(Base):
     marketplace: Mapped[str] = mapped_column(String(32), server_default="default")
     payload: Mapped[dict[str, Any]]
     # Queue order: messages of one thread are processed one at a time, oldest first.
-    thread_key: Mapped[str | None] = mapped_column(String(128))
+    thread_key: Mapped[str | None] = mapped_column(String(200))  # [<marketplace>/]<thread id>
     message_created_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), server_default="received")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -348,6 +348,7 @@ class Pipeline:
             PROCESSING_SECONDS.observe(time.perf_counter() - started)
             if event.attempts >= self.max_attempts:
                 MESSAGES.labels("failed", "").inc()
+                MARKETPLACE_MESSAGES.labels(self._label(event.marketplace), "failed").inc()
                 event.status = "failed"
                 event.result = {"status": "failed", "error": event.error}
                 event.processed_at = datetime.now(UTC)

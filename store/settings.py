@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -262,10 +263,11 @@ class Settings(BaseSettings):
         then only a label); an unknown name is kept as it is, to be shown as unknown."""
         if marketplace is None or not self.multi_marketplace:
             return DEFAULT_MARKETPLACE
-        wanted = marketplace.strip().lower()
+        # As a stored name: lowercase, letters, digits, - and _, at most 32 characters.
+        wanted = re.sub(r"[^a-z0-9_-]+", "-", marketplace.strip().lower())[:32].strip("-")
         if wanted in (self.default_connection().name, DEFAULT_MARKETPLACE):
             return DEFAULT_MARKETPLACE
-        return wanted
+        return wanted or "unknown"
 
     def connection(self, stored: str) -> MarketplaceConnection | None:
         """The connection of a stored marketplace name (None: not a marketplace csagent knows)."""

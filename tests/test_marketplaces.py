@@ -267,8 +267,13 @@ def test_the_api_reads_and_answers_a_thread_on_its_marketplace(two: Two) -> None
     assert [m["body"] for m in crf["messages"]] == [
         "Bonjour, avez-vous la bouilloire bleue ? (carrefour)"
     ]
-    fnac = httpx.get(f"{two.api}/api/v1/threads/t-api", headers=REVIEWER).json()
+    fnac = httpx.get(
+        f"{two.api}/api/v1/threads/t-api", params={"marketplace": "fnac"}, headers=REVIEWER
+    ).json()
     assert fnac["marketplace"] == "fnac"
+    # Left out, the marketplace of an id that exists on both is not guessed.
+    ambiguous = httpx.get(f"{two.api}/api/v1/threads/t-api", headers=REVIEWER)
+    assert ambiguous.status_code == 409 and ambiguous.json()["error"] == "ambiguous_thread"
     # Reviews list each marketplace's thread; answering one answers only that one.
     pending = httpx.get(f"{two.api}/api/v1/reviews", headers=REVIEWER).json()
     assert {(r["thread_id"], r["marketplace"]) for r in pending} >= {
@@ -413,3 +418,42 @@ def test_the_v1_import_takes_a_marketplace(
     assert unknown.exit_code == 2 and "unknown marketplace 'darty'" in unknown.output
     # The same thread and message ids, imported for two marketplaces: two threads.
     assert set(threads(session, "v1-collide")) == {"carrefour", "default"}
+
+
+def test_a_long_unknown_marketplace_name_is_stored_as_a_short_one(
+    two: Two, session: Session
+) -> None:
+    created = httpx.post(
+        f"{two.sim_url('fnac')}/_sim/threads/t-lm/customer-message",
+        json={"body": "Bonjour ?", "customer_id": "c-lm"},
+    ).json()
+    answer = two.notify({**created["event"], "marketplace": "Leroy Merlin France Marketplace FR"})
+    assert answer["status"] == "unverified"
+    [stored] = threads(session, "t-lm").values()
+    assert stored.marketplace == "leroy-merlin-france-marketplace"
+    assert len(stored.marketplace) <= 32 and stored.status == "needs_attention"
+
+
+def test_the_llm_tools_read_the_order_of_the_threads_marketplace(
+    two: Two, session: Session
+) -> None:
+    """A draft's tools look up the order on the thread's marketplace: the same order id on the
+    other marketplace is another customer's parcel."""
+    from store.business import register_shipment
+    from tools.business import BusinessApi, make_business_tools
+    from tools.refunds import RefundRules
+
+    address = {"lastname": "Martin", "street_1": "1 rue A", "zip_code": "75001", "city": "Paris",
+               "country": "FRA"}  # fmt: skip
+    register_shipment(session, "43000009-A", "preparing", address)
+    register_shipment(session, "43000009-A", "shipped", address, marketplace="carrefour")
+    session.commit()
+    api = BusinessApi(f"{two.api}/internal/v1", "ik")
+    rules = RefundRules.load(Settings().refund_rules_path)
+    try:
+        for marketplace, status in (("default", "preparing"), ("carrefour", "shipped")):
+            tools = make_business_tools(api, rules, marketplace)
+            found = tools["get_shipment"].invoke({"order_id": "43000009-A"})
+            assert found["status"] == status, (marketplace, found)
+    finally:
+        api.close()

@@ -151,3 +151,19 @@ def test_a_customer_message_travels_simulator_n8n_csagent(
     ).json()  # fmt: skip
     assert again["duplicate"] is True and again["event_id"] == answer["event_id"]
     assert len(session.scalars(select(Message)).all()) == 1
+
+    # Each marketplace's Mirakl is given the webhook URL with ?marketplace=<its name>: the
+    # workflow passes it on, so the message is filed under that marketplace.
+    mirakl_sim.state.webhook_url = f"{n8n}?marketplace=carrefour"
+    response = httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/e2e-thread-2/customer-message",
+        json={"body": "Bonjour, une question sur la garantie.", "customer_id": "c-e2e-2"},
+        timeout=120,
+    )
+    webhook = response.json()["webhook"]
+    assert webhook["status_code"] == 200, webhook
+    session.expire_all()
+    payload = session.scalars(
+        select(InboundEvent.payload).where(InboundEvent.id == webhook["response"]["event_id"])
+    ).one()
+    assert payload["marketplace"] == "carrefour"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from store.facts import Address
 from store.keys import resolve_internal_api_key
-from store.settings import Settings, get_settings
+from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from tools.refunds import RefundError, RefundLine, RefundRules, quote_refund
 
 
@@ -84,8 +84,12 @@ class RefundInput(BaseModel):
     )
 
 
-def make_business_tools(api: BusinessApi, rules: RefundRules) -> dict[str, BaseTool]:
-    """The LangChain tools, by name, bound to one API client and one set of refund rules."""
+def make_business_tools(
+    api: BusinessApi, rules: RefundRules, marketplace: str = DEFAULT_MARKETPLACE
+) -> dict[str, BaseTool]:
+    """The LangChain tools, by name, bound to one API client, one set of refund rules and one
+    marketplace (the same order id on another marketplace is another order)."""
+    where = {"marketplace": marketplace}
 
     def check_inventory(sku: str) -> dict[str, Any]:
         """Stock of a product: units available now, units reserved, and the restock date when it
@@ -95,25 +99,25 @@ def make_business_tools(api: BusinessApi, rules: RefundRules) -> dict[str, BaseT
     def get_order_cost(order_id: str) -> dict[str, Any]:
         """What an order cost the seller: per item price and unit cost, shipping price and cost,
         marketplace fee and margin. Internal figures: never quote costs or margin to a customer."""
-        return api.call("GET", f"/orders/{order_id}/cost")
+        return api.call("GET", f"/orders/{order_id}/cost", params=where)
 
     def get_shipment(order_id: str) -> dict[str, Any]:
         """Shipment of an order: carrier, tracking number and link, status (pending, preparing,
         shipped, in_transit, delivered, ...), tracking events and delivery address."""
-        return api.call("GET", f"/shipments/{order_id}")
+        return api.call("GET", f"/shipments/{order_id}", params=where)
 
     def update_shipping_address(order_id: str, address: Address) -> dict[str, Any]:
         """Change the delivery address of an order whose parcel has not left the warehouse.
         Refused (status 409) once it has shipped."""
         payload = dict(address)
-        return api.call("PUT", f"/shipments/{order_id}/address", json=payload)
+        return api.call("PUT", f"/shipments/{order_id}/address", json=payload, params=where)
 
     def compute_partial_refund(
         order_id: str, reason: str, items: list[RefundItem] | None = None
     ) -> dict[str, Any]:
         """Quote a partial refund under the seller's refund rules: the amount, the rule applied
         and whether a human must approve it. It never issues the refund."""
-        cost = api.call("GET", f"/orders/{order_id}/cost")
+        cost = api.call("GET", f"/orders/{order_id}/cost", params=where)
         if "error" in cost:
             return cost
         ordered = {item["sku"]: item for item in cost["items"]}

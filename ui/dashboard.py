@@ -36,7 +36,7 @@ from store.inbox import (
     thread_detail,
 )
 from store.queue import Pipeline
-from store.settings import DEFAULT_MARKETPLACE
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from store.threads import thread_key, threads_awaiting_review
 from store.users import authenticate, display_name_of
 from tools.mirakl.blocking import BlockingMirakl
@@ -68,6 +68,7 @@ class Workspace:
     drafting: DraftingService
     replay_report: Path | None = None
     mirakl_for: Callable[[str], BlockingMirakl] | None = None  # each marketplace's client
+    settings: Settings | None = None
 
     def client(self, marketplace: str) -> BlockingMirakl:
         if self.mirakl_for is None or marketplace == DEFAULT_MARKETPLACE:
@@ -75,13 +76,17 @@ class Workspace:
         return self.mirakl_for(marketplace)
 
 
-def parse_ref(ref: str) -> tuple[str, str]:
-    """(Mirakl thread id, marketplace) of a thread as the dashboard names it: the bare id on
-    the default marketplace, `<marketplace>/<id>` on the others (ids never contain "/")."""
+def parse_ref(ref: str, settings: Settings | None = None) -> tuple[str, str]:
+    """(Mirakl thread id, stored marketplace) of a thread as the dashboard names it: the bare
+    id on the default marketplace, `<marketplace>/<id>` on the others (ids never contain "/";
+    the marketplace by its configured name or as stored)."""
     ref = (ref or "").strip()
     if "/" in ref:
         marketplace, _, thread_id = ref.partition("/")
-        return thread_id.strip(), marketplace.strip()
+        marketplace = marketplace.strip()
+        if settings is not None:
+            marketplace = settings.stored_name(marketplace)
+        return thread_id.strip(), marketplace
     return ref, DEFAULT_MARKETPLACE
 
 
@@ -170,7 +175,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     def open_thread(ref: str, request: gr.Request) -> tuple[str, str, str, str]:
         actor(request)
-        thread_id, marketplace = parse_ref(ref)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id:
             return "Pick a thread in the inbox.", "", "", ""
         with ws.sessions() as session:
@@ -229,7 +234,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     def generate_draft(ref: str, request: gr.Request) -> tuple[str, str, str]:
         actor(request)
-        thread_id, marketplace = parse_ref(ref)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id:
             return "", "", "Pick a thread first."
         try:
@@ -256,7 +261,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     def send(ref: str, text: str, request: gr.Request) -> tuple[str, str]:
         """Returns (reply box, status): the box is emptied only once Mirakl took the reply."""
-        thread_id, marketplace = parse_ref(ref)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id or not (text or "").strip():
             return text, "Pick a thread and write a reply first."
         try:
@@ -292,7 +297,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
     ) -> tuple[str, str, str, str, str, str, str, str]:
         actor(request)
         empty = ("", "", "", "", "", "", "", "")
-        thread_id, marketplace = parse_ref(ref or "")
+        thread_id, marketplace = parse_ref(ref or "", ws.settings)
         if not thread_id or ws.agent is None:
             return ("_No review selected._", *empty[1:])
         found = ws.agent.pending_review(thread_id, marketplace)
@@ -325,7 +330,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         message_id: str, request: gr.Request,
     ) -> str:  # fmt: skip
         reply, note = reply or "", note or ""
-        thread_id, marketplace = parse_ref(thread_id or "")
+        thread_id, marketplace = parse_ref(thread_id or "", ws.settings)
         if not thread_id or ws.agent is None:
             return "Pick a review first."
         found = ws.agent.pending_review(thread_id, marketplace)

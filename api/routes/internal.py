@@ -148,6 +148,7 @@ def update_address(
             actor_type="system",
             actor=x_actor or "internal-api",
             action="shipment.address_updated",
+            marketplace=marketplace,
             order_id=updated.order_id,
             payload={"order_id": order_id, "from": previous, "to": new},
             outcome="succeeded",

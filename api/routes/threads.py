@@ -28,7 +28,7 @@ from store.text import StorableStr
 from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
-    prefix="/api/v1/threads", tags=["threads"], responses=error_responses(401, 404, 422, 500)
+    prefix="/api/v1/threads", tags=["threads"], responses=error_responses(401, 404, 409, 422, 500)
 )
 
 InboxStatus = Literal[

@@ -53,6 +53,7 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             text=state.get("text"),
             address=dict(address) if (address := state.get("address")) else None,
             settings=services.settings_for(marketplace_of(state)),
+            marketplace=marketplace_of(state),
         )
     return {
         "draft": {

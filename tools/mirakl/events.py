@@ -35,5 +35,9 @@ def incoming_from_mirakl(
     )
 
 
-def incoming_from_webhook(event: WebhookEvent) -> IncomingMessage:
-    return incoming_from_mirakl(event.payload.thread, event.payload.message)
+def incoming_from_webhook(event: WebhookEvent, marketplace: str | None = None) -> IncomingMessage:
+    """`marketplace`: the marketplace whose Mirakl sent it (the n8n workflow reads it from the
+    `?marketplace=` its webhook URL was registered with on that marketplace)."""
+    return incoming_from_mirakl(
+        event.payload.thread, event.payload.message, marketplace=marketplace
+    )

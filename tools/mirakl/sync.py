@@ -23,7 +23,7 @@ from store.ingest import IncomingMessage, scoped
 from store.models import InboundEvent, Message, Order, SyncCursor
 from store.settings import DEFAULT_MARKETPLACE, Settings
 from tools.mirakl.client import MiraklClient
-from tools.mirakl.errors import MiraklError
+from tools.mirakl.errors import MiraklConfigError, MiraklError
 from tools.mirakl.events import incoming_from_mirakl
 
 CURSOR = "mirakl_inbox"
@@ -218,6 +218,7 @@ class MarketplaceSync:
     inbox: SyncReport | None = None
     orders: OrderSyncReport | None = None
     error: str | None = None
+    misconfigured: bool = False  # its key or shop id is wrong: retrying cannot help
 
 
 async def sync_marketplaces(
@@ -244,9 +245,9 @@ async def sync_marketplaces(
                 result.orders = await sync_orders(
                     client, session_factory, since=since, marketplace=stored
                 )
+        except MiraklConfigError as exc:
+            result.error, result.misconfigured = exc.message, True
         except MiraklError as exc:
             result.error = exc.message
-        except ValueError as exc:  # its key is not configured
-            result.error = str(exc)
         results.append(result)
     return results

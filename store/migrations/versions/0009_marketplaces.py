@@ -54,9 +54,23 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX ix_audit_log_thread ON audit_log (marketplace, (payload ->> 'thread'), action)"
     )
+    # A queue lane is now `<marketplace>/<thread id>`.
+    op.alter_column("inbound_events", "thread_key", type_=sa.String(200))
 
 
 def downgrade() -> None:
+    others = op.get_bind().execute(
+        sa.text(
+            "SELECT count(*) FROM threads WHERE marketplace <> 'default' UNION ALL "
+            "SELECT count(*) FROM orders WHERE marketplace <> 'default'"
+        )
+    )
+    if any(n for (n,) in others):
+        raise RuntimeError(
+            "rows of marketplaces other than the default one exist: downgrading would merge "
+            "them into the default marketplace; export or delete them first"
+        )
+    op.alter_column("inbound_events", "thread_key", type_=sa.String(128))
     op.execute("DROP INDEX ix_audit_log_thread")
     op.execute("CREATE INDEX ix_audit_log_thread ON audit_log ((payload ->> 'thread'), action)")
     op.drop_constraint(
