@@ -64,7 +64,7 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     second = run_csagent("demo", "--no-serve", data_dir=tmp_path)
     assert second.returncode == 0, second.stderr
     assert f"threads:         0 added, {n_threads} already there" in second.stdout
-    assert f"threads:    {n_threads + 5} (" in second.stdout
+    assert f"threads:    {n_threads + 6} (" in second.stdout
 
 
 @pytest.mark.slow
