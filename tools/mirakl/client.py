@@ -130,15 +130,9 @@ class MiraklClient:
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> MiraklClient:
+        """The default marketplace's client (the `mirakl_*` settings when only one is set)."""
         s = settings or get_settings()
-        options: dict[str, Any] = {
-            "shop_id": s.mirakl_shop_id,
-            "timeout_s": s.mirakl_timeout_s,
-            "max_attempts": s.mirakl_max_attempts,
-            "max_retry_after_s": s.mirakl_max_retry_after_s,
-        }
-        options.update(overrides)
-        return cls(s.mirakl_base_url, s.mirakl_api_key.get_secret_value(), **options)
+        return cls.for_marketplace(s.default_connection(), s, **overrides)
 
     @classmethod
     def for_marketplace(
