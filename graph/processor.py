@@ -72,26 +72,27 @@ class Agent:
         # again from the payload: the configuration may have changed since).
         marketplace = session.scalar(select(Thread.marketplace).where(Thread.id == thread_pk))
         marketplace = marketplace or settings.stored_name(message.marketplace)
-        pending = self.pending_review(message.thread_id, marketplace) is not None
+
+        def unverified(reason: str) -> Outcome:
+            flag_unverified(
+                session, message.thread_id, message.message_id, reason,
+                review_pending=self.pending_review(message.thread_id, marketplace) is not None,
+                sla_hours=settings.for_marketplace(marketplace).sla_hours,
+                marketplace=marketplace,
+            )  # fmt: skip
+            return Outcome("unverified", None, None, None, {"reason": reason})
+
         try:
             mirakl = self.services.mirakl_for(marketplace)
         except LookupError:
             known = ", ".join(c.name for c in settings.connections())
-            reason = f"unknown marketplace {marketplace!r} (configured: {known}): nothing is sent"
-            flag_unverified(
-                session, message.thread_id, message.message_id, reason, review_pending=pending,
-                sla_hours=settings.sla_hours, marketplace=marketplace,
-            )  # fmt: skip
-            return Outcome("unverified", None, None, None, {"reason": reason})
+            return unverified(
+                f"unknown marketplace {marketplace!r} (configured: {known}): nothing is sent"
+            )
         with stage("verify"):
             check = check_message(mirakl, message.thread_id, message.message_id, message)
         if check.verification == "unverified":
-            reason = check.problem or "not on Mirakl"
-            flag_unverified(
-                session, message.thread_id, message.message_id, reason, review_pending=pending,
-                sla_hours=settings.for_marketplace(marketplace).sla_hours, marketplace=marketplace,
-            )  # fmt: skip
-            return Outcome("unverified", None, None, None, {"reason": reason})
+            return unverified(check.problem or "not on Mirakl")
         result = self._run(
             session,
             message.thread_id,

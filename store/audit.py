@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.ingest import scoped
 from store.models import AuditEntry
 from store.settings import DEFAULT_MARKETPLACE
+from store.threads import scoped
 
 
 def perform_once(

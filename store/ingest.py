@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from store.models import Customer, InboundEvent, Message, Order, Thread
 from store.settings import DEFAULT_MARKETPLACE
 from store.text import StorableStr
-from store.threads import refresh_thread_summary, thread_key
+from store.threads import refresh_thread_summary, scoped, thread_key
 from store.upserts import get_or_create
 
 
@@ -71,10 +71,14 @@ class IncomingMessage(BaseModel):
     )
 
 
-def scoped(marketplace: str, key: str) -> str:
-    """A key (dedupe, audit) unique across marketplaces; the default marketplace's keys are
-    unchanged, so a single-marketplace install's history keeps deduplicating."""
-    return key if marketplace == DEFAULT_MARKETPLACE else f"{marketplace}/{key}"
+# The reconciliation cursors (`csagent sync`): one of each per marketplace.
+INBOX_CURSOR = "mirakl_inbox"
+ORDERS_CURSOR = "mirakl_orders"
+
+
+def cursor_name(name: str, marketplace: str) -> str:
+    """A marketplace's own cursor; the default marketplace's keep their names."""
+    return name if marketplace == DEFAULT_MARKETPLACE else f"{name}@{marketplace}"
 
 
 def record_event(

@@ -25,7 +25,13 @@ from sqlalchemy import Engine, delete, func, select, text, true, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import get_engine, libpq_url
-from store.ingest import IncomingMessage, record_event, store_message
+from store.ingest import (
+    INBOX_CURSOR,
+    IncomingMessage,
+    cursor_name,
+    record_event,
+    store_message,
+)
 from store.metrics import MARKETPLACE_MESSAGES, MESSAGES, PROCESSING_SECONDS, stage
 from store.models import InboundEvent, ProcessingAttempt
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
@@ -506,7 +512,7 @@ def marketplace_health(session: Session, marketplace: str) -> MarketplaceHealth:
             Message.marketplace == marketplace, Message.verification == "unverified"
         )
     )
-    cursor = "mirakl_inbox" if marketplace == DEFAULT_MARKETPLACE else f"mirakl_inbox@{marketplace}"
+    cursor = cursor_name(INBOX_CURSOR, marketplace)
     synced = session.scalar(select(SyncCursor.position).where(SyncCursor.name == cursor))
     return MarketplaceHealth(int(queued), int(failed), int(unverified or 0), synced)
 

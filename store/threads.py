@@ -197,12 +197,16 @@ def close_thread(
     )
 
 
+def scoped(marketplace: str, key: str) -> str:
+    """A key (a Mirakl id, a dedupe or audit key) unique across marketplaces: `<marketplace>/
+    <key>`. The default marketplace's keys stay bare, so a single-marketplace install's
+    checkpoints, dedupe and audit keys keep their meaning."""
+    return key if marketplace == DEFAULT_MARKETPLACE else f"{marketplace}/{key}"
+
+
 def thread_key(mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE) -> str:
-    """One string per thread across marketplaces: its lock, its queue lane, its checkpoint. The
-    default marketplace's threads keep their bare Mirakl id (their checkpoints stay valid)."""
-    if marketplace == DEFAULT_MARKETPLACE:
-        return mirakl_thread_id
-    return f"{marketplace}/{mirakl_thread_id}"
+    """One string per thread across marketplaces: its lock, its queue lane, its checkpoint."""
+    return scoped(marketplace, mirakl_thread_id)
 
 
 def _lock_key(key: str) -> Any:

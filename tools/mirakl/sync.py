@@ -19,15 +19,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.business import record_mirakl_order
-from store.ingest import IncomingMessage, scoped
+from store.ingest import INBOX_CURSOR, ORDERS_CURSOR, IncomingMessage, cursor_name
 from store.models import InboundEvent, Message, Order, SyncCursor
 from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.threads import scoped
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
 from tools.mirakl.events import incoming_from_mirakl
 
-CURSOR = "mirakl_inbox"
-ORDERS_CURSOR = "mirakl_orders"
 ORDER_BATCH = 100  # ids per OR11 call (Mirakl's page limit)
 
 # Ingests one message; may return its outcome status ("failed" is counted as such).
@@ -46,11 +45,11 @@ class SyncReport:
     failed: int = 0  # stored, but their processing failed: `csagent events retry` re-runs them
 
 
-def read_cursor(session: Session, name: str = CURSOR) -> datetime | None:
+def read_cursor(session: Session, name: str = INBOX_CURSOR) -> datetime | None:
     return session.scalar(select(SyncCursor.position).where(SyncCursor.name == name))
 
 
-def write_cursor(session: Session, position: datetime, name: str = CURSOR) -> None:
+def write_cursor(session: Session, position: datetime, name: str = INBOX_CURSOR) -> None:
     """Move the cursor forward (never back)."""
     statement = insert(SyncCursor).values(name=name, position=position)
     session.execute(
@@ -60,12 +59,6 @@ def write_cursor(session: Session, position: datetime, name: str = CURSOR) -> No
             where=SyncCursor.position < statement.excluded.position,
         )
     )
-
-
-def cursor_name(name: str, marketplace: str) -> str:
-    """Each marketplace reads its own inbox and orders: a cursor each (the default marketplace's
-    keep their names)."""
-    return name if marketplace == DEFAULT_MARKETPLACE else f"{name}@{marketplace}"
 
 
 def failed_message_ids(
@@ -108,7 +101,7 @@ async def sync_inbox(
 ) -> SyncReport:
     """One reconciliation pass of one marketplace's inbox; `since` overrides the stored cursor.
     `label` is what the messages name as their marketplace (its configured name)."""
-    cursor = cursor_name(CURSOR, marketplace)
+    cursor = cursor_name(INBOX_CURSOR, marketplace)
     with session_factory() as session:
         stored = read_cursor(session, cursor)
     start = since or stored
