@@ -171,26 +171,25 @@ def retrieval_draft(
     unverified: str | None = None,
     *,
     decision: Decision | None = None,
+    stated: str | None = None,
+    reason: str = "",
     late: bool = False,
-    knowledge_dir: Path | None = None,
 ) -> str:
-    """Greeting, an apology when the reply is late, the decision and its reason, one or two
-    sentences of the policy behind it, sign-off. Without a decision: what can truthfully be
-    said of the order and the most relevant policy passages, in the customer's language."""
+    """Greeting, an apology when the reply is late, the decision (`stated`: its sentence) and
+    its reason (`reason`: one or two sentences of the policy behind it), sign-off. Without a
+    decision: what can truthfully be said of the order and the most relevant policy passages,
+    in the customer's language."""
     lang = reply_language(ctx["language"])
     p = PHRASES[lang]
     parts = [greeting(ctx["customer_name"], lang, ctx.get("title"))]
     if late:
         parts.append(p["sorry_late"])
-    stated = decision_sentence(decision, order, lang) if decision is not None else None
     if decision is not None and stated is not None and decision.kind not in ASKING:
         if not decision.kind.startswith("damaged_photos_received"):  # it thanks for the photos
             parts.append(p["thanks"])
         parts.append(stated)
-        if decision.policy is not None and knowledge_dir is not None:
-            reason = policy_sentences(knowledge_dir, lang, decision.policy)
-            if reason:
-                parts.append(reason)
+        if reason:
+            parts.append(reason)
         return "\n\n".join([*parts, *sign_off(lang, shop)])
     parts.append(p["thanks"])
     if stated is not None:  # no order to decide on yet: say so, then what the policy says
@@ -375,7 +374,7 @@ def draft_reply(
         return Draft(text, sources, "llm", ctx["language"], calls, kind, flags)
     text = retrieval_draft(
         ctx, order, hits, shop, unverified,
-        decision=decision, late=late, knowledge_dir=knowledge_dir,
+        decision=decision, stated=stated, reason=reason, late=late,
     )  # fmt: skip
     used = [] if kind else choose_passages(hits, lang)
     used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
@@ -538,12 +537,11 @@ class DraftingService:
         text: str | None = None,
         address: dict[str, Any] | None = None,
         now: datetime | None = None,
-        settings: Settings | None = None,
         marketplace: str = DEFAULT_MARKETPLACE,
     ) -> Draft:
-        """The draft for `intent` (when known): the seller's decision first, then the policy.
-        `settings`: as they apply on the thread's marketplace (window, deadline, signature)."""
-        s = settings or self.settings
+        """The draft for `intent` (when known): the seller's decision first, then the policy,
+        with the thread's marketplace's window, deadline, signature and order lookups."""
+        s = self.settings.for_marketplace(marketplace)
         moment = now or datetime.now(UTC)
         lang = reply_language(ctx["language"])
         if intent == "address_update" and address is None and order is not None:

@@ -50,7 +50,7 @@ def draft_for_thread(
         session.close()
     return drafting.draft(
         conversation, reading.order, unverified=reading.problem, intent=intent,
-        settings=drafting.settings.for_marketplace(marketplace), marketplace=marketplace,
+        marketplace=marketplace,
     )  # fmt: skip
 
 

@@ -147,17 +147,34 @@ def record_mirakl_order(
     return order_pk
 
 
-def order_by_mirakl_id(
+def find_order(
     session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> Order:
-    order = session.scalar(
+) -> Order | None:
+    """An order by its Mirakl id on a marketplace (the same id elsewhere is another order)."""
+    return session.scalar(
         select(Order).where(
             Order.marketplace == marketplace, Order.mirakl_order_id == mirakl_order_id
         )
     )
+
+
+def order_by_mirakl_id(
+    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> Order:
+    order = find_order(session, mirakl_order_id, marketplace=marketplace)
     if order is None:
         raise NotFound(f"order {mirakl_order_id} not found")
     return order
+
+
+def mark_order_cancelled(
+    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> None:
+    """Mirakl cancelled it: the stored copy says so until the next reading."""
+    order = find_order(session, mirakl_order_id, marketplace=marketplace)
+    if order is not None:
+        order.state = "CANCELED"
+        order.can_cancel = False
 
 
 # -- inventory -------------------------------------------------------------------------------------

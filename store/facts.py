@@ -11,13 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any, NotRequired
 
 from pydantic import ConfigDict, Field, with_config
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from store.mirakl_models import Order as MiraklOrder
-from store.models import Order
-from store.settings import DEFAULT_MARKETPLACE
 from store.text import StorableStr
 
 
@@ -117,16 +113,3 @@ def facts_from_mirakl(order: MiraklOrder, fetched_at: datetime) -> OrderFacts:
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
-
-
-def mark_order_cancelled(
-    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> None:
-    order = session.scalar(
-        select(Order).where(
-            Order.marketplace == marketplace, Order.mirakl_order_id == mirakl_order_id
-        )
-    )
-    if order is not None:
-        order.state = "CANCELED"
-        order.can_cancel = False

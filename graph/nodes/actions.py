@@ -13,7 +13,8 @@ from langgraph.runtime import Runtime
 from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, marketplace_of
 from store.audit import perform_once
-from store.facts import OrderFacts, mark_order_cancelled
+from store.business import mark_order_cancelled
+from store.facts import OrderFacts
 from store.metrics import stage
 from store.threads import close_thread, record_outbound
 from tools.mirakl.blocking import BlockingMirakl

@@ -40,8 +40,7 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             "search_query": note,
         }
     with stage("draft"):
-        services = services_of(runtime)
-        result = services.drafting.draft(
+        result = services_of(runtime).drafting.draft(
             conversation,
             state.get("order"),
             # The message's own vector (from classification): each message is embedded once.
@@ -52,7 +51,6 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             intent=None if note else state.get("intent"),
             text=state.get("text"),
             address=dict(address) if (address := state.get("address")) else None,
-            settings=services.settings_for(marketplace_of(state)),
             marketplace=marketplace_of(state),
         )
     return {
