@@ -18,9 +18,11 @@ from graph.drafting import DraftingService
 from graph.processor import processor_for
 from graph.services import Services
 from store.db import get_engine
+from store.ingest import IncomingMessage
 from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
 from store.queue import Pipeline, Processor
 from store.settings import Settings, get_settings
+from tools.mirakl.poller import Poller
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -32,13 +34,22 @@ def create_app(
     processor: Processor | None = None,
     queue_worker: bool | None = None,
     drafting: DraftingService | None = None,
+    poll: bool = False,
 ) -> FastAPI:
+    """The app; `poll`: also read each marketplace's inbox in the background (the seller's
+    intake, tools/mirakl/poller.py), what `csagent serve` does when CSAGENT_MIRAKL_POLL is on."""
     settings = settings or get_settings()
     engine = engine or get_engine(settings)
     pipeline = Pipeline.from_settings(
         settings, engine=engine, processor=processor or processor_for(settings, engine)
     )
     run_worker = settings.api_queue_worker if queue_worker is None else queue_worker
+
+    def accept(message: IncomingMessage) -> str:
+        """A polled message takes the webhook's path: recorded, then processed by the queue."""
+        return "accepted" if pipeline.accept(message, source="poll").is_new else "duplicate"
+
+    poller = Poller(settings, engine, accept) if poll else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +65,8 @@ def create_app(
                 name="csagent-queue-worker", daemon=True,
             )  # fmt: skip
             worker.start()
+        if poller is not None:
+            poller.run_in_thread(stop)
         try:
             yield
         finally:
@@ -70,6 +83,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.pipeline = pipeline
+    app.state.poller = poller
     app.state.api_key = resolve_api_key(settings)
     app.state.internal_api_key = resolve_internal_api_key(settings)
     app.state.reviewer_api_key = resolve_reviewer_api_key(settings)

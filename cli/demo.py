@@ -128,7 +128,7 @@ def run_live_demo(
         )  # fmt: skip
         thresholds = ", ".join(f"{k} {v:.2f}" for k, v in settings.automation_thresholds.items())
         echo(f"agent: automation {settings.automation_mode}, thresholds {thresholds}")
-        app = create_web_app(settings, queue_worker=False)
+        app = create_web_app(settings, queue_worker=False, poll=False)
         with serve_in_thread(app, lifespan="on", port=port):
             echo(
                 f"Mirakl simulators: fnac on {sim_url}/api, carrefour on {crf_url}/api; "
@@ -161,7 +161,7 @@ def _second_marketplace(
 
     def shop(url: str) -> list[str]:
         thread = httpx.get(f"{url}/api/inbox/threads/{thread_id}", headers=key).json()
-        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
 
     on_crf, on_fnac = shop(crf_url), shop(sim_url)
     echo(

@@ -20,6 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 def create_web_app(settings: Settings | None = None, **kwargs: Any) -> FastAPI:
     """`create_app` plus the dashboard; what `csagent serve` and the demo run."""
     settings = settings or get_settings()
+    kwargs.setdefault("poll", settings.mirakl_poll)
     app = create_app(settings, **kwargs)
     processor = app.state.pipeline.processor
     workspace = Workspace(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.classify.intents import AUTOMATABLE
+from tools.mirakl.models import role
 
 
 @dataclass
@@ -84,18 +85,20 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
 
     simulator = stack.simulator.state.sim
     for record in records:
-        simulator.threads.setdefault(record["id"], record)  # "Mirakl" has the history too
+        if record["id"] not in simulator.threads:  # "Mirakl" has the history too
+            simulator.add_thread(record)
     with session_scope(stack.settings) as session:
         import_v1(session, records, sla_hours=stack.settings.sla_hours)
     agent = stack.app.state.pipeline.processor
     report = ReplayReport()
     for record in records:
         messages = sorted(record.get("messages", []), key=lambda m: m["date_created"])
-        if not messages or messages[-1]["from"]["type"] != "CUSTOMER":
+        if not messages or role(messages[-1]["from"]["type"]) != "CUSTOMER":
             continue  # already answered: nothing to replay
         last = messages[-1]
         customer: dict[str, Any] = next(
-            (p for p in record.get("current_participants", []) if p["type"] == "CUSTOMER"), {}
+            (p for p in record.get("current_participants", []) if role(p["type"]) == "CUSTOMER"),
+            {},
         )
         entity = next(
             (e["id"] for e in record.get("entities", []) if e["type"] == "MMP_ORDER"), None

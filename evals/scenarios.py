@@ -92,7 +92,7 @@ def run_scenarios(
             f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
         ).json()
         thread = simulator.state.sim.threads[thread_id]
-        replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+        replies = [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
         reviews = httpx.get(f"{api_url}/api/v1/reviews", headers=stack.reviewer_headers).json()
         review = next((r["description"] for r in reviews if r["thread_id"] == thread_id), "")
         target = (scenario.get("order") or {}).get("as") or (scenario.get("order") or {}).get("id")

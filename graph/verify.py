@@ -63,11 +63,11 @@ def check_message(
         return MessageCheck(
             "unverified", f"Mirakl's thread {thread_id} has no message {message_id}"
         )
-    if message.sender.type != "CUSTOMER":
+    if message.author != "CUSTOMER":
+        writer = (message.author or message.sender.type).lower()
         return MessageCheck(
             "unverified",
-            f"on Mirakl, message {message_id} was written by the {message.sender.type.lower()}, "
-            "not by the customer",
+            f"on Mirakl, message {message_id} was written by the {writer}, not by the customer",
         )
     customer = thread.customer
     if customer is None or customer.id is None:
@@ -90,7 +90,7 @@ def check_message(
         customer_id=customer.id,
         customer_name=customer.display_name,
         order_id=thread.order_id,
-        attachments=list(message.attachments),
+        attachments=[a.model_dump(mode="json", exclude_none=True) for a in message.attachments],
     )
 
 

@@ -5,6 +5,7 @@ customer, order reference, thread and message. The queue and processing live in 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -32,11 +33,16 @@ IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 MIRAKL_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 
 
+# A customer id never goes into a URL; Mirakl does not say what it looks like (its own example
+# is "Customer id"), so any printable text is accepted.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class CustomerRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(
-        min_length=1, max_length=128, pattern=MIRAKL_ID, description="Mirakl customer id."
+        min_length=1, max_length=128, pattern=PRINTABLE, description="Mirakl customer id."
     )
     name: Annotated[StorableStr, Field(max_length=256)] | None = Field(
         default=None, description="Display name."
@@ -148,29 +154,17 @@ def store_message(
                 "customer_id": customer_pk,
             },
         )
-    values = {
-        "marketplace": marketplace,
-        "mirakl_thread_id": message.thread_id,
-        "order_id": order_pk,
-        "customer_id": customer_pk,
-        "topic": message.topic,
-        "locale": message.locale,
-        "channel": message.marketplace,
-        "mirakl_created_at": message.created_at,
-        "mirakl_updated_at": message.created_at,
-    }
-    statement = insert(Thread).values(**values)
-    new = statement.excluded
-    thread_pk: int = session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["marketplace", "mirakl_thread_id"],
-            set_={
-                **{c: func.coalesce(getattr(Thread, c), getattr(new, c))
-                   for c in ("order_id", "topic", "locale", "channel")},
-                "mirakl_updated_at": func.greatest(Thread.mirakl_updated_at, new.mirakl_updated_at),
-            },
-        ).returning(Thread.id)
-    ).scalar_one()  # fmt: skip
+    thread_pk = upsert_thread(
+        session,
+        marketplace=marketplace,
+        thread_id=message.thread_id,
+        order_pk=order_pk,
+        customer_pk=customer_pk,
+        topic=message.topic,
+        locale=message.locale,
+        channel=message.marketplace,
+        at=message.created_at,
+    )
     inserted = session.execute(
         insert(Message)
         .values(
@@ -189,3 +183,82 @@ def store_message(
     if inserted is not None:
         refresh_thread_summary(session, thread_pk, sla_hours)
     return thread_pk, inserted is not None
+
+
+def upsert_thread(
+    session: Session,
+    *,
+    marketplace: str,
+    thread_id: str,
+    order_pk: int | None,
+    customer_pk: int | None,
+    topic: str | None,
+    locale: str | None,
+    channel: str | None,
+    at: datetime,
+) -> int:
+    """The thread's row, created or completed: an existing thread keeps what it knew (only what
+    an earlier source did not know is filled in; its order link is never replaced)."""
+    values = {
+        "marketplace": marketplace,
+        "mirakl_thread_id": thread_id,
+        "order_id": order_pk,
+        "customer_id": customer_pk,
+        "topic": topic,
+        "locale": locale,
+        "channel": channel,
+        "mirakl_created_at": at,
+        "mirakl_updated_at": at,
+    }
+    statement = insert(Thread).values(**values)
+    new = statement.excluded
+    thread_pk: int = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["marketplace", "mirakl_thread_id"],
+            set_={
+                **{c: func.coalesce(getattr(Thread, c), getattr(new, c))
+                   for c in ("order_id", "customer_id", "topic", "locale", "channel")},
+                "mirakl_updated_at": func.greatest(Thread.mirakl_updated_at, new.mirakl_updated_at),
+            },
+        ).returning(Thread.id)
+    ).scalar_one()  # fmt: skip
+    return thread_pk
+
+
+def store_operator_message(
+    session: Session,
+    *,
+    thread_id: str,
+    message_id: str,
+    body: str,
+    created_at: datetime,
+    author_name: str | None,
+    topic: str | None,
+    sla_hours: float,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> bool:
+    """Store a message the marketplace's operator wrote, read from Mirakl: shown as the
+    operator's, never processed by the agent and never read as the customer's words. True if
+    it was new."""
+    thread_pk = upsert_thread(
+        session, marketplace=marketplace, thread_id=thread_id, order_pk=None, customer_pk=None,
+        topic=topic, locale=None, channel=None, at=created_at,
+    )  # fmt: skip
+    inserted = session.execute(
+        insert(Message)
+        .values(
+            mirakl_message_id=message_id,
+            marketplace=marketplace,
+            thread_id=thread_pk,
+            direction="inbound",
+            author_type="OPERATOR",
+            author_name=author_name,
+            body=body,
+            created_at=created_at,
+        )
+        .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
+        .returning(Message.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        refresh_thread_summary(session, thread_pk, sla_hours)
+    return inserted is not None

@@ -41,6 +41,24 @@ QUEUE_DEPTH = Gauge(
     "csagent_queue_depth", "Events waiting to be processed", multiprocess_mode="max"
 )
 FAILED_EVENTS = Gauge("csagent_failed_events", "Events failed for good", multiprocess_mode="max")
+MIRAKL_POLL_PASSES = Counter(
+    "csagent_mirakl_poll_passes", "Passes over a marketplace's inbox, by outcome",
+    ["marketplace", "outcome"],
+)  # fmt: skip
+MIRAKL_POLL_LAG = Gauge(
+    "csagent_mirakl_poll_lag_seconds",
+    "Seconds since the start of the last complete pass over a marketplace's inbox",
+    ["marketplace"], multiprocess_mode="min",
+)  # fmt: skip
+REPLIES_OWED = Gauge(
+    "csagent_replies_owed", "Open threads on which Mirakl's reply clock runs",
+    ["marketplace"], multiprocess_mode="max",
+)  # fmt: skip
+REPLY_DUE_SECONDS = Gauge(
+    "csagent_next_reply_due_seconds",
+    "Seconds until the most urgent reply deadline (negative: breached that long ago)",
+    ["marketplace"], multiprocess_mode="min",
+)  # fmt: skip
 
 
 @contextmanager

@@ -205,6 +205,10 @@ class Thread(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     attention: Mapped[str | None] = mapped_column(Text)  # why it needs a human, when it does
     sla_due_at: Mapped[datetime | None]
+    # Mirakl's reply clock (`metadata.shop_reply_needed_since`) as last read, and when it was
+    # read; never read: the deadline is estimated from the stored messages.
+    reply_needed_since: Mapped[datetime | None]
+    reply_clock_read_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime | None]
     mirakl_created_at: Mapped[datetime | None]
     mirakl_updated_at: Mapped[datetime | None]
@@ -401,6 +405,8 @@ class SyncCursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[datetime]
+    # When the last complete pass started: Mirakl's changes before it have all been read.
+    checked_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 

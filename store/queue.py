@@ -495,11 +495,21 @@ class MarketplaceHealth:
     queued: int
     failed: int
     unverified: int  # messages stored but not confirmed by that marketplace's Mirakl
-    inbox_synced_to: datetime | None  # `csagent sync`'s cursor on that marketplace
+    inbox_synced_to: datetime | None  # the inbox cursor (largest `date_updated` read)
+    inbox_checked_at: datetime | None = None  # start of the last complete pass over the inbox
+    replies_owed: int = 0  # open threads with a reply deadline
+    next_due_at: datetime | None = None  # the most urgent reply deadline
+
+    @property
+    def lag_s(self) -> float | None:
+        """Seconds since the last complete pass began: how old csagent's view of the inbox is."""
+        if self.inbox_checked_at is None:
+            return None
+        return max(0.0, (datetime.now(UTC) - self.inbox_checked_at).total_seconds())
 
 
 def marketplace_health(session: Session, marketplace: str) -> MarketplaceHealth:
-    from store.models import Message, SyncCursor
+    from store.models import Message, SyncCursor, Thread
 
     queued, failed = session.execute(
         select(
@@ -513,8 +523,20 @@ def marketplace_health(session: Session, marketplace: str) -> MarketplaceHealth:
         )
     )
     cursor = cursor_name(INBOX_CURSOR, marketplace)
-    synced = session.scalar(select(SyncCursor.position).where(SyncCursor.name == cursor))
-    return MarketplaceHealth(int(queued), int(failed), int(unverified or 0), synced)
+    synced = session.execute(
+        select(SyncCursor.position, SyncCursor.checked_at).where(SyncCursor.name == cursor)
+    ).first()
+    owed, next_due = session.execute(
+        select(func.count(), func.min(Thread.sla_due_at)).where(
+            Thread.marketplace == marketplace,
+            Thread.status.in_(("open", "needs_attention")),
+            Thread.sla_due_at.is_not(None),
+        )
+    ).one()
+    return MarketplaceHealth(
+        int(queued), int(failed), int(unverified or 0),
+        synced[0] if synced else None, synced[1] if synced else None, int(owed), next_due,
+    )  # fmt: skip
 
 
 def queue_health(session: Session) -> QueueHealth:

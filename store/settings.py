@@ -8,6 +8,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -55,6 +56,14 @@ class MarketplaceConnection(BaseModel):
                 f"its key ({self.api_key_env or 'none named'} is empty)"
             )
         return SecretStr(value)
+
+
+MIN_POLL_INTERVAL_S = 60.0  # Mirakl's inbox is not meant to be read more often than this
+
+
+def _on_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 # The shipped knowledge base, found the same way in a checkout and in an installed csagent.
@@ -107,6 +116,27 @@ class Settings(BaseSettings):
     )
     mirakl_max_retry_after_s: float = Field(
         default=60.0, ge=0, description="Longest Retry-After (429) the client is willing to wait."
+    )
+
+    mirakl_poll: bool = Field(
+        default=True,
+        description="Read new customer messages from each marketplace's inbox (M11) in the "
+        "background of `csagent serve`: a seller's intake, since Mirakl sends sellers no "
+        "webhooks. One process polls each marketplace at a time, whatever the number of "
+        "processes on the database.",
+    )
+    mirakl_poll_interval_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds between two reads of a marketplace's inbox; at least 60 against a "
+        "real Mirakl (M11 is meant to be called at each inbox display; integrators poll every 2 "
+        "to 5 minutes). Lower values are accepted only for a simulator on loopback.",
+    )
+    mirakl_poll_overlap_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Each pass re-reads this far before the cursor (clock skew, a thread "
+        "changed while the pass paged); messages read twice are recognised, never re-processed.",
     )
 
     marketplaces: list[MarketplaceConnection] = Field(
@@ -234,6 +264,14 @@ class Settings(BaseSettings):
         default = self.default_connection()
         if any(m.name == DEFAULT_MARKETPLACE and m is not default for m in self.marketplaces):
             raise ValueError(f"only the default marketplace may be named {DEFAULT_MARKETPLACE!r}")
+        if self.mirakl_poll_interval_s < MIN_POLL_INTERVAL_S:
+            remote = [c.name for c in self.connections() if not _on_loopback(c.base_url)]
+            if remote:
+                raise ValueError(
+                    f"CSAGENT_MIRAKL_POLL_INTERVAL_S={self.mirakl_poll_interval_s:g} is below "
+                    f"{MIN_POLL_INTERVAL_S:g} s, too often for a real Mirakl "
+                    f"({', '.join(remote)}); only a simulator on loopback may be polled faster"
+                )
         return self
 
     def connections(self) -> list[MarketplaceConnection]:

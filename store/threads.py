@@ -22,11 +22,25 @@ class ThreadSummary:
     sla_due_at: datetime | None
 
 
-def summarize_thread(messages: list[tuple[str, datetime]], sla_hours: float) -> ThreadSummary:
+@dataclass(frozen=True)
+class ReplyClock:
+    """Mirakl's reply clock as last read: since when the shop owes a reply (None: nothing owed),
+    and when it was read."""
+
+    needed_since: datetime | None
+    read_at: datetime
+
+
+def summarize_thread(
+    messages: list[tuple[str, datetime]], sla_hours: float, clock: ReplyClock | None = None
+) -> ThreadSummary:
     """Status and reply deadline of a thread from its (direction, created_at) messages.
 
-    A thread whose latest message is the customer's waits for us ("open") and is due
-    `sla_hours` after the first customer message that has had no answer yet.
+    A thread whose latest message is the customer's waits for us ("open"). Its deadline is
+    Mirakl's clock, the one operators judge the shop on: `sla_hours` after
+    `shop_reply_needed_since`, nothing when Mirakl says no reply is owed. Only a message that
+    arrived after the clock was read (or a thread whose clock was never read) falls back to
+    csagent's estimate: the first customer message that has had no answer yet.
     """
     if not messages:
         return ThreadSummary("open", None, None)
@@ -39,7 +53,14 @@ def summarize_thread(messages: list[tuple[str, datetime]], sla_hours: float) -> 
         if direction == "outbound":
             break
         first_unanswered = created_at
-    return ThreadSummary("open", last_at, first_unanswered + timedelta(hours=sla_hours))
+    since: datetime | None = first_unanswered
+    if clock is not None:
+        if clock.needed_since is not None:
+            since = clock.needed_since
+        elif first_unanswered <= clock.read_at:
+            since = None  # Mirakl said nothing is owed (answered, or "no reply needed")
+    due = since + timedelta(hours=sla_hours) if since is not None else None
+    return ThreadSummary("open", last_at, due)
 
 
 def link_order(session: Session, thread_pk: int, order_pk: int) -> bool:
@@ -60,7 +81,15 @@ def refresh_thread_summary(session: Session, thread_pk: int, sla_hours: float) -
             Message.thread_id == thread_pk, Message.verification.is_distinct_from("unverified")
         )
     ).all()
-    summary = summarize_thread([(d, c) for d, c in history], sla_hours)
+    clock_row = session.execute(
+        select(Thread.reply_needed_since, Thread.reply_clock_read_at).where(Thread.id == thread_pk)
+    ).one_or_none()
+    clock = (
+        ReplyClock(clock_row[0], clock_row[1])
+        if clock_row is not None and clock_row[1] is not None
+        else None
+    )
+    summary = summarize_thread([(d, c) for d, c in history], sla_hours, clock)
     session.execute(
         update(Thread)
         .where(Thread.id == thread_pk)
@@ -71,6 +100,29 @@ def refresh_thread_summary(session: Session, thread_pk: int, sla_hours: float) -
         )
     )
     return summary
+
+
+def record_reply_clock(
+    session: Session,
+    mirakl_thread_id: str,
+    needed_since: datetime | None,
+    *,
+    sla_hours: float,
+    marketplace: str = DEFAULT_MARKETPLACE,
+    read_at: datetime | None = None,
+) -> bool:
+    """Keep Mirakl's reply clock of a stored thread (read from M10/M11 `metadata`) and recompute
+    its deadline; False when csagent does not have the thread (yet)."""
+    thread_pk = session.scalar(
+        update(Thread)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
+        .values(reply_needed_since=needed_since, reply_clock_read_at=read_at or datetime.now(UTC))
+        .returning(Thread.id)
+    )
+    if thread_pk is None:
+        return False
+    refresh_thread_summary(session, thread_pk, sla_hours)
+    return True
 
 
 # -- what the agent reads and writes of a thread --------------------------------------------------
@@ -115,6 +167,7 @@ def read_thread(
         .where(
             Message.thread_id == row[0],
             Message.verification.is_distinct_from("unverified"),  # never what Mirakl denies
+            Message.author_type != "OPERATOR",  # the marketplace's words are not the customer's
         )
         .order_by(Message.created_at, Message.id)
     ).all()
@@ -184,8 +237,14 @@ def record_outbound(
         )
         .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
     )  # fmt: skip
+    # Mirakl stops its reply clock when the shop replies ("null when the shop has replied").
+    now = datetime.now(UTC)
     session.execute(
-        update(Thread).where(Thread.id == thread_pk).values(status="answered", sla_due_at=None)
+        update(Thread)
+        .where(Thread.id == thread_pk)
+        .values(
+            status="answered", sla_due_at=None, reply_needed_since=None, reply_clock_read_at=now
+        )
     )
 
 

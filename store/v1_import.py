@@ -164,14 +164,16 @@ def _import_thread(
                 "mirakl_message_id": m.id,
                 "marketplace": marketplace,
                 "thread_id": thread_pk,
-                "direction": "outbound" if m.sender.type == "SHOP" else "inbound",
-                "author_type": m.sender.type,
+                "direction": "outbound" if m.author == "SHOP" else "inbound",
+                "author_type": m.author or "OPERATOR",
                 "author_name": m.sender.display_name,
                 "body": m.body,
                 "created_at": m.date_created,
                 # V1 only saw messages already in Mirakl, so the shop's own were delivered.
-                "delivery_status": "sent" if m.sender.type == "SHOP" else None,
-                "attachments": m.attachments,
+                "delivery_status": "sent" if m.author == "SHOP" else None,
+                "attachments": [
+                    a.model_dump(mode="json", exclude_none=True) for a in m.attachments
+                ],
             }
             for m in thread.messages
         ]

@@ -61,7 +61,7 @@ def messages_by_thread(sim: Simulator, sender: str) -> Counter[str]:
         for thread_id, thread in sim.state.threads.items()
         if thread_id.startswith("crash-")
         for m in thread["messages"]
-        if m["from"]["type"] == sender
+        if m["from"]["type"] == f"{sender}_USER"
     )
 
 

@@ -56,7 +56,7 @@ class Desk:
 
     def shop_messages(self, thread_id: str) -> list[str]:
         thread = self.sim.state.threads[thread_id]
-        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
 
 
 def import_sample() -> None:
@@ -80,7 +80,7 @@ def make_desk(sim: Simulator, **overrides: Any) -> Iterator[Desk]:
         "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5, "address_update": 0.5},
         **overrides,
     })  # fmt: skip
-    app = create_web_app(settings, queue_worker=False)
+    app = create_web_app(settings, queue_worker=False, poll=False)
     with serve(app, lifespan="on", port=port) as url:
         yield Desk(url, sim, app)
 

@@ -164,7 +164,7 @@ class Stack:
 
     def shop_messages(self, thread_id: str) -> list[str]:
         thread = self.sim.state.threads[thread_id]
-        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
 
     def order_state(self, order_id: str) -> str:
         return str(self.sim.state.orders[order_id]["order_state"])

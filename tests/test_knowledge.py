@@ -190,7 +190,7 @@ def return_thread(session: Session, sim: Simulator | None = None) -> str:
     }  # fmt: skip
     import_v1(session, [record], sla_hours=24)
     if sim is not None:
-        sim.state.threads[record["id"]] = record
+        sim.state.add_thread(record)
     return "t-return-fr"
 
 

@@ -95,7 +95,7 @@ class Two:
         )
         if thread.status_code == 404:
             return []
-        return [m["body"] for m in thread.json()["messages"] if m["from"]["type"] == "SHOP"]
+        return [m["body"] for m in thread.json()["messages"] if m["from"]["type"] == "SHOP_USER"]
 
     def order_state(self, marketplace: str, order_id: str) -> str:
         page = httpx.get(

@@ -147,7 +147,7 @@ async def test_reply_appears_in_the_thread(client: MiraklClient) -> None:
     result = await client.reply(FIRST_THREAD, "Votre colis est en route.")
     thread = await client.get_thread(FIRST_THREAD)
     last = thread.messages[-1]
-    assert (last.id, last.sender.type, last.body) == (
+    assert (last.id, last.author, last.body) == (
         result.message_id,
         "SHOP",
         "Votre colis est en route.",
@@ -157,7 +157,7 @@ async def test_reply_appears_in_the_thread(client: MiraklClient) -> None:
 
 async def shop_replies(client: MiraklClient, body: str) -> int:
     thread = await client.get_thread(FIRST_THREAD)
-    return sum(1 for m in thread.messages if m.sender.type == "SHOP" and m.body == body)
+    return sum(1 for m in thread.messages if m.author == "SHOP" and m.body == body)
 
 
 async def test_reply_that_times_out_after_reaching_mirakl_is_not_duplicated(

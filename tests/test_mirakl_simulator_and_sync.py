@@ -146,7 +146,7 @@ def customer_messages_in(sim: Simulator) -> int:
         1
         for t in sim.state.threads.values()
         for m in t["messages"]
-        if m["from"]["type"] == "CUSTOMER"
+        if m["from"]["type"] == "CUSTOMER_USER"
     )
 
 

@@ -101,7 +101,7 @@ class World:
 
     def shop_messages(self, thread_id: str) -> list[str]:
         thread = httpx.get(f"{self.sim}/api/inbox/threads/{thread_id}", headers=SIM_KEY).json()
-        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP"]
+        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
 
     def fault(self, **fault: Any) -> None:
         assert httpx.post(f"{self.sim}/_sim/faults", json=fault).status_code == 201

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import SessionDep, SettingsDep
+from store.pollers import poller_pid
 from store.queue import marketplace_health, queue_health
 
 router = APIRouter(tags=["health"])
@@ -52,7 +53,18 @@ def healthz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
             "inbox_synced_to": health.inbox_synced_to.isoformat()
             if health.inbox_synced_to
             else None,
+            # How old csagent's view of this marketplace's inbox is (polling, or `csagent sync`).
+            "inbox_lag_s": round(health.lag_s, 1) if health.lag_s is not None else None,
+            "inbox_poller": "running" if poller_pid(session, stored) else "none",
+            "replies_owed": health.replies_owed,
+            "next_reply_due_at": health.next_due_at.isoformat() if health.next_due_at else None,
         }
+        limit = max(settings.mirakl_poll_interval_s * 3, 600.0)
+        if settings.mirakl_poll and health.lag_s is not None and health.lag_s > limit:
+            problems.append(
+                f"marketplace {connection.name}: its inbox was last read completely "
+                f"{health.lag_s:.0f} s ago (polling every {settings.mirakl_poll_interval_s:g} s)"
+            )
     return JSONResponse(
         {
             "status": "degraded" if problems else "ok",

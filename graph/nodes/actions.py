@@ -169,7 +169,7 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
         thread = mirakl.call(lambda m: m.get_thread(thread_id))
         asked = next((m for m in thread.messages if m.id == state["message_id"]), None)
         after = max(since - CLOCK_SKEW, asked.date_created) if asked else since - CLOCK_SKEW
-        posted = [m for m in thread.messages if m.sender.type == "SHOP" and m.date_created > after]
+        posted = [m for m in thread.messages if m.author == "SHOP" and m.date_created > after]
         for message in posted:
             if message.body == reply:
                 return {"message_id": message.id}

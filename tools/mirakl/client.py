@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -45,7 +46,10 @@ from tools.mirakl.models import (
     LineAmount,
     Order,
     OrderPage,
+    Participant,
+    ReplyInput,
     ReplyResult,
+    Shop,
     ThreadPage,
     TrackingUpdate,
 )
@@ -118,6 +122,7 @@ class MiraklClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.shop_id = shop_id
+        self.calls = 0  # HTTP requests sent (retries included): what polling costs in calls
         self.max_attempts = max_attempts
         self.max_retry_after_s = max_retry_after_s
         self._backoff = wait_random_exponential(multiplier=backoff_s, max=max(backoff_s * 16, 1))
@@ -184,6 +189,7 @@ class MiraklClient:
         params = dict(kwargs.pop("params", None) or {})
         if self.shop_id:
             params["shop_id"] = self.shop_id
+        self.calls += 1
         try:
             response = await self._http.request(method, path, params=params or None, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -312,8 +318,16 @@ class MiraklClient:
     async def reply(
         self, thread_id: str, body: str, *, to: Iterable[str] = ("CUSTOMER",)
     ) -> ReplyResult:
-        """M12: post the shop's reply. Never duplicated by a retry (see the module docstring)."""
-        message_input = {"body": body, "to": [{"type": t} for t in to]}
+        """M12: post the shop's reply to the given recipients (CUSTOMER, OPERATOR or both).
+        Never duplicated by a retry (see the module docstring)."""
+        try:
+            checked = ReplyInput(body=body, to=[Participant(type=t) for t in to])
+        except ValidationError as exc:  # Mirakl would refuse it: say why before sending
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise MiraklRejected(f"reply not sent: {problems}", 400) from None
+        message_input = checked.model_dump(mode="json", exclude_none=True)
         started = datetime.now(UTC) - REPLY_LOOKBACK
         files = {"message_input": (None, json.dumps(message_input), "application/json")}
 
@@ -332,6 +346,19 @@ class MiraklClient:
             return ReplyResult(message_id=found.id, thread_id=thread_id) if found else None
 
         return await self._write_checked(send, already_sent, f"reply to thread {thread_id}")
+
+    # -- the shop ----------------------------------------------------------------------------------
+
+    async def get_shop(self) -> Shop:
+        """A01: the shop this key belongs to."""
+        response = await self._request("GET", "/account")
+        return Shop.model_validate(response.json())
+
+    async def get_raw(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A read whose JSON answer is returned as Mirakl sent it (`csagent mirakl check`
+        validates it against the published schemas)."""
+        response = await self._request("GET", path, params=params or {})
+        return response.json()
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -429,6 +456,6 @@ def find_shop_message(
     messages: Iterable[InboxMessage], body: str, since: datetime
 ) -> InboxMessage | None:
     for message in messages:
-        if message.sender.type == "SHOP" and message.body == body and message.date_created >= since:
+        if message.author == "SHOP" and message.body == body and message.date_created >= since:
             return message
     return None

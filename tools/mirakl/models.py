@@ -1,4 +1,4 @@
-"""Typed Mirakl Seller API payloads (orders, pages, tracking, webhook), per the contract.
+"""Typed Mirakl Seller API payloads (orders, pages, tracking, webhook), per the published spec.
 
 Money is Decimal; unknown fields are kept so that a newer Mirakl does not break parsing.
 """
@@ -12,21 +12,33 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from store.mirakl_models import (
     CANCELLABLE_STATES,
+    CUSTOMER_USER,
+    OPERATOR_USER,
+    SHOP_USER,
+    Attachment,
     Entity,
     InboxMessage,
     InboxThread,
-    MessageParty,
+    MessageSender,
     MiraklModel,
+    NoStoreReplyNeeded,
     Order,
     OrderCustomer,
     OrderLine,
     Participant,
+    ReplyInput,
+    Role,
     ShippingAddress,
+    Shop,
+    ThreadMetadata,
     Topic,
+    role,
 )
 
 __all__ = [
-    "Entity", "InboxMessage", "InboxThread", "MessageParty", "Participant", "Topic",
+    "Entity", "InboxMessage", "InboxThread", "MessageSender", "Participant", "Topic",
+    "Attachment", "NoStoreReplyNeeded", "ThreadMetadata", "ReplyInput", "Shop", "Role", "role",
+    "CUSTOMER_USER", "SHOP_USER", "OPERATOR_USER",
     "ShippingAddress", "OrderCustomer", "OrderLine", "Order", "OrderPage", "ThreadPage",
     "ReplyResult", "TrackingUpdate", "LineAmount", "WebhookEvent", "CANCELLABLE_STATES",
 ]  # fmt: skip
@@ -72,7 +84,8 @@ class WebhookPayload(MiraklModel):
 
 
 class WebhookEvent(MiraklModel):
-    """Mirakl-style notification of a new message (shape fixed in the contract, [inferred])."""
+    """csagent's own notification of a new message, for operators and other senders that can
+    push. Mirakl sends sellers no webhooks (docs/mirakl-contract.md): a seller polls M11."""
 
     event_id: str
     event_type: Literal["THREAD_MESSAGE_CREATED"]

@@ -12,17 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.business import record_mirakl_order
-from store.ingest import INBOX_CURSOR, ORDERS_CURSOR, IncomingMessage, cursor_name
+from store.ingest import (
+    INBOX_CURSOR,
+    ORDERS_CURSOR,
+    IncomingMessage,
+    cursor_name,
+    store_operator_message,
+)
 from store.models import InboundEvent, Message, Order, SyncCursor
 from store.settings import DEFAULT_MARKETPLACE, Settings
-from store.threads import scoped
+from store.threads import record_reply_clock, scoped
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
 from tools.mirakl.events import incoming_from_mirakl
@@ -43,20 +49,32 @@ class SyncReport:
     ingested: int = 0
     already_known: int = 0
     failed: int = 0  # stored, but their processing failed: `csagent events retry` re-runs them
+    operator_messages: int = 0  # the marketplace's operator wrote: stored, never processed
+    threads_read_whole: int = 0  # more messages than M11 lists: read with M10
 
 
 def read_cursor(session: Session, name: str = INBOX_CURSOR) -> datetime | None:
     return session.scalar(select(SyncCursor.position).where(SyncCursor.name == name))
 
 
-def write_cursor(session: Session, position: datetime, name: str = INBOX_CURSOR) -> None:
-    """Move the cursor forward (never back)."""
-    statement = insert(SyncCursor).values(name=name, position=position)
+def write_cursor(
+    session: Session,
+    position: datetime,
+    name: str = INBOX_CURSOR,
+    *,
+    checked_at: datetime | None = None,
+) -> None:
+    """Move the cursor forward (never back); `checked_at`: when the complete pass that read up
+    to it started (the lag is measured from it)."""
+    statement = insert(SyncCursor).values(name=name, position=position, checked_at=checked_at)
+    new = statement.excluded
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["name"],
-            set_={"position": statement.excluded.position},
-            where=SyncCursor.position < statement.excluded.position,
+            set_={
+                "position": func.greatest(SyncCursor.position, new.position),
+                "checked_at": func.greatest(SyncCursor.checked_at, new.checked_at),
+            },
         )
     )
 
@@ -98,22 +116,36 @@ async def sync_inbox(
     page_size: int = 100,
     marketplace: str = DEFAULT_MARKETPLACE,
     label: str | None = None,
+    overlap: timedelta = timedelta(0),
+    sla_hours: float | None = None,
 ) -> SyncReport:
-    """One reconciliation pass of one marketplace's inbox; `since` overrides the stored cursor.
-    `label` is what the messages name as their marketplace (its configured name)."""
+    """One pass over one marketplace's inbox (M11 `updated_since`, with messages, every page);
+    `since` overrides the stored cursor, which is re-read `overlap` earlier (Mirakl's clock and
+    a thread changed while we paged). `label` is what the messages name as their marketplace
+    (its configured name).
+
+    Every customer message csagent has not stored goes to `ingest` (the same path as the
+    webhook: duplicates are harmless); an operator's message is stored as the operator's and
+    never processed; a thread with more messages than M11 lists is read whole with M10. With
+    `sla_hours`, each thread's reply clock (`shop_reply_needed_since`) is kept. The cursor (the
+    largest `date_updated` seen) moves only after the whole pass succeeded."""
     cursor = cursor_name(INBOX_CURSOR, marketplace)
+    started = datetime.now(UTC)
     with session_factory() as session:
         stored = read_cursor(session, cursor)
-    start = since or stored
-    report = SyncReport(cursor_before=start, cursor_after=start)
-    newest = start
-    async for thread in client.iter_threads(
+    start = since or (stored - overlap if stored is not None else None)
+    report = SyncReport(cursor_before=start, cursor_after=stored)
+    newest = stored
+    async for listed in client.iter_threads(
         updated_since=start, with_messages=True, limit=page_size
     ):
         report.threads_seen += 1
+        thread = listed
+        if not listed.messages_complete:  # M11 lists only the last 100 messages
+            thread = await client.get_thread(listed.id)
+            report.threads_read_whole += 1
         customer = sorted(
-            (m for m in thread.messages if m.sender.type == "CUSTOMER"),
-            key=lambda m: m.date_created,
+            (m for m in thread.messages if m.author == "CUSTOMER"), key=lambda m: m.date_created
         )
         report.customer_messages += len(customer)
         ids = [m.id for m in customer]
@@ -132,13 +164,29 @@ async def sync_inbox(
                 report.failed += 1
             else:
                 report.ingested += 1
+        if sla_hours is not None:
+            with session_factory() as session:
+                for message in thread.messages:
+                    if message.author == "OPERATOR":
+                        report.operator_messages += store_operator_message(
+                            session, thread_id=thread.id, message_id=message.id,
+                            body=message.body or "-", created_at=message.date_created,
+                            author_name=message.sender.display_name,
+                            topic=thread.topic.value if thread.topic else None,
+                            sla_hours=sla_hours, marketplace=marketplace,
+                        )  # fmt: skip
+                record_reply_clock(
+                    session, thread.id, thread.reply_needed_since, sla_hours=sla_hours,
+                    marketplace=marketplace, read_at=started,
+                )  # fmt: skip
         updated = thread.date_updated or thread.date_created
         if newest is None or updated > newest:
             newest = updated
-    if newest is not None and newest != stored:
-        with session_factory() as session:
-            write_cursor(session, newest, cursor)
-    report.cursor_after = newest
+    # An empty inbox still records the pass (its lag); the position then is a little before it.
+    position = newest or started - max(overlap, timedelta(minutes=5))
+    with session_factory() as session:
+        write_cursor(session, position, cursor, checked_at=started)
+    report.cursor_after = position
     return report
 
 

@@ -1,7 +1,9 @@
-"""A contract-faithful Mirakl Seller API simulator, in memory (docs/mirakl-contract.md).
+"""A Mirakl Seller API simulator, in memory, faithful to Mirakl's published OpenAPI
+(tools/mirakl/spec; docs/mirakl-contract.md).
 
-Everything under `/api` follows the contract: the same paths, auth header, paging, status codes
-and `{"status", "message"}` error bodies. Everything under `/_sim` is a test control that real
+Everything under `/api` answers in the published shapes (CI validates them against the spec's
+response schemas) and refuses what Mirakl refuses: the same paths, auth header, paging, status
+codes and `{"status", "message"}` error bodies. Everything under `/_sim` is a test control that real
 Mirakl does not have: create orders, make a customer write, inject faults, reset.
 Run it with `csagent mirakl-sim --port 8081`.
 """
@@ -16,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tools.mirakl.simulator import controls, inbox, orders
+from tools.mirakl.simulator import account, controls, inbox, orders
 from tools.mirakl.simulator.state import SimError, SimulatorState
 
 
@@ -80,6 +82,7 @@ def create_simulator(
         await asyncio.sleep(fault.latency_ms / 1000)
         return response
 
+    app.include_router(account.router)
     app.include_router(inbox.router)
     app.include_router(orders.router)
     app.include_router(controls.router)

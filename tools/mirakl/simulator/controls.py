@@ -1,11 +1,13 @@
-"""Test controls under /_sim that real Mirakl does not have: create orders, make a customer
-write (and deliver the webhook), inject faults, reset, and read what was delivered or refunded."""
+"""Test controls under /_sim that real Mirakl does not have: create orders, make a customer or
+the operator write, mark a thread as needing no reply, inject faults, reset, and read what was
+delivered or refunded. Delivering a webhook (`webhook_url`) is csagent's own notification shape
+for operators and other senders: Mirakl sends sellers none."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
@@ -94,43 +96,40 @@ async def customer_message(
             or None
         )
         created = now_iso()
-        thread = {
-            "id": thread_id,
-            "topic": {"type": "FREE_TEXT", "value": request_body.body.splitlines()[0][:80]},
-            "entities": [
-                {
-                    "type": "MMP_ORDER",
-                    "id": request_body.order_id,
-                    "label": request_body.order_id,
-                }
-            ]
-            if request_body.order_id
-            else [],
-            "current_participants": [
-                {"type": "CUSTOMER", "id": customer_id, "display_name": name},
-                state.shop_party,
-            ],
-            "authorized_participants": [],
-            "date_created": created,
-            "date_updated": created,
-            "metadata": {"last_message_date": created, "total_count": 0},
-            "messages": [],
-        }
-        state.threads[thread_id] = thread
-    customer_party: dict[str, Any] = next(
+        customer_party = {"type": "CUSTOMER", "id": customer_id, "display_name": name or "Customer"}
+        thread = state.add_thread(
+            {
+                "id": thread_id,
+                "topic": {"type": "FREE_TEXT", "value": request_body.body.splitlines()[0][:80]},
+                "entities": [
+                    {
+                        "type": "MMP_ORDER",
+                        "id": request_body.order_id,
+                        "label": request_body.order_id,
+                    }
+                ]
+                if request_body.order_id
+                else [],
+                "current_participants": [customer_party, state.shop_party],
+                "authorized_participants": [customer_party, state.shop_party],
+                "date_created": created,
+                "date_updated": created,
+                "messages": [],
+            }
+        )
+    customer_party = next(
         (p for p in thread["current_participants"] if p["type"] == "CUSTOMER"), {}
     )
     message = {
         "id": str(uuid.uuid4()),
-        "from": {
-            "type": "CUSTOMER",
-            "display_name": customer_party.get("display_name"),
-            "organization_details": None,
-        },
+        "from": state.sender("CUSTOMER", customer_party.get("display_name")),
         "to": [state.shop_party],
         "body": request_body.body,
         "date_created": now_iso(),
-        "attachments": [a.model_dump() for a in request_body.attachments],
+        "attachments": [
+            {"id": str(uuid.uuid4()), "name": a.name, "size": a.size}
+            for a in request_body.attachments
+        ],
     }
     state.append_message(thread, message)
     linked = next((e["id"] for e in thread.get("entities", []) if e["type"] == "MMP_ORDER"), None)
@@ -152,6 +151,68 @@ async def customer_message(
     if state.webhook_url:
         result["webhook"] = await deliver_webhook(state, without_messages(thread), message)
     return result
+
+
+class OperatorMessageRequest(BaseModel):
+    body: str = Field(min_length=1, max_length=20_000)
+    to: list[Literal["SHOP", "CUSTOMER"]] = Field(default=["SHOP"], min_length=1)
+
+
+@router.post("/threads/{thread_id}/operator-message", status_code=201)
+def operator_message(
+    state: SimState, thread_id: str, request_body: OperatorMessageRequest
+) -> dict[str, Any]:
+    """The marketplace's operator writes in a thread (to the shop, the customer or both)."""
+    thread = state.thread(thread_id)
+    parties = {p["type"]: p for p in thread["current_participants"]}
+    message = {
+        "id": str(uuid.uuid4()),
+        "from": state.sender("OPERATOR", None),
+        "to": [
+            {
+                k: v
+                for k, v in parties.get(t, {"type": t}).items()
+                if k in ("type", "id", "display_name")
+            }
+            for t in request_body.to
+        ],
+        "body": request_body.body,
+        "date_created": now_iso(),
+        "attachments": [],
+    }
+    if not any(p["type"] == "OPERATOR" for p in thread["current_participants"]):
+        thread["current_participants"].append(state.operator_party)
+    state.append_message(thread, message)
+    return {"thread_id": thread_id, "message_id": message["id"]}
+
+
+class NoReplyRequest(BaseModel):
+    user_type: Literal["OPERATOR", "CUSTOMER", "SHOP"] = "OPERATOR"
+
+
+@router.post("/threads/{thread_id}/no-reply-needed", status_code=201)
+def no_reply_needed(
+    state: SimState, thread_id: str, request_body: NoReplyRequest
+) -> dict[str, Any]:
+    """Someone marks the thread as needing no reply from the shop (Mirakl's clock stops)."""
+    thread = state.thread(thread_id)
+    state.mark_no_reply_needed(thread, request_body.user_type)
+    return {"thread_id": thread_id, "metadata": thread["metadata"]}
+
+
+class ThreadsRequest(BaseModel):
+    threads: list[dict[str, Any]]
+
+
+@router.post("/threads", status_code=201)
+def put_threads(state: SimState, request_body: ThreadsRequest) -> dict[str, Any]:
+    """Add whole threads (an older-shaped thread is converted to the published shape)."""
+    for raw in request_body.threads:
+        try:
+            state.add_thread(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SimError(422, f"thread {raw.get('id')!r} is incomplete: {exc!r}") from None
+    return {"threads": len(state.threads)}
 
 
 @router.post("/faults", status_code=201)

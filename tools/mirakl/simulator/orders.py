@@ -83,7 +83,99 @@ def list_orders(
         selected.append(order)
     selected.sort(key=lambda o: (_date(o["created_date"]), o["order_id"]), reverse=True)
     page = selected[offset : offset + max] if paginate else selected
-    return {"orders": page, "total_count": len(selected)}
+    return {"orders": [published(o, state) for o in page], "total_count": len(selected)}
+
+
+def _money(value: Any) -> float:
+    return float(Decimal(str(value or 0)))
+
+
+def _address(raw: dict[str, Any] | None, customer: dict[str, Any]) -> dict[str, Any]:
+    address = dict(raw or {})
+    address.setdefault("lastname", customer.get("lastname") or "-")
+    address.setdefault("street_1", "-")
+    address.setdefault("city", "-")
+    country = address.get("country") or "FRA"
+    address["country"] = country
+    address.setdefault("country_iso_code", country if len(country) == 3 else "FRA")
+    return {k: v for k, v in address.items() if v is not None}
+
+
+def published(order: dict[str, Any], state: Any) -> dict[str, Any]:
+    """An order as OR11 publishes it: the fields the simulator keeps, plus every field the spec
+    requires, derived from them (money, flags, fulfillment, line details)."""
+    out = {k: v for k, v in order.items() if v is not None}
+    lines = []
+    for index, line in enumerate(order.get("order_lines", []), start=1):
+        quantity = int(line.get("quantity") or 1)
+        price = _money(line.get("price"))
+        shipping = _money(line.get("shipping_price"))
+        lines.append(
+            {
+                "can_refund": order["order_state"] in REFUNDABLE_STATES,
+                "cancelations": [],
+                "category_code": line.get("category_code", "default"),
+                "category_label": line.get("category_label", "Default"),
+                "commission_fee": 0.0,
+                "commission_rate_vat": 0.0,
+                "commission_vat": 0.0,
+                "created_date": order["created_date"],
+                "description": line.get("product_title") or line["offer_sku"],
+                "last_updated_date": order.get("last_updated_date") or order["created_date"],
+                "offer_id": int(line.get("offer_id") or 1000 + index),
+                "offer_state_code": "11",
+                "order_line_additional_fields": [],
+                "order_line_index": index,
+                "price_unit": round(price / quantity, 2),
+                "product_medias": [],
+                "product_sku": line.get("product_sku") or line["offer_sku"],
+                "product_title": line.get("product_title") or line["offer_sku"],
+                "refunds": [],
+                "shipping_price": shipping,
+                "total_commission": 0.0,
+                "total_price": _money(line.get("total_price", price + shipping)),
+                **{k: v for k, v in line.items() if v is not None},
+            }
+        )
+    customer = dict(order.get("customer") or {"customer_id": "unknown"})
+    customer.setdefault("firstname", "-")
+    customer.setdefault("lastname", "-")
+    customer["shipping_address"] = _address(customer.get("shipping_address"), customer)
+    customer["billing_address"] = _address(
+        customer.get("billing_address") or customer["shipping_address"], customer
+    )
+    linked = any(
+        e.get("id") == order["order_id"] and e.get("type") == "MMP_ORDER"
+        for t in state.threads.values()
+        for e in t.get("entities", [])
+    )
+    state_code = order["order_state"]
+    if isinstance(out.get("channel"), dict):
+        out["channel"] = {"label": out["channel"].get("code", ""), **out["channel"]}
+    return {
+        "can_cancel": state_code in CANCELLABLE_STATES,
+        "can_shop_ship": state_code == "SHIPPING",
+        "commercial_id": order["order_id"].rsplit("-", 1)[0],
+        "fulfillment": {"center": {"code": "DEFAULT"}},
+        "fully_refunded": False,
+        "has_customer_message": linked,
+        "has_incident": state_code.startswith("INCIDENT"),
+        "has_invoice": False,
+        "last_updated_date": order["created_date"],
+        "leadtime_to_ship": 2,
+        "order_tax_mode": "TAX_INCLUDED",
+        "paymentType": "",
+        "price": round(sum(line["price"] for line in lines), 2),
+        "shipping_price": 0.0,
+        "shipping_type_code": "STD",
+        "shipping_type_label": "Standard",
+        "shipping_zone_code": "FR",
+        "shipping_zone_label": "France",
+        "total_commission": 0.0,
+        **out,
+        "customer": customer,
+        "order_lines": lines,
+    }
 
 
 def touch(order: dict[str, Any]) -> None:
