@@ -65,12 +65,13 @@ def create_app(
                 name="csagent-queue-worker", daemon=True,
             )  # fmt: skip
             worker.start()
-        if poller is not None:
-            poller.run_in_thread(stop)
+        polling = poller.run_in_thread(stop) if poller is not None else None
         try:
             yield
         finally:
             stop.set()
+            if polling is not None:
+                polling.join(timeout=15)  # its lock is released: another process takes over
             if worker is not None:
                 worker.join(timeout=10)
             services.close()

@@ -4,6 +4,7 @@ lock ends with its session, so a process that dies hands polling to the next one
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 
 from sqlalchemy import Connection, Engine, func, select, text
@@ -46,3 +47,11 @@ def poller_pid(session: Session, stored_marketplace: str) -> int | None:
         {"cls": LOCK_CLASS, "obj": lock_id(stored_marketplace) % 2**32},
     )
     return int(pid) if pid is not None else None
+
+
+def release_poller_lock(connection: Connection) -> None:
+    """End the lock's session: a pooled connection would otherwise keep holding the lock."""
+    with contextlib.suppress(Exception):  # a dead connection has released it already
+        connection.invalidate()  # closes the database session, not just back to the pool
+    with contextlib.suppress(Exception):
+        connection.close()

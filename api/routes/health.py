@@ -3,7 +3,7 @@ otherwise 200, `degraded` when messages have failed for good or wait too long in
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
+def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     try:
         queue = queue_health(session)
     except SQLAlchemyError as exc:
@@ -55,7 +55,8 @@ def healthz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
             else None,
             # How old csagent's view of this marketplace's inbox is (polling, or `csagent sync`).
             "inbox_lag_s": round(health.lag_s, 1) if health.lag_s is not None else None,
-            "inbox_poller": "running" if poller_pid(session, stored) else "none",
+            # Which process reads this marketplace's inbox: one at a time per database.
+            "inbox_poller": _poller(request, session, connection.name, stored),
             "replies_owed": health.replies_owed,
             "next_reply_due_at": health.next_due_at.isoformat() if health.next_due_at else None,
         }
@@ -76,3 +77,11 @@ def healthz(session: SessionDep, settings: SettingsDep) -> JSONResponse:
             "marketplaces": marketplaces,
         }
     )
+
+
+def _poller(request: Request, session: SessionDep, name: str, stored: str) -> str:
+    poller = getattr(request.app.state, "poller", None)
+    status = poller.status.get(name) if poller is not None else None
+    if status is not None and status.polling:
+        return "this process"
+    return "another process" if poller_pid(session, stored) else "none"

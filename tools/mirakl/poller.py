@@ -15,7 +15,6 @@ never stops the others: each has its own task.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from store.metrics import MIRAKL_POLL_PASSES
-from store.pollers import try_poller_lock
+from store.pollers import release_poller_lock, try_poller_lock
 from store.settings import MarketplaceConnection, Settings
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
@@ -99,6 +98,7 @@ class Poller:
                 await _sleep(stop, TAKEOVER_CHECK_S)
                 continue
             status.polling = True
+            log.warning("Mirakl poller [%s]: this process reads the inbox now", connection.name)
             try:
                 await self._poll_while_holding(connection, stored, status, stop, lock)
             finally:
@@ -166,9 +166,7 @@ def _still_held(lock: Connection) -> bool:
 
 
 def _release(lock: Connection) -> None:
-    # The session ends: PostgreSQL releases its advisory locks (a dead one already has).
-    with contextlib.suppress(Exception):
-        lock.close()
+    release_poller_lock(lock)
 
 
 async def _sleep(stop: threading.Event, seconds: float) -> None:
