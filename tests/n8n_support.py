@@ -72,6 +72,10 @@ def ensure_n8n() -> Path:
 WORKFLOW = Path(__file__).resolve().parents[1] / "integrations" / "n8n" / "mirakl-new-message.json"
 WORKFLOW_ID = "csagentMiraklMsg01"
 CREDENTIAL_ID = "csagentApiKey001"
+POLL_WORKFLOW = WORKFLOW.with_name("mirakl-poll-messages.json")
+POLL_WORKFLOW_ID = "csagentMiraklPoll01"
+MIRAKL_CREDENTIAL_ID = "miraklShopKey001"
+PLACEHOLDER_MIRAKL = "https://YOUR-MARKETPLACE.mirakl.net"
 
 
 def postgres_env(conninfo: dict[str, str]) -> dict[str, str]:
@@ -129,4 +133,38 @@ def prepare_workflow(folder: Path, csagent_url: str, api_key: str) -> tuple[Path
         ),
         encoding="utf-8",
     )
+    return workflow_file, credential_file
+
+
+def prepare_poll_workflow(
+    folder: Path, mirakl_url: str, csagent_url: str, api_key: str, shop_key: str, seconds: int
+) -> tuple[Path, Path]:
+    """The shipped polling workflow pointed at a Mirakl (`mirakl_url`, without /api) and at
+    csagent, its schedule every `seconds`, and both credentials, as files to import."""
+    workflow = json.loads(POLL_WORKFLOW.read_text(encoding="utf-8"))
+    for node in workflow["nodes"]:
+        if node["type"] == "n8n-nodes-base.httpRequest":
+            url = node["parameters"]["url"]
+            if url.startswith(PLACEHOLDER_MIRAKL):
+                node["parameters"]["url"] = mirakl_url + url.removeprefix(PLACEHOLDER_MIRAKL)
+            else:
+                node["parameters"]["url"] = f"{csagent_url}/api/v1/messages"
+        if node["type"] == "n8n-nodes-base.scheduleTrigger":
+            node["parameters"]["rule"]["interval"][0] = {
+                "field": "seconds", "secondsInterval": seconds,
+            }  # fmt: skip
+    workflow_file = folder / "poll-workflow.json"
+    workflow_file.write_text(json.dumps(workflow), encoding="utf-8")
+    credential_file = folder / "poll-credentials.json"
+    credential_file.write_text(
+        json.dumps(
+            [
+                {"id": CREDENTIAL_ID, "name": "csagent API key", "type": "httpHeaderAuth",
+                 "data": {"name": "X-API-Key", "value": api_key}},
+                {"id": MIRAKL_CREDENTIAL_ID, "name": "Mirakl shop API key",
+                 "type": "httpHeaderAuth", "data": {"name": "Authorization", "value": shop_key}},
+            ]
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
     return workflow_file, credential_file

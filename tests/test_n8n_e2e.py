@@ -17,10 +17,12 @@ import pytest
 from helpers import Simulator, free_port
 from n8n_support import (
     CREDENTIAL_ID,
+    POLL_WORKFLOW_ID,
     WORKFLOW_ID,
     ensure_n8n,
     n8n_env,
     postgres_env,
+    prepare_poll_workflow,
     prepare_workflow,
 )
 from psycopg import sql
@@ -167,3 +169,100 @@ def test_a_customer_message_travels_simulator_n8n_csagent(
         select(InboundEvent.payload).where(InboundEvent.id == webhook["response"]["event_id"])
     ).one()
     assert payload["marketplace"] == "carrefour"
+
+
+@pytest.fixture
+def n8n_polling(
+    server_url: str, csagent_url: str, mirakl_sim: Simulator, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
+    """A running n8n with the shipped *polling* workflow (a seller's: Mirakl sends sellers no
+    webhooks) published, every 3 seconds; yields (its database's URL, the workflow id)."""
+    exe = ensure_n8n()
+    database = f"n8n_poll_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    n8n_url = with_database(server_url, database)
+    env = n8n_env(tmp_path / "n8n", free_port(), postgres_env(conninfo_to_dict(n8n_url)))
+    workflow, credentials = prepare_poll_workflow(
+        tmp_path, mirakl_sim.url, csagent_url, KEY, mirakl_sim.api_key, seconds=3
+    )
+    for args in (
+        ("import:credentials", f"--input={credentials}"),
+        ("import:workflow", f"--input={workflow}"),
+        ("publish:workflow", f"--id={POLL_WORKFLOW_ID}"),
+    ):
+        done = subprocess.run(
+            [str(exe), *args], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, f"n8n {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+    log = (tmp_path / "n8n.log").open("w")
+    process = subprocess.Popen([str(exe), "start"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield n8n_url, POLL_WORKFLOW_ID
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+
+
+def test_the_sellers_polling_workflow_sends_each_customer_message_once(
+    mirakl_sim: Simulator, n8n_polling: tuple[str, str], session: Session, tmp_path: Path
+) -> None:
+    mirakl_sim.state.reset(seed=False)
+    n8n_db, workflow_id = n8n_polling
+
+    def write(thread_id: str, body: str, **extra: Any) -> str:
+        answer = httpx.post(
+            f"{mirakl_sim.url}/_sim/threads/{thread_id}/customer-message",
+            json={"body": body, **extra}, timeout=30,
+        )  # fmt: skip
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["message_id"])
+
+    def stored_ids() -> set[str]:
+        session.expire_all()
+        return set(session.scalars(select(Message.mirakl_message_id)))
+
+    def wait_for(ids: set[str], timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if ids <= stored_ids():
+                return True
+            time.sleep(1)
+        return False
+
+    first = {
+        write("poll-a", "Bonjour, où en est ma commande ?", order_id="20567843-A"),
+        write("poll-a", "Je précise : commande passée lundi."),
+        write("poll-b", "Hello, can I change the colour of my kettle?", customer_id="c-b"),
+    }
+    # The operator writes too: the workflow sends customers' messages only.
+    httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/poll-b/operator-message",
+        json={"body": "Le vendeur va vous répondre sous 24 h.", "to": ["CUSTOMER", "SHOP"]},
+    ).raise_for_status()
+    assert wait_for(first, timeout_s=240), (tmp_path / "n8n.log").read_text()[-3000:]
+
+    later = {write("poll-c", "Bonjour, avez-vous reçu mes photos ?", customer_id="c-c")}
+    assert wait_for(later, timeout_s=60), (tmp_path / "n8n.log").read_text()[-3000:]
+    time.sleep(7)  # two more passes re-read the overlap: nothing is stored twice
+    session.expire_all()
+    authors = session.scalars(select(Message.author_type)).all()
+    assert sorted(authors) == ["CUSTOMER"] * 4
+    assert stored_ids() == first | later
+    assert len(session.scalars(select(InboundEvent.id)).all()) == 4
+    # The workflow keeps its cursor (the newest date_updated it read) in its static data.
+    with psycopg.connect(n8n_db) as conn:
+        static = conn.execute(
+            'SELECT "staticData" FROM workflow_entity WHERE id = %s', (workflow_id,)
+        ).fetchone()
+    assert static is not None and static[0]["global"]["miraklLastUpdated"] == max(
+        t["date_updated"] for t in mirakl_sim.state.threads.values()
+    )
