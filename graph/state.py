@@ -74,6 +74,7 @@ class AgentState(InputState, total=False):
     proposal_reply: str | None  # what the customer is told if the reviewer approves it
     address: Address | None
     reply: str | None
+    reply_to: list[str] | None  # the reply's recipients (M12 `to`); None: the customer
     draft: DraftView | None
     note: str | None
     decision: Decision | None
@@ -95,7 +96,7 @@ def fresh_message_state() -> dict[str, Any]:
         "intent": None, "confidence": None, "classifier": None, "vector": None,
         "route": None, "reason": None, "action": None, "proposal": None, "proposal_reply": None,
         "address": None,
-        "reply": None,
+        "reply": None, "reply_to": None,
         "draft": None, "note": None, "decision": None, "reviewer": None, "act_error": None,
         "actions": [],
     }  # fmt: skip

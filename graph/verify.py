@@ -41,6 +41,9 @@ class MessageCheck:
     customer_name: str | None = None  # as Mirakl shows it
     order_id: str | None = None  # the thread's order on Mirakl
     attachments: list[dict[str, Any]] = field(default_factory=list)  # as Mirakl lists them
+    # Mirakl's reply clock as read now: since when the shop owes a reply (None: nothing owed)
+    reply_needed_since: datetime | None = None
+    read_at: datetime | None = None  # when the thread was read (None: it was not)
 
 
 def check_message(
@@ -50,6 +53,7 @@ def check_message(
     claimed: IncomingMessage | None = None,
 ) -> MessageCheck:
     """Does Mirakl have this customer message, in this thread, as the webhook described it?"""
+    read_at = datetime.now(UTC)
     try:
         thread: InboxThread = mirakl.call(lambda m: m.get_thread(thread_id))
     except MiraklNotFound:
@@ -91,6 +95,8 @@ def check_message(
         customer_name=customer.display_name,
         order_id=thread.order_id,
         attachments=[a.model_dump(mode="json", exclude_none=True) for a in message.attachments],
+        reply_needed_since=thread.reply_needed_since,
+        read_at=read_at,
     )
 
 

@@ -71,13 +71,15 @@ def send_manual_reply(
     text: str,
     actor: str,
     marketplace: str = DEFAULT_MARKETPLACE,
+    to: tuple[str, ...] = ("CUSTOMER",),
 ) -> ManualReply:
     """Send an agent's own text to the thread on Mirakl, once.
 
     With a review pending on the thread, the text answers it (an edit: the same as the review
     API), so nothing stays waiting; otherwise the reply is posted, recorded under the agent's
     name, and the thread is answered. The same text sent twice for the same customer message
-    (a double click, a retry after a timeout) is posted once. MiraklError when Mirakl refuses or
+    (a double click, a retry after a timeout) is posted once. `to`: the recipients on Mirakl
+    (the customer, the marketplace's operator, or both). MiraklError when Mirakl refuses or
     cannot be reached: nothing is recorded as sent."""
     thread_pk = session.scalar(
         select(Thread.id).where(
@@ -108,7 +110,7 @@ def send_manual_reply(
             thread_id,
             {
                 "type": "edit",
-                "args": {"reply": text, "with_action": False},
+                "args": {"reply": text, "with_action": False, "to": list(to)},
                 "reviewer": actor,
                 "message_id": pending["values"].get("message_id"),
             },
@@ -117,7 +119,7 @@ def send_manual_reply(
         return ManualReply(None, True, outcome)
 
     def post() -> dict[str, Any]:
-        result = mirakl.call(lambda m: m.reply(thread_id, text))
+        result = mirakl.call(lambda m: m.reply(thread_id, text, to=to))
         return {"message_id": result.message_id}
 
     def already_sent(since: datetime) -> dict[str, Any] | None:

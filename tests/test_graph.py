@@ -331,6 +331,30 @@ def test_review_edit_sends_the_edited_text(stack: Stack) -> None:
     )  # nothing pending any more
 
 
+def test_a_drafted_thread_is_due_on_mirakls_clock_and_a_reviewer_can_answer_the_operator(
+    stack: Stack, session: Session
+) -> None:
+    return_question(stack, "rev-ops")
+    asked = stack.sim.state.threads["rev-ops"]["metadata"]["shop_reply_needed_since"]
+    session.expire_all()
+    thread = session.scalars(select(Thread).where(Thread.mirakl_thread_id == "rev-ops")).one()
+    # The deadline is Mirakl's: shop_reply_needed_since + 24 h, read in the run.
+    assert thread.sla_due_at == datetime.fromisoformat(asked) + timedelta(hours=24)
+    refused = stack.review("rev-ops", {"type": "accept", "args": {"to": ["SHOP"]}})
+    assert refused.status_code == 422
+    done = stack.review(
+        "rev-ops",
+        {
+            "type": "edit",
+            "args": {"reply": "Bonjour, le retour est ouvert.", "to": ["CUSTOMER", "OPERATOR"]},
+        },
+    )
+    assert done.status_code == 200, done.text
+    last = stack.sim.state.threads["rev-ops"]["messages"][-1]
+    assert last["body"] == "Bonjour, le retour est ouvert."
+    assert sorted(r["type"] for r in last["to"]) == ["CUSTOMER", "OPERATOR"]
+
+
 def test_review_response_redrafts_and_asks_again(stack: Stack) -> None:
     first = return_question(stack, "rev-respond")
     again = stack.review(

@@ -31,6 +31,7 @@ from store.models import InboundEvent, Message, Thread
 from store.settings import Settings
 
 KEY = "poll-key"
+REVIEWER = "poll-reviewer"
 CSAGENT = Path(sys.executable).with_name("csagent")
 INTERVAL_S = 1.0
 
@@ -69,6 +70,7 @@ def polling_csagent(
     mirakl_sim.state.reset(seed=False)
     settings = Settings(
         api_key=SecretStr(KEY),
+        reviewer_api_key=SecretStr(REVIEWER),
         mirakl_base_url=mirakl_sim.api,
         mirakl_poll_interval_s=INTERVAL_S,
         mirakl_max_retry_after_s=5,
@@ -198,6 +200,46 @@ def test_mirakls_reply_clock_is_the_deadline_and_an_operator_is_never_answered(
         if m["from"]["type"] == "SHOP_USER"
     ]
     assert shop_replies == []
+
+
+def test_a_reviewer_addresses_a_reply_to_the_operator(
+    polling_csagent: str, mirakl_sim: Simulator, session: Session
+) -> None:
+    customer_writes(mirakl_sim, "ops-1", "Bonjour, mon colis est arrivé abîmé.")
+    httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/ops-1/operator-message",
+        json={"body": "Merci d'indiquer au service client la date d'expédition.", "to": ["SHOP"]},
+    ).raise_for_status()
+    operator = select(func.count()).select_from(Message).where(Message.author_type == "OPERATOR")
+    assert wait_until(lambda: count(session, operator) == 1, timeout_s=10)
+    headers = {"X-API-Key": REVIEWER, "X-Actor": "lea"}
+    refused = httpx.post(
+        f"{polling_csagent}/api/v1/threads/ops-1/reply",
+        json={"text": "Expédié le 2 décembre.", "to": ["SHOP"]}, headers=headers,
+    )  # fmt: skip
+    assert refused.status_code == 422
+    sent = httpx.post(
+        f"{polling_csagent}/api/v1/threads/ops-1/reply",
+        json={"text": "Expédié le 2 décembre par Colissimo.", "to": ["OPERATOR"]},
+        headers=headers, timeout=30,
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    last = mirakl_sim.state.threads["ops-1"]["messages"][-1]
+    assert last["id"] == sent.json()["message_id"]
+    assert [r["type"] for r in last["to"]] == ["OPERATOR"]
+    both = httpx.post(
+        f"{polling_csagent}/api/v1/threads/ops-1/reply",
+        json={"text": "Nous vous envoyons un colis de remplacement.", "to": ["CUSTOMER", "OPERATOR"]},
+        headers=headers, timeout=30,
+    )  # fmt: skip
+    assert both.status_code == 200, both.text
+    recipients = mirakl_sim.state.threads["ops-1"]["messages"][-1]["to"]
+    assert sorted(r["type"] for r in recipients) == ["CUSTOMER", "OPERATOR"]
+    # The shop replied: Mirakl's clock stops, and so does csagent's deadline.
+    assert mirakl_sim.state.threads["ops-1"]["metadata"]["shop_reply_needed_since"] is None
+    session.expire_all()
+    thread = session.scalars(select(Thread).where(Thread.mirakl_thread_id == "ops-1")).one()
+    assert thread.sla_due_at is None
 
 
 @pytest.mark.slow

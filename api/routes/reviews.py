@@ -31,7 +31,8 @@ class ReviewAnswerIn(BaseModel):
     args: dict[str, Any] | str | None = Field(
         default=None,
         description='edit: {"reply": "text to send"} (or Agent Inbox\'s whole action request); '
-        'response: {"note": "what to change"} or the note as a string',
+        'response: {"note": "what to change"} or the note as a string; accept and edit may add '
+        '"to": ["CUSTOMER"], ["OPERATOR"] or both, the reply\'s recipients on Mirakl',
     )
 
 

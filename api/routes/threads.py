@@ -105,7 +105,14 @@ class ThreadOut(BaseModel):
 class ReplyIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    text: StorableStr = Field(min_length=1, max_length=10_000)
+    text: StorableStr = Field(
+        min_length=3, max_length=10_000, description="Mirakl takes 3 to 50,000 characters"
+    )
+    to: list[Literal["CUSTOMER", "OPERATOR"]] = Field(
+        default=["CUSTOMER"],
+        min_length=1,
+        description="Who receives it on Mirakl: the customer, the marketplace's operator, or both",
+    )
 
 
 class ReplyOut(BaseModel):
@@ -230,6 +237,7 @@ def reply(
             text=body.text,
             actor=x_actor or "agent",
             marketplace=marketplace,
+            to=tuple(dict.fromkeys(body.to)),
         )
     except StaleReview as exc:
         raise ApiError(409, "stale_review", str(exc)) from None

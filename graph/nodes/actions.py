@@ -159,7 +159,8 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
     mirakl = services.mirakl_for(marketplace)
 
     def post() -> dict[str, Any]:
-        result = mirakl.call(lambda m: m.reply(thread_id, reply))
+        to = tuple(state.get("reply_to") or ("CUSTOMER",))
+        result = mirakl.call(lambda m: m.reply(thread_id, reply, to=to))
         return {"message_id": result.message_id}
 
     def already_sent(since: datetime) -> dict[str, Any] | None:

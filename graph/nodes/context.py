@@ -19,7 +19,13 @@ from graph.state import AgentState, Route, fresh_message_state, marketplace_of
 from graph.verify import OrderReading, check_message, read_orders, record_reading
 from store.metrics import stage
 from store.settings import DEFAULT_MARKETPLACE
-from store.threads import adopt_customer, flag_unverified, link_thread_order, mark_verified
+from store.threads import (
+    adopt_customer,
+    flag_unverified,
+    link_thread_order,
+    mark_verified,
+    record_reply_clock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,11 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             )  # fmt: skip
             if check.order_id is not None:
                 link_thread_order(session, thread_id, check.order_id, marketplace=marketplace)
+            if check.read_at is not None:  # Mirakl's reply clock is the deadline
+                record_reply_clock(
+                    session, thread_id, check.reply_needed_since, sla_hours=settings.sla_hours,
+                    marketplace=marketplace, read_at=check.read_at,
+                )  # fmt: skip
         conversation = read_conversation(session, thread_id, marketplace)
     return {
         **fresh_message_state(),

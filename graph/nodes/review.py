@@ -166,6 +166,26 @@ class ReviewAnswer:
     reviewer: str | None = None
     with_action: bool | None = None  # True: the proposed action too; False: the text only
     address: dict[str, Any] | None = None  # a corrected address for update_address
+    to: tuple[str, ...] | None = None  # who the reply goes to (CUSTOMER, OPERATOR); None: customer
+
+
+RECIPIENTS = ("CUSTOMER", "OPERATOR")
+
+
+def read_recipients(args: Any) -> tuple[str, ...] | None:
+    """`args.to` of an accept or edit: the reply's recipients on Mirakl (M12 `to`)."""
+    to = args.get("to") if isinstance(args, dict) else None
+    if to is None:
+        return None
+    if isinstance(to, str):
+        to = [to]
+    if (
+        not isinstance(to, list)
+        or not to
+        or any(not isinstance(t, str) or t.upper() not in RECIPIENTS for t in to)
+    ):
+        raise InvalidReviewAnswer('args.to lists the recipients: "CUSTOMER", "OPERATOR" or both')
+    return tuple(dict.fromkeys(t.upper() for t in to))
 
 
 def read_review_answer(answer: Any) -> ReviewAnswer:
@@ -183,7 +203,10 @@ def read_review_answer(answer: Any) -> ReviewAnswer:
     reviewer = str(reviewer)[:128] if reviewer else None
     with_action, address = _action_choice(args)
     if kind == "accept":
-        return ReviewAnswer("accepted", reviewer=reviewer, with_action=with_action, address=address)
+        return ReviewAnswer(
+            "accepted", reviewer=reviewer, with_action=with_action, address=address,
+            to=read_recipients(args),
+        )  # fmt: skip
     if kind == "ignore":
         return ReviewAnswer("ignored", reviewer=reviewer)
     if kind == "edit":
@@ -194,8 +217,9 @@ def read_review_answer(answer: Any) -> ReviewAnswer:
         if not isinstance(reply, str) or not reply.strip():
             raise InvalidReviewAnswer("an edit needs args.reply, the text to send")
         return ReviewAnswer(
-            "edited", reply=reply, reviewer=reviewer, with_action=with_action, address=address
-        )
+            "edited", reply=reply, reviewer=reviewer, with_action=with_action, address=address,
+            to=read_recipients(args) or read_recipients(answer.get("args")),
+        )  # fmt: skip
     if kind == "response":
         note = args if isinstance(args, str) else None
         if isinstance(args, dict):
@@ -268,6 +292,8 @@ def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
     and which action is carried out (the proposed one when approved, the text alone when
     declined, else what was decided)."""
     update: dict[str, Any] = {"decision": answer.decision, "reviewer": answer.reviewer}
+    if answer.to is not None:
+        update["reply_to"] = list(answer.to)
     if answer.with_action is True:
         update["action"] = state.get("proposal") or state.get("action") or "send_reply"
         if answer.decision == "accepted" and state.get("proposal_reply"):
