@@ -198,6 +198,8 @@ class ThreadDetail:
     messages: list[MessageView]
     order: dict[str, Any] | None  # as last read (source, fetched_at), with lines and shipment
     audit: list[AuditView] = field(default_factory=list)
+    # When Mirakl's reply clock was last read (None: the deadline is csagent's estimate)
+    reply_clock_read_at: datetime | None = None
 
 
 def thread_detail(
@@ -253,6 +255,7 @@ def thread_detail(
         customer=(customer.display_name or customer.mirakl_customer_id) if customer else None,
         customer_id=customer.mirakl_customer_id if customer else None, topic=thread.topic,
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
+        reply_clock_read_at=thread.reply_clock_read_at,
         audit=[
             AuditView(a.at, a.actor_type, a.actor, a.action, a.outcome,
                       a.detail or (a.payload or {}).get("error"))

@@ -265,6 +265,27 @@ def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Sessi
     assert sent.actor == "Ana Moreau"
 
 
+def test_the_dashboard_addresses_a_reply_to_the_operator_and_says_whose_clock_it_is(
+    desk: Desk,
+) -> None:
+    import_sample()
+    client = desk.client()
+    header = client.predict(OVERDUE_THREAD, api_name="/open_thread")[0]
+    assert "(estimated)" in header  # imported from V1: Mirakl's clock never read yet
+    counts, _ = client.predict("all", "", False, api_name="/inbox")
+    assert "Mirakl inbox: default never read" in counts
+    box, status = client.predict(OVERDUE_THREAD, "Texte pour personne", [], api_name="/send_reply")
+    assert box == "Texte pour personne" and "Choose who receives" in status
+    box, status = client.predict(
+        OVERDUE_THREAD, "Bonjour, le colis est parti hier.", ["Marketplace operator"],
+        api_name="/send_reply",
+    )  # fmt: skip
+    assert box == "" and "Reply sent on Mirakl" in status
+    last = desk.sim.state.threads[OVERDUE_THREAD]["messages"][-1]
+    assert last["body"] == "Bonjour, le colis est parti hier."
+    assert [r["type"] for r in last["to"]] == ["OPERATOR"]
+
+
 def test_the_dashboard_keeps_the_text_when_mirakl_is_down(desk: Desk) -> None:
     import_sample()
     httpx.post(

@@ -35,7 +35,7 @@ from store.inbox import (
     needing_attention,
     thread_detail,
 )
-from store.queue import Pipeline
+from store.queue import Pipeline, marketplace_health
 from store.settings import DEFAULT_MARKETPLACE, Settings
 from store.threads import thread_key, threads_awaiting_review
 from store.users import authenticate, display_name_of
@@ -51,6 +51,8 @@ BY_LABELS = {
     "customer": "Customer", "operator": "Marketplace operator", "automation": "csagent automation",
     "agent": "Agent", "shop": "Shop (before csagent)",
 }  # fmt: skip
+# Who a reply goes to on Mirakl (M12 `to`): shown name -> recipient type.
+RECIPIENT_CHOICES = {"Customer": "CUSTOMER", "Marketplace operator": "OPERATOR"}
 INBOX_COLUMNS = [
     "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
     "marketplace", "last message",
@@ -164,8 +166,20 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             ]  # fmt: skip
             for t in page.threads
         ]
-        summary = f"{counts}\n\n{page.total} thread(s) shown, overdue first."
+        summary = f"{counts}\n\n{page.total} thread(s) shown, overdue first.{intake_line()}"
         return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
+
+    def intake_line() -> str:
+        """How fresh each marketplace's inbox is here: Mirakl sends sellers no webhooks."""
+        if ws.settings is None:
+            return ""
+        parts = []
+        with ws.sessions() as session:
+            for connection in ws.settings.connections():
+                health = marketplace_health(session, ws.settings.stored_name(connection.name))
+                lag = f"read {health.lag_s:.0f} s ago" if health.lag_s is not None else "never read"
+                parts.append(f"{connection.name} {lag}")
+        return "\n\nMirakl inbox: " + " · ".join(parts)
 
     def pick_thread(evt: gr.SelectData) -> str:
         row = getattr(evt, "row_value", None)
@@ -203,7 +217,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             f"language {detail.language or '-'} · marketplace {detail.marketplace or '-'} · "
             f"intent {detail.intent or '-'}"
             + (f" ({detail.confidence:.2f})" if detail.confidence is not None else "")
-            + f" · reply due {_when(detail.sla_due_at)}",
+            + f" · reply due {_when(detail.sla_due_at)}"
+            + (" (Mirakl's clock)" if detail.reply_clock_read_at else " (estimated)"),
         ]
         if detail.attention:
             header.append(f"> **Needs attention:** {_md(detail.attention)}")
@@ -259,17 +274,20 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             "Draft ready: edit it, then Send.",
         )
 
-    def send(ref: str, text: str, request: gr.Request) -> tuple[str, str]:
+    def send(ref: str, text: str, recipients: list[str], request: gr.Request) -> tuple[str, str]:
         """Returns (reply box, status): the box is emptied only once Mirakl took the reply."""
         thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id or not (text or "").strip():
             return text, "Pick a thread and write a reply first."
+        to = tuple(RECIPIENT_CHOICES[r] for r in recipients or [] if r in RECIPIENT_CHOICES)
+        if not to:
+            return text, "Choose who receives the reply: the customer, the operator or both."
         try:
             with ws.sessions.begin() as session:
                 sent = send_manual_reply(
                     session, sessions=ws.sessions, mirakl=ws.client(marketplace),
                     agent=ws.agent, thread_id=thread_id, text=text, actor=actor(request),
-                    marketplace=marketplace,
+                    marketplace=marketplace, to=to,
                 )  # fmt: skip
         except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
             message = getattr(exc, "message", None) or str(exc)
@@ -463,6 +481,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     with gr.Column(scale=2):
                         order = gr.Markdown(elem_id="thread-order")
                 reply_box = gr.Textbox(label="Reply", lines=8, elem_id="reply-box")
+                recipients = gr.CheckboxGroup(
+                    list(RECIPIENT_CHOICES), value=["Customer"], label="Send to",
+                    elem_id="reply-to",
+                )  # fmt: skip
                 with gr.Row():
                     draft_button = gr.Button("Generate draft", elem_id="generate-draft")
                     send_button = gr.Button("Send", variant="primary", elem_id="send-reply")
@@ -529,7 +551,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
         open_button.click(open_thread, current, thread_outputs, api_name="open_thread")
         draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft")
-        send_button.click(send, [current, reply_box], [reply_box, reply_status], api_name="send_reply").then(
+        send_button.click(send, [current, reply_box, recipients], [reply_box, reply_status], api_name="send_reply").then(
             open_thread, current, thread_outputs, api_visibility="private"
         )
         for trigger in (status.change, overdue.change, search.submit):

@@ -3,12 +3,12 @@ demand, and a reply written by hand. The dashboard (ui/) is built on the same fu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from api.deps import (
     DraftingDep,
@@ -49,7 +49,10 @@ class ThreadRow(BaseModel):
     topic: str | None
     last_message: str | None
     last_message_at: datetime | None
-    sla_due_at: datetime | None = Field(description="Reply deadline (SLA)")
+    sla_due_at: datetime | None = Field(
+        description="Reply deadline: Mirakl's shop_reply_needed_since + the marketplace's SLA "
+        "hours (null: no reply owed)"
+    )
     overdue: bool
     attention: str | None = Field(description="Why a person must look (failed, unverified)")
 
@@ -89,7 +92,15 @@ class ThreadOut(BaseModel):
     customer: str | None
     customer_id: str | None
     topic: str | None
-    sla_due_at: datetime | None
+    sla_due_at: datetime | None = Field(
+        description="Reply deadline: Mirakl's shop_reply_needed_since + the marketplace's SLA "
+        "hours (null: no reply owed)"
+    )
+    reply_clock_read_at: datetime | None = Field(
+        default=None,
+        description="When Mirakl's reply clock was read; null: never, the deadline is csagent's "
+        "estimate from the stored messages",
+    )
     attention: str | None
     messages: list[MessageOut]
     order: dict[str, Any] | None = Field(
@@ -97,9 +108,16 @@ class ThreadOut(BaseModel):
         "when), with its lines and shipment"
     )
     audit: list[AuditOut]
+
     pending_review: dict[str, Any] | None = Field(
         default=None, description="The review waiting on this thread, as GET /reviews shows it"
     )
+
+    @computed_field(description="Seconds until the deadline (negative: breached that long ago)")
+    def due_in_s(self) -> float | None:
+        if self.sla_due_at is None:
+            return None
+        return round((self.sla_due_at - datetime.now(UTC)).total_seconds(), 1)
 
 
 class ReplyIn(BaseModel):
