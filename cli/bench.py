@@ -51,3 +51,20 @@ def bench_ingest_command(
 
     with throwaway_stack("bench", processes) as stack:
         bench_ingest(stack, serve_in_thread, messages, concurrency, _test_texts(), typer.echo)
+
+
+@bench_app.command("intake")
+def bench_intake_command(
+    messages: Annotated[int, typer.Option(min=1, max=10_000, help="Customer messages.")] = 30,
+    interval: Annotated[
+        float, typer.Option(min=1, help="Polling interval (s); the simulator is on loopback.")
+    ] = 5.0,
+) -> None:
+    """The seller's intake: customers write on the simulator while csagent polls its inbox; the
+    latency from writing to stored in csagent, and Mirakl calls per message."""
+    from cli.stack import throwaway_stack
+    from evals.bench import bench_intake
+
+    with throwaway_stack("bench-intake") as stack:
+        stack.simulator.state.sim.reset(seed=False)
+        bench_intake(stack, messages, interval, typer.echo)

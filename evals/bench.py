@@ -196,3 +196,73 @@ def bench_ingest(
     )
     echo(f"overhead: the agent takes {total / base_total:.1f}x the time of a bare insert")
     echo(f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def bench_intake(stack: Any, messages: int, interval_s: float, echo: Callable[[str], None]) -> None:
+    """The seller's intake on `stack`: csagent polls the simulator's inbox every `interval_s`
+    while customers write there (spread over a few intervals); for each message, the time from
+    the customer writing it on "Mirakl" to csagent having it stored (and queued for the agent),
+    and the Mirakl calls spent per message."""
+    import random
+    import threading
+
+    from sqlalchemy import text as sql
+
+    from store.queue import Pipeline
+    from tools.mirakl.poller import Poller
+
+    settings = stack.settings.model_copy(update={"mirakl_poll_interval_s": interval_s})
+    pipeline = Pipeline.from_settings(settings, engine=stack.engine)
+
+    def accept(message: Any) -> str:
+        return "accepted" if pipeline.accept(message, source="poll").is_new else "duplicate"
+
+    poller = Poller(settings, stack.engine, accept)
+    stop = threading.Event()
+    running = poller.run_in_thread(stop)
+    span = 3 * interval_s
+    rng = random.Random(7)
+    moments = sorted(rng.uniform(0, span) for _ in range(messages))
+    started = time.monotonic()
+    written: list[str] = []
+    for i, at in enumerate(moments):
+        time.sleep(max(0.0, at - (time.monotonic() - started)))
+        answer = httpx.post(
+            f"{stack.sim_url}/_sim/threads/intake-{i % max(1, messages // 3)}/customer-message",
+            json={"body": f"Bonjour, question {i} sur ma commande."},
+        )
+        written.append(answer.json()["message_id"])
+    deadline = time.monotonic() + 3 * interval_s + 30
+    stored: dict[str, float] = {}
+    while time.monotonic() < deadline and len(stored) < len(written):
+        with stack.engine.connect() as conn:
+            rows = conn.execute(
+                sql(
+                    "SELECT m.mirakl_message_id, extract(epoch FROM e.received_at - m.created_at) "
+                    "FROM messages m JOIN inbound_events e ON e.dedupe_key = m.mirakl_message_id "
+                    "WHERE m.mirakl_message_id = ANY(:ids)"
+                ),
+                {"ids": written},
+            ).all()
+        stored = {r[0]: float(r[1]) for r in rows}
+        time.sleep(0.2)
+    stop.set()
+    running.join(timeout=30)
+    status = next(iter(poller.status.values()))
+    latencies = sorted(stored.values())
+    echo(
+        f"intake by polling every {interval_s:g} s: {len(stored)}/{len(written)} messages stored, "
+        f"written over {span:g} s"
+    )
+    if latencies:
+        echo(
+            f"  customer writes on Mirakl -> stored in csagent: p50 {statistics.median(latencies):.2f} s, "
+            f"p95 {percentile(latencies, 0.95):.2f} s, max {latencies[-1]:.2f} s "
+            f"(expected: about half an interval on average, at most one interval plus a pass)"
+        )
+    echo(
+        f"  Mirakl calls: {status.mirakl_calls} in {status.passes} passes, "
+        f"{status.mirakl_calls / max(1, len(stored)):.2f} per message here; at rest one M11 call per "
+        f"pass: {3600 / interval_s:.0f} per hour per marketplace (+1 per 100 threads changed, "
+        f"+1 M10 per thread of more than 100 messages)"
+    )
