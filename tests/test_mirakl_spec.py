@@ -420,3 +420,138 @@ def test_the_spec_file_is_miraklss_and_names_the_operations_csagent_uses() -> No
     for operation_id in ("A01", "M10", "M11", "M12", "OR11", "OR29", "OR30", "OR23", "OR28"):
         method, path, _ = operation(operation_id)
         assert path.startswith("/api/")
+
+
+def test_a_thread_longer_than_m11_lists_is_read_whole_with_m10(
+    db_url: str, mirakl_sim: Simulator
+) -> None:
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from store.db import session_scope
+    from store.ingest import IncomingMessage
+    from store.models import Message
+    from tools.mirakl.sync import sync_inbox
+
+    mirakl_sim.state.reset(seed=False)
+    messages = [
+        {"id": f"long-{n:03d}", "from": {"type": "CUSTOMER" if n % 2 == 0 else "SHOP"},
+         "to": [], "body": f"message {n}", "date_created": f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00Z"}
+        for n in range(130)
+    ]  # fmt: skip
+    mirakl_sim.state.add_thread(
+        {"id": "long-thread", "current_participants": [{"type": "CUSTOMER", "id": "c-long"}],
+         "date_created": "2026-11-01T00:00:00Z", "messages": messages}
+    )  # fmt: skip
+    listed = get(mirakl_sim, "/inbox/threads", with_messages="true").json()["data"][0]
+    assert len(listed["messages"]) == 100 and listed["metadata"]["total_count"] == 130
+
+    ingested: list[IncomingMessage] = []
+
+    def ingest(message: IncomingMessage) -> str:
+        ingested.append(message)
+        return "stored"
+
+    async def one_pass() -> Any:
+        async with MiraklClient(mirakl_sim.api, mirakl_sim.api_key) as client:
+            return await sync_inbox(client, session_scope, ingest, sla_hours=24)
+
+    report = asyncio.run(one_pass())
+    assert report.threads_read_whole == 1
+    assert sorted(m.message_id for m in ingested) == [f"long-{n:03d}" for n in range(0, 130, 2)]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0  # ingest is ours
+
+
+# -- csagent mirakl check: what a seller runs first with a real key ---------------------------------
+
+
+@pytest.fixture
+def pointed_at(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from store.settings import get_settings
+
+    def point(base_url: str, key: str = "sim-shop-key") -> None:
+        monkeypatch.setenv("CSAGENT_MIRAKL_BASE_URL", base_url)
+        monkeypatch.setenv("CSAGENT_MIRAKL_API_KEY", key)
+        get_settings.cache_clear()
+
+    yield point
+    get_settings.cache_clear()
+
+
+def test_mirakl_check_reads_the_shop_inbox_and_orders_and_finds_no_difference(
+    mirakl_sim: Simulator, pointed_at: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    pointed_at(mirakl_sim.api)
+    result = CliRunner().invoke(cli, ["mirakl", "check"])
+    assert result.exit_code == 0, result.output
+    assert "shop: Maison Électro (id 2001, state OPEN)" in result.output
+    for name in ("A01", "M11", "OR11"):
+        assert f"{name}: matches Mirakl's published schema" in result.output
+    assert "orders: 55 in all" in result.output
+    assert "Mirakl calls made: 3" in result.output
+
+
+def test_mirakl_check_lists_every_difference_and_refuses_what_csagent_cannot_read(
+    mirakl_sim: Simulator, pointed_at: Any, serve_app: Any
+) -> None:
+    """A Mirakl that answers in the shapes csagent's old notes assumed (no metadata.last_sender,
+    senders without _USER, orders without most required fields)."""
+    from fastapi import FastAPI
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    old = FastAPI()
+    shop = get(mirakl_sim, "/account").json()
+    thread = json.loads(
+        json.dumps(get(mirakl_sim, "/inbox/threads/6a57c866-5d9a-59fd-ac38-59e53af24d90").json())
+    )
+    del thread["metadata"]["last_sender"]
+    for message in thread["messages"]:
+        message["from"]["type"] = message["from"]["type"].removesuffix("_USER")
+    order = {k: v for k, v in mirakl_sim.state.orders["20567843-A"].items()}
+
+    @old.get("/api/account")
+    def account() -> Any:
+        return shop
+
+    @old.get("/api/inbox/threads")
+    def threads() -> Any:
+        return {"data": [thread]}
+
+    @old.get("/api/orders")
+    def orders() -> Any:
+        return {"orders": [order], "total_count": 1}
+
+    with serve_app(old) as url:
+        pointed_at(f"{url}/api")
+        result = CliRunner().invoke(cli, ["mirakl", "check"])
+    assert result.exit_code == 0, result.output  # csagent reads it, and says how it differs
+    assert "M11: 1 difference(s)" in result.output and "last_sender" in result.output
+    assert "OR11:" in result.output and "'can_shop_ship' is a required property" in result.output
+
+    thread["date_created"] = "yesterday"  # csagent cannot read a thread without its date
+    with serve_app(old) as url:
+        pointed_at(f"{url}/api")
+        result = CliRunner().invoke(cli, ["mirakl", "check"])
+    assert result.exit_code == 1
+    assert "csagent cannot read the inbox (M11)" in result.output
+
+
+def test_mirakl_check_says_plainly_when_the_key_is_wrong(
+    mirakl_sim: Simulator, pointed_at: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    pointed_at(mirakl_sim.api, key="not-the-key")
+    result = CliRunner().invoke(cli, ["mirakl", "check"])
+    assert result.exit_code == 1
+    assert "Mirakl refused the credentials (401" in result.output

@@ -281,8 +281,9 @@ async def sync_marketplaces(
             make = client_for or MiraklClient.for_marketplace
             async with make(connection, settings) as client:
                 result.inbox = await sync_inbox(
-                    client, session_factory, ingest, since=since, marketplace=stored, label=label
-                )
+                    client, session_factory, ingest, since=since, marketplace=stored,
+                    label=label, sla_hours=settings.for_marketplace(stored).sla_hours,
+                )  # fmt: skip
                 result.orders = await sync_orders(
                     client, session_factory, since=since, marketplace=stored
                 )
