@@ -139,39 +139,62 @@ def poll(
     """Read each marketplace's inbox every CSAGENT_MIRAKL_POLL_INTERVAL_S seconds and process
     every new customer message (what `csagent serve` does in the background). Several processes
     may run it: one polls each marketplace at a time, another takes over if it dies."""
+    from datetime import timedelta
+
     from cli.run import agent_pipeline
     from store.db import get_engine, session_scope
+    from store.pollers import release_poller_lock, try_poller_lock
     from tools.mirakl.poller import Poller
     from tools.mirakl.sync import sync_inbox
 
     exit_on_sigterm()
     require_current_schema()
     settings = get_settings()
+    engine = get_engine(settings)
     pipeline = agent_pipeline()
 
-    def ingest(message: IncomingMessage) -> str:
-        return pipeline.ingest(message, source="poll")[0].status
+    def accept(message: IncomingMessage) -> str:
+        """The webhook's path: recorded at once, processed by this process's queue worker."""
+        return "accepted" if pipeline.accept(message, source="poll").is_new else "duplicate"
 
     if once:
+        failed = []
+        overlap = timedelta(seconds=settings.mirakl_poll_overlap_s)
+        for connection in settings.connections():
+            stored = settings.stored_name(connection.name)
+            lock = try_poller_lock(engine, stored)
+            if lock is None:
+                typer.echo(f"{connection.name}: another process polls it now; skipped")
+                continue
 
-        async def one_pass() -> None:
-            for connection in settings.connections():
-                stored = settings.stored_name(connection.name)
+            async def one_pass(
+                connection: MarketplaceConnection = connection, stored: str = stored
+            ) -> Any:
                 async with MiraklClient.for_marketplace(connection, settings) as client:
-                    report = await sync_inbox(
-                        client, session_scope, ingest, marketplace=stored,
+                    return await sync_inbox(
+                        client, session_scope, accept, marketplace=stored,
                         label=connection.name if settings.multi_marketplace else None,
-                        sla_hours=settings.for_marketplace(stored).sla_hours,
+                        sla_hours=settings.for_marketplace(stored).sla_hours, overlap=overlap,
                     )  # fmt: skip
-                typer.echo(json.dumps({"marketplace": connection.name, **_summary(report)}))
 
-        try:
-            asyncio.run(one_pass())
-        except MiraklError as exc:
-            raise fail(exc.message, 1) from None
+            try:
+                report = asyncio.run(one_pass())
+                typer.echo(json.dumps({"marketplace": connection.name, **_summary(report)}))
+            except MiraklError as exc:
+                failed.append(connection.name)
+                typer.secho(f"{connection.name}: {exc.message}", err=True, fg=typer.colors.RED)
+            finally:
+                release_poller_lock(lock)
+        typer.echo(f"processed: {pipeline.drain()} queued message(s)")
+        if failed:
+            raise fail(f"polling failed for {', '.join(failed)}; the others were read", 1)
         return
-    poller = Poller(settings, get_engine(settings), ingest)
     stop = threading.Event()
+    worker = threading.Thread(
+        target=pipeline.run_worker, args=(stop, settings.queue_poll_s), daemon=True
+    )
+    worker.start()
+    poller = Poller(settings, engine, accept)
     typer.echo(
         f"csagent poll: every {settings.mirakl_poll_interval_s:g} s, "
         f"{len(settings.connections())} marketplace(s) (Ctrl-C stops)"
@@ -179,7 +202,10 @@ def poll(
     try:
         asyncio.run(poller.run(stop))
     except KeyboardInterrupt:
+        pass
+    finally:
         stop.set()
+        worker.join(timeout=30)
 
 
 def _summary(report: Any) -> dict[str, Any]:
@@ -190,6 +216,8 @@ def _summary(report: Any) -> dict[str, Any]:
         "already_known": report.already_known,
         "failed": report.failed,
         "operator_messages": report.operator_messages,
+        "history": report.history,
+        "rejected": report.rejected,
         "cursor": report.cursor_after.isoformat() if report.cursor_after else None,
     }
 

@@ -225,11 +225,12 @@ def upsert_thread(
     return thread_pk
 
 
-def store_operator_message(
+def store_party_message(
     session: Session,
     *,
     thread_id: str,
     message_id: str,
+    author_type: str,
     body: str,
     created_at: datetime,
     author_name: str | None,
@@ -237,9 +238,11 @@ def store_operator_message(
     sla_hours: float,
     marketplace: str = DEFAULT_MARKETPLACE,
 ) -> bool:
-    """Store a message the marketplace's operator wrote, read from Mirakl: shown as the
-    operator's, never processed by the agent and never read as the customer's words. True if
+    """Store a message the shop (SHOP: written in Mirakl's back office, outbound and sent) or
+    the marketplace's operator (OPERATOR: inbound) wrote, read from Mirakl: history, never
+    processed by the agent, and an operator's words are never read as the customer's. True if
     it was new."""
+    shop = author_type == "SHOP"
     thread_pk = upsert_thread(
         session, marketplace=marketplace, thread_id=thread_id, order_pk=None, customer_pk=None,
         topic=topic, locale=None, channel=None, at=created_at,
@@ -250,11 +253,12 @@ def store_operator_message(
             mirakl_message_id=message_id,
             marketplace=marketplace,
             thread_id=thread_pk,
-            direction="inbound",
-            author_type="OPERATOR",
+            direction="outbound" if shop else "inbound",
+            author_type="SHOP" if shop else "OPERATOR",
             author_name=author_name,
             body=body,
             created_at=created_at,
+            delivery_status="sent" if shop else None,
         )
         .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
         .returning(Message.id)

@@ -48,16 +48,16 @@ MIRAKL_POLL_PASSES = Counter(
 MIRAKL_POLL_LAG = Gauge(
     "csagent_mirakl_poll_lag_seconds",
     "Seconds since the start of the last complete pass over a marketplace's inbox",
-    ["marketplace"], multiprocess_mode="min",
+    ["marketplace"], multiprocess_mode="livemin",
 )  # fmt: skip
 REPLIES_OWED = Gauge(
     "csagent_replies_owed", "Open threads on which Mirakl's reply clock runs",
-    ["marketplace"], multiprocess_mode="max",
+    ["marketplace"], multiprocess_mode="livemax",
 )  # fmt: skip
 REPLY_DUE_SECONDS = Gauge(
     "csagent_next_reply_due_seconds",
     "Seconds until the most urgent reply deadline (negative: breached that long ago)",
-    ["marketplace"], multiprocess_mode="min",
+    ["marketplace"], multiprocess_mode="livemin",
 )  # fmt: skip
 
 

@@ -42,6 +42,7 @@ def poller_pid(session: Session, stored_marketplace: str) -> int | None:
     pid = session.scalar(
         text(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND classid::bigint = :cls AND objid::bigint = :obj AND objsubid = 2"
         ),
         {"cls": LOCK_CLASS, "obj": lock_id(stored_marketplace) % 2**32},

@@ -264,7 +264,7 @@ class Settings(BaseSettings):
         default = self.default_connection()
         if any(m.name == DEFAULT_MARKETPLACE and m is not default for m in self.marketplaces):
             raise ValueError(f"only the default marketplace may be named {DEFAULT_MARKETPLACE!r}")
-        if self.mirakl_poll_interval_s < MIN_POLL_INTERVAL_S:
+        if self.mirakl_poll and self.mirakl_poll_interval_s < MIN_POLL_INTERVAL_S:
             remote = [c.name for c in self.connections() if not _on_loopback(c.base_url)]
             if remote:
                 raise ValueError(

@@ -76,6 +76,20 @@ def link_order(session: Session, thread_pk: int, order_pk: int) -> bool:
 
 def refresh_thread_summary(session: Session, thread_pk: int, sla_hours: float) -> ThreadSummary:
     """Recompute status, last message time and reply deadline from the stored messages."""
+    summary = _summary(session, thread_pk, sla_hours)
+    session.execute(
+        update(Thread)
+        .where(Thread.id == thread_pk)
+        .values(
+            status=summary.status,
+            last_message_at=summary.last_message_at,
+            sla_due_at=summary.sla_due_at,
+        )
+    )
+    return summary
+
+
+def _summary(session: Session, thread_pk: int, sla_hours: float) -> ThreadSummary:
     history = session.execute(
         select(Message.direction, Message.created_at).where(
             Message.thread_id == thread_pk, Message.verification.is_distinct_from("unverified")
@@ -89,17 +103,7 @@ def refresh_thread_summary(session: Session, thread_pk: int, sla_hours: float) -
         if clock_row is not None and clock_row[1] is not None
         else None
     )
-    summary = summarize_thread([(d, c) for d, c in history], sla_hours, clock)
-    session.execute(
-        update(Thread)
-        .where(Thread.id == thread_pk)
-        .values(
-            status=summary.status,
-            last_message_at=summary.last_message_at,
-            sla_due_at=summary.sla_due_at,
-        )
-    )
-    return summary
+    return summarize_thread([(d, c) for d, c in history], sla_hours, clock)
 
 
 def record_reply_clock(
@@ -111,18 +115,33 @@ def record_reply_clock(
     marketplace: str = DEFAULT_MARKETPLACE,
     read_at: datetime | None = None,
 ) -> bool:
-    """Keep Mirakl's reply clock of a stored thread (read from M10/M11 `metadata`) and recompute
-    its deadline; False when csagent does not have the thread (yet)."""
+    """Keep Mirakl's reply clock of a stored thread (read from M10/M11 `metadata` at `read_at`)
+    and recompute its deadline, and only its deadline: the thread's status (awaiting review,
+    needs attention, closed) is not Mirakl's to change. A read older than the one kept (a pass
+    that began before csagent replied) changes nothing. False when nothing was changed."""
+    read_at = read_at or datetime.now(UTC)
     thread_pk = session.scalar(
         update(Thread)
-        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
-        .values(reply_needed_since=needed_since, reply_clock_read_at=read_at or datetime.now(UTC))
+        .where(
+            Thread.marketplace == marketplace,
+            Thread.mirakl_thread_id == mirakl_thread_id,
+            (Thread.reply_clock_read_at.is_(None)) | (Thread.reply_clock_read_at <= read_at),
+        )
+        .values(reply_needed_since=needed_since, reply_clock_read_at=read_at)
         .returning(Thread.id)
     )
     if thread_pk is None:
         return False
-    refresh_thread_summary(session, thread_pk, sla_hours)
+    refresh_deadline(session, thread_pk, sla_hours)
     return True
+
+
+def refresh_deadline(session: Session, thread_pk: int, sla_hours: float) -> None:
+    """Recompute a thread's reply deadline alone (none for a closed thread)."""
+    status = session.scalar(select(Thread.status).where(Thread.id == thread_pk))
+    summary = _summary(session, thread_pk, sla_hours)
+    due = None if status == "closed" else summary.sla_due_at
+    session.execute(update(Thread).where(Thread.id == thread_pk).values(sla_due_at=due))
 
 
 # -- what the agent reads and writes of a thread --------------------------------------------------

@@ -86,6 +86,8 @@ def test_kill_9_of_api_and_worker_loses_nothing_and_replies_once(
         "DATABASE_URL": db_url, "CSAGENT_DATA_DIR": str(tmp_path), "CSAGENT_PROCESSING": "agent",
         "CSAGENT_API_KEY": "k", "CSAGENT_MIRAKL_BASE_URL": mirakl_sim.api,
         "CSAGENT_QUEUE_RETRY_DELAY_S": "0.2", "CSAGENT_QUEUE_MAX_ATTEMPTS": "5",
+        # The webhook path under kill -9 is what is measured (polling has its own tests).
+        "CSAGENT_MIRAKL_POLL": "false",
     }  # fmt: skip
     log = tmp_path / "processes.log"
     events = [

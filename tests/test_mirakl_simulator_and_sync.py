@@ -150,18 +150,38 @@ def customer_messages_in(sim: Simulator) -> int:
     )
 
 
+def awaiting_reply_in(sim: Simulator) -> int:
+    """Customer messages Mirakl says still await the shop's reply (at or after each thread's
+    shop_reply_needed_since): the ones the agent must process."""
+    return sum(
+        1
+        for t in sim.state.threads.values()
+        for m in t["messages"]
+        if m["from"]["type"] == "CUSTOMER_USER"
+        and t["metadata"]["shop_reply_needed_since"] is not None
+        and m["date_created"] >= t["metadata"]["shop_reply_needed_since"]
+    )
+
+
+def messages_in(sim: Simulator) -> int:
+    return sum(len(t["messages"]) for t in sim.state.threads.values())
+
+
 def test_sync_twice_ingests_each_missed_message_once(
     db_url: str, session: Session, mirakl_sim: Simulator
 ) -> None:
     first = run_sync(mirakl_sim)
-    total = customer_messages_in(mirakl_sim)
-    assert (first.threads_seen, first.ingested) == (46, total)
-    assert session.scalar(select(func.count()).select_from(Message)) == total
-    assert session.scalar(select(func.count()).select_from(InboundEvent)) == total
+    total, awaiting = customer_messages_in(mirakl_sim), awaiting_reply_in(mirakl_sim)
+    assert 0 < awaiting < total
+    # What still awaits a reply is processed; what the shop already answered, and the shop's
+    # own messages, are stored as history and never processed.
+    assert (first.threads_seen, first.ingested, first.customer_messages) == (46, awaiting, total)
+    assert session.scalar(select(func.count()).select_from(Message)) == messages_in(mirakl_sim)
+    assert session.scalar(select(func.count()).select_from(InboundEvent)) == awaiting
 
     second = run_sync(mirakl_sim)
     assert second.ingested == 0
-    assert session.scalar(select(func.count()).select_from(Message)) == total
+    assert session.scalar(select(func.count()).select_from(Message)) == messages_in(mirakl_sim)
 
     # A webhook that never arrived: the next pass picks up exactly that message.
     result = customer_message(mirakl_sim, next(iter(mirakl_sim.state.threads)), body="Any news?")
@@ -212,12 +232,12 @@ def test_sync_never_counts_a_failed_message_as_done(
     failing = Pipeline.from_settings(processor=broken)
     failing.max_attempts = 1
     first = run_sync(mirakl_sim, pipeline=failing)
-    total = customer_messages_in(mirakl_sim)
-    assert (first.failed, first.ingested) == (total, 0)
+    total, awaiting = customer_messages_in(mirakl_sim), awaiting_reply_in(mirakl_sim)
+    assert (first.failed, first.ingested) == (awaiting, 0)
     # Stored and visible, but not done: the next pass says so instead of "already known".
     second = run_sync(mirakl_sim, since=datetime(2000, 1, 1, tzinfo=UTC))
-    assert (second.failed, second.already_known, second.ingested) == (total, 0, 0)
-    assert session.scalar(select(func.count()).select_from(Message)) == total
+    assert (second.failed, second.already_known, second.ingested) == (awaiting, total - awaiting, 0)
+    assert session.scalar(select(func.count()).select_from(Message)) == messages_in(mirakl_sim)
 
 
 def test_sync_command_reports_counts(

@@ -435,8 +435,9 @@ def test_a_thread_longer_than_m11_lists_is_read_whole_with_m10(
     from tools.mirakl.sync import sync_inbox
 
     mirakl_sim.state.reset(seed=False)
+    # 120 messages answering each other, then 10 the shop has not answered yet.
     messages = [
-        {"id": f"long-{n:03d}", "from": {"type": "CUSTOMER" if n % 2 == 0 else "SHOP"},
+        {"id": f"long-{n:03d}", "from": {"type": "CUSTOMER" if n % 2 == 0 or n >= 120 else "SHOP"},
          "to": [], "body": f"message {n}", "date_created": f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00Z"}
         for n in range(130)
     ]  # fmt: skip
@@ -459,9 +460,12 @@ def test_a_thread_longer_than_m11_lists_is_read_whole_with_m10(
 
     report = asyncio.run(one_pass())
     assert report.threads_read_whole == 1
-    assert sorted(m.message_id for m in ingested) == [f"long-{n:03d}" for n in range(0, 130, 2)]
+    # Only what awaits the shop's reply is processed, including beyond M11's last 100...
+    assert [m.message_id for m in ingested] == [f"long-{n:03d}" for n in range(120, 130)]
+    # ...and the 120 messages before, the oldest ones only M10 gave, are kept as history.
     with session_scope() as session:
-        assert session.scalar(select(func.count()).select_from(Message)) == 0  # ingest is ours
+        stored = set(session.scalars(select(Message.mirakl_message_id)))
+    assert stored == {f"long-{n:03d}" for n in range(120)}
 
 
 # -- csagent mirakl check: what a seller runs first with a real key ---------------------------------

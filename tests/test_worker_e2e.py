@@ -35,7 +35,11 @@ def processed(session: Session) -> int:
 
 
 def start(args: list[str], db_url: str, tmp_path: Path, **env: str) -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "DATABASE_URL": db_url, "CSAGENT_DATA_DIR": str(tmp_path), **env}
+    environment = {
+        **os.environ, "DATABASE_URL": db_url, "CSAGENT_DATA_DIR": str(tmp_path),
+        "CSAGENT_MIRAKL_POLL": "false",  # the queue's path is measured here; polling has its own
+        **env,
+    }  # fmt: skip
     return subprocess.Popen(
         [str(CSAGENT), *args], env=environment, cwd=tmp_path,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -3,6 +3,8 @@ otherwise 200, `degraded` when messages have failed for good or wait too long in
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -60,11 +62,19 @@ def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSO
             "replies_owed": health.replies_owed,
             "next_reply_due_at": health.next_due_at.isoformat() if health.next_due_at else None,
         }
+        status = _poll_status(request, connection.name)
+        if status is not None and status.last_error:
+            marketplaces[connection.name]["inbox_poll_error"] = status.last_error
         limit = max(settings.mirakl_poll_interval_s * 3, 600.0)
         if settings.mirakl_poll and health.lag_s is not None and health.lag_s > limit:
             problems.append(
                 f"marketplace {connection.name}: its inbox was last read completely "
                 f"{health.lag_s:.0f} s ago (polling every {settings.mirakl_poll_interval_s:g} s)"
+                + (f"; last error: {status.last_error}" if status and status.last_error else "")
+            )
+        elif status is not None and health.lag_s is None and status.last_error:
+            problems.append(
+                f"marketplace {connection.name}: its inbox has never been read: {status.last_error}"
             )
     return JSONResponse(
         {
@@ -79,9 +89,13 @@ def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSO
     )
 
 
-def _poller(request: Request, session: SessionDep, name: str, stored: str) -> str:
+def _poll_status(request: Request, name: str) -> Any:
     poller = getattr(request.app.state, "poller", None)
-    status = poller.status.get(name) if poller is not None else None
+    return poller.status.get(name) if poller is not None else None
+
+
+def _poller(request: Request, session: SessionDep, name: str, stored: str) -> str:
+    status = _poll_status(request, name)
     if status is not None and status.polling:
         return "this process"
     return "another process" if poller_pid(session, stored) else "none"

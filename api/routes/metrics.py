@@ -5,6 +5,7 @@ reply clock)."""
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,12 +37,11 @@ def metrics(session: SessionDep, settings: SettingsDep) -> Response:
     now = datetime.now(UTC)
     for connection in settings.connections():
         health = marketplace_health(session, settings.stored_name(connection.name))
-        if health.lag_s is not None:
-            MIRAKL_POLL_LAG.labels(connection.name).set(health.lag_s)
+        lag = health.lag_s
+        MIRAKL_POLL_LAG.labels(connection.name).set(lag if lag is not None else math.nan)
         REPLIES_OWED.labels(connection.name).set(health.replies_owed)
-        if health.next_due_at is not None:
-            due = (health.next_due_at - now).total_seconds()
-            REPLY_DUE_SECONDS.labels(connection.name).set(due)
+        due = (health.next_due_at - now).total_seconds() if health.next_due_at else math.nan
+        REPLY_DUE_SECONDS.labels(connection.name).set(due)  # NaN: nothing owed, no alert
     shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     registry = multiprocess_registry(Path(shared)) if shared else REGISTRY
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

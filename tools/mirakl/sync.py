@@ -9,11 +9,14 @@ decides on these copies: it reads the order again in the run that decides (graph
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -24,7 +27,8 @@ from store.ingest import (
     ORDERS_CURSOR,
     IncomingMessage,
     cursor_name,
-    store_operator_message,
+    store_message,
+    store_party_message,
 )
 from store.models import InboundEvent, Message, Order, SyncCursor
 from store.settings import DEFAULT_MARKETPLACE, Settings
@@ -32,6 +36,9 @@ from store.threads import record_reply_clock, scoped
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
 from tools.mirakl.events import incoming_from_mirakl
+from tools.mirakl.models import InboxThread
+
+log = logging.getLogger(__name__)
 
 ORDER_BATCH = 100  # ids per OR11 call (Mirakl's page limit)
 
@@ -50,6 +57,8 @@ class SyncReport:
     already_known: int = 0
     failed: int = 0  # stored, but their processing failed: `csagent events retry` re-runs them
     operator_messages: int = 0  # the marketplace's operator wrote: stored, never processed
+    history: int = 0  # already answered customer messages and the shop's own: stored only
+    rejected: int = 0  # messages csagent cannot take (logged): not stored
     threads_read_whole: int = 0  # more messages than M11 lists: read with M10
 
 
@@ -117,18 +126,21 @@ async def sync_inbox(
     marketplace: str = DEFAULT_MARKETPLACE,
     label: str | None = None,
     overlap: timedelta = timedelta(0),
-    sla_hours: float | None = None,
+    sla_hours: float = 24.0,
 ) -> SyncReport:
     """One pass over one marketplace's inbox (M11 `updated_since`, with messages, every page);
     `since` overrides the stored cursor, which is re-read `overlap` earlier (Mirakl's clock and
     a thread changed while we paged). `label` is what the messages name as their marketplace
     (its configured name).
 
-    Every customer message csagent has not stored goes to `ingest` (the same path as the
-    webhook: duplicates are harmless); an operator's message is stored as the operator's and
-    never processed; a thread with more messages than M11 lists is read whole with M10. With
-    `sla_hours`, each thread's reply clock (`shop_reply_needed_since`) is kept. The cursor (the
-    largest `date_updated` seen) moves only after the whole pass succeeded."""
+    A customer message csagent has not stored and that still awaits the shop's reply (at or
+    after Mirakl's `shop_reply_needed_since`) goes to `ingest`, the webhook's path (duplicates
+    are harmless). Everything else is stored as history, never processed: customer messages the
+    shop already answered (in Mirakl's back office, or before csagent), the shop's own messages,
+    and the operator's. A message csagent cannot take (e.g. longer than it stores) is counted as
+    rejected and logged; the pass goes on. A thread with more messages than M11 lists is read
+    whole with M10. Each thread's reply clock is kept. The cursor (the largest `date_updated`
+    listed, never later than the pass's start) moves only after the whole pass succeeded."""
     cursor = cursor_name(INBOX_CURSOR, marketplace)
     started = datetime.now(UTC)
     with session_factory() as session:
@@ -144,50 +156,95 @@ async def sync_inbox(
         if not listed.messages_complete:  # M11 lists only the last 100 messages
             thread = await client.get_thread(listed.id)
             report.threads_read_whole += 1
-        customer = sorted(
-            (m for m in thread.messages if m.author == "CUSTOMER"), key=lambda m: m.date_created
-        )
-        report.customer_messages += len(customer)
-        ids = [m.id for m in customer]
+        await _take_thread(thread, session_factory, ingest, report, marketplace, label, sla_hours)
         with session_factory() as session:
-            known = known_message_ids(session, ids, marketplace)
-            failed = failed_message_ids(session, ids, marketplace)
-        for message in customer:
-            if message.id in failed:
-                report.failed += 1
-                continue
-            if message.id in known:
-                report.already_known += 1
-                continue
-            status = ingest(incoming_from_mirakl(thread, message, marketplace=label))
-            if status == "failed":  # stored, but its processing failed: not done
-                report.failed += 1
-            else:
-                report.ingested += 1
-        if sla_hours is not None:
-            with session_factory() as session:
-                for message in thread.messages:
-                    if message.author == "OPERATOR":
-                        report.operator_messages += store_operator_message(
-                            session, thread_id=thread.id, message_id=message.id,
-                            body=message.body or "-", created_at=message.date_created,
-                            author_name=message.sender.display_name,
-                            topic=thread.topic.value if thread.topic else None,
-                            sla_hours=sla_hours, marketplace=marketplace,
-                        )  # fmt: skip
-                record_reply_clock(
-                    session, thread.id, thread.reply_needed_since, sla_hours=sla_hours,
-                    marketplace=marketplace, read_at=started,
-                )  # fmt: skip
-        updated = thread.date_updated or thread.date_created
+            record_reply_clock(
+                session, thread.id, awaiting_since(thread), sla_hours=sla_hours,
+                marketplace=marketplace, read_at=started,
+            )  # fmt: skip
+        updated = listed.date_updated or listed.date_created
         if newest is None or updated > newest:
             newest = updated
-    # An empty inbox still records the pass (its lag); the position then is a little before it.
-    position = newest or started - max(overlap, timedelta(minutes=5))
+    # Never past the pass's start: a thread changed while we paged is read again next time. An
+    # empty inbox still records the pass (its lag); the position then is a little before it.
+    position = min(newest, started) if newest else started - max(overlap, timedelta(minutes=5))
     with session_factory() as session:
         write_cursor(session, position, cursor, checked_at=started)
     report.cursor_after = position
     return report
+
+
+def awaiting_since(thread: InboxThread) -> datetime | None:
+    """Since when the shop owes a reply on this thread: Mirakl's `shop_reply_needed_since`; if
+    Mirakl did not send it, the first customer message after the shop's last one."""
+    if (
+        thread.metadata is not None
+        and "shop_reply_needed_since" in thread.metadata.model_fields_set
+    ):
+        return thread.metadata.shop_reply_needed_since
+    since = None
+    for message in sorted(thread.messages, key=lambda m: m.date_created):
+        if message.author == "SHOP":
+            since = None
+        elif message.author == "CUSTOMER" and since is None:
+            since = message.date_created
+    return since
+
+
+async def _take_thread(
+    thread: InboxThread,
+    session_factory: SessionFactory,
+    ingest: Ingest,
+    report: SyncReport,
+    marketplace: str,
+    label: str | None,
+    sla_hours: float,
+) -> None:
+    owed_since = awaiting_since(thread)
+    messages = sorted(thread.messages, key=lambda m: m.date_created)
+    ids = [m.id for m in messages]
+    with session_factory() as session:
+        known = known_message_ids(session, ids, marketplace)
+        failed = failed_message_ids(session, ids, marketplace)
+    for message in messages:
+        if message.author == "CUSTOMER":
+            report.customer_messages += 1
+        if message.id in failed:
+            report.failed += 1
+            continue
+        if message.id in known:
+            report.already_known += message.author == "CUSTOMER"
+            continue
+        try:
+            if message.author == "CUSTOMER":
+                incoming = incoming_from_mirakl(thread, message, marketplace=label)
+                if owed_since is not None and message.date_created >= owed_since:
+                    status = await asyncio.to_thread(ingest, incoming)
+                    if status == "failed":  # stored, but its processing failed: not done
+                        report.failed += 1
+                    else:
+                        report.ingested += 1
+                    continue
+                with session_factory() as session:  # answered already: history only
+                    store_message(session, incoming, sla_hours=sla_hours, marketplace=marketplace)
+                report.history += 1
+            elif message.author in ("SHOP", "OPERATOR"):
+                with session_factory() as session:
+                    new = store_party_message(
+                        session, thread_id=thread.id, message_id=message.id,
+                        author_type=message.author, body=message.body or "-",
+                        created_at=message.date_created, author_name=message.sender.display_name,
+                        topic=thread.topic.value if thread.topic else None,
+                        sla_hours=sla_hours, marketplace=marketplace,
+                    )  # fmt: skip
+                report.operator_messages += new and message.author == "OPERATOR"
+                report.history += new and message.author == "SHOP"
+        except ValidationError as exc:
+            report.rejected += 1
+            log.warning(
+                "Mirakl thread %s, message %s not taken: %s", thread.id, message.id,
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
+            )  # fmt: skip
 
 
 @dataclass
@@ -283,6 +340,7 @@ async def sync_marketplaces(
                 result.inbox = await sync_inbox(
                     client, session_factory, ingest, since=since, marketplace=stored,
                     label=label, sla_hours=settings.for_marketplace(stored).sla_hours,
+                    overlap=timedelta(seconds=settings.mirakl_poll_overlap_s),
                 )  # fmt: skip
                 result.orders = await sync_orders(
                     client, session_factory, since=since, marketplace=stored
