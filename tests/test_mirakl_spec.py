@@ -427,7 +427,7 @@ def test_a_thread_longer_than_m11_lists_is_read_whole_with_m10(
 ) -> None:
     import asyncio
 
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from store.db import session_scope
     from store.ingest import IncomingMessage
