@@ -529,7 +529,7 @@ def marketplace_health(session: Session, marketplace: str) -> MarketplaceHealth:
     owed, next_due = session.execute(
         select(func.count(), func.min(Thread.sla_due_at)).where(
             Thread.marketplace == marketplace,
-            Thread.status.in_(("open", "needs_attention")),
+            Thread.status.in_(("open", "awaiting_approval", "needs_attention", "escalated")),
             Thread.sla_due_at.is_not(None),
         )
     ).one()

@@ -6,7 +6,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,32 +49,54 @@ def csagent_url(
         yield url
 
 
-@pytest.fixture
-def n8n(server_url: str, csagent_url: str, tmp_path: Path) -> Iterator[str]:
-    """A running n8n with the shipped workflow imported and published; yields its webhook URL."""
+@contextmanager
+def running_n8n(
+    server_url: str, tmp_path: Path, files: tuple[Path, Path], workflow_id: str
+) -> Iterator[tuple[subprocess.Popen[str], int, str]]:
+    """The real n8n on a database of its own, with a credential file and a workflow imported
+    and published; yields (its process, its port, its database URL) and removes it all after."""
     exe = ensure_n8n()
     database = f"n8n_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    n8n_url = with_database(server_url, database)
     port = free_port()
-    env = n8n_env(
-        tmp_path / "n8n", port, postgres_env(conninfo_to_dict(with_database(server_url, database)))
-    )
-    workflow, credentials = prepare_workflow(tmp_path, csagent_url, KEY)
-
-    def n8n_cli(*args: str) -> None:
+    env = n8n_env(tmp_path / "n8n", port, postgres_env(conninfo_to_dict(n8n_url)))
+    workflow, credentials = files
+    for args in (
+        ("import:credentials", f"--input={credentials}"),
+        ("import:workflow", f"--input={workflow}"),
+        ("publish:workflow", f"--id={workflow_id}"),
+    ):
         done = subprocess.run(
             [str(exe), *args], env=env, capture_output=True, text=True, timeout=180
         )
         assert done.returncode == 0, f"n8n {args[0]} failed:\n{done.stdout}\n{done.stderr}"
-
-    n8n_cli("import:credentials", f"--input={credentials}")
-    n8n_cli("import:workflow", f"--input={workflow}")
-    n8n_cli("publish:workflow", f"--id={WORKFLOW_ID}")
     log = (tmp_path / "n8n.log").open("w")
-    process = subprocess.Popen([str(exe), "start"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    hook = f"http://127.0.0.1:{port}/webhook/mirakl-message"
+    process = subprocess.Popen(
+        [str(exe), "start"], env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+    )
     try:
+        yield process, port, n8n_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+
+
+@pytest.fixture
+def n8n(server_url: str, csagent_url: str, tmp_path: Path) -> Iterator[str]:
+    """A running n8n with the shipped workflow imported and published; yields its webhook URL."""
+    files = prepare_workflow(tmp_path, csagent_url, KEY)
+    with running_n8n(server_url, tmp_path, files, WORKFLOW_ID) as (process, port, _):
+        hook = f"http://127.0.0.1:{port}/webhook/mirakl-message"
         deadline = time.monotonic() + 180
         served = 0  # n8n may serve the hook once while it is still activating its workflows
         while True:
@@ -89,17 +111,6 @@ def n8n(server_url: str, csagent_url: str, tmp_path: Path) -> Iterator[str]:
             assert time.monotonic() < deadline, (tmp_path / "n8n.log").read_text()[-3000:]
             time.sleep(1)
         yield hook
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
 
 
 def test_a_customer_message_travels_simulator_n8n_csagent(
@@ -177,39 +188,11 @@ def n8n_polling(
 ) -> Iterator[tuple[str, str]]:
     """A running n8n with the shipped *polling* workflow (a seller's: Mirakl sends sellers no
     webhooks) published, every 3 seconds; yields (its database's URL, the workflow id)."""
-    exe = ensure_n8n()
-    database = f"n8n_poll_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    n8n_url = with_database(server_url, database)
-    env = n8n_env(tmp_path / "n8n", free_port(), postgres_env(conninfo_to_dict(n8n_url)))
-    workflow, credentials = prepare_poll_workflow(
+    files = prepare_poll_workflow(
         tmp_path, mirakl_sim.url, csagent_url, KEY, mirakl_sim.api_key, seconds=3
     )
-    for args in (
-        ("import:credentials", f"--input={credentials}"),
-        ("import:workflow", f"--input={workflow}"),
-        ("publish:workflow", f"--id={POLL_WORKFLOW_ID}"),
-    ):
-        done = subprocess.run(
-            [str(exe), *args], env=env, capture_output=True, text=True, timeout=180
-        )
-        assert done.returncode == 0, f"n8n {args[0]} failed:\n{done.stdout}\n{done.stderr}"
-    log = (tmp_path / "n8n.log").open("w")
-    process = subprocess.Popen([str(exe), "start"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with running_n8n(server_url, tmp_path, files, POLL_WORKFLOW_ID) as (_, _, n8n_url):
         yield n8n_url, POLL_WORKFLOW_ID
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
 
 
 def test_the_sellers_polling_workflow_sends_each_customer_message_once(
