@@ -304,3 +304,55 @@ def test_two_serve_processes_poll_with_one_poller_and_a_kill_hands_it_over(
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=60)
+
+
+def test_one_marketplace_down_does_not_stop_the_others(
+    db_url: str, session: Session, serve_app: Callable[..., AbstractContextManager[str]]
+) -> None:
+    """Two marketplaces polled side by side: Carrefour's Mirakl refuses every request (a 503
+    storm) and Fnac's messages still arrive, filed under Fnac; /healthz says what is wrong."""
+    from tools.mirakl.simulator.app import create_marketplaces_simulator
+
+    sims = create_marketplaces_simulator(["fnac", "carrefour"])
+    with serve_app(sims) as sim:
+        httpx.post(
+            f"{sim}/carrefour/_sim/faults", json={"status": 503, "count": 10_000}
+        ).raise_for_status()
+        settings = Settings(
+            api_key=SecretStr(KEY), processing="store", mirakl_poll_interval_s=INTERVAL_S,
+            mirakl_max_attempts=1, marketplaces=[
+                {"name": "fnac", "base_url": f"{sim}/fnac/api", "api_key": "sim-shop-key",
+                 "default": True},
+                {"name": "carrefour", "base_url": f"{sim}/carrefour/api",
+                 "api_key": "sim-shop-key"},
+            ],
+        )  # fmt: skip
+        with serve_app(create_app(settings, poll=True, queue_worker=True), lifespan="on") as url:
+            for n in range(3):
+                written = httpx.post(
+                    f"{sim}/fnac/_sim/threads/fnac-{n}/customer-message",
+                    json={"body": f"Bonjour, ma commande {n} ?"},
+                )
+                assert written.status_code == 201
+            fnac = select(func.count()).select_from(Message).where(Message.marketplace == "default")
+            assert wait_until(lambda: count(session, fnac) == 3, timeout_s=15)
+            health = httpx.get(f"{url}/healthz").json()
+            assert health["status"] == "degraded"
+            assert health["marketplaces"]["fnac"]["inbox_lag_s"] is not None
+            carrefour = health["marketplaces"]["carrefour"]
+            assert carrefour["inbox_lag_s"] is None and "503" in carrefour["inbox_poll_error"]
+            assert any("carrefour" in p and "never been read" in p for p in health["problems"])
+
+
+def test_polling_a_real_mirakl_more_often_than_once_a_minute_is_refused() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSAGENT_")}
+    env.update(
+        CSAGENT_MIRAKL_BASE_URL="https://fnac-prod.mirakl.net/api",
+        CSAGENT_MIRAKL_POLL_INTERVAL_S="10",
+    )
+    done = subprocess.run(
+        [str(CSAGENT), "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "CSAGENT_MIRAKL_POLL_INTERVAL_S=10 is below 60 s" in done.stderr
+    assert "Traceback" not in done.stderr
