@@ -52,8 +52,9 @@ def eval_intents(
         raise fail(f"cannot read the dataset: {exc}") from None
     llm = chat_model(settings)
     classifier = IntentClassifier(
-        LocalIntentModel(settings), llm, settings.classifier_llm_threshold
-    )
+        LocalIntentModel(settings), llm, settings.classifier_llm_threshold,
+        settings.llm_structured_output,
+    )  # fmt: skip
     name = "local e5 + calibrated logistic regression" + (
         f", LLM cascade below {settings.classifier_llm_threshold:.2f} ({settings.openai_model})"
         if llm

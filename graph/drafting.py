@@ -300,6 +300,7 @@ def llm_draft(
     decision: Decision | None = None,
     stated: str | None = None,
     late: bool = False,
+    tool_choice: str = "auto",
 ) -> tuple[str, list[dict[str, Any]], list[str]]:
     """(draft, tool calls, what the tools answered): the model only phrases what was decided."""
     language = LANGUAGE_NAMES["en"].get(ctx["language"], "the customer's language")
@@ -315,7 +316,7 @@ def llm_draft(
 
         from graph.tool_loop import run_tool_loop
 
-        result = run_tool_loop(model, messages, tools, max_steps=max_steps)  # type: ignore[arg-type]
+        result = run_tool_loop(model, messages, tools, max_steps=max_steps, tool_choice=tool_choice)  # type: ignore[arg-type]
         answers = [str(m.content) for m in result.messages if isinstance(m, ToolMessage)]
         if result.outcome == "answered" and result.text:
             return result.text, result.tool_calls, answers
@@ -340,6 +341,7 @@ def draft_reply(
     decision: Decision | None = None,
     late: bool = False,
     knowledge_dir: Path | None = None,
+    tool_choice: str = "auto",
 ) -> Draft:
     """The draft for a thread: the one function the API and the graph's draft node share.
     `doc_type` narrows retrieval to the policy the request is about (when it has chunks);
@@ -369,6 +371,7 @@ def draft_reply(
         text, calls, answers = llm_draft(
             ctx, order, hits, model, shop, tools, max_steps, unverified,
             decision=decision if kind else None, stated=stated, late=late,
+            tool_choice=tool_choice,
         )  # fmt: skip
         flags = unsupported_claims(text, [*facts, *(h.body for h in hits), *answers])
         return Draft(text, sources, "llm", ctx["language"], calls, kind, flags)
@@ -562,6 +565,7 @@ class DraftingService:
                 order["order_id"] if order and not unverified else None,
             ),
             max_steps=self.settings.llm_max_tool_steps,
+            tool_choice=self.settings.llm_tool_choice,
             query_vector=query_vector,
             doc_type=doc_type,
             unverified=unverified,

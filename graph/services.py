@@ -58,8 +58,11 @@ class Services:
             engine=engine,
             sessions=sessionmaker(bind=engine, expire_on_commit=False),
             classifier=IntentClassifier(
-                LocalIntentModel(settings), model, settings.classifier_llm_threshold
-            ),
+                LocalIntentModel(settings),
+                model,
+                settings.classifier_llm_threshold,
+                settings.llm_structured_output,
+            ),  # fmt: skip
             drafting=DraftingService.from_settings(settings, engine, model, business),
             mirakl=_client(settings.default_connection(), settings),
             business=business,

@@ -31,8 +31,11 @@ class ToolLoopResult:
     messages: list[AnyMessage] = field(default_factory=list)
 
 
-def build_tool_loop(model: BaseChatModel, tools: list[BaseTool], max_steps: int) -> Any:
-    bound = model.bind_tools(tools)
+def build_tool_loop(
+    model: BaseChatModel, tools: list[BaseTool], max_steps: int, tool_choice: str = "auto"
+) -> Any:
+    # tool_choice is always sent: some servers ignore the tools without it (llama.cpp).
+    bound = model.bind_tools(tools, tool_choice=tool_choice)
 
     def agent(state: ToolLoopState) -> dict[str, Any]:
         return {"messages": [bound.invoke(state["messages"])], "steps": state["steps"] + 1}
@@ -53,9 +56,15 @@ def build_tool_loop(model: BaseChatModel, tools: list[BaseTool], max_steps: int)
 
 
 def run_tool_loop(
-    model: BaseChatModel, messages: list[AnyMessage], tools: list[BaseTool], *, max_steps: int = 4
+    model: BaseChatModel,
+    messages: list[AnyMessage],
+    tools: list[BaseTool],
+    *,
+    max_steps: int = 4,
+    tool_choice: str = "auto",
 ) -> ToolLoopResult:
-    final = build_tool_loop(model, tools, max_steps).invoke({"messages": messages, "steps": 0})
+    loop = build_tool_loop(model, tools, max_steps, tool_choice)
+    final = loop.invoke({"messages": messages, "steps": 0})
     history: list[AnyMessage] = final["messages"]
     known = {tool.name for tool in tools}
     calls = [call for m in history if isinstance(m, AIMessage) for call in m.tool_calls]

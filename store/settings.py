@@ -192,6 +192,26 @@ class Settings(BaseSettings):
     )
     openai_model: str = Field(default="gpt-4o-mini", description="Chat model name.")
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one LLM call.")
+    llm_max_tokens: int = Field(
+        default=700, ge=16, le=16_384, description="Longest answer of one LLM call, in tokens."
+    )
+    llm_max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = Field(
+        default="max_tokens",
+        description="How the bound is sent: `max_tokens` (understood by OpenAI's chat models, "
+        "vLLM, Ollama, llama.cpp, LiteLLM) or `max_completion_tokens` (OpenAI's reasoning "
+        "models; llama.cpp's server ignores it).",
+    )
+    llm_structured_output: Literal["function_calling", "json_schema", "json_mode"] = Field(
+        default="function_calling",
+        description="How the classifier asks for its structured answer: a forced function call "
+        "(the most widely supported), OpenAI's `json_schema` response format, or `json_mode`. "
+        "If the server refuses the one chosen, the other two are tried once.",
+    )
+    llm_tool_choice: Literal["auto", "required", "none"] = Field(
+        default="auto",
+        description="tool_choice sent with the drafting tools (always sent: some servers ignore "
+        "tools without it).",
+    )
     llm_max_tool_steps: int = Field(
         default=4, ge=1, le=20, description="Model turns allowed in one tool-calling loop."
     )

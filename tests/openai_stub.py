@@ -50,6 +50,9 @@ class ScriptedChat:
                 error = {"message": "script exhausted", "type": "server_error"}
                 return JSONResponse({"error": error}, status_code=500)
             reply = step(body) if callable(step) else step
+            if "error" in reply:  # a server refusing the request's shape
+                error = {"message": "unsupported request", "type": "server_error"}
+                return JSONResponse({"error": error}, status_code=int(reply["error"]))
             return JSONResponse(self.completion(body, reply))
 
         return app

@@ -80,7 +80,7 @@ def test_the_trained_model_is_cached_by_data_and_embedder(model: LocalIntentMode
 def test_the_llm_decides_only_when_the_local_model_is_unsure(
     model: LocalIntentModel, serve_app: Any
 ) -> None:
-    from openai_stub import ScriptedChat, text
+    from openai_stub import ScriptedChat, tool_call
     from pydantic import SecretStr
 
     from graph.classify.model import IntentClassifier
@@ -88,7 +88,7 @@ def test_the_llm_decides_only_when_the_local_model_is_unsure(
 
     decision = {"intent": "delivery_issue", "confidence": 0.9, "order_id": "20567843-A",
                 "language": "fr", "rationale": "the parcel never arrived"}  # fmt: skip
-    script = ScriptedChat(text(json.dumps(decision)))
+    script = ScriptedChat(tool_call("LLMIntent", decision))
     with serve_app(script.app()) as url:
         settings = Settings(
             openai_api_key=SecretStr("t"), openai_base_url=f"{url}/v1", openai_model="scripted"
@@ -104,6 +104,11 @@ def test_the_llm_decides_only_when_the_local_model_is_unsure(
         "fr",
     )
     assert result.vector is not None  # the local embedding is kept for retrieval
+    # What went over the wire: a forced function call (the method servers support most
+    # widely) and a bounded answer in the field llama.cpp, vLLM and Ollama honour.
+    [request] = script.requests
+    assert request["tool_choice"]["function"]["name"] == "LLMIntent"
+    assert request["max_tokens"] == 700 and "response_format" not in request
     # The LLM said 0.9; the confidence is the local model's calibrated probability of its intent.
     assert result.confidence == round(
         result.probabilities["delivery_issue"] * result.familiarity, 4
@@ -163,3 +168,36 @@ def test_the_fast_scorer_gives_scikit_learns_probabilities(model: LocalIntentMod
         vector = np.asarray(model.embed(text), dtype=np.float32)
         expected = calibrated.predict_proba(vector.reshape(1, -1))[0]
         assert np.allclose(scorer.predict_proba(vector), expected, atol=1e-5)
+
+
+def test_a_server_that_refuses_one_structured_output_method_gets_the_next(
+    model: LocalIntentModel, serve_app: Any
+) -> None:
+    """llama.cpp's server answers json_schema with HTTP 500: the cascade falls back to the next
+    method once, and keeps the one that works."""
+    from openai_stub import ScriptedChat, tool_call
+    from pydantic import SecretStr
+
+    from graph.classify.model import IntentClassifier
+    from graph.llm import chat_model
+
+    decision = {"intent": "invoice_request", "confidence": 0.7, "order_id": None,
+                "language": "de", "rationale": "asks for an invoice"}  # fmt: skip
+
+    def refuse_schemas(request: dict[str, Any]) -> dict[str, Any]:
+        if "response_format" in request:
+            return {"error": 500}
+        return tool_call("LLMIntent", decision)
+
+    script = ScriptedChat(then=refuse_schemas)
+    with serve_app(script.app()) as url:
+        settings = Settings(
+            openai_api_key=SecretStr("t"), openai_base_url=f"{url}/v1", openai_model="scripted"
+        )
+        cascade = IntentClassifier(model, chat_model(settings), 1.01, method="json_schema")
+        first = cascade.classify("Ich brauche bitte eine Rechnung für meine Bestellung.")
+        second = cascade.classify("Können Sie mir die Rechnung schicken?")
+    assert (first.classifier, first.intent, second.classifier) == ("llm", "invoice_request", "llm")
+    shapes = ["response_format" in r for r in script.requests]
+    assert shapes[0] is True and shapes[-1] is False
+    assert cascade.methods[0] == "function_calling"

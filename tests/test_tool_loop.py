@@ -72,6 +72,11 @@ def test_the_draft_states_the_stock_the_tool_returned(llm: Any, tools: dict[str,
         tool_message["role"] == "tool"
         and json.loads(tool_message["content"])["sku"] == "VAC-CYC-900"
     )
+    # Shapes every OpenAI-compatible server accepts: tool_choice sent explicitly (llama.cpp
+    # ignores tools without it), and the assistant's tool turn with "" as content, not null.
+    assert script.requests[0]["tool_choice"] == "auto"
+    turn = script.requests[1]["messages"][-2]
+    assert turn["role"] == "assistant" and turn["tool_calls"] and turn["content"] == ""
 
 
 def test_a_refund_quote_reaches_the_draft(llm: Any, tools: dict[str, Any]) -> None:
