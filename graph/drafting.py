@@ -26,6 +26,7 @@ from graph.claims import unsupported_claims
 from graph.replies import Decision, day, decide, policy_sentences, waited_too_long
 from graph.state import Conversation
 from knowledge.ingest import KnowledgeError
+from knowledge.language import detect_language
 from knowledge.retriever import Hit, Retriever
 from store.facts import OrderFacts
 from store.settings import DEFAULT_MARKETPLACE, Settings
@@ -367,14 +368,25 @@ def draft_reply(
     facts = fact_sources(ctx, order, decision, [stated or "", reason])
     sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in hits]
     kind = decision.kind if decision is not None and stated is not None else None
+    fallback: list[str] = []  # why the model's draft was not used
     if model is not None:
-        text, calls, answers = llm_draft(
-            ctx, order, hits, model, shop, tools, max_steps, unverified,
-            decision=decision if kind else None, stated=stated, late=late,
-            tool_choice=tool_choice,
-        )  # fmt: skip
-        flags = unsupported_claims(text, [*facts, *(h.body for h in hits), *answers])
-        return Draft(text, sources, "llm", ctx["language"], calls, kind, flags)
+        try:
+            text, calls, answers = llm_draft(
+                ctx, order, hits, model, shop, tools, max_steps, unverified,
+                decision=decision if kind else None, stated=stated, late=late,
+                tool_choice=tool_choice,
+            )  # fmt: skip
+        except Exception as exc:  # the server is down, refused, timed out: draft without it
+            log.warning("LLM draft failed, drafting from the knowledge base: %r", exc)
+            fallback.append(f"the LLM could not draft ({type(exc).__name__}): drafted without it")
+        else:
+            written_in = detect_language(text, default=lang) if text.strip() else None
+            if written_in == lang:
+                flags = unsupported_claims(text, [*facts, *(h.body for h in hits), *answers])
+                return Draft(text, sources, "llm", ctx["language"], calls, kind, flags)
+            fallback.append(
+                f"the LLM answered in {written_in or 'nothing'}, not in {lang}: drafted without it"
+            )
     text = retrieval_draft(
         ctx, order, hits, shop, unverified,
         decision=decision, stated=stated, reason=reason, late=late,
@@ -383,7 +395,7 @@ def draft_reply(
     used_sources = [Source(h.doc, h.path, h.heading, round(h.score, 4)) for h in used]
     if kind and decision is not None and decision.policy is not None and reason:
         used_sources = [Source(decision.policy[0], f"{lang}/{decision.policy[0]}.md", "", 1.0)]
-    flags = unsupported_claims(text, [*facts, *(h.body for h in hits)])
+    flags = fallback + unsupported_claims(text, [*facts, *(h.body for h in hits)])
     return Draft(text, used_sources or sources, "retrieval", ctx["language"], [], kind, flags)
 
 

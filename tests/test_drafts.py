@@ -27,6 +27,7 @@ from graph.drafting import Draft, DraftingService
 from graph.llm import chat_model
 from graph.replies import addressee, day, money
 from knowledge.ingest import KnowledgeBase
+from knowledge.language import detect_language
 from store.db import get_engine
 from store.settings import Settings
 
@@ -174,7 +175,8 @@ def _phrase_the_decision(request: dict[str, Any]) -> dict[str, Any]:
 
 def _invent_a_date(request: dict[str, Any]) -> dict[str, Any]:
     honest = _phrase_the_decision(request)["content"]
-    return text(honest.replace("\n\nMaison", "\n\nIt will reach you on 3 December 2026.\n\nMaison"))
+    # A date slipped in (written the same way in every language): the claims check flags it.
+    return text(honest.replace("\n\nMaison", " (03.12.2026)\n\nMaison"))
 
 
 def _llm_service(url: str) -> DraftingService:
@@ -205,6 +207,34 @@ def test_the_llm_path_gets_the_decision_and_is_scored_like_the_retrieval_path(
         any("date 2026-12-03 is not in the facts" in p for p in f["problems"])
         for f in report["failures"]
     )
+
+
+def test_a_draft_in_the_wrong_language_or_a_failing_server_falls_back_to_the_knowledge_base(
+    knowledge: KnowledgeBase, serve_app: Callable[..., AbstractContextManager[str]]
+) -> None:
+    from evals.drafts import thread_input
+
+    row = next(r for r in load_threads(DATASET) if r["language"] == "de")
+    conversation, order, now, latest = thread_input(row)
+    english = ScriptedChat(
+        then=text("Hello, thank you for your message. We will check your order.")
+    )
+    with serve_app(english.app()) as url:
+        draft = _llm_service(url).draft(
+            conversation, order, intent=row["intent"], text=latest, now=now
+        )
+    assert english.requests  # the model was asked...
+    assert draft.generator == "retrieval"  # ...and its English answer to a German customer dropped
+    assert any("answered in en, not in de" in f for f in draft.flags)
+    assert detect_language(draft.text) == "de"
+
+    down = ScriptedChat(then={"error": 503})
+    with serve_app(down.app()) as url:
+        draft = _llm_service(url).draft(
+            conversation, order, intent=row["intent"], text=latest, now=now
+        )
+    assert draft.generator == "retrieval" and detect_language(draft.text) == "de"
+    assert any("the LLM could not draft" in f for f in draft.flags)
 
 
 # -- the user's path: orders created on the simulator, customers writing there ----------------
