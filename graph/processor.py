@@ -170,17 +170,19 @@ class Agent:
             )  # fmt: skip
             reply = request["action_request"]["args"].get("reply") or None
             return Outcome(
-                "awaiting_approval", intent, confidence, reply, {"reason": result.get("reason")}
-            )
+                "awaiting_approval", intent, confidence, reply,
+                {"reason": result.get("reason"), "classifier": result.get("classifier")},
+            )  # fmt: skip
         set_thread_state(
             session, thread_id, marketplace=marketplace, intent=intent, confidence=confidence
         )
         actions = result.get("actions") or []
         decision = result.get("decision")
+        detail = {"actions": actions, "classifier": result.get("classifier")}
         if decision == "ignored":
-            return Outcome("ignored", intent, confidence, None, {"actions": actions})
+            return Outcome("ignored", intent, confidence, None, detail)
         status = "replied" if decision in ("accepted", "edited") else "auto_replied"
-        return Outcome(status, intent, confidence, result.get("reply"), {"actions": actions})
+        return Outcome(status, intent, confidence, result.get("reply"), detail)
 
 
 def record_review_answer(

@@ -108,6 +108,11 @@ class EventView:
         return self.result.get("reply")
 
     @property
+    def classifier(self) -> str | None:
+        """Who classified it: `local`, or `llm` (the cascade's model)."""
+        return self.result.get("classifier")
+
+    @property
     def reason(self) -> str | None:
         """Why a person is needed, or why the message was not verified."""
         return self.result.get("reason")

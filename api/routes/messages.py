@@ -26,6 +26,9 @@ class MessageOutcome(BaseModel):
     status: str
     intent: str | None = None
     confidence: float | None = None
+    classifier: str | None = Field(
+        default=None, description="Who classified it: `local`, or `llm` (the cascade's model)"
+    )
     reply: str | None = None
     reason: str | None = Field(
         default=None, description="Why a person reviews it, or why it is unverified."
@@ -63,6 +66,7 @@ def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
         status=view.status,
         intent=view.intent,
         confidence=view.confidence,
+        classifier=view.classifier,
         reply=view.reply,
         reason=view.reason,
         duplicate=duplicate,

@@ -14,10 +14,10 @@ import threading
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from graph.classify.intents import INTENTS, Intent
 from knowledge.embeddings import get_embeddings
@@ -207,11 +207,20 @@ class CalibratedScorer:
         return result
 
 
+def _clamp(value: Any) -> Any:
+    return min(1.0, max(0.0, value)) if isinstance(value, int | float) else value
+
+
 class LLMIntent(BaseModel):
     """How the LLM answers when the local model is unsure."""
 
     intent: Intent
-    confidence: float = Field(ge=0, le=1)
+    # Never used to decide (the local model's probability is), so a weak model's 5 or -1 is
+    # brought into range rather than costing its answer: grammar-constrained servers do not
+    # enforce numeric bounds.
+    confidence: Annotated[float, BeforeValidator(_clamp)] = Field(
+        description="Between 0 and 1"
+    )
     order_id: str | None = Field(default=None, description="Mirakl order id like 20567843-A")
     language: str = Field(description="ISO 639-1 code of the customer's language")
     rationale: str = Field(description="One sentence: why this intent")
