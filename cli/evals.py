@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +19,14 @@ def eval_intents(
     dataset: Annotated[Path | None, typer.Option(help="JSONL of {text, intent, lang}.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     threshold: Annotated[float, typer.Option(min=0, max=1, help="Automation threshold.")] = 0.65,
+    with_llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="Require the configured LLM (OPENAI_* settings) and print the local classifier's "
+            "figures beside the cascade's.",
+        ),
+    ] = False,
     report: Annotated[Path | None, typer.Option(help="Write report.md and PNG plots here.")] = None,
     negatives: Annotated[
         Path | None,
@@ -51,10 +59,12 @@ def eval_intents(
     except (OSError, ValueError) as exc:
         raise fail(f"cannot read the dataset: {exc}") from None
     llm = chat_model(settings)
+    if with_llm and llm is None:
+        raise fail("--llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL)")
+    local_model = LocalIntentModel(settings)
     classifier = IntentClassifier(
-        LocalIntentModel(settings), llm, settings.classifier_llm_threshold,
-        settings.llm_structured_output,
-    )  # fmt: skip
+        local_model, llm, settings.classifier_llm_threshold, settings.llm_structured_output
+    )
     name = "local e5 + calibrated logistic regression" + (
         f", LLM cascade below {settings.classifier_llm_threshold:.2f} ({settings.openai_model})"
         if llm
@@ -62,6 +72,7 @@ def eval_intents(
     )
     result = run(classifier, rows, threshold)
     traps = hard_negatives(classifier, negative_rows, threshold)
+    beside = run(IntentClassifier(local_model), rows, threshold) if with_llm else None
     if report is not None:
         path = write_report(result, name, report)
         typer.echo(f"report written to {path}", err=True)
@@ -86,6 +97,8 @@ def eval_intents(
         out["llm_tokens_per_message"] = result["llm_tokens_per_message"]
         out["automation"]["precision_ci"] = result["automation"]["precision_ci"]
         out["hard_negatives"] = traps
+        if beside is not None:
+            out["local"] = _headline(beside)
         typer.echo(json.dumps(out))
     else:
         typer.echo(format_report(result, name))
@@ -95,8 +108,27 @@ def eval_intents(
         )
         for row in traps["messages"]:
             typer.echo(f"  AUTOMATED {row['predicted']} ({row['confidence']:.2f}): {row['text']}")
+        if beside is not None:
+            typer.echo(f"\n{'':<28}{'accuracy':>9}{'macro-F1':>9}{'coverage':>9}{'precision':>10}")
+            for label, figures in (
+                ("local alone", _headline(beside)),
+                (f"cascade ({settings.openai_model})", _headline(result)),
+            ):
+                typer.echo(
+                    f"{label[:27]:<28}{figures['accuracy']:>9.3f}{figures['macro_f1']:>9.3f}"
+                    f"{figures['coverage']:>9.3f}{figures['precision']:>10.3f}"
+                )
     if traps["automated"]:
         raise typer.Exit(1)
+
+
+def _headline(result: dict[str, Any]) -> dict[str, float]:
+    return {
+        "accuracy": result["accuracy"],
+        "macro_f1": result["macro_f1"],
+        "coverage": result["automation"]["coverage"],
+        "precision": result["automation"]["precision"],
+    }
 
 
 @eval_app.command("scenarios")
@@ -224,9 +256,19 @@ def eval_drafts(
     except KnowledgeError as exc:
         raise fail(str(exc)) from None
     generator = f"llm ({settings.openai_model})" if model is not None else "retrieval"
+    local = evaluate_drafts(DraftingService(settings, kb.engine), rows) if llm else None
     if as_json:
-        typer.echo(json.dumps({**report, "generator": generator}, ensure_ascii=False))
+        extra = {"retrieval": local["overall"]} if local is not None else {}
+        typer.echo(json.dumps({**report, "generator": generator, **extra}, ensure_ascii=False))
     else:
         typer.echo(format_report(report, generator))
+        if local is not None:
+            typer.echo("\noverall, the LLM beside the drafts written without it:")
+            for label, overall in (("retrieval", local["overall"]), (generator, report["overall"])):
+                typer.echo(
+                    f"  {label[:30]:<31} purity {overall['purity']:.3f}  required "
+                    f"{overall['required']:.3f}  forbidden {overall['forbidden']}  decision "
+                    f"{overall['decision']:.3f}"
+                )
     if not all(report["met"].values()):
         raise typer.Exit(1)

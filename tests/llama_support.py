@@ -81,7 +81,7 @@ def llama_server(port: int, log: Path) -> Iterator[str]:
     python, model = ensure_server_python(), ensure_model()
     command = [
         str(python), "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-        "--port", str(port), "--n_ctx", "8192", "--model_alias", "local",
+        "--port", str(port), "--n_ctx", "4096", "--model_alias", "local",
         "--chat_format", "chatml-function-calling",
     ]  # fmt: skip
     with log.open("wb") as out:
