@@ -218,9 +218,7 @@ class LLMIntent(BaseModel):
     # Never used to decide (the local model's probability is), so a weak model's 5 or -1 is
     # brought into range rather than costing its answer: grammar-constrained servers do not
     # enforce numeric bounds.
-    confidence: Annotated[float, BeforeValidator(_clamp)] = Field(
-        description="Between 0 and 1"
-    )
+    confidence: Annotated[float, BeforeValidator(_clamp)] = Field(description="Between 0 and 1")
     order_id: str | None = Field(default=None, description="Mirakl order id like 20567843-A")
     language: str = Field(description="ISO 639-1 code of the customer's language")
     rationale: str = Field(description="One sentence: why this intent")
