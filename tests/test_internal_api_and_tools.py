@@ -126,6 +126,25 @@ def test_invalid_address_is_422_with_reasons(
 # -- the tools ----------------------------------------------------------------------------------
 
 
+def test_an_id_from_a_model_can_never_walk_to_another_resource(tools: dict[str, Any]) -> None:
+    """A SKU or order id written by a model that follows instructions in a customer message:
+    it stays one path segment, so `..` cannot reach another customer's shipment or costs."""
+    shipment = tools["get_shipment"].invoke({"order_id": SHIPPED})
+    assert shipment["status"] == "in_transit"  # what the walk would have read
+    for sku in (
+        f"../shipments/{SHIPPED}",
+        f"..%2Fshipments%2F{SHIPPED}",
+        "..",
+        ".",
+        f"../orders/{SHIPPED}/cost",
+    ):
+        answer = tools["check_inventory"].invoke({"sku": sku})
+        assert "error" in answer and answer["status"] in (404, 422), (sku, answer)
+        assert "address" not in str(answer) and "margin" not in str(answer)
+    answer = tools["get_order_cost"].invoke({"order_id": f"{SHIPPED}/../../shipments/{SHIPPED}"})
+    assert "error" in answer and "address" not in str(answer)
+
+
 def test_tools_return_api_answers_and_readable_errors(tools: dict[str, Any]) -> None:
     assert tools["check_inventory"].invoke({"sku": "VAC-CYC-900"})["available"] == 3
     assert tools["check_inventory"].invoke({"sku": "NOPE-1"}) == {

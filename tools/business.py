@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from langchain_core.tools import BaseTool, StructuredTool
@@ -58,6 +59,15 @@ class BusinessApi:
         return dict(body)
 
 
+def segment(value: str) -> str:
+    """An id (SKU, order id) as exactly one URL path segment: '/', '?', '#' and '%' are quoted,
+    so `../shipments/<another order>` can never reach another resource; '.' and '..' alone, and
+    empty ids, become a segment no resource has."""
+    if value in ("", ".", ".."):
+        return "%00invalid"
+    return quote(value, safe="")
+
+
 class SkuInput(BaseModel):
     sku: str = Field(description="The seller's SKU (offer_sku of an order line), e.g. KET-BLU-17")
 
@@ -94,30 +104,31 @@ def make_business_tools(
     def check_inventory(sku: str) -> dict[str, Any]:
         """Stock of a product: units available now, units reserved, and the restock date when it
         is out of stock. Use it for "is it in stock?" and "when is it back?"."""
-        return api.call("GET", f"/inventory/{sku}")
+        return api.call("GET", f"/inventory/{segment(sku)}")
 
     def get_order_cost(order_id: str) -> dict[str, Any]:
         """What an order cost the seller: per item price and unit cost, shipping price and cost,
         marketplace fee and margin. Internal figures: never quote costs or margin to a customer."""
-        return api.call("GET", f"/orders/{order_id}/cost", params=where)
+        return api.call("GET", f"/orders/{segment(order_id)}/cost", params=where)
 
     def get_shipment(order_id: str) -> dict[str, Any]:
         """Shipment of an order: carrier, tracking number and link, status (pending, preparing,
         shipped, in_transit, delivered, ...), tracking events and delivery address."""
-        return api.call("GET", f"/shipments/{order_id}", params=where)
+        return api.call("GET", f"/shipments/{segment(order_id)}", params=where)
 
     def update_shipping_address(order_id: str, address: Address) -> dict[str, Any]:
         """Change the delivery address of an order whose parcel has not left the warehouse.
         Refused (status 409) once it has shipped."""
         payload = dict(address)
-        return api.call("PUT", f"/shipments/{order_id}/address", json=payload, params=where)
+        path = f"/shipments/{segment(order_id)}/address"
+        return api.call("PUT", path, json=payload, params=where)
 
     def compute_partial_refund(
         order_id: str, reason: str, items: list[RefundItem] | None = None
     ) -> dict[str, Any]:
         """Quote a partial refund under the seller's refund rules: the amount, the rule applied
         and whether a human must approve it. It never issues the refund."""
-        cost = api.call("GET", f"/orders/{order_id}/cost", params=where)
+        cost = api.call("GET", f"/orders/{segment(order_id)}/cost", params=where)
         if "error" in cost:
             return cost
         ordered = {item["sku"]: item for item in cost["items"]}
