@@ -449,6 +449,24 @@ def order_text(order: OrderFacts) -> str:
     return "\n".join(lines)
 
 
+# With CSAGENT_LLM_TOOL_CHOICE=intent: the one tool a request of this intent needs is called
+# first (a forced call: servers bound its arguments by max_tokens, which llama.cpp does not do
+# for tool_choice=auto), then the model answers without tools.
+INTENT_TOOLS = {
+    "product_question": "check_inventory",
+    "order_status": "get_shipment",
+    "delivery_issue": "get_shipment",
+}
+
+
+def tool_choice_for(setting: str, intent: str | None) -> str:
+    """The tool_choice of a draft's first model turn: the setting, or with `intent`, the name
+    of the tool the intent calls for (`none` when it calls for none)."""
+    if setting != "intent":
+        return setting
+    return INTENT_TOOLS.get(intent or "", "none")
+
+
 def scoped_tools(tools: list[BaseTool] | None, order_id: str | None) -> list[BaseTool] | None:
     """The drafting tools for one conversation: tools about an order answer only for the order
     verified as this customer's (none when there is none), so a model can never look up, and
@@ -577,7 +595,7 @@ class DraftingService:
                 order["order_id"] if order and not unverified else None,
             ),
             max_steps=self.settings.llm_max_tool_steps,
-            tool_choice=self.settings.llm_tool_choice,
+            tool_choice=tool_choice_for(self.settings.llm_tool_choice, intent),
             query_vector=query_vector,
             doc_type=doc_type,
             unverified=unverified,

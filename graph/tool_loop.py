@@ -34,10 +34,17 @@ class ToolLoopResult:
 def build_tool_loop(
     model: BaseChatModel, tools: list[BaseTool], max_steps: int, tool_choice: str = "auto"
 ) -> Any:
-    # tool_choice is always sent: some servers ignore the tools without it (llama.cpp).
-    bound = model.bind_tools(tools, tool_choice=tool_choice)
+    """`tool_choice`: auto, required, none, or a tool's name. tool_choice is always sent: some
+    servers ignore the tools without it (llama.cpp). A named tool is forced on the first turn
+    only; the model then answers with tool_choice none."""
+    names = {tool.name for tool in tools}
+    forced = tool_choice in names
+    first = model.bind_tools(tools, tool_choice=tool_choice if forced or tool_choice in
+                             ("auto", "required", "none") else "none")  # fmt: skip
+    then = model.bind_tools(tools, tool_choice="none") if forced else first
 
     def agent(state: ToolLoopState) -> dict[str, Any]:
+        bound = first if state["steps"] == 0 else then
         return {"messages": [bound.invoke(state["messages"])], "steps": state["steps"] + 1}
 
     def route(state: ToolLoopState) -> Literal["tools", "__end__"]:

@@ -207,10 +207,13 @@ class Settings(BaseSettings):
         "(the most widely supported), OpenAI's `json_schema` response format, or `json_mode`. "
         "If the server refuses the one chosen, the other two are tried once.",
     )
-    llm_tool_choice: Literal["auto", "required", "none"] = Field(
+    llm_tool_choice: Literal["auto", "required", "none", "intent"] = Field(
         default="auto",
         description="tool_choice sent with the drafting tools (always sent: some servers ignore "
-        "tools without it).",
+        "tools without it). `intent`: the tool the request's intent calls for is forced on the "
+        "first turn (stock for a product question, the shipment for order status or a delivery "
+        "issue), then the model answers without tools; for servers that bound a forced call but "
+        "not an `auto` one (llama.cpp).",
     )
     llm_max_tool_steps: int = Field(
         default=4, ge=1, le=20, description="Model turns allowed in one tool-calling loop."

@@ -145,3 +145,27 @@ def test_drafting_tools_answer_only_for_the_conversations_verified_order() -> No
     assert scoped["check_inventory"].invoke({"sku": "X"}) == {"available": 3}
     unverified = [t.name for t in scoped_tools(tools, None) or []]
     assert unverified == ["check_inventory"]
+
+
+def test_intent_mode_forces_the_intents_tool_once_then_lets_the_model_answer(
+    llm: Any, tools: dict[str, Any]
+) -> None:
+    """CSAGENT_LLM_TOOL_CHOICE=intent: a forced call (whose arguments servers bound with
+    max_tokens, unlike llama.cpp's `auto`), then an answer with tool_choice none."""
+    from graph.drafting import tool_choice_for
+
+    assert tool_choice_for("intent", "product_question") == "check_inventory"
+    assert tool_choice_for("intent", "complaint") == "none"
+    assert tool_choice_for("auto", "product_question") == "auto"
+    script = ScriptedChat(
+        tool_call("check_inventory", {"sku": "VAC-CYC-900"}),
+        lambda request: text(f"Il en reste {last_tool_result(request)['available']}."),
+    )
+    result = run_tool_loop(
+        llm(script), QUESTION, drafting(tools), max_steps=4, tool_choice="check_inventory"
+    )
+    assert (result.outcome, result.text) == ("answered", "Il en reste 3.")
+    assert script.requests[0]["tool_choice"] == {
+        "type": "function", "function": {"name": "check_inventory"},
+    }  # fmt: skip
+    assert script.requests[1]["tool_choice"] == "none"

@@ -62,6 +62,10 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             ],
             "decision": result.decision,
             "flags": result.flags,
+            # What the model looked up (name and arguments), for the reviewer to judge.
+            "tool_calls": [
+                {"name": c.get("name"), "args": c.get("args")} for c in result.tool_calls
+            ],
         },
         "reply": result.text,
         "action": "send_reply",
