@@ -18,7 +18,6 @@ from graph.drafting import DraftingService
 from graph.processor import processor_for
 from graph.services import Services
 from store.db import get_engine
-from store.ingest import IncomingMessage
 from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
 from store.queue import Pipeline, Processor
 from store.settings import Settings, get_settings
@@ -44,12 +43,8 @@ def create_app(
         settings, engine=engine, processor=processor or processor_for(settings, engine)
     )
     run_worker = settings.api_queue_worker if queue_worker is None else queue_worker
-
-    def accept(message: IncomingMessage) -> str:
-        """A polled message takes the webhook's path: recorded, then processed by the queue."""
-        return "accepted" if pipeline.accept(message, source="poll").is_new else "duplicate"
-
-    poller = Poller(settings, engine, accept) if poll else None
+    # A polled message takes the webhook's path: recorded, then processed by the queue.
+    poller = Poller(settings, engine, pipeline.enqueue) if poll else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

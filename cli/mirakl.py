@@ -14,7 +14,6 @@ import typer
 from pydantic import ValidationError
 
 from cli.common import exit_on_sigterm, fail, require_current_schema
-from store.ingest import IncomingMessage
 from store.settings import MarketplaceConnection, Settings, get_settings
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklError
@@ -139,46 +138,27 @@ def poll(
     """Read each marketplace's inbox every CSAGENT_MIRAKL_POLL_INTERVAL_S seconds and process
     every new customer message (what `csagent serve` does in the background). Several processes
     may run it: one polls each marketplace at a time, another takes over if it dies."""
-    from datetime import timedelta
-
     from cli.run import agent_pipeline
-    from store.db import get_engine, session_scope
+    from store.db import get_engine
     from store.pollers import release_poller_lock, try_poller_lock
     from tools.mirakl.poller import Poller
-    from tools.mirakl.sync import sync_inbox
 
     exit_on_sigterm()
     require_current_schema()
     settings = get_settings()
     engine = get_engine(settings)
     pipeline = agent_pipeline()
-
-    def accept(message: IncomingMessage) -> str:
-        """The webhook's path: recorded at once, processed by this process's queue worker."""
-        return "accepted" if pipeline.accept(message, source="poll").is_new else "duplicate"
-
+    # The webhook's path: recorded at once, processed by this process's queue worker.
+    poller = Poller(settings, engine, pipeline.enqueue)
     if once:
         failed = []
-        overlap = timedelta(seconds=settings.mirakl_poll_overlap_s)
         for connection in settings.connections():
-            stored = settings.stored_name(connection.name)
-            lock = try_poller_lock(engine, stored)
+            lock = try_poller_lock(engine, settings.stored_name(connection.name))
             if lock is None:
                 typer.echo(f"{connection.name}: another process polls it now; skipped")
                 continue
-
-            async def one_pass(
-                connection: MarketplaceConnection = connection, stored: str = stored
-            ) -> Any:
-                async with MiraklClient.for_marketplace(connection, settings) as client:
-                    return await sync_inbox(
-                        client, session_scope, accept, marketplace=stored,
-                        label=connection.name if settings.multi_marketplace else None,
-                        sla_hours=settings.for_marketplace(stored).sla_hours, overlap=overlap,
-                    )  # fmt: skip
-
             try:
-                report = asyncio.run(one_pass())
+                report = asyncio.run(poller.read_once(connection))
                 typer.echo(json.dumps({"marketplace": connection.name, **_summary(report)}))
             except MiraklError as exc:
                 failed.append(connection.name)
@@ -194,7 +174,6 @@ def poll(
         target=pipeline.run_worker, args=(stop, settings.queue_poll_s), daemon=True
     )
     worker.start()
-    poller = Poller(settings, engine, accept)
     typer.echo(
         f"csagent poll: every {settings.mirakl_poll_interval_s:g} s, "
         f"{len(settings.connections())} marketplace(s) (Ctrl-C stops)"

@@ -213,11 +213,7 @@ def bench_intake(stack: Any, messages: int, interval_s: float, echo: Callable[[s
 
     settings = stack.settings.model_copy(update={"mirakl_poll_interval_s": interval_s})
     pipeline = Pipeline.from_settings(settings, engine=stack.engine)
-
-    def accept(message: Any) -> str:
-        return "accepted" if pipeline.accept(message, source="poll").is_new else "duplicate"
-
-    poller = Poller(settings, stack.engine, accept)
+    poller = Poller(settings, stack.engine, pipeline.enqueue)
     stop = threading.Event()
     running = poller.run_in_thread(stop)
     span = 3 * interval_s

@@ -218,6 +218,11 @@ class Pipeline:
                     session.execute(select(func.pg_notify(NOTIFY_CHANNEL, str(event_id))))
         return Accepted(event_id, is_new)
 
+    def enqueue(self, message: IncomingMessage, *, source: str = "poll") -> str:
+        """Record a message for the queue workers (the webhook's path without waiting for the
+        outcome): "accepted", or "duplicate" when it was already there. What the poller uses."""
+        return "accepted" if self.accept(message, source=source).is_new else "duplicate"
+
     def ingest(
         self, message: IncomingMessage, *, source: str, raw: dict[str, Any] | None = None
     ) -> tuple[EventView, bool]:

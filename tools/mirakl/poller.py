@@ -74,6 +74,23 @@ class Poller:
         ]
         await asyncio.gather(*tasks)
 
+    async def read_once(self, connection: MarketplaceConnection) -> SyncReport:
+        """One pass over a marketplace's inbox with the polling settings (the caller holds its
+        lock); MiraklError when Mirakl could not be read."""
+        stored = self.settings.stored_name(connection.name)
+        status = self.status.setdefault(connection.name, PollStatus(connection.name))
+        make = self.client_for or MiraklClient.for_marketplace
+        async with make(connection, self.settings) as client:
+            try:
+                return await sync_inbox(
+                    client, self.session_scope, self.ingest, marketplace=stored,
+                    label=connection.name if self.settings.multi_marketplace else None,
+                    overlap=timedelta(seconds=self.settings.mirakl_poll_overlap_s),
+                    sla_hours=self.settings.for_marketplace(stored).sla_hours,
+                )  # fmt: skip
+            finally:
+                status.mirakl_calls += client.calls
+
     def run_in_thread(self, stop: threading.Event) -> threading.Thread:
         thread = threading.Thread(
             target=lambda: asyncio.run(self.run(stop)), name="csagent-mirakl-poller", daemon=True
@@ -100,36 +117,26 @@ class Poller:
             status.polling = True
             log.warning("Mirakl poller [%s]: this process reads the inbox now", connection.name)
             try:
-                await self._poll_while_holding(connection, stored, status, stop, lock)
+                await self._poll_while_holding(connection, status, stop, lock)
             finally:
                 status.polling = False
-                await asyncio.to_thread(_release, lock)
+                await asyncio.to_thread(release_poller_lock, lock)
 
     async def _poll_while_holding(
         self,
         connection: MarketplaceConnection,
-        stored: str,
         status: PollStatus,
         stop: threading.Event,
         lock: Connection,
     ) -> None:
         interval = self.settings.mirakl_poll_interval_s
         failures = 0
-        label = connection.name if self.settings.multi_marketplace else None
-        sla = self.settings.for_marketplace(stored).sla_hours
         while not stop.is_set():
             if not await asyncio.to_thread(_still_held, lock):
                 status.last_error = "lost the database session holding the poller lock"
                 return  # another process may poll now: try for the lock again
             try:
-                make = self.client_for or MiraklClient.for_marketplace
-                async with make(connection, self.settings) as client:
-                    report = await sync_inbox(
-                        client, self.session_scope, self.ingest, marketplace=stored,
-                        label=label, overlap=timedelta(seconds=self.settings.mirakl_poll_overlap_s),
-                        sla_hours=sla,
-                    )  # fmt: skip
-                    status.mirakl_calls += client.calls
+                report = await self.read_once(connection)
                 status.passes += 1
                 status.last_pass_at = datetime.now(UTC)
                 status.last_report = report
@@ -163,10 +170,6 @@ def _still_held(lock: Connection) -> bool:
         return True
     except Exception:
         return False
-
-
-def _release(lock: Connection) -> None:
-    release_poller_lock(lock)
 
 
 async def _sleep(stop: threading.Event, seconds: float) -> None:
