@@ -8,6 +8,7 @@ message crashes or stays stuck. tests/openai_stub.py keeps the exact protocol as
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +23,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from graph.claims import unsupported_claims
 from knowledge.ingest import KnowledgeBase
 from knowledge.language import detect_language
 from store.business import seed_business_data
 from store.db import session_scope
 from store.models import AuditEntry, InboundEvent
 from store.settings import Settings
+from tools.business import BusinessApi, make_business_tools
+from tools.refunds import RefundRules
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -131,7 +135,20 @@ def test_a_weak_model_on_a_real_server_never_acts_alone_and_never_gets_stuck(
     by_thread = {r["thread_id"]: r for r in reviews}
     other_customer = sim.state.orders["20567843-A"]["customer"]
     secret = [other_customer["lastname"], other_customer["shipping_address"]["street_1"]]
-    for (thread_id, language, _, _), answer in zip(MESSAGES, answers, strict=True):
+    business = BusinessApi(f"{url}/internal/v1", "ik")
+    drafting_tools = make_business_tools(business, RefundRules.load(Settings().refund_rules_path))
+
+    def answer_of(call: dict[str, Any]) -> Any:
+        try:
+            return drafting_tools[call["name"]].invoke(call.get("args") or {})
+        except Exception as exc:  # a junk argument is refused: the refusal is what it read
+            return str(exc)
+
+    knowledge_text = "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted(Settings().knowledge_dir.rglob("*.md"))
+    )
+    llm_drafts = 0
+    for (thread_id, language, body, order_id), answer in zip(MESSAGES, answers, strict=True):
         reply = answer.get("reply") or ""
         # No other customer's name or address, whatever the tool arguments were.
         assert not any(s and s in reply for s in secret), reply
@@ -147,9 +164,23 @@ def test_a_weak_model_on_a_real_server_never_acts_alone_and_never_gets_stuck(
             assert detect_language(reply) == language, (draft.get("generator"), reply)
         if draft.get("generator") == "llm":  # at most max_tokens of text (a token < 12 chars)
             assert len(reply) <= 12 * MAX_TOKENS, reply
+            # Every fact the model invented is flagged: whatever the draft states that is in
+            # none of what it could have read (the order, the conversation, the whole knowledge
+            # base, the answers of the tools it called) is in the review's flags.
+            llm_drafts += 1
+            could_read = [
+                json.dumps(sim.state.orders[order_id], ensure_ascii=False), body, knowledge_text,
+                *(json.dumps(answer_of(c), default=str) for c in draft.get("tool_calls") or []),
+            ]  # fmt: skip
+            invented = unsupported_claims(reply, could_read)
+            flags = " ".join(draft.get("flags") or [])
+            assert all(claim in flags for claim in invented), (invented, flags, reply)
         if draft.get("generator") == "retrieval":
             flags = draft.get("flags") or []
             assert any("LLM" in f for f in flags), flags
+
+    business.close()
+    print(f"{llm_drafts} of {len(MESSAGES)} drafts written by the model")
 
     # Bounded answers: every generation the server ran stopped at max_tokens (forced function
     # calls and text answers honour it on this server).
@@ -178,7 +209,9 @@ def test_eval_intents_prints_the_servers_figures_beside_the_local_ones(
     monkeypatch.setenv("OPENAI_BASE_URL", llama[0])
     monkeypatch.setenv("CSAGENT_OPENAI_MODEL", "local")
     monkeypatch.setenv("CSAGENT_CLASSIFIER_LLM_THRESHOLD", "1.0")
+    monkeypatch.setenv("CSAGENT_LLM_MAX_TOKENS", str(MAX_TOKENS))
     get_settings.cache_clear()
+    before = len(llama[1].read_text(errors="replace"))
     try:
         result = CliRunner().invoke(
             cli, ["eval", "intents", "--llm", "--dataset", str(sample),
@@ -194,6 +227,10 @@ def test_eval_intents_prints_the_servers_figures_beside_the_local_ones(
     }
     assert len(figures) == 2 and all(0 <= x <= 1 for f in figures.values() for x in f)
     assert "LLM unavailable" not in result.output
+    # Every classification the eval asked for stopped at max_tokens.
+    log = llama[1].read_text(errors="replace")[before:]
+    runs = [int(n) for n in re.findall(r"eval time =\s+[\d.]+ ms /\s+(\d+) runs", log)]
+    assert runs and max(runs) <= MAX_TOKENS, runs
 
 
 def test_the_tool_loop_ends_cleanly_on_the_real_server(
