@@ -72,7 +72,19 @@ UNIT = re.compile(
     re.IGNORECASE,
 )
 PHONE = re.compile(r"(?<![\w+])(\+\d[\d ()./-]{7,18}\d|0\d(?:[ ./-]?\d{2}){4})(?!\w)")
-CITY = r"[A-Z][\w'’.-]*(?:[ -](?:(?:de|du|des|la|le|les|sur|sous|en|am|an|der|im|bei|de la|del|della|dei|di|da|van|upon|on|in|y|e)[ -])?[A-Z][\w'’.-]*){0,3}"
+# A city: up to four capitalised words joined by a space or a hyphen, with particles between
+# them ("Frankfurt am Main") and lower-case hyphenated tails ("Aix-en-Provence", "Villeneuve-
+# d'Ascq"). Each word is read possessively (only a final dot may be given back, to end the
+# sentence), and a hyphen is inside a word before a lower-case letter and between words before
+# a capital, never both: one way to read any text, so the pattern runs in linear time on
+# hostile input ("A-A-A-…" used to backtrack for minutes).
+_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’]*+(?:-[a-zß-öø-ÿ][\w'’]*+)*+\.?"
+_PARTICLE = r"(?:de la|de|du|des|la|le|les|sur|sous|en|am|an|der|im|bei|del|della|dei|di|da|van|upon|on|in|y|e)"
+CITY = rf"{_WORD}(?:[ -](?:{_PARTICLE}[ -])?{_WORD}){{0,3}}"
+# How far from a postcode its street and city are looked for: an address is a few dozen
+# characters, and a bounded window keeps every pattern's work bounded whatever the message.
+WINDOW = 160
+MAX_POSTCODES = 12
 STOP = r"(?=\s*(?:[,.;!?\n()]|$)|\s+[a-zà-ÿ0-9])"
 
 
@@ -125,7 +137,14 @@ def parse_address(
 ) -> ParsedAddress:
     """The new delivery address in `text`, with `problems` when it cannot be read safely."""
     flat = text.replace("\r", "")
-    candidates = [c for c in _candidates(flat) if c.street and c.city]
+    postcodes = _postcodes(flat)
+    if len(postcodes) > MAX_POSTCODES:
+        # A message gives one address, two when it says which one to replace: a dozen
+        # postcodes is a list (an invoice, a pasted page), a person's call, not read one by one.
+        return ParsedAddress(
+            problems=[f"{len(postcodes)} postcodes are written: which address is the new one?"]
+        )
+    candidates = [c for c in _candidates(flat, postcodes) if c.street and c.city]
     if not candidates:
         return ParsedAddress(
             problems=["no complete address (number and street, postcode, city) was found"]
@@ -149,18 +168,23 @@ def parse_address(
     return result
 
 
-def _candidates(text: str) -> list[_Candidate]:
+def _postcodes(text: str) -> list[tuple[str, re.Match[str]]]:
+    """Every postcode written, by format, in the order of the text (a span read once)."""
     spans: list[tuple[str, re.Match[str]]] = []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # characters already read as a postcode (linear, not pairwise)
     for kind, pattern in POSTCODES:
         for m in re.finditer(rf"(?<![\w-]){pattern}(?![\w-])", text):
-            if any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
+            if any(taken[m.start() : m.end()]):
                 continue
-            taken.append((m.start(), m.end()))
+            taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
             spans.append((kind, m))
+    return sorted(spans, key=lambda s: s[1].start())
+
+
+def _candidates(text: str, postcodes: list[tuple[str, re.Match[str]]]) -> list[_Candidate]:
     found: list[_Candidate] = []
     floor = 0
-    for kind, m in sorted(spans, key=lambda s: s[1].start()):
+    for kind, m in postcodes:
         candidate = _Candidate(kind, m.group(0).strip(), m.start(), m.end())
         _fill(text, candidate, floor)
         if candidate.street and candidate.city:
@@ -194,21 +218,21 @@ HOUSE_NUMBER = re.compile(r"\b\d{1,4}[a-zA-Z]?\b")
 def _fill(text: str, c: _Candidate, floor: int) -> None:
     """Street before the postcode (from its clause start, after the previous address), city
     after it (or before it, for the UK and Ireland)."""
-    before = text[: c.start]
+    before = text[max(floor, c.start - WINDOW) : c.start]
     if c.kind in ("GBR", "IRL"):
         # "10 Downing Street, London SW1A 2AA": the city comes right before the postcode.
-        m = re.search(rf"({CITY})\s*,?\s*$", before)
+        m = re.search(rf"({CITY})\s*,?\s*$", before[-WINDOW // 2 :])
         if m:
             c.city = m.group(1).strip()
-            before = before[: m.start()]
+            before = before[: len(before) - len(before[-WINDOW // 2 :]) + m.start()]
     bounds = [b.end() for b in BOUNDARY.finditer(before)]
-    start = max([floor, *bounds]) if bounds else floor
+    start = max(bounds) if bounds else 0
     segment = before[start:].rstrip(" ,-")
     if not segment.strip():
         # "8 avenue Jean Jaurès\n33000 Bordeaux": the street is on the line before.
         prev = before[:start].rstrip(" \n,:")
         line_bounds = [b.end() for b in BOUNDARY.finditer(prev)]
-        segment = prev[max([floor, *line_bounds]) if line_bounds else floor :]
+        segment = prev[max(line_bounds) if line_bounds else 0 :]
     head = _fold(segment.strip())
     if re.match(rf"^\W*(?:\w+\W+){{0,2}}?(?:{OLD_MARKERS})", head):
         c.old = True
@@ -229,7 +253,7 @@ def _fill(text: str, c: _Candidate, floor: int) -> None:
         c.street = street
         c.street_start = text.rfind(street, 0, c.start)
     if c.city is None:
-        after = text[c.end :]
+        after = text[c.end : c.end + WINDOW]
         m = re.match(rf"\s*,?\s*({CITY}){STOP}", after)
         if m:
             c.city = re.split(r"\.\s", m.group(1).strip())[0].rstrip(".")

