@@ -25,6 +25,17 @@ def bench_classify_command() -> None:
     bench_classify(_test_texts(), typer.echo)
 
 
+@bench_app.command("hostile")
+def bench_hostile_command(
+    size: Annotated[int, typer.Option(min=100, max=64_000, help="Characters per message.")] = 20_000,
+) -> None:
+    """Seconds the readers of customer text and the local classifier take on long hostile
+    messages (patterns that backtrack would take minutes)."""
+    from evals.bench import bench_hostile
+
+    bench_hostile(size, typer.echo)
+
+
 @bench_app.command("retrieval")
 def bench_retrieval_command() -> None:
     """Queries per second and latency of vector, full-text and hybrid search."""

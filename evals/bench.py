@@ -262,3 +262,61 @@ def bench_intake(stack: Any, messages: int, interval_s: float, echo: Callable[[s
         f"pass: {3600 / interval_s:.0f} per hour per marketplace (+1 per 100 threads changed, "
         f"+1 M10 per thread of more than 100 messages)"
     )
+
+
+# Shapes that make backtracking patterns and windowed embedders work hardest, each repeated over a
+# long message after the start of an address request.
+HOSTILE_SHAPES = ("A-", "Ab-", "\n", " \n", "12345 ", "A-A 75001 ", "1.", "de la ", "É-", "a, ")
+HOSTILE_HEAD = "Bonjour, changez l'adresse de livraison : 12 rue A, 75001 "
+HOSTILE_TAIL = "# SW1A 2AA"
+
+
+def hostile_message(shape: str, size: int) -> str:
+    body = size - len(HOSTILE_HEAD) - len(HOSTILE_TAIL)
+    return HOSTILE_HEAD + (shape * (body // len(shape) + 1))[:body] + HOSTILE_TAIL
+
+
+def bench_hostile(size: int, echo: Callable[[str], None]) -> float:
+    """Seconds every reader of customer text (address, request checks, language, claims,
+    order ids) and the local classifier's embedding take on a long hostile message, per shape;
+    the worst total is returned."""
+    from graph.address import parse_address
+    from graph.claims import unsupported_claims
+    from graph.classify.explicit import conditional, explicit_request
+    from graph.classify.model import LocalIntentModel
+    from graph.policies import extract_order_ids
+    from graph.replies import says_received
+    from knowledge.language import detect_language
+
+    readers: dict[str, Callable[[str], Any]] = {
+        "address": lambda t: parse_address(t, "FRA", "fr"),
+        "explicit": lambda t: [
+            explicit_request(t, i, None)
+            for i in ("cancellation_request", "address_update", "order_status")
+        ],
+        "condition": lambda t: conditional(t, None),
+        "language": detect_language,
+        "claims": lambda t: unsupported_claims(t, ["12 rue A, 75001 Paris"]),
+        "order ids": extract_order_ids,
+        "received": says_received,
+    }
+    model = LocalIntentModel()
+    model.predict("warm up")
+    worst = 0.0
+    echo(f"hostile: messages of {size} characters, seconds per step")
+    for shape in HOSTILE_SHAPES:
+        text = hostile_message(shape, size)
+        timings = {}
+        for name, read in readers.items():
+            t = time.perf_counter()
+            read(text)
+            timings[name] = time.perf_counter() - t
+        t = time.perf_counter()
+        model.predict(text)
+        timings["classify (embedding)"] = time.perf_counter() - t
+        total = sum(timings.values())
+        worst = max(worst, total)
+        slowest = max(timings, key=lambda k: timings[k])
+        echo(f"  {shape!r:14} total {total:.3f} s, slowest {slowest} {timings[slowest]:.3f} s")
+    echo(f"hostile: worst total {worst:.3f} s")
+    return worst

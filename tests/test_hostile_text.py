@@ -130,3 +130,13 @@ def test_a_pasted_list_of_postcodes_goes_to_a_person() -> None:
     )
     parsed = parse_address(text, "FRA", "fr")
     assert not parsed.complete and "postcodes" in parsed.problems[0]
+
+
+def test_bench_hostile_prints_the_figures_per_shape() -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+
+    result = CliRunner().invoke(cli, ["bench", "hostile", "--size", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "'A-'" in result.output and "hostile: worst total" in result.output
