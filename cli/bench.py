@@ -27,7 +27,7 @@ def bench_classify_command() -> None:
 
 @bench_app.command("hostile")
 def bench_hostile_command(
-    size: Annotated[int, typer.Option(min=100, max=64_000, help="Characters per message.")] = 20_000,
+    size: Annotated[int, typer.Option(min=100, max=64_000, help="Message length.")] = 20_000,
 ) -> None:
     """Seconds the readers of customer text and the local classifier take on long hostile
     messages (patterns that backtrack would take minutes)."""
