@@ -231,6 +231,17 @@ class Settings(BaseSettings):
         description="The knowledge base: <lang>/<document>.md files.",
     )
     shop_name: str = Field(default="Maison Électro", description="Signs the replies.")
+    dashboard_session_idle_s: float = Field(
+        default=8 * 3600, gt=0, description="A dashboard session unused this long ends."
+    )
+    dashboard_session_max_s: float = Field(
+        default=24 * 3600, gt=0, description="A dashboard session ends this long after sign-in."
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Other web origins (https://host) allowed to call the dashboard and API "
+        "with the agents' cookies; none by default.",
+    )
     processing: Literal["agent", "store"] = Field(
         default="agent",
         description="`agent`: every new message runs the agent graph. `store`: messages are only "

@@ -429,29 +429,15 @@ def test_in_shadow_mode_text_alone_never_carries_out_or_claims_the_action(
     assert (figures.reviews_of_automation, figures.automation_precision) == (1, 0.0)
 
 
-def test_a_removed_account_can_do_nothing_more_and_failed_sign_ins_are_limited(
-    desk: Desk,
-) -> None:
-    import asyncio
-
-    from ui.dashboard import MAX_FAILED_LOGINS, check_login
-
+def test_a_removed_account_can_do_nothing_more(desk: Desk) -> None:
+    """Its open session ends (tests/test_signin.py holds sign-in under attack)."""
     client = desk.client()
     with session_scope() as session:
         from store.users import remove_user
 
         remove_user(session, "ana")
-    with pytest.raises(Exception, match="no longer exists"):
+    with pytest.raises(httpx.HTTPStatusError, match="401 Unauthorized"):
         client.predict("all", "", False, api_name="/inbox")
-    with session_scope() as session:
-        from store.users import add_user
-
-        add_user(session, "bea", "right password")
-    login = check_login(desk.app.state.pipeline.sessions)
-    for _ in range(MAX_FAILED_LOGINS):
-        assert asyncio.run(login("bea", "wrong password")) is False
-    assert asyncio.run(login("bea", "right password")) is False  # locked for a while
-    assert asyncio.run(login("BEA ", "right password")) is False
 
 
 def test_customer_text_in_a_review_is_shown_as_written() -> None:

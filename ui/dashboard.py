@@ -8,18 +8,17 @@ review entry points, the queue's retry), in this process; agents sign in with th
 from __future__ import annotations
 
 import html
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import gradio as gr
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount
 
 from graph.drafting import DraftingService
 from graph.nodes.actions import ActionFailed
@@ -36,11 +35,12 @@ from store.inbox import (
     thread_detail,
 )
 from store.queue import Pipeline, marketplace_health
-from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from store.threads import thread_key, threads_awaiting_review
-from store.users import authenticate, display_name_of
+from store.users import display_name_of
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError
+from ui.signin import DashboardGuard, SessionTokens, check_login
 
 ALL = "all"
 STATUS_LABELS = {
@@ -90,37 +90,6 @@ def parse_ref(ref: str, settings: Settings | None = None) -> tuple[str, str]:
             marketplace = settings.stored_name(marketplace)
         return thread_id.strip(), marketplace
     return ref, DEFAULT_MARKETPLACE
-
-
-MAX_FAILED_LOGINS = 5  # per account, within LOGIN_WINDOW_S: then refused until the window ends
-LOGIN_WINDOW_S = 300.0
-
-
-def check_login(sessions: sessionmaker[Session]) -> Any:
-    """Gradio's sign-in check: argon2 against the accounts table, off the event loop (a hash
-    takes tens of milliseconds), with repeated failures on one account refused for a while."""
-    failures: dict[str, list[float]] = {}
-    lock = threading.Lock()
-
-    def verify(username: str, password: str) -> bool:
-        name = username.strip().lower()
-        now = time.monotonic()
-        with lock:
-            recent = [t for t in failures.get(name, []) if now - t < LOGIN_WINDOW_S]
-            failures[name] = recent
-            if len(recent) >= MAX_FAILED_LOGINS:
-                return False
-        with sessions.begin() as session:
-            ok = authenticate(session, name, password) is not None
-        if not ok:
-            with lock:
-                failures.setdefault(name, []).append(now)
-        return ok
-
-    async def login(username: str, password: str) -> bool:
-        return await anyio.to_thread.run_sync(verify, username, password)
-
-    return login
 
 
 def build_dashboard(ws: Workspace) -> gr.Blocks:
@@ -657,12 +626,29 @@ def mount_dashboard(app: Any, ws: Workspace) -> Any:
     blocks = build_dashboard(ws)
     # Several agents at once: one slow Mirakl read must not hold up everyone's clicks.
     blocks.queue(default_concurrency_limit=8)
-    return gr.mount_gradio_app(
+    settings = ws.settings or get_settings()
+    login = check_login(ws.sessions)
+    mounted = gr.mount_gradio_app(
         app,
         blocks,
         path="/ui",
-        auth=check_login(ws.sessions),
+        auth=login,
         auth_message="Sign in with your csagent account (`csagent users add`).",
         ssr_mode=False,
         footer_links=[],
+        run_history=False,  # customer text and addresses are not kept in the browser
     )
+    gradio_app: Any = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "/ui")
+    gradio_app.tokens = SessionTokens(
+        ws.sessions, settings.dashboard_session_idle_s, settings.dashboard_session_max_s
+    )
+    # The parent's CORS policy replaces Gradio's (which echoes any Origin, with credentials).
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_allow_origins, allow_credentials=True,
+        allow_methods=["*"], allow_headers=["*"],
+    )  # fmt: skip
+    app.add_middleware(
+        DashboardGuard, prefix="/ui", allowed_origins=settings.cors_allow_origins,
+        throttle=login.throttle,
+    )  # fmt: skip
+    return mounted
