@@ -440,6 +440,17 @@ def test_a_removed_account_can_do_nothing_more(desk: Desk) -> None:
         client.predict("all", "", False, api_name="/inbox")
 
 
+def test_an_unexpected_error_shows_the_agent_no_sql(desk: Desk) -> None:
+    """An event number past PostgreSQL's bigint fails in the database: the agent sees an error,
+    not the statement."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as raised:
+        desk.client().predict("99999999999999999999999", api_name="/retry")
+    shown = str(raised.value)
+    assert "SELECT" not in shown and "UPDATE" not in shown and "inbound_events" not in shown
+
+
 def test_customer_text_in_a_review_is_shown_as_written() -> None:
     from graph.nodes.review import quoted, read_review_answer, review_update
 

@@ -637,6 +637,7 @@ def mount_dashboard(app: Any, ws: Workspace) -> Any:
         ssr_mode=False,
         footer_links=[],
         run_history=False,  # customer text and addresses are not kept in the browser
+        show_error=False,  # an unexpected error is "Error" (and logged), never its SQL
     )
     gradio_app: Any = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "/ui")
     gradio_app.tokens = SessionTokens(

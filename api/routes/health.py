@@ -3,6 +3,7 @@ otherwise 200, `degraded` when messages have failed for good or wait too long in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -46,8 +47,7 @@ def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSO
         except ValueError:
             key = f"missing: set {connection.api_key_env}"
             problems.append(f"marketplace {connection.name}: its API key is not configured")
-        marketplaces[connection.name] = {
-            "base_url": connection.base_url,
+        marketplaces[connection.name] = {  # no URL: /healthz is open (`csagent mirakl check`)
             "key": key,
             "queued_events": health.queued,
             "failed_events": health.failed,
@@ -64,17 +64,22 @@ def healthz(request: Request, session: SessionDep, settings: SettingsDep) -> JSO
         }
         status = _poll_status(request, connection.name)
         if status is not None and status.last_error:
-            marketplaces[connection.name]["inbox_poll_error"] = status.last_error
+            marketplaces[connection.name]["inbox_poll_error"] = _without_urls(status.last_error)
         limit = max(settings.mirakl_poll_interval_s * 3, 600.0)
         if settings.mirakl_poll and health.lag_s is not None and health.lag_s > limit:
             problems.append(
                 f"marketplace {connection.name}: its inbox was last read completely "
                 f"{health.lag_s:.0f} s ago (polling every {settings.mirakl_poll_interval_s:g} s)"
-                + (f"; last error: {status.last_error}" if status and status.last_error else "")
+                + (
+                    f"; last error: {_without_urls(status.last_error)}"
+                    if status and status.last_error
+                    else ""
+                )
             )
         elif status is not None and health.lag_s is None and status.last_error:
             problems.append(
-                f"marketplace {connection.name}: its inbox has never been read: {status.last_error}"
+                f"marketplace {connection.name}: its inbox has never been read: "
+                f"{_without_urls(status.last_error)}"
             )
     return JSONResponse(
         {
@@ -99,3 +104,12 @@ def _poller(request: Request, session: SessionDep, name: str, stored: str) -> st
     if status is not None and status.polling:
         return "this process"
     return "another process" if poller_pid(session, stored) else "none"
+
+
+URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+
+
+def _without_urls(text: str) -> str:
+    """An error as /healthz shows it: which marketplace URL failed is in the logs and in
+    `csagent mirakl check`, not on an unauthenticated endpoint."""
+    return URL.sub("<url>", text)

@@ -52,7 +52,11 @@ class EventOut(BaseModel):
     error: str | None
     intent: str | None = None
     confidence: float | None = None
-    reply: str | None = None
+    reply: str | None = Field(
+        default=None,
+        description="Always null here: reply texts are read with the reviewer key "
+        "(GET /api/v1/threads/{thread_id}); the answer to POST /api/v1/messages carries its own.",
+    )
     reason: str | None = None
     received_at: datetime
     processed_at: datetime | None
@@ -103,7 +107,10 @@ async def post_message(
 
 
 def event_out(view: EventView) -> EventOut:
-    return EventOut.model_validate(view, from_attributes=True)
+    """An event as the webhook key sees it: its outcome, never the reply text (the webhook key
+    lives in n8n and the like; reply texts, with customers' names and orders, are the reviewers'
+    to read through the threads API)."""
+    return EventOut.model_validate(view, from_attributes=True).model_copy(update={"reply": None})
 
 
 @router.get("/events", response_model=list[EventOut])

@@ -1,6 +1,7 @@
-"""A long hostile customer message through the whole served agent: answered within a budget while
-/healthz keeps answering. Before, a 342-character message made /healthz answer in 50 s (the
-address reader backtracked with the GIL held)."""
+"""The served agent as an attacker would try it: a long hostile customer message is answered within
+a budget while /healthz keeps answering (before, a 342-character message made /healthz answer in
+50 s: the address reader backtracked with the GIL held); the webhook key reads outcomes, not the
+replies sent to customers; /healthz, which is open, names no marketplace URL."""
 
 from __future__ import annotations
 
@@ -88,3 +89,27 @@ def test_a_long_hostile_message_is_answered_while_healthz_keeps_answering(
     session.expire_all()
     status = session.scalar(select(InboundEvent.status).order_by(InboundEvent.id.desc()))
     assert status == "processed"
+
+
+def test_the_webhook_key_reads_outcomes_not_replies_and_healthz_names_no_url(
+    agent_url: str, mirakl_sim: Simulator
+) -> None:
+    order_id = next(
+        o for o, order in mirakl_sim.state.orders.items() if order["order_state"] == "SHIPPING"
+    )
+    event = httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/where-1/customer-message",
+        json={"body": "Hello, where is my order? When will it arrive?", "order_id": order_id},
+    ).json()["event"]
+    answer = httpx.post(
+        f"{agent_url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
+    ).json()
+    assert answer["reply"], answer  # the sender of a message gets its outcome and reply
+    listed = httpx.get(f"{agent_url}/api/v1/events", headers={"X-API-Key": "k"}).json()
+    one = httpx.get(
+        f"{agent_url}/api/v1/events/{listed[0]['event_id']}", headers={"X-API-Key": "k"}
+    ).json()
+    assert listed and all(e["reply"] is None for e in listed) and one["reply"] is None
+    assert listed[0]["intent"] == answer["intent"]  # the outcome is there
+    health = httpx.get(f"{agent_url}/healthz").text
+    assert mirakl_sim.api not in health and "127.0.0.1" not in health
