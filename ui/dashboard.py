@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 
 from graph.drafting import DraftingService
+from graph.markdown import md_link, md_quote, md_text
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
@@ -182,7 +183,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         pending = ws.agent.pending_review(thread_id, marketplace) if ws.agent is not None else None
         header = [
             f"### Thread `{detail.thread_id}` — {STATUS_LABELS.get(detail.status, detail.status)}",
-            f"Customer **{_md(detail.customer or '?')}** ({detail.customer_id or '-'}) · "
+            f"Customer **{md_text(detail.customer or '?')}** ({detail.customer_id or '-'}) · "
             f"language {detail.language or '-'} · marketplace {detail.marketplace or '-'} · "
             f"intent {detail.intent or '-'}"
             + (f" ({detail.confidence:.2f})" if detail.confidence is not None else "")
@@ -190,7 +191,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             + (" (Mirakl's clock)" if detail.reply_clock_read_at else " (estimated)"),
         ]
         if detail.attention:
-            header.append(f"> **Needs attention:** {_md(detail.attention)}")
+            header.append(f"> **Needs attention:** {md_text(detail.attention)}")
         if pending is not None:
             header.append("> **A review is pending:** see the Reviews tab (a reply sent here "
                           "answers it).")  # fmt: skip
@@ -198,17 +199,17 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         for m in detail.messages:
             flag = " · **unverified by Mirakl**" if m.verification == "unverified" else ""
             messages.append(
-                f"**{BY_LABELS.get(m.by, m.by)}** {_md(m.author or '')} · "
-                f"{_when(m.created_at)}{flag}\n\n{_quote(m.body)}"
+                f"**{BY_LABELS.get(m.by, m.by)}** {md_text(m.author or '')} · "
+                f"{_when(m.created_at)}{flag}\n\n{md_quote(m.body)}"
             )
         audit = "\n".join(
-            f"- {_when(a.at)} · {a.actor_type} {_md(a.actor or '')} · `{a.action}` → {a.outcome}"
-            + (f" ({_md(a.detail[:160])})" if a.detail else "")
+            f"- {_when(a.at)} · {a.actor_type} {md_text(a.actor or '')} · `{a.action}` → {a.outcome}"
+            + (f" ({md_text(a.detail[:160])})" if a.detail else "")
             for a in detail.audit
         )
         order_md = _order_markdown(detail.order)
         if reading.problem:
-            order_md += f"\n\n> **Not read from Mirakl now:** {_md(reading.problem)}"
+            order_md += f"\n\n> **Not read from Mirakl now:** {md_text(reading.problem)}"
         return (
             "\n\n".join(header),
             "\n\n---\n\n".join(messages) or "_no messages_",
@@ -227,12 +228,14 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     session, ws.client(marketplace), ws.drafting, thread_id, marketplace
                 )
         except LookupError as exc:
-            return "", "", f"**{_md(str(exc))}**"
-        sources = "\n".join(f"- {s.doc} — {_md(s.heading)} ({s.score:.2f})" for s in draft.sources)
-        decided = f"**Decision:** {_md(draft.decision)}\n\n" if draft.decision else ""
+            return "", "", f"**{md_text(str(exc))}**"
+        sources = "\n".join(
+            f"- {s.doc} — {md_text(s.heading)} ({s.score:.2f})" for s in draft.sources
+        )
+        decided = f"**Decision:** {md_text(draft.decision)}\n\n" if draft.decision else ""
         flags = (
             "**Check before sending — not in the facts:** "
-            + "; ".join(_md(f) for f in draft.flags)
+            + "; ".join(md_text(f) for f in draft.flags)
             + "\n\n"
             if draft.flags
             else ""
@@ -260,7 +263,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 )  # fmt: skip
         except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
             message = getattr(exc, "message", None) or str(exc)
-            return text, f"**Not sent:** {_md(message)}. Your text is kept; try again."
+            return text, f"**Not sent:** {md_text(message)}. Your text is kept; try again."
         how = "answered the pending review" if sent.via_review else "sent on Mirakl"
         return "", f"Reply {how}."
 
@@ -346,10 +349,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             with ws.sessions.begin() as session:
                 outcome = ws.agent.resume(session, thread_id, payload, marketplace)
         except (StaleReview, InvalidReviewAnswer, LookupError) as exc:
-            return f"**{_md(str(exc))}**"
+            return f"**{md_text(str(exc))}**"
         except (MiraklError, ActionFailed) as exc:
             message = getattr(exc, "message", None) or str(exc)
-            return f"**Not carried out:** {_md(message)}. The review is still pending."
+            return f"**Not carried out:** {md_text(message)}. The review is still pending."
         actions = ", ".join(outcome.detail.get("actions") or []) or "none"
         return f"Done: {outcome.status} (actions: {actions})"
 
@@ -382,11 +385,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         try:
             view = ws.pipeline.retry(int(str(event_id).strip()))
         except ValueError as exc:
-            return f"**{_md(str(exc)) if str(event_id).strip().isdigit() else 'Give an event number.'}**"
+            return f"**{md_text(str(exc)) if str(event_id).strip().isdigit() else 'Give an event number.'}**"
         except LookupError as exc:
-            return f"**{_md(str(exc))}**"
+            return f"**{md_text(str(exc))}**"
         return f"Event {view.event_id}: **{view.status}**" + (
-            f" — {_md(view.error)}" if view.error else ""
+            f" — {md_text(view.error)}" if view.error else ""
         )
 
     # -- automation ----------------------------------------------------------------------------
@@ -550,7 +553,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         automation_refresh.click(automation, None, automation_outputs, api_name="automation")
 
         def on_load(request: gr.Request) -> str:
-            return f"# csagent — signed in as {_md(actor(request))}"
+            return f"# csagent — signed in as {md_text(actor(request))}"
 
         blocks.load(on_load, None, who, api_visibility="private")
         blocks.load(inbox, inbox_inputs, [counts, table], api_visibility="private")
@@ -567,15 +570,6 @@ def _bars(frame: pd.DataFrame, y: str) -> Any:
     return gr.BarPlot(value=frame, y_lim=[0, top * 1.15])
 
 
-def _md(text: str) -> str:
-    """Text shown as is in Markdown (no links, images or HTML from a customer's message)."""
-    return html.escape(text).replace("[", "&#91;").replace("]", "&#93;").replace("*", "&#42;")
-
-
-def _quote(text: str) -> str:
-    return "\n".join(f"> {_md(line)}" if line else ">" for line in text.splitlines())
-
-
 def _when(moment: datetime | None) -> str:
     if moment is None:
         return "-"
@@ -583,41 +577,40 @@ def _when(moment: datetime | None) -> str:
 
 
 def _order_markdown(order: dict[str, Any] | None) -> str:
+    """The order panel; every field read from Mirakl is escaped (a state, carrier or tracking
+    URL is outside text)."""
     if order is None:
         return "### Order\n_No order linked to this thread._"
     read = (
         f"read from Mirakl {_when(order['fetched_at'])}"
         if order["source"] == "mirakl"
-        else f"source {order['source']}, not read from Mirakl yet"
+        else f"source {md_text(order['source'])}, not read from Mirakl yet"
     )
     lines = [
-        f"### Order {order['order_id']}",
-        f"**{order['state'] or 'state unknown'}** · {read}",
-        f"Placed {_when(order['created'])} · total {order['total_price'] or '-'} "
-        f"{order['currency'] or ''} (shipping {order['shipping_price'] or '-'})",
+        f"### Order {md_text(order['order_id'])}",
+        f"**{md_text(order['state'] or 'state unknown')}** · {read}",
+        f"Placed {_when(order['created'])} · total {md_text(order['total_price'] or '-')} "
+        f"{md_text(order['currency'] or '')} (shipping {md_text(order['shipping_price'] or '-')})",
     ]
     for line in order["lines"]:
         lines.append(
-            f"- {line['qty']} × {_md(line['product'])} — {line['price']} ({line['state'] or '-'})"
+            f"- {md_text(line['qty'])} × {md_text(line['product'])} — {md_text(line['price'])} "
+            f"({md_text(line['state'] or '-')})"
         )
     shipment = order.get("shipment")
     if shipment:
         tracking = shipment.get("tracking_number")
-        url = shipment.get("tracking_url")
-        link = (
-            f"[{_md(tracking)}]({url})"
-            if tracking and url and url.startswith("https://")
-            else (tracking or "-")
-        )
+        link = md_link(tracking, shipment.get("tracking_url")) if tracking else "-"
         lines.append(
-            f"#### Shipping\n{_md(shipment.get('carrier') or '-')} · {shipment['status']} · tracking {link}"
+            f"#### Shipping\n{md_text(shipment.get('carrier') or '-')} · "
+            f"{md_text(shipment['status'])} · tracking {link}"
         )
         address = shipment.get("address") or {}
         if address:
             parts = [
                 address.get(k) for k in ("street_1", "street_2", "zip_code", "city", "country")
             ]
-            lines.append(_md(", ".join(str(p) for p in parts if p)))
+            lines.append(md_text(", ".join(str(p) for p in parts if p)))
     return "\n\n".join(lines)
 
 

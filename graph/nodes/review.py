@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -11,6 +10,7 @@ from langgraph.types import interrupt
 from pydantic import TypeAdapter, ValidationError
 
 from graph.classify.intents import AUTOMATABLE
+from graph.markdown import md_quote, md_text
 from graph.services import RunContext, services_of
 from graph.state import AgentState, Conversation, Decision, marketplace_of
 from store.facts import Address, one_line
@@ -86,24 +86,25 @@ def review_request(state: AgentState) -> dict[str, Any]:
     if automated and state.get("route") in AUTOMATABLE and not state.get("act_error"):
         lines.append("_Would have been sent automatically (shadow mode)._")
     if state.get("problem"):
-        lines.append(f"**Not verified:** {state.get('problem')}")
+        lines.append(f"**Not verified:** {md_text(state.get('problem'))}")
     shown = state.get("draft")
     flags = (shown.get("flags") if shown else None) or []
     if flags:
         lines.append(
             "**Check the draft before sending — it states what the facts do not:** "
-            + "; ".join(flags)
+            + "; ".join(md_text(f) for f in flags)
         )
     if order:
         tracking = (
-            f", {order.get('carrier')} {order['tracking_number']}"
+            f", {md_text(order.get('carrier'))} {md_text(order['tracking_number'])}"
             if order.get("tracking_number")
             else ""
         )
         lines.append(
-            f"**Order** {order['order_id']} (read from Mirakl at "
-            f"{(order.get('fetched_at') or '?')[:19]}Z): "
-            f"{order.get('state')}, shipment {order.get('shipment_status') or '-'}{tracking}"
+            f"**Order** {md_text(order['order_id'])} (read from Mirakl at "
+            f"{md_text((order.get('fetched_at') or '?')[:19])}Z): "
+            f"{md_text(order.get('state'))}, shipment "
+            f"{md_text(order.get('shipment_status') or '-')}{tracking}"
         )
     proposal = state.get("proposal")
     if proposal and proposal != state.get("action"):
@@ -119,9 +120,9 @@ def review_request(state: AgentState) -> dict[str, Any]:
         if state.get("proposal_reply"):
             lines.append(
                 "**If approved, the customer is told:**\n"
-                + quoted(state.get("proposal_reply") or "")
+                + md_quote(state.get("proposal_reply") or "")
             )
-    lines.append(f"**Customer wrote:**\n{quoted(state['text'])}")
+    lines.append(f"**Customer wrote:**\n{md_quote(state['text'])}")
     address = state.get("address")
     return {
         "action_request": {
@@ -258,15 +259,6 @@ def _action_choice(args: Any) -> tuple[bool | None, dict[str, Any] | None]:
 
 
 _ADDRESS: TypeAdapter[Address] = TypeAdapter(Address)
-
-
-def quoted(text: str) -> str:
-    """Text from outside (a customer's message, a greeting with their name) as a Markdown quote
-    that shows it as written: no heading, emphasis, link or image of theirs is rendered."""
-    escaped = html.escape(text, quote=False)  # < > & shown as such, never as HTML
-    for char in "\\`*_[]()#!|":
-        escaped = escaped.replace(char, "\\" + char)
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in escaped.splitlines())
 
 
 def check_answer_allowed(answer: ReviewAnswer, state: AgentState) -> None:
