@@ -13,6 +13,8 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 
+from api.server import PROTOCOL
+
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes], timeout_s: float) -> bool:
     """True once `url`/healthz answers 200; False if the process ended or time ran out."""
@@ -52,7 +54,14 @@ def serve_in_thread(
     """Yields the base URL while the app is served; stops the server on exit."""
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan=lifespan,
+            http=PROTOCOL,  # as `csagent serve`: a request is read within a deadline
+        )  # fmt: skip
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

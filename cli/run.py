@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from api.server import PROTOCOL
 from cli.common import database_url, exit_on_sigterm, fail, require_current_schema
 from store import migrate
 from store.db import session_scope
@@ -219,7 +220,7 @@ def serve(
     exit_on_sigterm()
     uvicorn.run(
         "cli.web:create_web_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info",
+        log_level="info", http=PROTOCOL,  # requests read within CSAGENT_HTTP_READ_TIMEOUT_S
     )  # fmt: skip
 
 

@@ -231,6 +231,10 @@ class Settings(BaseSettings):
         description="The knowledge base: <lang>/<document>.md files.",
     )
     shop_name: str = Field(default="Maison Électro", description="Signs the replies.")
+    http_read_timeout_s: float = Field(
+        default=30.0, gt=0,
+        description="A client must send a whole request (headers and body) within this time.",
+    )  # fmt: skip
     dashboard_session_idle_s: float = Field(
         default=8 * 3600, gt=0, description="A dashboard session unused this long ends."
     )
