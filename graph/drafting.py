@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -467,27 +467,45 @@ def tool_choice_for(setting: str, intent: str | None) -> str:
     return INTENT_TOOLS.get(intent or "", "none")
 
 
-def scoped_tools(tools: list[BaseTool] | None, order_id: str | None) -> list[BaseTool] | None:
+def scoped_tools(
+    tools: list[BaseTool] | None,
+    order_id: str | None,
+    skus: Collection[str] = (),
+    written: str = "",
+) -> list[BaseTool] | None:
     """The drafting tools for one conversation: tools about an order answer only for the order
-    verified as this customer's (none when there is none), so a model can never look up, and
-    then write, another customer's order facts."""
+    verified as this customer's (none when there is none), and stock only for that order's SKUs
+    and the ones the customer wrote, so a model can never look up, and then write, another
+    customer's order facts, whatever a message tells it to call."""
     if tools is None:
         return None
     scoped: list[BaseTool] = []
     for tool in tools:
-        if "order_id" not in tool.args:
+        if "order_id" in tool.args:
+            if order_id is not None:
+                scoped.append(_only_for(tool, "order_id", {order_id}, f"order {order_id}"))
+        elif "sku" in tool.args:
+            allowed = {s for s in skus if s} | _written_skus(written)
+            scoped.append(_only_for(tool, "sku", allowed, "this order's products or those named"))
+        else:
             scoped.append(tool)
-        elif order_id is not None:
-            scoped.append(_only_for(tool, order_id))
     return scoped
 
 
-def _only_for(tool: BaseTool, order_id: str) -> BaseTool:
+SKU_LIKE = re.compile(r"(?<![\w-])[A-Za-z0-9][A-Za-z0-9._-]{2,40}(?![\w-])")
+
+
+def _written_skus(text: str) -> set[str]:
+    """Product references the customer wrote (with a digit or a dash: "VAC-CYC-900")."""
+    return {m for m in SKU_LIKE.findall(text[:5_000]) if any(c.isdigit() for c in m) or "-" in m}
+
+
+def _only_for(tool: BaseTool, arg: str, allowed: set[str], what: str) -> BaseTool:
     from langchain_core.tools import StructuredTool
 
     def call(**kwargs: Any) -> Any:
-        if kwargs.get("order_id") != order_id:
-            return {"error": f"only order {order_id}, this conversation's, can be looked up"}
+        if kwargs.get(arg) not in allowed:
+            return {"error": f"only {what} can be looked up in this conversation"}
         return tool.invoke(kwargs)
 
     return StructuredTool.from_function(
@@ -593,6 +611,10 @@ class DraftingService:
             tools=scoped_tools(
                 self.tools_for(marketplace) if self.tools_for is not None else self.tools,
                 order["order_id"] if order and not unverified else None,
+                skus=[ln.get("sku") or "" for ln in order["lines"]]
+                if order and not unverified
+                else [],
+                written=text or ctx["question"],
             ),
             max_steps=self.settings.llm_max_tool_steps,
             tool_choice=tool_choice_for(self.settings.llm_tool_choice, intent),

@@ -52,6 +52,7 @@ class OrderLineFacts(TypedDict):
     qty: int
     price: str  # decimal as text: exact, and JSON-safe in checkpoints
     state: str | None
+    sku: NotRequired[str | None]  # the seller's offer SKU (absent in older checkpoints)
 
 
 class OrderFacts(TypedDict):
@@ -93,6 +94,7 @@ def facts_from_mirakl(order: MiraklOrder, fetched_at: datetime) -> OrderFacts:
                 qty=line.quantity,
                 price=str(line.price),
                 state=line.order_line_state,
+                sku=line.offer_sku,
             )
             for line in order.order_lines
         ],

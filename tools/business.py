@@ -7,15 +7,17 @@ come back as `{"error": ...}` the model can read, never as an exception that sto
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from store.facts import Address
+from store.ids import InvalidId, url_segment
 from store.keys import resolve_internal_api_key
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from tools.refunds import RefundError, RefundLine, RefundRules, quote_refund
@@ -59,15 +61,6 @@ class BusinessApi:
         return dict(body)
 
 
-def segment(value: str) -> str:
-    """An id (SKU, order id) as exactly one URL path segment: '/', '?', '#' and '%' are quoted,
-    so `../shipments/<another order>` can never reach another resource; '.' and '..' alone, and
-    empty ids, become a segment no resource has."""
-    if value in ("", ".", ".."):
-        return "%00invalid"
-    return quote(value, safe="")
-
-
 class SkuInput(BaseModel):
     sku: str = Field(description="The seller's SKU (offer_sku of an order line), e.g. KET-BLU-17")
 
@@ -94,6 +87,19 @@ class RefundInput(BaseModel):
     )
 
 
+def _ids_checked(tool: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A tool that answers an impossible id (store/ids.py) with an error, as the API would."""
+
+    @functools.wraps(tool)
+    def checked(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return tool(*args, **kwargs)
+        except InvalidId as exc:
+            return {"error": str(exc), "status": 400}
+
+    return checked
+
+
 def make_business_tools(
     api: BusinessApi, rules: RefundRules, marketplace: str = DEFAULT_MARKETPLACE
 ) -> dict[str, BaseTool]:
@@ -104,23 +110,23 @@ def make_business_tools(
     def check_inventory(sku: str) -> dict[str, Any]:
         """Stock of a product: units available now, units reserved, and the restock date when it
         is out of stock. Use it for "is it in stock?" and "when is it back?"."""
-        return api.call("GET", f"/inventory/{segment(sku)}")
+        return api.call("GET", f"/inventory/{url_segment(sku, 'SKU')}")
 
     def get_order_cost(order_id: str) -> dict[str, Any]:
         """What an order cost the seller: per item price and unit cost, shipping price and cost,
         marketplace fee and margin. Internal figures: never quote costs or margin to a customer."""
-        return api.call("GET", f"/orders/{segment(order_id)}/cost", params=where)
+        return api.call("GET", f"/orders/{url_segment(order_id, 'order id')}/cost", params=where)
 
     def get_shipment(order_id: str) -> dict[str, Any]:
         """Shipment of an order: carrier, tracking number and link, status (pending, preparing,
         shipped, in_transit, delivered, ...), tracking events and delivery address."""
-        return api.call("GET", f"/shipments/{segment(order_id)}", params=where)
+        return api.call("GET", f"/shipments/{url_segment(order_id, 'order id')}", params=where)
 
     def update_shipping_address(order_id: str, address: Address) -> dict[str, Any]:
         """Change the delivery address of an order whose parcel has not left the warehouse.
         Refused (status 409) once it has shipped."""
         payload = dict(address)
-        path = f"/shipments/{segment(order_id)}/address"
+        path = f"/shipments/{url_segment(order_id, 'order id')}/address"
         return api.call("PUT", path, json=payload, params=where)
 
     def compute_partial_refund(
@@ -128,7 +134,7 @@ def make_business_tools(
     ) -> dict[str, Any]:
         """Quote a partial refund under the seller's refund rules: the amount, the rule applied
         and whether a human must approve it. It never issues the refund."""
-        cost = api.call("GET", f"/orders/{segment(order_id)}/cost", params=where)
+        cost = api.call("GET", f"/orders/{url_segment(order_id, 'order id')}/cost", params=where)
         if "error" in cost:
             return cost
         ordered = {item["sku"]: item for item in cost["items"]}
@@ -164,11 +170,13 @@ def make_business_tools(
         return {"order_id": order_id, **quote.as_dict()}
 
     tools = [
-        StructuredTool.from_function(check_inventory, args_schema=SkuInput),
-        StructuredTool.from_function(get_order_cost, args_schema=OrderInput),
-        StructuredTool.from_function(get_shipment, args_schema=OrderInput),
-        StructuredTool.from_function(update_shipping_address, args_schema=AddressChangeInput),
-        StructuredTool.from_function(compute_partial_refund, args_schema=RefundInput),
+        StructuredTool.from_function(_ids_checked(check_inventory), args_schema=SkuInput),
+        StructuredTool.from_function(_ids_checked(get_order_cost), args_schema=OrderInput),
+        StructuredTool.from_function(_ids_checked(get_shipment), args_schema=OrderInput),
+        StructuredTool.from_function(
+            _ids_checked(update_shipping_address), args_schema=AddressChangeInput
+        ),
+        StructuredTool.from_function(_ids_checked(compute_partial_refund), args_schema=RefundInput),
     ]
     return {tool.name: tool for tool in tools}
 

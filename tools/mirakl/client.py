@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -31,6 +30,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from store.ids import InvalidId, list_item, url_segment
 from store.settings import MarketplaceConnection, Settings, get_settings
 from tools.mirakl.errors import (
     MiraklConfigError,
@@ -80,10 +80,18 @@ class _Ambiguous(MiraklUnavailable):
 
 
 def segment(value: str) -> str:
-    """An id as one path segment: '/', '..' or '?' in it can never reach another resource."""
-    if not value or value in (".", ".."):
-        raise MiraklRejected(f"invalid Mirakl id {value!r}", 400)
-    return quote(value, safe="")
+    """An id as one path segment (store/ids.py); an impossible id is refused before any call."""
+    try:
+        return url_segment(value, "Mirakl id")
+    except InvalidId as exc:
+        raise MiraklRejected(f"invalid Mirakl id: {exc}", 400) from None
+
+
+def _list(values: Iterable[str]) -> str:
+    try:
+        return ",".join(list_item(v, "Mirakl id") for v in values)
+    except InvalidId as exc:
+        raise MiraklRejected(f"invalid Mirakl id: {exc}", 400) from None
 
 
 def _mirakl_message(response: httpx.Response) -> str:
@@ -375,7 +383,7 @@ class MiraklClient:
         """OR11: one page of orders."""
         params: dict[str, Any] = {"max": max_results, "offset": offset, "paginate": "true"}
         if ids := list(order_ids):
-            params["order_ids"] = ",".join(ids)
+            params["order_ids"] = _list(ids)
         if codes := list(states):
             params["order_state_codes"] = ",".join(codes)
         if start_update_date is not None:
