@@ -158,3 +158,13 @@ def test_sessions_end_when_idle(db_url: str, mirakl_sim: Simulator) -> None:
         assert signed_in(url, cookies)
         time.sleep(1.5)
         assert not signed_in(url, cookies)
+
+
+def test_behind_tls_both_session_cookies_are_secure() -> None:
+    from ui.signin import _cookie
+
+    unsecure = b"access-token-unsecure-x=t; HttpOnly; Path=/"
+    secure = b"access-token-x=t; HttpOnly; Path=/; SameSite=none; Secure"
+    assert _cookie(unsecure, https=True).endswith(b"SameSite=Lax; Secure")
+    assert _cookie(secure, https=False).endswith(b"SameSite=Lax; Secure")
+    assert _cookie(unsecure, https=False).endswith(b"SameSite=Lax")  # plain http on loopback
