@@ -19,6 +19,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from store.settings import get_settings
 
 PROTOCOL = "api.server:DeadlineH11Protocol"  # uvicorn's `http=` for `csagent serve` and tests
+# The client's states once its request is read whole: DONE (keep-alive), MUST_CLOSE (HTTP/1.0 or
+# `Connection: close`, as nginx talks to a backend by default), or the connection switched.
+ARRIVED = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.SWITCHED_PROTOCOL)
 
 
 class DeadlineH11Protocol(H11Protocol):
@@ -46,7 +49,7 @@ class DeadlineH11Protocol(H11Protocol):
         self._read_deadline: Any = self.loop.call_later(timeout, self._read_too_slow)
 
     def _read_too_slow(self) -> None:
-        if self.transport.is_closing() or self.conn.their_state is h11.DONE:
+        if self.transport.is_closing() or self.conn.their_state in ARRIVED:
             return  # the request arrived whole: its answer may take as long as it needs
         self.logger.warning("closing a connection whose request was not read in time")
         self.transport.close()

@@ -72,19 +72,18 @@ UNIT = re.compile(
     re.IGNORECASE,
 )
 PHONE = re.compile(r"(?<![\w+])(\+\d[\d ()./-]{7,18}\d|0\d(?:[ ./-]?\d{2}){4})(?!\w)")
-# A city: up to four capitalised words joined by a space or a hyphen, with particles between
-# them ("Frankfurt am Main") and lower-case hyphenated tails ("Aix-en-Provence", "Villeneuve-
-# d'Ascq"). Each word is read possessively (only a final dot may be given back, to end the
-# sentence), and a hyphen is inside a word before a lower-case letter and between words before
-# a capital, never both: one way to read any text, so the pattern runs in linear time on
-# hostile input ("A-A-A-…" used to backtrack for minutes).
-_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’]*+(?:-[a-zß-öø-ÿ][\w'’]*+)*+\.?"
+# A city: up to four capitalised words, with particles between them ("Frankfurt am Main");
+# a hyphen joins parts of one word whatever their case ("Aix-en-Provence", "Villeneuve-d'Ascq",
+# "SAINT-JEAN-PIED-DE-PORT"). Each part is read possessively (only a final dot may be given
+# back, to end the sentence) and parts hold no hyphen: one way to read any text, so the pattern
+# runs in linear time on hostile input ("A-A-A-…" used to backtrack for minutes).
+_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’]*+(?:-[\w'’]++)*+\.?"
 _PARTICLE = r"(?:de la|de|du|des|la|le|les|sur|sous|en|am|an|der|im|bei|del|della|dei|di|da|van|upon|on|in|y|e)"
 CITY = rf"{_WORD}(?:[ -](?:{_PARTICLE}[ -])?{_WORD}){{0,3}}"
 # How far from a postcode its street and city are looked for: an address is a few dozen
 # characters, and a bounded window keeps every pattern's work bounded whatever the message.
 WINDOW = 160
-MAX_POSTCODES = 12
+MAX_POSTCODES = 50  # 4- and 5-digit numbers (years, references) count too
 STOP = r"(?=\s*(?:[,.;!?\n()]|$)|\s+[a-zà-ÿ0-9])"
 
 
@@ -139,8 +138,8 @@ def parse_address(
     flat = text.replace("\r", "")
     postcodes = _postcodes(flat)
     if len(postcodes) > MAX_POSTCODES:
-        # A message gives one address, two when it says which one to replace: a dozen
-        # postcodes is a list (an invoice, a pasted page), a person's call, not read one by one.
+        # A message gives one address, two when it says which one to replace: fifty postcodes
+        # (or numbers like them) is a list (an invoice, a pasted page), a person's call.
         return ParsedAddress(
             problems=[f"{len(postcodes)} postcodes are written: which address is the new one?"]
         )

@@ -611,7 +611,8 @@ class DraftingService:
             tools=scoped_tools(
                 self.tools_for(marketplace) if self.tools_for is not None else self.tools,
                 order["order_id"] if order and not unverified else None,
-                skus=[ln.get("sku") or "" for ln in order["lines"]]
+                # (a line checkpointed before SKUs were kept names its product by SKU or title)
+                skus=[ln.get("sku") or ln["product"] for ln in order["lines"]]
                 if order and not unverified
                 else [],
                 written=text or ctx["question"],

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
 from graph.classify.intents import AUTOMATABLE
+from graph.markdown import md_text
 from graph.nodes.review import (
     InvalidReviewAnswer,
     ReviewAnswer,
@@ -148,8 +149,8 @@ class Agent:
         if (error := _failed_after_review(state)) is not None:
             request = review_request(state.values)
             request["description"] = (
-                f"**Approved, but carrying it out failed:** {error}. Answer again to retry.\n\n"
-                + request["description"]
+                f"**Approved, but carrying it out failed:** {md_text(error)}. "
+                "Answer again to retry.\n\n" + request["description"]
             )
             return {"request": request, "values": state.values}
         return None

@@ -119,6 +119,8 @@ def test_the_city_that_froze_the_server_is_still_read_whole() -> None:
         ("Neue Adresse: Hauptstraße 5, 60311 Frankfurt am Main", "Hauptstraße 5", "Frankfurt am Main"),
         ("Nouvelle adresse : 3 rue Nationale, 59650 Villeneuve-d'Ascq", "3 rue Nationale", "Villeneuve-d'Ascq"),
         ("Please send it to 4 High Street, Stratford-upon-Avon CV37 6AU", "4 High Street", "Stratford-upon-Avon"),
+        ("Nouvelle adresse : 2 place Charles de Gaulle, 64220 SAINT-JEAN-PIED-DE-PORT", "2 place Charles de Gaulle", "SAINT-JEAN-PIED-DE-PORT"),
+        ("Livrez au 5 rue Foch, 85000 LA ROCHE-SUR-YON CEDEX", "5 rue Foch", "LA ROCHE-SUR-YON CEDEX"),
     ):  # fmt: skip
         parsed = parse_address(text)
         assert (parsed.street_1, parsed.city) == (street, city), parsed
@@ -126,10 +128,19 @@ def test_the_city_that_froze_the_server_is_still_read_whole() -> None:
 
 def test_a_pasted_list_of_postcodes_goes_to_a_person() -> None:
     text = "Bonjour, voici mes adresses : " + " ; ".join(
-        f"{n} rue A, 750{n:02d} Paris" for n in range(1, 30)
+        f"{n} rue A, {75000 + n} Paris" for n in range(1, 61)
     )
     parsed = parse_address(text, "FRA", "fr")
     assert not parsed.complete and "postcodes" in parsed.problems[0]
+
+
+def test_years_and_references_beside_an_address_do_not_hide_it() -> None:
+    text = (
+        "Commande 2026 ref 12345, facture 67890 du 2025, colis 2024 et 2023. Nouvelle adresse : "
+        "12 rue Nationale, 59650 Villeneuve-d'Ascq. Merci (ticket 11111, 22222, 33333, 44444)."
+    )
+    parsed = parse_address(text, "FRA", "fr")
+    assert (parsed.street_1, parsed.city) == ("12 rue Nationale", "Villeneuve-d'Ascq"), parsed
 
 
 def test_bench_hostile_prints_the_figures_per_shape() -> None:

@@ -62,3 +62,31 @@ def test_ordinary_requests_still_work_on_one_connection(api: str) -> None:
         assert client.get("/healthz").status_code == 200
         time.sleep(READ_TIMEOUT_S / 2)
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_slow_answer_to_a_connection_close_request_is_not_cut(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """nginx talks to its backend in HTTP/1.0 or with `Connection: close`: once such a request
+    has arrived, its answer (the agent's work, an event stream) takes as long as it needs."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    monkeypatch.setattr(DeadlineH11Protocol, "read_timeout_s", READ_TIMEOUT_S)
+    app = FastAPI()
+
+    @app.get("/slow")
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(READ_TIMEOUT_S * 2.5)
+        return {"done": "yes"}
+
+    with serve(app, port=free_port()) as url:
+        for version, extra in (("1.1", b"Connection: close\r\n"), ("1.0", b"")):
+            host, port = url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=30) as sock:
+                sock.sendall(f"GET /slow HTTP/{version}\r\nHost: x\r\n".encode() + extra + b"\r\n")
+                answer = b""
+                while chunk := sock.recv(4096):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and b'"done":"yes"' in answer, answer

@@ -46,6 +46,7 @@ BACKOFF_MAX_S = 30.0
 ANSWER_FLOOR_S = 0.5
 MAX_ADDRESSES = 10_000  # addresses remembered (oldest forgotten first)
 MAX_SESSIONS = 10_000
+RECHECK_S = 2.0  # how stale "the password has not changed" may be for an open session
 
 # The client address of the sign-in being answered (set by DashboardGuard, read by the check).
 CLIENT: contextvars.ContextVar[str] = contextvars.ContextVar("csagent_client", default="?")
@@ -69,6 +70,10 @@ class SignInThrottle:
         else:
             self._failures.pop(address, None)
         return recent
+
+    def slowed(self, address: str) -> bool:
+        """Whether this address's attempts are served one at a time, after a pause."""
+        return len(self._recent(address)) >= FREE_FAILURES
 
     def pause(self, address: str) -> float:
         """Seconds this address waits before its next attempt is checked."""
@@ -108,13 +113,8 @@ def check_login(sessions: sessionmaker[Session], throttle: SignInThrottle | None
             return authenticate(session, username.strip().lower(), password) is not None
 
     async def attempt(username: str, password: str, address: str) -> bool:
-        await asyncio.sleep(throttle.pause(address))
         started = time.monotonic()
-        throttle.waiting += 1
-        try:
-            ok = await anyio.to_thread.run_sync(verify, username, password, limiter=slots)
-        finally:
-            throttle.waiting -= 1
+        ok = await anyio.to_thread.run_sync(verify, username, password, limiter=slots)
         if ok:
             throttle.succeeded(address)
             return True
@@ -124,8 +124,11 @@ def check_login(sessions: sessionmaker[Session], throttle: SignInThrottle | None
 
     async def login(username: str, password: str) -> bool:
         address = CLIENT.get()
-        if throttle.pause(address) > 0:
+        if throttle.slowed(address):
+            # One attempt at a time from a slowed address, each after its pause (computed once
+            # the previous attempt has ended): a burst cannot share one pause.
             async with throttle.turn(address):
+                await asyncio.sleep(throttle.pause(address))
                 return await attempt(username, password, address)
         return await attempt(username, password, address)
 
@@ -138,6 +141,7 @@ class _Session:
     username: str
     started: float
     seen: float
+    checked: float  # when the account's password was last compared
     password: str  # a digest of the account's password hash when the session began
 
 
@@ -146,14 +150,17 @@ def _digest(password_hash: str) -> str:
 
 
 class SessionTokens(MutableMapping[str, str]):
-    """Gradio's `app.tokens` (token -> user name) with lifetimes and revocation."""
+    """Gradio's `app.tokens` (token -> user name) with lifetimes and revocation. Gradio asks
+    `get(token)` for who is signed in (checked here); indexing and iteration (its logout) are
+    plain lookups that neither extend nor end a session."""
 
     def __init__(
         self, sessions: sessionmaker[Session], idle_s: float, max_s: float,
-        clock: Callable[[], float] = time.monotonic,
+        recheck_s: float = RECHECK_S, clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         self._db = sessions
-        self._idle_s, self._max_s, self._clock = idle_s, max_s, clock
+        self._idle_s, self._max_s, self._recheck_s = idle_s, max_s, recheck_s
+        self._clock = clock
         self._live: OrderedDict[str, _Session] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -163,29 +170,37 @@ class SessionTokens(MutableMapping[str, str]):
         return _digest(found) if found else None
 
     def __setitem__(self, token: str, username: str) -> None:
+        name = username.strip().lower()  # as accounts are stored (Gradio keeps what was typed)
         now = self._clock()
-        entry = _Session(username, now, now, self._password(username) or "")
+        entry = _Session(name, now, now, now, self._password(name) or "")
         with self._lock:
             self._live[token] = entry
             while len(self._live) > MAX_SESSIONS:
                 self._live.popitem(last=False)
 
-    def __getitem__(self, token: str) -> str:
+    def get(self, token: Any, default: Any = None) -> Any:
+        """The signed-in user of `token`, or `default` when its session has ended: idle or too
+        old, or its account's password changed or the account is gone (read from the database
+        at most every `recheck_s`, so a request rarely waits on it)."""
         with self._lock:
             entry = self._live.get(token)
         if entry is None:
-            raise KeyError(token)
+            return default
         now = self._clock()
-        if (
-            now - entry.seen > self._idle_s
-            or now - entry.started > self._max_s
-            or self._password(entry.username) != entry.password  # changed, or account removed
-        ):
+        ended = now - entry.seen > self._idle_s or now - entry.started > self._max_s
+        if not ended and now - entry.checked >= self._recheck_s:
+            ended = self._password(entry.username) != entry.password
+            entry.checked = now
+        if ended:
             with self._lock:
                 self._live.pop(token, None)
-            raise KeyError(token)
+            return default
         entry.seen = now
         return entry.username
+
+    def __getitem__(self, token: str) -> str:
+        with self._lock:
+            return self._live[token].username
 
     def __delitem__(self, token: str) -> None:
         with self._lock:
@@ -229,7 +244,12 @@ class DashboardGuard:
         if origin and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             own = _origin_of(f"{'https' if https else 'http'}://{headers.get('host', '')}")
             if _origin_of(origin) != own and _origin_of(origin) not in self.allowed:
-                await _json(send, 403, {"detail": f"requests from {origin} are not accepted"})
+                detail = (
+                    f"requests from {origin} are not accepted (this server is {own}: behind a "
+                    "proxy, pass the Host header on; another site of yours goes in "
+                    "CSAGENT_CORS_ALLOW_ORIGINS)"
+                )
+                await _json(send, 403, {"detail": detail})
                 return
         if path.rstrip("/") != self.prefix + "/login":
             await self.app(scope, receive, send)
@@ -251,7 +271,11 @@ class DashboardGuard:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_cookie)
+        self.throttle.waiting += 1  # from arrival to answer: a burst is counted before parsing
+        try:
+            await self.app(scope, receive, send_cookie)
+        finally:
+            self.throttle.waiting -= 1
 
 
 def _cookie(value: bytes, https: bool) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, Literal
-from urllib.parse import quote
 
 from langgraph.runtime import Runtime
 
@@ -15,6 +14,7 @@ from graph.policies import address_policy, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState, marketplace_of
 from store.facts import Address, OrderFacts, one_line
+from store.ids import url_segment
 from store.mirakl_models import CANCELLABLE_STATES
 
 
@@ -133,7 +133,7 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
         # say so too, now (the seller's internal API).
         shipment = services_of(runtime).business.call(
             "GET",
-            f"/shipments/{quote(order['order_id'], safe='')}",
+            f"/shipments/{url_segment(order['order_id'], 'order id')}",
             params={"marketplace": marketplace_of(state)},
         )
         if "error" in shipment:

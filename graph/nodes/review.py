@@ -81,7 +81,7 @@ def review_request(state: AgentState) -> dict[str, Any]:
     lines = [
         f"**Thread** `{state['thread_id']}` — intent **{state.get('intent')}** "
         f"({state.get('confidence') or 0:.2f}, {state.get('classifier')})",
-        f"**Why a human:** {state.get('reason') or 'review'}",
+        f"**Why a human:** {md_text(state.get('reason') or 'review')}",
     ]
     if automated and state.get("route") in AUTOMATABLE and not state.get("act_error"):
         lines.append("_Would have been sent automatically (shadow mode)._")
