@@ -153,6 +153,34 @@ def eval_scenarios(
         raise typer.Exit(1)
 
 
+@eval_app.command("actions")
+def eval_actions(
+    dataset: Annotated[
+        Path | None, typer.Option(help="Held-out messages, JSON lines (default: evals/data).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The figures as JSON.")] = False,
+) -> None:
+    """What the agent does end to end on messages written apart from its training data: orders
+    cancelled and addresses changed (wrongly, or as asked), automatic replies, with 95 % Wilson
+    intervals, per language and concept (simulator + throwaway embedded PostgreSQL)."""
+    import json
+
+    from evals.actions import DATASET, load_rows, report, run_actions, summarize
+
+    try:
+        rows = load_rows(dataset or DATASET)
+    except (OSError, ValueError) as exc:
+        raise fail(f"cannot read the messages: {exc}") from None
+    from cli.stack import throwaway_stack
+
+    with throwaway_stack("actions") as stack:
+        figures = summarize(run_actions(rows, stack, None if as_json else typer.echo))
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    else:
+        report(figures, typer.echo)
+
+
 @eval_app.command("replay")
 def eval_replay(
     v1_file: Annotated[

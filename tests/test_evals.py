@@ -188,3 +188,55 @@ def test_eval_replay_reports_what_shadow_mode_would_have_done(tmp_path: Path) ->
     assert "| intent | language | messages | automated |" in text
     assert "Nothing was sent" in text
     assert text.count("\n### ") == automated  # each automated reply is shown
+
+
+def test_eval_actions_counts_what_happened_on_mirakl(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted from the simulator's orders and the audit log: a plain cancellation request on a
+    young order is carried out (with a threshold low enough that the classifier's confidence
+    does not decide here); thanks do nothing."""
+    import json
+
+    from store.settings import get_settings
+
+    monkeypatch.setenv("CSAGENT_AUTOMATION_THRESHOLDS", '{"cancellation_request": 0.3}')
+    get_settings.cache_clear()
+
+    rows = [
+        {"id": "a", "language": "en", "asks": "cancel", "concept": "plain_request",
+         "text": "Please cancel my order, I don't need it anymore."},
+        {"id": "b", "language": "en", "asks": "other", "concept": "thanks",
+         "text": "Thanks a lot, everything arrived and works perfectly!"},
+    ]  # fmt: skip
+    data = tmp_path / "heldout.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    try:
+        result = runner.invoke(app, ["eval", "actions", "--dataset", str(data), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    by_id = {r["id"]: r for r in figures["rows"]}
+    assert by_id["a"]["cancelled"] and not by_id["b"]["cancelled"]
+    assert figures["cancellations_carried_out"]["count"] == 1
+    assert figures["wrong_actions"] == {**figures["wrong_actions"], "count": 0, "of": 2}
+    assert 0 <= figures["wrong_actions"]["low"] <= figures["wrong_actions"]["high"] <= 1
+    bad = runner.invoke(app, ["eval", "actions", "--dataset", str(tmp_path / "none.jsonl")])
+    assert bad.exit_code != 0 and "cannot read the messages" in bad.output
+
+
+def test_the_held_out_action_set_was_written_apart_from_the_training_data() -> None:
+    from evals.actions import ASKS, DATASET, load_rows
+
+    rows = load_rows(DATASET)
+    assert {r["language"] for r in rows} == {"en", "fr", "de", "es", "it"}
+    assert {r["asks"] for r in rows} == set(ASKS)
+    train = load_examples()
+    train_norm = {normalise(r["text"]) for r in train}
+    train_grams = [trigrams(r["text"]) for r in train]
+    for row in rows:
+        assert normalise(row["text"]) not in train_norm, row["text"]
+        grams = trigrams(row["text"])
+        closest = max(len(grams & g) / max(1, len(grams | g)) for g in train_grams)
+        assert closest < 0.8, f"near-duplicate of a training row: {row['text']!r} ({closest:.2f})"

@@ -225,3 +225,33 @@ def test_the_mirakl_client_refuses_an_id_that_would_become_two_orders(
         with pytest.raises(MiraklRejected, match="invalid Mirakl id"):
             client.call(lambda c: c.get_thread(".."))
         assert client.call(lambda c: c.get_order(some)).order_id == some
+
+
+def test_the_shipment_of_an_order_in_mirakls_published_shape_is_served(
+    internal: Internal, mirakl_sim: Simulator
+) -> None:
+    """An order created on the simulator through its API carries the spec's address fields
+    (company, state, additional_info, country_iso_code): the warehouse API still answers with
+    its address (it answered 500, so no address change could ever be confirmed)."""
+    import copy
+    from datetime import UTC, datetime
+
+    from store.business import record_mirakl_order
+    from store.db import session_scope
+    from store.mirakl_models import Order as MiraklOrder
+
+    template = next(
+        o for o in mirakl_sim.state.orders.values() if o["order_state"] == "WAITING_ACCEPTANCE"
+    )
+    order = copy.deepcopy(template)
+    order["order_id"] = "77000001-A"
+    address = order["customer"]["shipping_address"]
+    address.update({"company": None, "state": None, "additional_info": "code 1234",
+                    "country_iso_code": address.get("country_iso_code") or "FRA"})  # fmt: skip
+    with session_scope() as session:  # as the agent records an order it read from Mirakl
+        record_mirakl_order(session, MiraklOrder.model_validate(order), datetime.now(UTC))
+    answer = internal.get("/shipments/77000001-A")
+    assert answer.status_code == 200, answer.text
+    served = answer.json()["address"]
+    assert served["street_1"] == address["street_1"] and len(served["country"]) == 3
+    assert "additional_info" not in served

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict
@@ -100,8 +100,25 @@ def _shipment_out(order_id: str, s: Any) -> Shipment:
         tracking_url=s.tracking_url,
         status=s.status,
         events=[ShipmentEvent.model_validate(e) for e in s.events or []],
-        address=s.address,
+        address=_address_out(s.address),
     )
+
+
+ADDRESS_FIELDS = frozenset(Address.__annotations__)
+
+
+def _address_out(stored: dict[str, Any] | None) -> Address | None:
+    """A shipment's address in this API's shape. Addresses copied from Mirakl orders carry the
+    spec's other fields (`company`, `state`, `additional_info`, `country_iso_code`): they are
+    left out, and the country is the ISO alpha-3 code, whichever field holds it."""
+    if not stored:
+        return None
+    kept = {k: v for k, v in stored.items() if k in ADDRESS_FIELDS and v is not None}
+    country = kept.get("country")
+    iso3 = isinstance(country, str) and len(country) == 3 and country.isupper()
+    if not iso3 and stored.get("country_iso_code"):
+        kept["country"] = stored["country_iso_code"]
+    return cast(Address, kept)
 
 
 @router.get("/inventory/{sku}", response_model=Inventory)
