@@ -21,7 +21,7 @@ BATCH = 32
 # full-text search ORs every word (15 s): bounded, a hostile message costs what a long
 # ordinary one does.
 QUERY_PIECES = 256
-QUERY_CHARS = 1_500
+QUERY_CHARS = 1_000
 _PIECE = re.compile(r"\w+|[^\w\s]")
 
 
