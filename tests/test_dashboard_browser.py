@@ -131,3 +131,54 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
     )
     page.wait_for_timeout(1000)  # the plots draw
     page.screenshot(path=ARTIFACTS / "automation.png", full_page=True)
+
+
+@pytest.mark.slow
+def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
+    browser_desk: Desk, page: Any
+) -> None:
+    desk = browser_desk
+    import_sample()
+    desk.customer_writes("browser-other", "Bonjour, une question sur ma commande.", None)
+    page.goto(f"{desk.url}/ui/")
+    page.get_by_label("username").fill("ana")
+    page.get_by_label("password").fill("correct horse")
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    thread_box = page.locator("#thread-id textarea, #thread-id input").first
+    reply = page.locator("#reply-box textarea")
+
+    def open_thread(ref: str, expect: str) -> None:
+        thread_box.fill(ref)
+        thread_box.press("Enter")
+        page.locator("#thread-header").get_by_text(expect).first.wait_for(timeout=30_000)
+
+    page.get_by_role("tab", name="Thread").click()
+    open_thread(OVERDUE_THREAD, "Daniel")
+    page.locator("#generate-draft").click()
+    page.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
+    reply.fill("Hola Daniel, half-written answer for you only")
+
+    # Another customer's thread: an empty box, no sources of the previous draft.
+    open_thread("browser-other", "browser-other")
+    page.wait_for_function(
+        "() => document.querySelector('#reply-box textarea').value === ''", timeout=30_000
+    )
+    assert "Sources" not in page.locator("#draft-sources").inner_text()
+
+    # A thread id changed without opening it: a text typed for this thread is not sent there.
+    reply.fill("Bonjour, réponse pour ce client")
+    thread_box.fill(OVERDUE_THREAD)  # typed, not opened (no Enter)
+    page.locator("#send-reply").click()
+    page.locator("#reply-status").get_by_text("Not sent").wait_for(timeout=30_000)
+    assert desk.shop_messages(OVERDUE_THREAD) == [] or all(
+        "réponse pour ce client" not in m for m in desk.shop_messages(OVERDUE_THREAD)
+    )
+
+    # Back to the first customer: their half-written reply is back.
+    thread_box.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#reply-box textarea').value.includes('half-written')",
+        timeout=30_000,
+    )
+    page.screenshot(path=ARTIFACTS / "thread-switch.png", full_page=True)

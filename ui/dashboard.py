@@ -155,6 +155,23 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         row = getattr(evt, "row_value", None)
         return str(row[0]) if row else ""
 
+    def switch_thread(
+        ref: str, text: str, owner: str, kept: dict[str, str]
+    ) -> tuple[str, str, str, str, dict[str, str]]:
+        """Everything typed belongs to its thread: on opening another thread, the reply being
+        written is kept for the thread it was written for (and given back when that thread is
+        opened again); the draft's sources and the last "sent" line are cleared. Returns (reply
+        box, sources, status, whose text the box holds, the kept texts)."""
+        key = _thread_key(ref)
+        if key == owner:
+            return text, gr.skip(), gr.skip(), owner, kept  # type: ignore[return-value]
+        kept = dict(kept or {})
+        if owner and (text or "").strip():
+            kept[owner] = text
+        restored = kept.pop(key, "")
+        note = "Your unsent reply to this thread is back." if restored else ""
+        return restored, "", note, key, kept
+
     # -- one thread ----------------------------------------------------------------------------
 
     def open_thread(ref: str, request: gr.Request) -> tuple[str, str, str, str]:
@@ -246,11 +263,19 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             "Draft ready: edit it, then Send.",
         )
 
-    def send(ref: str, text: str, recipients: list[str], request: gr.Request) -> tuple[str, str]:
-        """Returns (reply box, status): the box is emptied only once Mirakl took the reply."""
+    def send(
+        ref: str, text: str, recipients: list[str], owner: str, request: gr.Request
+    ) -> tuple[str, str]:
+        """Returns (reply box, status): the box is emptied only once Mirakl took the reply. A
+        text written for another thread than the one shown is never sent to this one."""
         thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id or not (text or "").strip():
             return text, "Pick a thread and write a reply first."
+        if owner and owner != _thread_key(ref):
+            return text, (
+                f"**Not sent:** this reply was written for thread `{md_text(owner)}`, not "
+                f"`{md_text(ref)}`. Open the thread it is for, or clear it."
+            )
         to = tuple(RECIPIENT_CHOICES[r] for r in recipients or [] if r in RECIPIENT_CHOICES)
         if not to:
             return text, "Choose who receives the reply: the customer, the operator or both."
@@ -430,6 +455,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
     with gr.Blocks(title="csagent", analytics_enabled=False) as blocks:
         who = gr.Markdown("# csagent")
         current = gr.Textbox(label="Thread", placeholder="thread id", elem_id="thread-id")
+        # Per browser session: whose thread the reply box's text is, and replies kept aside.
+        box_owner = gr.State("")
+        kept_replies = gr.State({})
         with gr.Tabs():
             with gr.Tab("Inbox", id="inbox"):
                 with gr.Row():
@@ -520,21 +548,32 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # triggers of the same functions.
         inbox_inputs = [status, search, overdue]
         thread_outputs = [header, conversation, order, audit]
+        switching_inputs = ([current, reply_box, box_owner, kept_replies],
+                            [reply_box, sources, reply_status, box_owner, kept_replies])
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
-        open_button.click(open_thread, current, thread_outputs, api_name="open_thread")
-        draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft")
-        send_button.click(send, [current, reply_box, recipients], [reply_box, reply_status], api_name="send_reply").then(
+        open_button.click(switch_thread, *switching_inputs, api_visibility="private").then(
+            open_thread, current, thread_outputs, api_name="open_thread"
+        )
+        draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft").then(
+            _thread_key, current, box_owner, api_visibility="private"  # the draft is this thread's
+        )
+        send_button.click(send, [current, reply_box, recipients, box_owner], [reply_box, reply_status], api_name="send_reply").then(
             open_thread, current, thread_outputs, api_visibility="private"
         )
         for trigger in (status.change, overdue.change, search.submit):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
+        switching = switching_inputs
         table.select(pick_thread, None, current, api_visibility="private").then(
+            switch_thread, *switching, api_visibility="private"
+        ).then(open_thread, current, thread_outputs, api_visibility="private")
+        current.submit(switch_thread, *switching, api_visibility="private").then(
             open_thread, current, thread_outputs, api_visibility="private"
         )
-        current.submit(open_thread, current, thread_outputs, api_visibility="private")
         reviews_refresh.click(reviews, None, [pending, reviews_note], api_name="reviews")
         review_fields = [description, review_reply, street_1, street_2, zip_code, city, country, review_message]
-        pending.change(show_review, pending, review_fields, api_name="show_review")
+        pending.change(show_review, pending, review_fields, api_name="show_review").then(
+            lambda: "", None, note, api_visibility="private"  # a note belongs to its review
+        )
         answer_fields = [review_reply, note, street_1, street_2, zip_code, city, country, review_message]
         for button, kind, with_action, name in (
             (approve_action, "accept", True, "approve_action"),
@@ -568,6 +607,11 @@ def _bars(frame: pd.DataFrame, y: str) -> Any:
     """A bar plot's new value with a y axis from zero (equal bars stay visible)."""
     top = max([*frame[y].tolist(), 1])
     return gr.BarPlot(value=frame, y_lim=[0, top * 1.15])
+
+
+def _thread_key(ref: str | None) -> str:
+    """A thread as typed or picked, in one spelling (spaces aside)."""
+    return (ref or "").strip()
 
 
 def _when(moment: datetime | None) -> str:
