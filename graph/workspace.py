@@ -61,6 +61,24 @@ class ManualReply:
     outcome: Outcome | None = None
 
 
+class ThreadMovedOn(Exception):
+    """The thread changed since the agent read it (a new customer message, another agent's
+    reply): their text answers what they saw, not what is there now."""
+
+
+def latest_message_id(
+    session: Session, thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
+) -> str | None:
+    """The id of the thread's newest message, whoever wrote it (what an agent has seen)."""
+    return session.scalar(
+        select(Message.mirakl_message_id)
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
 def send_manual_reply(
     session: Session,
     *,
@@ -72,6 +90,7 @@ def send_manual_reply(
     actor: str,
     marketplace: str = DEFAULT_MARKETPLACE,
     to: tuple[str, ...] = ("CUSTOMER",),
+    seen_last: str | None = None,
 ) -> ManualReply:
     """Send an agent's own text to the thread on Mirakl, once.
 
@@ -80,7 +99,9 @@ def send_manual_reply(
     name, and the thread is answered. The same text sent twice for the same customer message
     (a double click, a retry after a timeout) is posted once. `to`: the recipients on Mirakl
     (the customer, the marketplace's operator, or both). MiraklError when Mirakl refuses or
-    cannot be reached: nothing is recorded as sent."""
+    cannot be reached: nothing is recorded as sent. `seen_last`: the newest message the agent
+    had read; ThreadMovedOn when the thread has a newer one (checked under the thread's lock,
+    so of two agents answering at once, one reply goes and the other is refused)."""
     thread_pk = session.scalar(
         select(Thread.id).where(
             Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
@@ -101,6 +122,13 @@ def send_manual_reply(
     already = reply_already_sent(session, thread_id, digest, asked_at, marketplace=marketplace)
     if already is not None:  # this text already answered this customer message
         return ManualReply(already, False)
+    if seen_last is not None:
+        latest = latest_message_id(session, thread_id, marketplace)
+        if latest is not None and latest != seen_last:
+            raise ThreadMovedOn(
+                f"thread {thread_id} has a newer message than the one you read "
+                "(the customer wrote again, or someone replied): read it, then send"
+            )
     pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
     if agent is not None and pending is not None:
         # The text answers the review as an edit of its reply only: whatever action the review

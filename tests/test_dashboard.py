@@ -473,3 +473,43 @@ def test_customer_text_in_a_review_is_shown_as_written() -> None:
     new = {**old, "street_1": "Via Roma 51"}
     answer = read_review_answer({"type": "accept", "args": {"with_action": True, "address": new}})
     assert review_update(answer, state)["reply"].endswith("Via Roma 51, 20121 Milano.")
+
+
+def test_two_agents_answering_at_once_send_one_reply_and_the_other_is_told(desk: Desk) -> None:
+    """A reply carries the newest message its agent read: when the thread moved on (another
+    agent replied, the customer wrote again), it is refused with 409 and nothing is sent."""
+    import threading
+
+    desk.customer_writes("two-agents", "Bonjour, avez-vous reçu mon retour ?", None)
+    seen = desk.api("GET", "/threads/two-agents").json()["messages"][-1]["message_id"]
+    answers: dict[str, httpx.Response] = {}
+
+    def agent(name: str) -> None:
+        answers[name] = desk.api(
+            "POST", "/threads/two-agents/reply",
+            json={"text": f"Bonjour, ici {name} : oui, bien reçu.", "last_message_id": seen},
+            headers={**REVIEWER, "X-Actor": name},
+        )  # fmt: skip
+
+    both = [threading.Thread(target=agent, args=(n,)) for n in ("Ana", "Bruno")]
+    for t in both:
+        t.start()
+    for t in both:
+        t.join()
+    codes = sorted(a.status_code for a in answers.values())
+    assert codes == [200, 409], {n: a.text for n, a in answers.items()}
+    refused = next(a for a in answers.values() if a.status_code == 409).json()
+    assert refused["error"] == "thread_moved_on" and "newer message" in refused["message"]
+    assert len(desk.shop_messages("two-agents")) == 1  # the customer got one reply
+
+    # The customer writes again: a reply to what the agent read before is refused too...
+    desk.customer_writes("two-agents", "Et quand serai-je remboursé ?", None)
+    latest = desk.api("GET", "/threads/two-agents").json()["messages"][-1]["message_id"]
+    stale = desk.api("POST", "/threads/two-agents/reply",
+                     json={"text": "Merci, bonne journée.", "last_message_id": seen})  # fmt: skip
+    assert stale.status_code == 409
+    # ...and one to the newest message goes.
+    fresh = desk.api("POST", "/threads/two-agents/reply",
+                     json={"text": "Le remboursement part aujourd'hui.", "last_message_id": latest})  # fmt: skip
+    assert fresh.status_code == 200, fresh.text
+    assert len(desk.shop_messages("two-agents")) == 2

@@ -26,7 +26,12 @@ from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
 from graph.verify import OrderReading, record_reading, thread_orders
-from graph.workspace import draft_for_thread, send_manual_reply
+from graph.workspace import (
+    ThreadMovedOn,
+    draft_for_thread,
+    latest_message_id,
+    send_manual_reply,
+)
 from knowledge.language import detect_language
 from store.inbox import (
     INBOX_STATUSES,
@@ -155,6 +160,15 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         row = getattr(evt, "row_value", None)
         return str(row[0]) if row else ""
 
+    def mark_seen(ref: str) -> str:
+        """The newest message of the thread about to be shown (read before it is shown: a
+        message arriving meanwhile makes a reply be refused, never sent blind)."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id:
+            return ""
+        with ws.sessions() as session:
+            return latest_message_id(session, thread_id, marketplace) or ""
+
     def switch_thread(
         ref: str, text: str, owner: str, kept: dict[str, str]
     ) -> tuple[str, str, str, str, dict[str, str]]:
@@ -264,7 +278,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         )
 
     def send(
-        ref: str, text: str, recipients: list[str], owner: str, request: gr.Request
+        ref: str, text: str, recipients: list[str], owner: str, seen: str, request: gr.Request
     ) -> tuple[str, str]:
         """Returns (reply box, status): the box is emptied only once Mirakl took the reply. A
         text written for another thread than the one shown is never sent to this one."""
@@ -285,7 +299,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     session, sessions=ws.sessions, mirakl=ws.client(marketplace),
                     agent=ws.agent, thread_id=thread_id, text=text, actor=actor(request),
                     marketplace=marketplace, to=to,
+                    seen_last=seen or None,  # the newest message shown when the thread opened
                 )  # fmt: skip
+        except ThreadMovedOn:
+            return text, (
+                "**Not sent: the thread moved on** (the customer wrote again, or someone "
+                "replied). Your text is kept: **Open / refresh thread** to read it, then Send."
+            )
         except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
             message = getattr(exc, "message", None) or str(exc)
             return text, f"**Not sent:** {md_text(message)}. Your text is kept; try again."
@@ -458,6 +478,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # Per browser session: whose thread the reply box's text is, and replies kept aside.
         box_owner = gr.State("")
         kept_replies = gr.State({})
+        seen_last = gr.State("")  # the newest message of the thread as it was last shown
         with gr.Tabs():
             with gr.Tab("Inbox", id="inbox"):
                 with gr.Row():
@@ -552,23 +573,25 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                             [reply_box, sources, reply_status, box_owner, kept_replies])
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
         open_button.click(switch_thread, *switching_inputs, api_visibility="private").then(
-            open_thread, current, thread_outputs, api_name="open_thread"
-        )
+            mark_seen, current, seen_last, api_visibility="private"
+        ).then(open_thread, current, thread_outputs, api_name="open_thread")
         draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft").then(
             _thread_key, current, box_owner, api_visibility="private"  # the draft is this thread's
         )
-        send_button.click(send, [current, reply_box, recipients, box_owner], [reply_box, reply_status], api_name="send_reply").then(
-            open_thread, current, thread_outputs, api_visibility="private"
-        )
+        send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply").then(
+            mark_seen, current, seen_last, api_visibility="private"
+        ).then(open_thread, current, thread_outputs, api_visibility="private")
         for trigger in (status.change, overdue.change, search.submit):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
         switching = switching_inputs
         table.select(pick_thread, None, current, api_visibility="private").then(
             switch_thread, *switching, api_visibility="private"
-        ).then(open_thread, current, thread_outputs, api_visibility="private")
-        current.submit(switch_thread, *switching, api_visibility="private").then(
+        ).then(mark_seen, current, seen_last, api_visibility="private").then(
             open_thread, current, thread_outputs, api_visibility="private"
         )
+        current.submit(switch_thread, *switching, api_visibility="private").then(
+            mark_seen, current, seen_last, api_visibility="private"
+        ).then(open_thread, current, thread_outputs, api_visibility="private")
         reviews_refresh.click(reviews, None, [pending, reviews_note], api_name="reviews")
         review_fields = [description, review_reply, street_1, street_2, zip_code, city, country, review_message]
         pending.change(show_review, pending, review_fields, api_name="show_review").then(

@@ -22,7 +22,7 @@ from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
-from graph.workspace import draft_for_thread, send_manual_reply
+from graph.workspace import ThreadMovedOn, draft_for_thread, send_manual_reply
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
 from tools.mirakl.errors import MiraklError
@@ -130,6 +130,13 @@ class ReplyIn(BaseModel):
         default=["CUSTOMER"],
         min_length=1,
         description="Who receives it on Mirakl: the customer, the marketplace's operator, or both",
+    )
+    last_message_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The newest message of the thread the agent read (`messages[-1].message_id` "
+        "of GET /api/v1/threads/{thread_id}); when the thread has a newer one, 409 "
+        "`thread_moved_on` and nothing is sent",
     )
 
 
@@ -256,7 +263,10 @@ def reply(
             actor=x_actor or "agent",
             marketplace=marketplace,
             to=tuple(dict.fromkeys(body.to)),
+            seen_last=body.last_message_id,
         )
+    except ThreadMovedOn as exc:
+        raise ApiError(409, "thread_moved_on", str(exc)) from None
     except StaleReview as exc:
         raise ApiError(409, "stale_review", str(exc)) from None
     except InvalidReviewAnswer as exc:
