@@ -276,30 +276,53 @@ def hostile_message(shape: str, size: int) -> str:
     return HOSTILE_HEAD + (shape * (body // len(shape) + 1))[:body] + HOSTILE_TAIL
 
 
-def bench_hostile(size: int, echo: Callable[[str], None]) -> float:
-    """Seconds every reader of customer text (address, request checks, language, claims,
-    order ids) and the local classifier's embedding take on a long hostile message, per shape;
-    the worst total is returned."""
+def hostile_readers() -> dict[str, Callable[[str], Any]]:
+    """Every reader of customer text, by name, each run the ways the agent runs it (several
+    languages and current countries): what `bench hostile` times and the fuzz tests bound."""
     from graph.address import parse_address
     from graph.claims import unsupported_claims
     from graph.classify.explicit import conditional, explicit_request
-    from graph.classify.model import LocalIntentModel
     from graph.policies import extract_order_ids
-    from graph.replies import says_received
+    from graph.replies import says_received, wants
     from knowledge.language import detect_language
 
-    readers: dict[str, Callable[[str], Any]] = {
-        "address": lambda t: parse_address(t, "FRA", "fr"),
-        "explicit": lambda t: [
-            explicit_request(t, i, None)
-            for i in ("cancellation_request", "address_update", "order_status")
-        ],
-        "condition": lambda t: conditional(t, None),
-        "language": detect_language,
-        "claims": lambda t: unsupported_claims(t, ["12 rue A, 75001 Paris"]),
+    languages = ("en", "fr", "de", "es", "it", None)
+
+    def addresses(text: str) -> None:
+        for current, language in (("FRA", "fr"), ("GBR", "en"), ("DEU", None), (None, None)):
+            parse_address(text, current, language)
+
+    def explicit(text: str) -> None:
+        for intent in ("cancellation_request", "address_update", "order_status"):
+            for language in (None, "it"):  # None reads with every language's patterns but it
+                explicit_request(text, intent, language)
+
+    def wanted(text: str) -> set[str]:
+        return wants(
+            {"thread_id": "t", "customer_name": None, "language": "en",
+             "history": [("inbound", text)], "question": text, "search_query": text},
+            text,
+        )  # fmt: skip
+
+    return {
+        "address": addresses,
         "order ids": extract_order_ids,
+        "explicit request": explicit,
+        "condition": lambda t: [conditional(t, lang) for lang in languages],
+        "language": detect_language,
+        "claims (draft)": lambda t: unsupported_claims(t, ["Commande 20567843-A, 54,80 EUR"]),
+        "claims (sources)": lambda t: unsupported_claims("Le 4 novembre, 12 EUR.", [t]),
         "received": says_received,
+        "wants": wanted,
     }
+
+
+def bench_hostile(size: int, echo: Callable[[str], None]) -> float:
+    """Seconds every reader of customer text (`hostile_readers`) and the local classifier's
+    embedding take on a long hostile message, per shape; the worst total is returned."""
+    from graph.classify.model import LocalIntentModel
+
+    readers = hostile_readers()
     model = LocalIntentModel()
     model.predict("warm up")
     worst = 0.0

@@ -18,48 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evals.bench import hostile_readers
 from graph.address import parse_address
-from graph.claims import unsupported_claims
-from graph.classify.explicit import conditional, explicit_request
-from graph.policies import extract_order_ids
-from graph.replies import says_received, wants
-from knowledge.language import detect_language
 
-LANGUAGES = ("en", "fr", "de", "es", "it", None)
-
-
-def _explicit(text: str) -> None:
-    for intent in ("cancellation_request", "address_update", "order_status"):
-        for language in (None, "it"):  # None reads with every language's patterns but Italian
-            explicit_request(text, intent, language)
-
-
-def _addresses(text: str) -> None:
-    for current, language in (("FRA", "fr"), ("GBR", "en"), ("DEU", None), (None, None)):
-        parse_address(text, current, language)
-
-
-PARSERS: dict[str, Callable[[str], Any]] = {
-    "address": _addresses,
-    "order ids": extract_order_ids,
-    "explicit request": _explicit,
-    "condition": lambda t: [conditional(t, lang) for lang in LANGUAGES],
-    "language": detect_language,
-    "claims (draft)": lambda t: unsupported_claims(t, ["Commande 20567843-A, 54,80 EUR"]),
-    "claims (sources)": lambda t: unsupported_claims("Le 4 novembre, 12 EUR.", [t]),
-    "received": says_received,
-    "wants": lambda t: wants(
-        {
-            "thread_id": "t",
-            "customer_name": None,
-            "language": "en",
-            "history": [("inbound", t)],
-            "question": t,
-            "search_query": t,
-        },
-        t,
-    ),  # fmt: skip
-}
+PARSERS = hostile_readers()
 
 # The shapes that made csagent's patterns backtrack (hyphenated capitals before a postcode, line
 # breaks, runs of digits) and their neighbours.
