@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -143,17 +142,17 @@ def run_actions(
     return results
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
-
-
 def _as_written(address: dict[str, Any], text: str) -> bool:
     """Whether the address the warehouse was given is the one in the message: its street,
     postcode and city each appear in it (accents and case aside)."""
-    said = _fold(text)
+    from graph.classify.explicit import fold
+
+    def folded(value: str) -> str:
+        return " ".join(fold(value).split())
+
+    said = folded(text)
     parts = [address.get(k) for k in ("street_1", "zip_code", "city")]
-    return all(p and _fold(str(p)) in said for p in parts)
+    return all(p and folded(str(p)) in said for p in parts)
 
 
 def _wrong(r: ActionRow) -> bool:

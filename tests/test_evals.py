@@ -68,14 +68,19 @@ def test_the_test_set_is_written_apart_from_the_training_data() -> None:
     test_rows = load_labelled(DATASET)
     assert len(test_rows) >= 300
     assert {r["lang"] for r in test_rows} == {"en", "fr", "de", "es", "it"}
+    assert_written_apart([row["text"] for row in test_rows])
+
+
+def assert_written_apart(texts: list[str]) -> None:
+    """No text is a training row or a near-duplicate of one (trigram Jaccard 0.8 or more)."""
     train = load_examples()
     train_norm = {normalise(r["text"]) for r in train}
     train_grams = [trigrams(r["text"]) for r in train]
-    for row in test_rows:
-        assert normalise(row["text"]) not in train_norm, row["text"]
-        grams = trigrams(row["text"])
-        closest = max(len(grams & g) / len(grams | g) for g in train_grams)
-        assert closest < 0.8, f"near-duplicate of a training row: {row['text']!r} ({closest:.2f})"
+    for text in texts:
+        assert normalise(text) not in train_norm, text
+        grams = trigrams(text)
+        closest = max(len(grams & g) / max(1, len(grams | g)) for g in train_grams)
+        assert closest < 0.8, f"near-duplicate of a training row: {text!r} ({closest:.2f})"
 
 
 def test_eval_intents_json_and_report(tmp_path: Path) -> None:
@@ -232,11 +237,4 @@ def test_the_held_out_action_set_was_written_apart_from_the_training_data() -> N
     rows = load_rows(DATASET)
     assert {r["language"] for r in rows} == {"en", "fr", "de", "es", "it"}
     assert {r["asks"] for r in rows} == set(ASKS)
-    train = load_examples()
-    train_norm = {normalise(r["text"]) for r in train}
-    train_grams = [trigrams(r["text"]) for r in train]
-    for row in rows:
-        assert normalise(row["text"]) not in train_norm, row["text"]
-        grams = trigrams(row["text"])
-        closest = max(len(grams & g) / max(1, len(grams | g)) for g in train_grams)
-        assert closest < 0.8, f"near-duplicate of a training row: {row['text']!r} ({closest:.2f})"
+    assert_written_apart([row["text"] for row in rows])
