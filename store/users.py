@@ -92,6 +92,12 @@ def authenticate(session: Session, username: str, password: str) -> UserView | N
     return _view(user)
 
 
+def password_hash_of(session: Session, username: str) -> str | None:
+    """The account's current password hash (what a signed-in session was opened against); None
+    when there is no such account."""
+    return session.scalar(select(User.password_hash).where(User.username == username))
+
+
 def display_name_of(session: Session, username: str) -> str | None:
     """How the account is named in the audit log; None when there is no such account."""
     user = session.scalar(select(User).where(User.username == username))

@@ -9,8 +9,8 @@ Gradio keeps the sign-in form, its cookie and its `tokens` table; csagent decide
 - **what a failure tells.** Every refusal (unknown name, wrong password, slowed address) is
   answered no sooner than `ANSWER_FLOOR_S` after the check began: no timing tells who exists.
 - **how long a session lives.** Idle and absolute lifetimes; a session ends at logout, when its
-  account's password changes, and when the account is removed (read from the database at each
-  request, so `csagent users passwd` in another process ends it too).
+  account's password changes, and when the account is removed (read from the database at most
+  every `RECHECK_S`, so `csagent users passwd` in another process ends it too).
 - **who may call the dashboard.** The session cookie is `SameSite=Lax` (and `Secure` behind TLS);
   CORS is closed but to `CSAGENT_CORS_ALLOW_ORIGINS`; a state-changing request from another
   origin is refused with 403.
@@ -31,11 +31,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.models import User
-from store.users import authenticate
+from store.users import authenticate, password_hash_of
 
 HASH_SLOTS = 2
 MAX_WAITING = 32
@@ -166,7 +164,7 @@ class SessionTokens(MutableMapping[str, str]):
 
     def _password(self, username: str) -> str | None:
         with self._db() as session:
-            found = session.scalar(select(User.password_hash).where(User.username == username))
+            found = password_hash_of(session, username)
         return _digest(found) if found else None
 
     def __setitem__(self, token: str, username: str) -> None:
