@@ -20,7 +20,7 @@ from store.audit import perform_once, reply_already_sent
 from store.models import Message, Thread
 from store.queue import Outcome
 from store.settings import DEFAULT_MARKETPLACE
-from store.threads import lock_thread, record_outbound
+from store.threads import latest_message_id, lock_thread, record_outbound
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.client import find_shop_message
 
@@ -64,19 +64,6 @@ class ManualReply:
 class ThreadMovedOn(Exception):
     """The thread changed since the agent read it (a new customer message, another agent's
     reply): their text answers what they saw, not what is there now."""
-
-
-def latest_message_id(
-    session: Session, thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
-) -> str | None:
-    """The id of the thread's newest message, whoever wrote it (what an agent has seen)."""
-    return session.scalar(
-        select(Message.mirakl_message_id)
-        .join(Thread, Thread.id == Message.thread_id)
-        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    )
 
 
 def send_manual_reply(

@@ -324,6 +324,21 @@ def threads_awaiting_review(
     return [(t, i, c, m) for t, i, c, m in rows]
 
 
+def latest_message_id(
+    session: Session, thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
+) -> str | None:
+    """The Mirakl id of the message stored last in the thread, whoever wrote it: what an agent
+    who opened the thread has seen (by storing order, not Mirakl's date: a customer message
+    polled after an agent's reply is newer to the agent even when written before it)."""
+    return session.scalar(
+        select(Message.mirakl_message_id)
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
 def thread_of_message(
     session: Session, mirakl_message_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
 ) -> int | None:

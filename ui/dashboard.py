@@ -7,7 +7,6 @@ review entry points, the queue's retry), in this process; agents sign in with th
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,12 +25,7 @@ from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
 from graph.verify import OrderReading, record_reading, thread_orders
-from graph.workspace import (
-    ThreadMovedOn,
-    draft_for_thread,
-    latest_message_id,
-    send_manual_reply,
-)
+from graph.workspace import ThreadMovedOn, draft_for_thread, send_manual_reply
 from knowledge.language import detect_language
 from store.inbox import (
     INBOX_STATUSES,
@@ -42,7 +36,7 @@ from store.inbox import (
 )
 from store.queue import Pipeline, marketplace_health
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
-from store.threads import thread_key, threads_awaiting_review
+from store.threads import latest_message_id, thread_key, threads_awaiting_review
 from store.users import display_name_of
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError
@@ -195,7 +189,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return "Pick a thread in the inbox.", "", "", ""
         with ws.sessions() as session:
             if thread_detail(session, thread_id, marketplace=marketplace) is None:
-                return f"**No thread {html.escape(ref)}.**", "", "", ""
+                return f"**No thread {md_text(ref)}.**", "", "", ""
         # The order as Mirakl has it now (this customer's only); if Mirakl cannot be asked,
         # the last reading is shown with its date.
         try:
@@ -569,29 +563,29 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # triggers of the same functions.
         inbox_inputs = [status, search, overdue]
         thread_outputs = [header, conversation, order, audit]
-        switching_inputs = ([current, reply_box, box_owner, kept_replies],
-                            [reply_box, sources, reply_status, box_owner, kept_replies])
+        switching = ([current, reply_box, box_owner, kept_replies],
+                     [reply_box, sources, reply_status, box_owner, kept_replies])
+
+        def then_open(event: Any, **api: Any) -> Any:
+            """After `event`: note the newest message, then show the thread (in this order: a
+            message arriving in between makes a reply be refused, never sent blind)."""
+            return event.then(mark_seen, current, seen_last, api_visibility="private").then(
+                open_thread, current, thread_outputs, **(api or {"api_visibility": "private"})
+            )
+
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
-        open_button.click(switch_thread, *switching_inputs, api_visibility="private").then(
-            mark_seen, current, seen_last, api_visibility="private"
-        ).then(open_thread, current, thread_outputs, api_name="open_thread")
+        then_open(open_button.click(switch_thread, *switching, api_visibility="private"),
+                  api_name="open_thread")
         draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft").then(
             _thread_key, current, box_owner, api_visibility="private"  # the draft is this thread's
         )
-        send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply").then(
-            mark_seen, current, seen_last, api_visibility="private"
-        ).then(open_thread, current, thread_outputs, api_visibility="private")
+        then_open(send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply"))
         for trigger in (status.change, overdue.change, search.submit):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
-        switching = switching_inputs
-        table.select(pick_thread, None, current, api_visibility="private").then(
+        then_open(table.select(pick_thread, None, current, api_visibility="private").then(
             switch_thread, *switching, api_visibility="private"
-        ).then(mark_seen, current, seen_last, api_visibility="private").then(
-            open_thread, current, thread_outputs, api_visibility="private"
-        )
-        current.submit(switch_thread, *switching, api_visibility="private").then(
-            mark_seen, current, seen_last, api_visibility="private"
-        ).then(open_thread, current, thread_outputs, api_visibility="private")
+        ))
+        then_open(current.submit(switch_thread, *switching, api_visibility="private"))
         reviews_refresh.click(reviews, None, [pending, reviews_note], api_name="reviews")
         review_fields = [description, review_reply, street_1, street_2, zip_code, city, country, review_message]
         pending.change(show_review, pending, review_fields, api_name="show_review").then(
