@@ -513,3 +513,26 @@ def test_two_agents_answering_at_once_send_one_reply_and_the_other_is_told(desk:
                      json={"text": "Le remboursement part aujourd'hui.", "last_message_id": latest})  # fmt: skip
     assert fresh.status_code == 200, fresh.text
     assert len(desk.shop_messages("two-agents")) == 2
+
+
+def test_what_an_agent_has_seen_is_the_message_stored_last(session: Session) -> None:
+    """A customer message polled after an agent's reply is newer to the agent, even when the
+    customer wrote it (Mirakl's date) before the reply went out."""
+    from store.models import Message, Thread
+    from store.threads import latest_message_id
+
+    now = datetime.now(UTC)
+    thread = Thread(mirakl_thread_id="seen-order")
+    session.add(thread)
+    session.flush()
+    for message_id, direction, at in (
+        ("m-agent", "outbound", now),  # the agent's reply, sent now
+        ("m-customer", "inbound", now - timedelta(minutes=2)),  # written before, polled after
+    ):
+        session.add(Message(
+            mirakl_message_id=message_id, thread_id=thread.id, direction=direction,
+            author_type="CUSTOMER" if direction == "inbound" else "SHOP", body="...",
+            created_at=at,
+        ))  # fmt: skip
+        session.flush()
+    assert latest_message_id(session, "seen-order") == "m-customer"
