@@ -50,6 +50,8 @@ NEW_MESSAGES = [
     ("demo-fr-return", "30100004-A",
      "Bonjour, la machine à café est trop bruyante, je voudrais la retourner. Comment faire ?"),
 ]  # fmt: skip
+# How the customers answer when the agent asks them to confirm.
+CONFIRMATIONS = {"demo-de-cancel": "Ja, bitte.", "demo-it-address": "Sì, confermo. Grazie!"}
 LOST_WEBHOOK = ("demo-es-lost", "30100005-A", "Hola, ¿dónde está mi pedido? No he recibido nada.")
 
 
@@ -198,10 +200,24 @@ def _live(
             f"{api_url}/api/v1/messages", json=event, headers=headers, timeout=300
         ).json()
         confidence = f"{answer['confidence']:.2f}" if answer["confidence"] is not None else "-"
+        asked = " (asked the customer to confirm)" if answer.get("confirmation") == "asked" else ""
         echo(
             f"  POST {thread_id:<16} -> {answer['status']:<17} intent {answer['intent']} "
-            f"({confidence})"
+            f"({confidence}){asked}"
         )
+        if asked and thread_id in CONFIRMATIONS:
+            # Nothing irreversible before the customer's yes: the customer answers.
+            yes = httpx.post(
+                f"{sim_url}/_sim/threads/{thread_id}/customer-message",
+                json={"body": CONFIRMATIONS[thread_id], "order_id": order_id},
+            ).json()["event"]
+            answer = httpx.post(
+                f"{api_url}/api/v1/messages", json=yes, headers=headers, timeout=300
+            ).json()
+            echo(
+                f"    the customer answers {CONFIRMATIONS[thread_id]!r} -> {answer['status']}, "
+                f"answer read as {answer.get('confirmation')}"
+            )
     assert first_event is not None
     again = httpx.post(f"{api_url}/api/v1/messages", json=first_event, headers=headers).json()
     echo(f"  same message again   -> duplicate={again['duplicate']}, event {again['event_id']}")

@@ -10,6 +10,16 @@ The data set (`evals/data/actions_heldout.jsonl`, 193 messages, 5 languages) was
 separately from the training and test files, by someone who had not read them (200 written; the
 7 that turned out identical to a training row, all canonical four-word questions such as "where
 is my order?", were removed); it is never tuned on.
+
+Cancellations and address changes are carried out only on the customer's yes (action mode
+`confirm`). When the agent asks, the eval answers as the customer would: for a message that did
+ask for that action, with a yes written apart from the answer reader (`confirm_answers_heldout.
+jsonl`, taken in turn per language); a message that asked for something else gets no answer (its
+question is a needless confirmation). An action done before any yes is counted as such.
+
+`answer_figures` reads the 200 held-out answers (yes, no, unclear in five languages) with the
+answer reader alone: how many yes it recognises, and whether it ever takes a no or an unclear
+answer for a yes (it must not).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from typing import Any
 import httpx
 
 DATASET = Path(__file__).parent / "data" / "actions_heldout.jsonl"
+ANSWERS = Path(__file__).parent / "data" / "confirm_answers_heldout.jsonl"
 ASKS = ("cancel", "change_address", "order_status", "other")
 
 
@@ -42,6 +53,10 @@ class ActionRow:
     address_as_written: bool | None  # its street, postcode and city are in the message
     auto_reply: bool  # a reply went to the customer without a person
     reason: str | None  # why a person reviews it, when one does
+    asked: str | None = None  # the action the agent asked the customer to confirm
+    acted_before_yes: bool = False  # an order cancelled or an address changed before a yes
+    yes: str | None = None  # the customer's yes, when one was sent
+    after_yes: str | None = None  # what the agent made of the yes (the `confirmation` field)
 
 
 def load_rows(path: Path = DATASET) -> list[dict[str, Any]]:
@@ -89,11 +104,9 @@ def run_actions(
     rows: list[dict[str, Any]], stack: Any, echo: Callable[[str], None] | None = None
 ) -> list[ActionRow]:
     """Each message on `stack` (a whole csagent on loopback), and what happened."""
-    from sqlalchemy import select
-
     from store.db import session_scope
-    from store.models import AuditEntry, Order, Shipment
 
+    yeses = _yes_answers()
     results = []
     for number, row in enumerate(rows, start=1):
         thread_id = f"heldout-{number}"
@@ -106,24 +119,38 @@ def run_actions(
             f"{stack.api_url}/api/v1/messages", json=event, headers=stack.headers, timeout=300
         ).json()
         with session_scope(stack.settings) as session:
-            done = set(
-                session.scalars(
-                    select(AuditEntry.action).where(
-                        AuditEntry.payload["order"].astext == order_id,
-                        AuditEntry.outcome == "succeeded",
-                    )
-                )
-            )
+            done = _done(session, order_id)
             written = None
             if "shipment.address_change" in done:
-                address = session.scalar(
-                    select(Shipment.address)
-                    .join(Order, Order.id == Shipment.order_id)
-                    .where(Order.mirakl_order_id == order_id)
-                )
-                written = _as_written(address or {}, row["text"])
+                written = _as_written(_address_of(session, order_id), row["text"])
         thread = stack.simulator.state.sim.threads[thread_id]
         replies = [m for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
+        asked = _asked(stack, thread_id) if answer.get("confirmation") == "asked" else None
+        acted_before_yes = (
+            stack.simulator.state.sim.orders[order_id]["order_state"] == "CANCELED"
+            or "shipment.address_change" in done
+        )
+        yes = after_yes = None
+        if asked is not None and WANTED.get(asked) == row["asks"]:
+            yes = next(yeses[(row.get("language", "en"), ABOUT[asked])])
+            event = httpx.post(
+                f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
+                json={"body": yes, "order_id": order_id},
+            ).json()["event"]
+            after_yes = (
+                httpx.post(
+                    f"{stack.api_url}/api/v1/messages",
+                    json=event,
+                    headers=stack.headers,
+                    timeout=300,
+                )
+                .json()
+                .get("confirmation")
+            )
+            with session_scope(stack.settings) as session:
+                done = _done(session, order_id)
+                if "shipment.address_change" in done:
+                    written = _as_written(_address_of(session, order_id), row["text"])
         result = ActionRow(
             id=str(row.get("id", number)), language=row.get("language", "?"), asks=row["asks"],
             concept=row.get("concept", "-"), outcome=str(answer.get("status")),
@@ -132,7 +159,8 @@ def run_actions(
             address_changed="shipment.address_change" in done,
             address_as_written=written,
             auto_reply=bool(replies) and answer.get("status") == "auto_replied",
-            reason=answer.get("reason"),
+            reason=answer.get("reason"), asked=asked, acted_before_yes=acted_before_yes,
+            yes=yes, after_yes=after_yes,
         )  # fmt: skip
         results.append(result)
         if echo is not None and _wrong(result):
@@ -140,6 +168,95 @@ def run_actions(
                 f"  wrong: {result.id} ({result.language}, {result.concept}): {row['text'][:90]!r}"
             )
     return results
+
+
+WANTED = {"cancel_order": "cancel", "cancel_lines": "cancel", "update_address": "change_address"}
+ABOUT = {"cancel_order": "cancel", "cancel_lines": "cancel", "update_address": "address"}
+
+
+def _yes_answers(path: Path = ANSWERS) -> dict[tuple[str, str], Any]:
+    """The held-out yes answers, in turn, per (language, what was asked)."""
+    import itertools
+
+    texts: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in load_answers(path):
+        if row["answer"] == "yes":
+            texts[(row["lang"], row.get("about", "cancel"))].append(row["text"])
+    return {key: itertools.cycle(values) for key, values in texts.items()}
+
+
+def load_answers(path: Path = ANSWERS) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _done(session: Any, order_id: str) -> set[str]:
+    from sqlalchemy import select
+
+    from store.models import AuditEntry
+
+    return set(
+        session.scalars(
+            select(AuditEntry.action).where(
+                AuditEntry.payload["order"].astext == order_id, AuditEntry.outcome == "succeeded"
+            )
+        )
+    )
+
+
+def _address_of(session: Any, order_id: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from store.models import Order, Shipment
+
+    address = session.scalar(
+        select(Shipment.address)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Order.mirakl_order_id == order_id)
+    )
+    return dict(address or {})
+
+
+def _asked(stack: Any, thread_id: str) -> str | None:
+    """The action of the thread's pending confirmation question."""
+    from store.confirmations import pending
+    from store.db import session_scope
+
+    with session_scope(stack.settings) as session:
+        question = pending(session, thread_id, marketplace="default")
+    return question.action if question is not None else None
+
+
+def answer_figures(path: Path = ANSWERS) -> dict[str, Any]:
+    """The answer reader alone on the held-out answers: yes recognised, and never a no or an
+    unclear answer taken for a yes."""
+    from graph.classify.answers import known_words, read_answer
+
+    known = known_words("Wireless headphones", "12 rue des Lilas, 69003 Lyon, France")
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in load_answers(path):
+        counts[(row["answer"], read_answer(row["text"], "20481-A", row["lang"], known))] += 1
+
+    def total(label: str) -> int:
+        return sum(n for (said, _), n in counts.items() if said == label)
+
+    def share(hits: int, of: int) -> dict[str, Any]:
+        low, high = wilson(hits, of)
+        return {"count": hits, "of": of, "rate": hits / of if of else None, "low": low,
+                "high": high}  # fmt: skip
+
+    return {
+        "yes_recognised": share(counts[("yes", "yes")], total("yes")),
+        "no_recognised": share(counts[("no", "no")], total("no")),
+        "taken_for_yes_wrongly": share(
+            counts[("no", "yes")] + counts[("unclear", "yes")], total("no") + total("unclear")
+        ),
+        "taken_for_no_wrongly": share(
+            counts[("yes", "no")] + counts[("unclear", "no")], total("yes") + total("unclear")
+        ),
+        "to_a_person": share(
+            sum(n for (_, got), n in counts.items() if got == "unclear"), sum(counts.values())
+        ),
+    }
 
 
 def _as_written(address: dict[str, Any], text: str) -> bool:
@@ -178,9 +295,22 @@ def summarize(results: list[ActionRow]) -> dict[str, Any]:
     for r in results:
         by[r.asks].append(r)
     status_auto = [r for r in results if r.auto_reply and r.intent == "order_status"]
+    requests = by["cancel"] + by["change_address"]
+    answered = [r for r in requests if r.yes is not None]
     figures: dict[str, Any] = {
         "messages": len(results),
         "wrong_actions": share(sum(_wrong(r) for r in results), len(results)),
+        "actions_without_a_yes": share(sum(r.acted_before_yes for r in results), len(results)),
+        "requests_asked_to_confirm": share(
+            sum(r.asked is not None for r in requests), len(requests)
+        ),
+        "carried_out_after_a_yes": share(
+            sum(r.cancelled or r.address_changed for r in answered), len(answered)
+        ),
+        "needless_confirmations": share(
+            sum(r.asked is not None for r in by["order_status"] + by["other"]),
+            len(by["order_status"]) + len(by["other"]),
+        ),
         "cancellations_carried_out": share(
             sum(r.cancelled for r in by["cancel"]), len(by["cancel"])
         ),
@@ -211,6 +341,7 @@ def summarize(results: list[ActionRow]) -> dict[str, Any]:
             for name, group in sorted(groups.items())
         }
     figures["wrong_actions_by"] = wrong_by
+    figures["answers"] = answer_figures()
     figures["rows"] = [asdict(r) for r in results]
     return figures
 
@@ -224,12 +355,17 @@ def report(figures: dict[str, Any], echo: Callable[[str], None]) -> None:
 
     echo(f"actions on {figures['messages']} held-out messages (95 % Wilson intervals)")
     for name in (
-        "wrong_actions", "cancellations_carried_out", "address_changes_carried_out",
+        "wrong_actions", "actions_without_a_yes", "requests_asked_to_confirm",
+        "carried_out_after_a_yes", "needless_confirmations", "cancellations_carried_out", "address_changes_carried_out",
         "addresses_written_as_the_customer_wrote",
         "status_replies_precision", "status_questions_answered_automatically",
         "automatic_replies_to_other",
     ):  # fmt: skip
         echo(line(name.replace("_", " "), figures[name]))
+    if "answers" in figures:
+        echo("the answer reader on 200 held-out answers to a confirmation question:")
+        for name, f in figures["answers"].items():
+            echo(line(name.replace("_", " "), f))
     for key, groups in figures["wrong_actions_by"].items():
         echo(f"wrong actions by {key}:")
         for name, f in groups.items():

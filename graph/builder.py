@@ -10,6 +10,7 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.graph import END, START, StateGraph
 
 from graph.nodes.actions import act, after_act, close
+from graph.nodes.confirmation import after_confirmation, confirmation
 from graph.nodes.context import after_context, after_route, classify, load_context, route
 from graph.nodes.resolutions import address_update, after_automation, cancellation, order_status
 from graph.nodes.review import after_review, draft, human_review
@@ -20,6 +21,7 @@ from graph.state import AgentState, InputState
 def build_graph() -> StateGraph[AgentState, RunContext, InputState, AgentState]:
     builder = StateGraph(AgentState, context_schema=RunContext, input_schema=InputState)
     builder.add_node("load_context", load_context)
+    builder.add_node("confirmation", confirmation)
     builder.add_node("classify", classify)
     builder.add_node("route", route)
     builder.add_node("order_status", order_status)
@@ -32,6 +34,7 @@ def build_graph() -> StateGraph[AgentState, RunContext, InputState, AgentState]:
 
     builder.add_edge(START, "load_context")
     builder.add_conditional_edges("load_context", after_context)
+    builder.add_conditional_edges("confirmation", after_confirmation)
     builder.add_edge("classify", "route")
     builder.add_conditional_edges("route", after_route)
     for automated in ("order_status", "cancellation_request", "address_update"):

@@ -172,7 +172,8 @@ class Agent:
             reply = request["action_request"]["args"].get("reply") or None
             return Outcome(
                 "awaiting_approval", intent, confidence, reply,
-                {"reason": result.get("reason"), "classifier": result.get("classifier")},
+                {"reason": result.get("reason"), "classifier": result.get("classifier"),
+                 **({"confirmation": result["answer"]} if result.get("answer") else {})},
             )  # fmt: skip
         set_thread_state(
             session, thread_id, marketplace=marketplace, intent=intent, confidence=confidence
@@ -180,6 +181,9 @@ class Agent:
         actions = result.get("actions") or []
         decision = result.get("decision")
         detail = {"actions": actions, "classifier": result.get("classifier")}
+        # A question asked of the customer, or how the customer answered one.
+        if result.get("confirm") or result.get("answer"):
+            detail["confirmation"] = "asked" if result.get("confirm") else result.get("answer")
         if decision == "ignored":
             return Outcome("ignored", intent, confidence, None, detail)
         status = "replied" if decision in ("accepted", "edited") else "auto_replied"

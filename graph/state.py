@@ -14,7 +14,10 @@ from typing_extensions import TypedDict
 from store.facts import Address, OrderFacts
 from store.settings import DEFAULT_MARKETPLACE
 
-Route = Literal["order_status", "cancellation_request", "address_update", "draft", "human_review"]
+Route = Literal[
+    "order_status", "cancellation_request", "address_update", "confirmation", "draft",
+    "human_review",
+]  # fmt: skip
 # What `act` carries out; every action also sends the reply.
 Action = Literal["send_reply", "cancel_order", "cancel_lines", "update_address"]
 # Who decided: policy code alone, or a reviewer's answer.
@@ -80,6 +83,12 @@ class AgentState(InputState, total=False):
     decision: Decision | None
     reviewer: str | None  # who answered the review, for the audit log
     act_error: str | None  # an automated decision could not be carried out: a person looks
+    # confirmation (store/confirmations.py): the question this message may answer, how the
+    # customer answered it, a question to ask with the reply, and the answer to record
+    awaiting: dict[str, Any] | None  # ConfirmationView.as_dict() of the pending question
+    answer: str | None  # yes | no | unclear | late (a yes after it expired) | expired
+    confirm: dict[str, Any] | None  # a question `act` records once the reply is sent
+    settle: dict[str, Any] | None  # {id, status, outcome}: recorded by `act` after acting
     actions: list[str]
 
 
@@ -98,6 +107,7 @@ def fresh_message_state() -> dict[str, Any]:
         "address": None,
         "reply": None, "reply_to": None,
         "draft": None, "note": None, "decision": None, "reviewer": None, "act_error": None,
+        "awaiting": None, "answer": None, "confirm": None, "settle": None,
         "actions": [],
     }  # fmt: skip
 

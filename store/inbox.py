@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from store.confirmations import ConfirmationView, describe, latest, pending_by_thread
 from store.models import AuditEntry, Customer, InboundEvent, Message, Order, Shipment, Thread
 from store.settings import DEFAULT_MARKETPLACE
 
@@ -59,6 +60,8 @@ class InboxRow:
     sla_due_at: datetime | None
     overdue: bool
     attention: str | None
+    # What csagent asked the customer to confirm and waits for (None: nothing pending)
+    awaiting_customer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def list_threads(
             Thread.locale, Thread.marketplace,
             func.coalesce(Customer.display_name, Customer.mirakl_customer_id),
             Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
-            Thread.sla_due_at, is_overdue, Thread.attention,
+            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id,
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
         .outerjoin(Order, Order.id == Thread.order_id)
@@ -135,6 +138,7 @@ def list_threads(
     statuses = select(_inbox_status().label("s")).select_from(Thread).subquery()
     for name, n in session.execute(select(statuses.c.s, func.count()).group_by(statuses.c.s)):
         counts[name] = n
+    questions = pending_by_thread(session, [r[14] for r in rows])
     return InboxPage(
         threads=[
             InboxRow(
@@ -152,6 +156,7 @@ def list_threads(
                 sla_due_at=r[11],
                 overdue=bool(r[12]),
                 attention=r[13],
+                awaiting_customer=awaiting_text(questions.get(r[14]), now),
             )  # fmt: skip
             for r in rows
         ],
@@ -200,6 +205,19 @@ class ThreadDetail:
     audit: list[AuditView] = field(default_factory=list)
     # When Mirakl's reply clock was last read (None: the deadline is csagent's estimate)
     reply_clock_read_at: datetime | None = None
+    # The thread's latest confirmation question and what became of it (None: never asked)
+    confirmation: dict[str, Any] | None = None
+
+
+def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | None:
+    """ "cancel order 123-A, until 2026-12-08 17:40 UTC": what the customer is asked to confirm
+    (an expired question is not awaited any more)."""
+    if question is None:
+        return None
+    if question.expired(now):
+        return f"{describe(question.action, question.order_id)}: no yes in time"
+    until = question.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{describe(question.action, question.order_id)}, until {until}"
 
 
 def thread_detail(
@@ -256,6 +274,8 @@ def thread_detail(
         customer_id=customer.mirakl_customer_id if customer else None, topic=thread.topic,
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
         reply_clock_read_at=thread.reply_clock_read_at,
+        confirmation=(question.as_dict() if (question := latest(
+            session, mirakl_thread_id, marketplace=marketplace)) else None),
         audit=[
             AuditView(a.at, a.actor_type, a.actor, a.action, a.outcome,
                       a.detail or (a.payload or {}).get("error"))

@@ -360,6 +360,43 @@ class AuditEntry(Base):
     )
 
 
+CONFIRMATION_ACTIONS = ("cancel_order", "cancel_lines", "update_address")
+# pending: asked, waiting for the customer; confirmed: a yes, carried out; declined: a no;
+# unclear: an answer a person must read; expired: no yes in time; superseded: a newer question.
+CONFIRMATION_STATUSES = ("pending", "confirmed", "declined", "unclear", "expired", "superseded")
+
+
+class Confirmation(Base):
+    """What csagent asked a customer to confirm before doing what cannot be undone (cancel an
+    order, redirect a parcel), and what became of it. State, not memory: it survives restarts,
+    and the thread and the inbox show it."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[str] = mapped_column(String(128))  # Mirakl's order id
+    action: Mapped[str] = mapped_column(String(32))
+    # What exactly was proposed: lines, amount and currency; the new address.
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    language: Mapped[str] = mapped_column(String(8), server_default="en")
+    requested_by: Mapped[str] = mapped_column(String(128))  # the customer's message that asked
+    # When the customer asked: the cancellation window is measured at the request.
+    requested_at: Mapped[datetime] = mapped_column(TZ)
+    asked_at: Mapped[datetime] = mapped_column(TZ, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    answered_by: Mapped[str | None] = mapped_column(String(128))  # the customer's answer
+    answered_at: Mapped[datetime | None] = mapped_column(TZ)
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_in("action", CONFIRMATION_ACTIONS), name="action_known"),
+        CheckConstraint(_in("status", CONFIRMATION_STATUSES), name="status_known"),
+        UniqueConstraint("thread_id", "requested_by", name="uq_confirmations_thread_request"),
+    )
+
+
 class InventoryItem(Base):
     __tablename__ = "inventory"
 

@@ -108,6 +108,11 @@ class EventView:
         return self.result.get("reply")
 
     @property
+    def confirmation(self) -> str | None:
+        """`asked` (the reply asks the customer to confirm), or how the customer answered."""
+        return self.result.get("confirmation")
+
+    @property
     def classifier(self) -> str | None:
         """Who classified it: `local`, or `llm` (the cascade's model)."""
         return self.result.get("classifier")

@@ -21,6 +21,14 @@ from examples import REFUND_RULES
 DEFAULT_MARKETPLACE = "default"
 
 
+# What csagent does with a confident, explicit request that cannot be undone: `confirm` asks the
+# customer to confirm exactly what will be done and acts on a yes; `direct` acts at once, only
+# when an LLM configured agrees the request is explicit (else it confirms); `review` proposes it
+# to a person.
+ActionMode = Literal["confirm", "direct", "review"]
+CONFIRMED_INTENTS = ("cancellation_request", "address_update")
+
+
 class MarketplaceConnection(BaseModel):
     """One Mirakl instance the seller sells on (Fnac, Carrefour, ...): where its Seller API is,
     the shop's key, and what differs there."""
@@ -45,6 +53,9 @@ class MarketplaceConnection(BaseModel):
         default=None, ge=0, description="Automatic cancellation window here."
     )
     shop_name: str | None = Field(default=None, description="Signature of the replies here.")
+    action_modes: dict[str, ActionMode] | None = Field(
+        default=None, description="How cancellations and address changes are done here."
+    )
 
     def key(self) -> SecretStr:
         if self.api_key is not None:
@@ -264,6 +275,18 @@ class Settings(BaseSettings):
     cancellation_window_hours: float = Field(
         default=24.0, ge=0, description="Orders younger than this may be cancelled automatically."
     )
+    action_modes: dict[str, ActionMode] = Field(
+        default={"cancellation_request": "confirm", "address_update": "confirm"},
+        description="Per intent (cancellation_request, address_update): `confirm` asks the "
+        "customer for a yes before acting, `direct` acts at once when the configured LLM agrees "
+        "the request is explicit (without an LLM it confirms), `review` proposes it to a person "
+        "(JSON in the env).",
+    )
+    confirmation_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="How long a customer's yes is awaited; after that nothing is done.",
+    )
     classifier_llm_threshold: float = Field(
         default=0.8, ge=0, le=1, description="Below this local confidence, ask the LLM (if any)."
     )
@@ -287,6 +310,20 @@ class Settings(BaseSettings):
         description="`csagent serve` also runs a queue worker, so queued and interrupted events "
         "are processed without a separate `csagent worker`.",
     )
+
+    @model_validator(mode="after")
+    def _known_action_modes(self) -> Settings:
+        named = [self.action_modes, *(m.action_modes or {} for m in self.marketplaces)]
+        unknown = sorted({k for modes in named for k in modes} - set(CONFIRMED_INTENTS))
+        if unknown:
+            raise ValueError(
+                f"action_modes: {', '.join(unknown)} unknown; the modes are set for "
+                f"{' and '.join(CONFIRMED_INTENTS)}"
+            )
+        return self
+
+    def action_mode(self, intent: str) -> ActionMode:
+        return self.action_modes.get(intent, "confirm")
 
     @model_validator(mode="after")
     def _read_marketplaces(self) -> Settings:
@@ -365,6 +402,8 @@ class Settings(BaseSettings):
             for k in ("sla_hours", "cancellation_window_hours", "shop_name")
             if getattr(connection, k) is not None
         }
+        if connection.action_modes:
+            update["action_modes"] = {**self.action_modes, **connection.action_modes}
         return self.model_copy(update=update) if update else self
 
 

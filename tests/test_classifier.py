@@ -201,3 +201,40 @@ def test_a_server_that_refuses_one_structured_output_method_gets_the_next(
     shapes = ["response_format" in r for r in script.requests]
     assert shapes[0] is True and shapes[-1] is False
     assert cascade.methods[0] == "function_calling"
+
+
+@pytest.mark.parametrize(
+    ("reply", "agrees"),
+    [
+        # The LLM says yes and quotes the customer's words: both readings agree.
+        ({"asks_now": True, "quote": "please cancel order 20481-A"}, True),
+        # A yes without the customer's words behind it is not an agreement.
+        ({"asks_now": True, "quote": "cancel everything now"}, False),
+        ({"asks_now": False, "quote": ""}, False),
+        ({"error": 500}, False),  # the server fails: the customer is asked instead
+    ],
+)
+def test_a_second_opinion_counts_only_with_the_customers_own_words(
+    model: LocalIntentModel, serve_app: Any, reply: dict[str, Any], agrees: bool
+) -> None:
+    from openai_stub import ScriptedChat, tool_call
+    from pydantic import SecretStr
+
+    from graph.classify.model import IntentClassifier
+    from graph.llm import chat_model
+
+    step = reply if "error" in reply else tool_call("ExplicitAsk", reply)
+    script = ScriptedChat(then=step)
+    with serve_app(script.app()) as url:
+        settings = Settings(
+            openai_api_key=SecretStr("t"), openai_base_url=f"{url}/v1", openai_model="scripted"
+        )
+        judge = IntentClassifier(model, chat_model(settings))
+        said = "Hello, please  cancel order 20481-A, I ordered twice."
+        assert judge.agrees_explicit(said, "cancellation_request", "20481-A") is agrees
+    request = script.requests[0]
+    assert "cancel order 20481-A now" in request["messages"][0]["content"]
+    assert (
+        IntentClassifier(model, None).agrees_explicit(said, "cancellation_request", "20481-A")
+        is False
+    )

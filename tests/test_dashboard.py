@@ -393,9 +393,32 @@ def test_a_reply_by_hand_after_answering_a_review_is_not_sent_twice(desk: Desk) 
     assert blank.status_code == 422
 
 
+def agreeing_llm(request: dict[str, Any]) -> dict[str, Any]:
+    """A scripted LLM that reads every message as the cancellation it asks for, quoting it."""
+    from openai_stub import text, tool_call
+
+    asked = (request.get("tool_choice") or {}).get("function", {}).get("name")
+    said = request["messages"][-1]["content"].split("<<<\n", 1)[-1].split("\n>>>", 1)[0]
+    if asked == "ExplicitAsk":
+        return tool_call("ExplicitAsk", {"asks_now": True, "quote": said})
+    if asked == "LLMIntent":
+        return tool_call("LLMIntent", {"intent": "cancellation_request", "confidence": 0.9,
+                                       "language": "en", "rationale": "asks to cancel"})  # fmt: skip
+    return text("We are looking into it.")
+
+
 @pytest.fixture
-def shadow_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
-    yield from make_desk(mirakl_sim, automation_mode="shadow")
+def shadow_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator, serve_app: Any) -> Iterator[Desk]:
+    """Shadow mode, cancellations `direct` (with an LLM that agrees): the automation would
+    cancel at once, and stops at a person instead."""
+    from openai_stub import ScriptedChat
+
+    with serve_app(ScriptedChat(then=agreeing_llm).app()) as llm:
+        yield from make_desk(
+            mirakl_sim, automation_mode="shadow",
+            action_modes={"cancellation_request": "direct"},
+            openai_api_key=SecretStr("t"), openai_base_url=f"{llm}/v1", openai_model="scripted",
+        )  # fmt: skip
 
 
 def test_in_shadow_mode_text_alone_never_carries_out_or_claims_the_action(

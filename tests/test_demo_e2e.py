@@ -42,11 +42,15 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     assert "POST demo-fr-status   -> auto_replied      intent order_status" in out
     assert "POST demo-de-cancel   -> auto_replied      intent cancellation_request" in out
     assert "forged notification  -> unverified (Mirakl's thread demo-fr-status has no" in out
+    # Cancelled on the customer's yes, asked back first (nothing irreversible on a guess).
+    assert "intent cancellation_request (0." in out and "(asked the customer to confirm)" in out
+    assert "the customer answers 'Ja, bitte.' -> auto_replied, answer read as yes" in out
     assert "on Mirakl, order 30100002-A is now CANCELED" in out
+    assert "the customer answers 'Sì, confermo. Grazie!' -> auto_replied, answer read as yes" in out
     assert "POST demo-it-address  -> auto_replied      intent address_update" in out
     assert "POST demo-fr-return   -> awaiting_approval intent return_request" in out
     assert "same message again   -> duplicate=True, event 1" in out
-    assert "ingested 1, already known 4" in out
+    assert "ingested 1, already known 6" in out
     assert "accepted by the agent -> replied, actions ['reply_sent']" in out
     assert "tool check_inventory(VAC-CYC-900) -> 3 available" in out
     assert "compute_partial_refund(20567843-A, late_delivery) -> EUR 9.90" in out

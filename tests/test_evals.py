@@ -200,7 +200,8 @@ def test_eval_actions_counts_what_happened_on_mirakl(
 ) -> None:
     """Counted from the simulator's orders and the audit log: a plain cancellation request on a
     young order is carried out (with a threshold low enough that the classifier's confidence
-    does not decide here); thanks do nothing."""
+    does not decide here) is asked back, and carried out on the customer's yes; thanks do
+    nothing."""
     import json
 
     from store.settings import get_settings
@@ -223,8 +224,21 @@ def test_eval_actions_counts_what_happened_on_mirakl(
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     by_id = {r["id"]: r for r in figures["rows"]}
-    assert by_id["a"]["cancelled"] and not by_id["b"]["cancelled"]
-    assert figures["cancellations_carried_out"]["count"] == 1
+    # The request is asked back; the eval answers with a held-out yes; the order is cancelled
+    # exactly when the agent read that answer as a yes, never before.
+    a = by_id["a"]
+    assert (a["asked"], a["acted_before_yes"], a["yes"] is not None) == (
+        "cancel_order",
+        False,
+        True,
+    )
+    assert a["cancelled"] == (a["after_yes"] == "yes") and not by_id["b"]["cancelled"]
+    assert by_id["b"]["asked"] is None and by_id["b"]["yes"] is None
+    assert figures["actions_without_a_yes"]["count"] == 0
+    assert figures["cancellations_carried_out"]["count"] == int(a["cancelled"])
+    # On the 200 held-out answers, no refusal and no unclear answer is ever taken for a yes.
+    assert figures["answers"]["taken_for_yes_wrongly"]["count"] == 0
+    assert figures["answers"]["yes_recognised"]["count"] > 0
     assert figures["wrong_actions"] == {**figures["wrong_actions"], "count": 0, "of": 2}
     assert 0 <= figures["wrong_actions"]["low"] <= figures["wrong_actions"]["high"] <= 1
     bad = runner.invoke(app, ["eval", "actions", "--dataset", str(tmp_path / "none.jsonl")])

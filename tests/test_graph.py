@@ -12,7 +12,7 @@ import httpx
 import pytest
 from helpers import Simulator
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -26,7 +26,7 @@ from graph.policies import (
 from knowledge.ingest import KnowledgeBase
 from store.business import seed_business_data, upsert_mirakl_order
 from store.db import session_scope
-from store.models import AuditEntry, Thread
+from store.models import AuditEntry, Confirmation, Order, Shipment, Thread
 from store.settings import Settings
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -254,7 +254,17 @@ def young_order(
     session.commit()
 
 
-def test_cancellation_inside_the_window_cancels_on_mirakl_and_confirms(
+def confirmation_of(session: Session, thread_id: str) -> Confirmation:
+    session.expire_all()
+    return session.scalars(
+        select(Confirmation)
+        .join(Thread, Thread.id == Confirmation.thread_id)
+        .where(Thread.mirakl_thread_id == thread_id)
+        .order_by(Confirmation.id.desc())
+    ).first()  # type: ignore[return-value]
+
+
+def test_a_cancellation_is_asked_back_then_carried_out_on_the_customers_yes(
     stack: Stack, session: Session
 ) -> None:
     young_order(stack.sim, session, "30000001-A")
@@ -262,10 +272,135 @@ def test_cancellation_inside_the_window_cancels_on_mirakl_and_confirms(
         "cancel-young", "Hello, please cancel my order, I ordered by mistake.", "30000001-A"
     )
     assert (answer["status"], answer["intent"]) == ("auto_replied", "cancellation_request")
+    assert answer["confirmation"] == "asked"
+    # Nothing irreversible yet: the customer is told exactly what will be done.
+    assert stack.order_state("30000001-A") == "WAITING_ACCEPTANCE"
+    [question] = stack.shop_messages("cancel-young")
+    line = stack.sim.state.orders["30000001-A"]["order_lines"][0]
+    assert "cancel order 30000001-A" in question and "reply YES" in question
+    assert line["product_title"] in question
+    assert thread_status(session, "cancel-young") == "answered"  # waits, not closed
+    assert confirmation_of(session, "cancel-young").status == "pending"
+    assert audit(session, "order.cancel") == []
+    # The question is visible to the agents: on the thread and in the inbox.
+    shown = httpx.get(f"{stack.api}/api/v1/threads/cancel-young", headers=REVIEWER).json()
+    assert (shown["confirmation"]["status"], shown["confirmation"]["action"]) == (
+        "pending", "cancel_order",
+    )  # fmt: skip
+    [row] = [
+        t for t in httpx.get(f"{stack.api}/api/v1/threads", headers=REVIEWER).json()["threads"]
+        if t["thread_id"] == "cancel-young"
+    ]  # fmt: skip
+    assert row["awaiting_customer"].startswith("cancel order 30000001-A, until ")
+
+    done = stack.customer_writes("cancel-young", "Yes please, thank you!", "30000001-A")
+    assert done["status"] == "auto_replied" and done["confirmation"] == "yes"
     assert stack.order_state("30000001-A") == "CANCELED"
-    [reply] = stack.shop_messages("cancel-young")
-    assert "30000001-A is cancelled" in reply
+    assert "30000001-A is cancelled" in stack.shop_messages("cancel-young")[-1]
     assert [a.outcome for a in audit(session, "order.cancel")] == ["succeeded"]
+    assert confirmation_of(session, "cancel-young").status == "confirmed"
+    assert thread_status(session, "cancel-young") == "closed"
+
+
+def ask_to_cancel(stack: Stack, session: Session, thread_id: str, order_id: str) -> None:
+    young_order(stack.sim, session, order_id)
+    asked = stack.customer_writes(thread_id, "Please cancel order " + order_id, order_id)
+    assert asked["confirmation"] == "asked", asked
+
+
+def test_a_no_to_the_question_keeps_the_order_and_says_so(stack: Stack, session: Session) -> None:
+    ask_to_cancel(stack, session, "cancel-no", "30000011-A")
+    answer = stack.customer_writes("cancel-no", "Nein danke, ich behalte sie.", "30000011-A")
+    assert answer["confirmation"] == "no" and answer["status"] == "auto_replied"
+    assert stack.order_state("30000011-A") == "WAITING_ACCEPTANCE"
+    # In the customer's language: the answer was German.
+    assert "stornieren Ihre Bestellung 30000011-A nicht" in stack.shop_messages("cancel-no")[-1]
+    assert confirmation_of(session, "cancel-no").status == "declined"
+    assert audit(session, "order.cancel") == []
+
+
+def test_an_unclear_answer_goes_to_a_person_who_may_still_cancel(
+    stack: Stack, session: Session
+) -> None:
+    ask_to_cancel(stack, session, "cancel-unclear", "30000012-A")
+    answer = stack.customer_writes(
+        "cancel-unclear", "yes but will I be refunded the shipping too?", "30000012-A"
+    )
+    assert answer["status"] == "awaiting_approval" and answer["confirmation"] == "unclear"
+    assert stack.order_state("30000012-A") == "WAITING_ACCEPTANCE"
+    assert confirmation_of(session, "cancel-unclear").status == "unclear"
+    [review] = [r for r in stack.reviews() if r["thread_id"] == "cancel-unclear"]
+    assert "not a clear yes or no" in review["description"]
+    done = stack.review("cancel-unclear", {"type": "accept", "args": {"with_action": True}})
+    assert done.status_code == 200, done.text
+    assert stack.order_state("30000012-A") == "CANCELED"
+
+
+def test_a_yes_after_the_order_shipped_cancels_nothing_and_tells_the_customer(
+    stack: Stack, session: Session
+) -> None:
+    ask_to_cancel(stack, session, "cancel-late", "30000013-A")
+    stack.sim.state.orders["30000013-A"]["order_state"] = "SHIPPED"  # the warehouse was quicker
+    answer = stack.customer_writes("cancel-late", "Oui", "30000013-A")
+    assert answer["confirmation"] == "yes" and answer["status"] == "auto_replied"
+    assert stack.order_state("30000013-A") == "SHIPPED"
+    assert "ne peut donc plus être annulée" in stack.shop_messages("cancel-late")[-1]
+    assert audit(session, "order.cancel") == []
+
+
+def test_a_yes_after_the_question_expired_does_nothing_by_itself(
+    stack: Stack, session: Session
+) -> None:
+    ask_to_cancel(stack, session, "cancel-expired", "30000014-A")
+    session.execute(
+        update(Confirmation).values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    )
+    session.commit()
+    answer = stack.customer_writes("cancel-expired", "yes", "30000014-A")
+    assert answer["status"] == "awaiting_approval" and answer["confirmation"] == "late"
+    assert stack.order_state("30000014-A") == "WAITING_ACCEPTANCE"
+    assert confirmation_of(session, "cancel-expired").status == "expired"
+
+
+def test_the_question_survives_a_restart_of_the_agent(stack: Stack, session: Session) -> None:
+    """The pending question is a row, not memory: a new process (a fresh graph, no
+    checkpoint) reads the yes as the answer to it."""
+    ask_to_cancel(stack, session, "cancel-restart", "30000015-A")
+    for table in ("checkpoints", "checkpoint_writes", "checkpoint_blobs"):
+        session.execute(text(f"DELETE FROM {table} WHERE thread_id = 'cancel-restart'"))
+    session.commit()
+    answer = stack.customer_writes("cancel-restart", "Sí, confirmo.", "30000015-A")
+    assert answer["confirmation"] == "yes"
+    assert stack.order_state("30000015-A") == "CANCELED"
+
+
+def test_a_new_address_is_read_back_and_written_only_after_the_yes(
+    stack: Stack, session: Session
+) -> None:
+    young_order(stack.sim, session, "30000021-A")
+    asked = stack.customer_writes(
+        "address-confirm",
+        "Bonjour, merci de livrer la commande 30000021-A au 12 rue des Lilas, 69003 Lyon, "
+        "j'ai déménagé.",
+        "30000021-A",
+    )
+    assert asked["confirmation"] == "asked", asked
+    [question] = stack.shop_messages("address-confirm")
+    assert "12 rue des Lilas, 69003 Lyon" in question and "répondre OUI" in question
+    assert audit(session, "shipment.address_change") == []
+    done = stack.customer_writes("address-confirm", "Oui c'est bien ça, merci !", "30000021-A")
+    assert done["confirmation"] == "yes", done
+    [change] = audit(session, "shipment.address_change")
+    assert change.outcome == "succeeded"
+    session.expire_all()
+    address = session.scalar(
+        select(Shipment.address).join(Order, Order.id == Shipment.order_id)
+        .where(Order.mirakl_order_id == "30000021-A")
+    )  # fmt: skip
+    assert (address["street_1"], address["zip_code"], address["city"]) == (
+        "12 rue des Lilas", "69003", "Lyon",
+    )  # fmt: skip
+    assert "12 rue des Lilas" in stack.shop_messages("address-confirm")[-1]
 
 
 def test_cancellation_after_shipment_waits_for_a_human_and_touches_nothing(

@@ -210,13 +210,19 @@ def test_a_cancellation_reaches_only_its_own_marketplace(two: Two, session: Sess
         order = order_json(order_id, customer, "WAITING_ACCEPTANCE", age=timedelta(hours=2))
         two.create_order(name, order)
     answer = two.writes("carrefour", "t-cancel", "Please cancel my order.", order_id)
-    assert answer["status"] == "auto_replied", answer
+    assert (answer["status"], answer["confirmation"]) == ("auto_replied", "asked"), answer
+    # The same thread id on Fnac has no question pending: its customer's own request is a
+    # request, asked back in turn, not an answer to Carrefour's question.
+    answer = two.writes("fnac", "t-cancel", "Please cancel my order.", order_id)
+    assert answer["confirmation"] == "asked", answer
+    answer = two.writes("carrefour", "t-cancel", "Yes please.", order_id)
+    assert answer["confirmation"] == "yes", answer
     assert two.order_state("carrefour", order_id) == "CANCELED"
     assert two.order_state("fnac", order_id) == "WAITING_ACCEPTANCE"  # untouched
-    # The Fnac customer's own request is its own cancellation: not "already done" because the
-    # same order id was cancelled on Carrefour.
-    answer = two.writes("fnac", "t-cancel", "Please cancel my order.", order_id)
-    assert answer["status"] == "auto_replied", answer
+    # The Fnac customer's yes is its own cancellation: not "already done" because the same
+    # order id was cancelled on Carrefour.
+    answer = two.writes("fnac", "t-cancel", "Yes please.", order_id)
+    assert answer["confirmation"] == "yes", answer
     assert two.order_state("fnac", order_id) == "CANCELED"
     session.expire_all()
     rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "order.cancel")).all()

@@ -217,9 +217,13 @@ def test_a_cancellation_inside_the_window_is_carried_out_on_mirakl_and_confirmed
         "cancel", "Hello, please cancel my order, I ordered by mistake.", "41000300-A"
     )
     assert (answer["status"], answer["intent"]) == ("auto_replied", "cancellation_request")
+    assert answer["confirmation"] == "asked"
+    assert world.mirakl_order("41000300-A")["order_state"] == "WAITING_ACCEPTANCE"
+    answer = world.customer_writes("cancel", "yes, go ahead")
+    assert (answer["status"], answer["confirmation"]) == ("auto_replied", "yes")
     assert world.mirakl_order("41000300-A")["order_state"] == "CANCELED"
-    [reply] = world.shop_messages("cancel")
-    assert "41000300-A is cancelled" in reply
+    [question, reply] = world.shop_messages("cancel")
+    assert "reply YES" in question and "41000300-A is cancelled" in reply
     assert [a.outcome for a in audit(session, "order.cancel")] == ["succeeded"]
 
 
@@ -437,16 +441,20 @@ def test_an_automated_action_mirakl_cannot_take_goes_to_a_person(
     failed; a person sees why, and approving carries it out once."""
     world.create_order(order_json("41001400-A", "cust-busy", "WAITING_ACCEPTANCE", age=timedelta(hours=1)))  # fmt: skip
     world.fault(status=503, count=8, path_prefix="/orders/41001400-A/cancel")
-    answer = world.customer_writes("busy", "Please cancel my order.", "41001400-A")
+    assert (
+        world.customer_writes("busy", "Please cancel my order.", "41001400-A")["confirmation"]
+        == "asked"
+    )
+    answer = world.customer_writes("busy", "Yes please.")
     assert (answer["status"], answer["intent"]) == ("awaiting_approval", "cancellation_request")
     assert "carrying out the automated decision failed" in answer["reason"]
     assert world.mirakl_order("41001400-A")["order_state"] == "WAITING_ACCEPTANCE"
-    assert world.shop_messages("busy") == []
+    assert len(world.shop_messages("busy")) == 1  # the question only
     assert httpx.delete(f"{world.sim}/_sim/faults").status_code == 200  # Mirakl is back
     done = world.review("busy", {"type": "accept"})
     assert done.status_code == 200, done.text
     assert world.mirakl_order("41001400-A")["order_state"] == "CANCELED"
-    assert len(world.shop_messages("busy")) == 1
+    assert len(world.shop_messages("busy")) == 2
 
 
 # -- unclear outcomes: one effect on Mirakl --------------------------------------------------------
@@ -467,6 +475,10 @@ def test_a_cancellation_whose_outcome_was_unclear_happens_once(
     world.create_order(order_json("41001100-A", "cust-unclear", "SHIPPING", age=timedelta(hours=1)))  # fmt: skip
     answer = world.customer_writes("unclear-cancel", "Please cancel my order.", "41001100-A")
     assert answer["status"] == "awaiting_approval"  # shadow mode: a person approves
+    # The question to the customer, approved; then the customer's yes, shadowed in turn.
+    assert world.review("unclear-cancel", {"type": "accept"}).status_code == 200
+    answer = world.customer_writes("unclear-cancel", "Yes please.")
+    assert (answer["status"], answer["confirmation"]) == ("awaiting_approval", "yes")
     # Mirakl applies the cancellation but its answer never arrives, and the check fails too.
     world.fault(latency_ms=2500, count=1, path_prefix="/orders/cancel")
     world.fault(status=503, count=2, path_prefix="/orders")  # both attempts of the check
@@ -480,7 +492,7 @@ def test_a_cancellation_whose_outcome_was_unclear_happens_once(
     assert [r["order_line_id"] for r in refunds if r["kind"] == "cancelation"] == ["41001100-A-1"]
     assert world.mirakl_order("41001100-A")["order_state"] == "CANCELED"
     assert [a.outcome for a in audit(session, "order.cancel")] == ["succeeded"]
-    assert len(world.shop_messages("unclear-cancel")) == 1
+    assert len(world.shop_messages("unclear-cancel")) == 2  # the question, then the one reply
 
 
 def test_a_reply_whose_outcome_was_unclear_is_sent_once(

@@ -27,6 +27,8 @@ from graph.processor import Agent, StaleReview
 from graph.verify import OrderReading, record_reading, thread_orders
 from graph.workspace import ThreadMovedOn, draft_for_thread, send_manual_reply
 from knowledge.language import detect_language
+from store.confirmations import describe
+from store.facts import one_line
 from store.inbox import (
     INBOX_STATUSES,
     automation_figures,
@@ -53,6 +55,31 @@ BY_LABELS = {
 }  # fmt: skip
 # Who a reply goes to on Mirakl (M12 `to`): shown name -> recipient type.
 RECIPIENT_CHOICES = {"Customer": "CUSTOMER", "Marketplace operator": "OPERATOR"}
+CONFIRMATION_LABELS = {
+    "pending": "Waiting for the customer's yes", "confirmed": "The customer said yes",
+    "declined": "The customer said no", "unclear": "The customer's answer was unclear",
+    "expired": "No yes in time", "superseded": "Replaced by a newer question",
+}  # fmt: skip
+
+
+def confirmation_line(question: dict[str, Any]) -> str:
+    """What csagent asked the customer to confirm, and what became of it, in one line."""
+    what = describe(question["action"], question["order_id"])
+    status = question["status"]
+    if status == "pending" and datetime.fromisoformat(question["expires_at"]) <= datetime.now(UTC):
+        status = "expired"
+    line = f"> **{CONFIRMATION_LABELS.get(status, status)}:** {md_text(what)}"
+    details = question.get("details") or {}
+    if details.get("address"):
+        line += f": {md_text(one_line(details['address']))}"
+    line += f" · asked {_when(datetime.fromisoformat(question['asked_at']))}"
+    if status == "pending":
+        line += f", until {_when(datetime.fromisoformat(question['expires_at']))}; nothing is done before a yes"
+    elif question.get("outcome"):
+        line += f" · {md_text(question['outcome'])}"
+    return line
+
+
 INBOX_COLUMNS = [
     "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
     "marketplace", "last message",
@@ -123,7 +150,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         rows = [
             [
                 thread_key(t.thread_id, t.marketplace),
-                STATUS_LABELS.get(t.status, t.status),
+                STATUS_LABELS.get(t.status, t.status)
+                + (" · waiting for the customer's yes" if t.awaiting_customer else ""),
                 _when(t.sla_due_at) + (" (overdue)" if t.overdue else ""),
                 t.customer or "",
                 t.order_id or "",
@@ -217,6 +245,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         ]
         if detail.attention:
             header.append(f"> **Needs attention:** {md_text(detail.attention)}")
+        question = detail.confirmation
+        if question is not None:
+            header.append(confirmation_line(question))
         if pending is not None:
             header.append("> **A review is pending:** see the Reviews tab (a reply sent here "
                           "answers it).")  # fmt: skip

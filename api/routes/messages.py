@@ -33,6 +33,13 @@ class MessageOutcome(BaseModel):
     reason: str | None = Field(
         default=None, description="Why a person reviews it, or why it is unverified."
     )
+    confirmation: str | None = Field(
+        default=None,
+        description="`asked`: the reply asks the customer to confirm a cancellation or an "
+        "address change (nothing is done before a yes); or how this message answered such a "
+        "question: `yes`, `no`, `unclear` (a person reads it), `late` (a yes after it expired), "
+        "`expired`.",
+    )
     duplicate: bool = False
 
 
@@ -73,6 +80,7 @@ def outcome(view: EventView, duplicate: bool) -> MessageOutcome:
         classifier=view.classifier,
         reply=view.reply,
         reason=view.reason,
+        confirmation=view.confirmation,
         duplicate=duplicate,
     )
 

@@ -55,6 +55,11 @@ class ThreadRow(BaseModel):
     )
     overdue: bool
     attention: str | None = Field(description="Why a person must look (failed, unverified)")
+    awaiting_customer: str | None = Field(
+        default=None,
+        description="What csagent asked the customer to confirm and waits for (a cancellation or "
+        "an address change, and until when); null: nothing",
+    )
 
 
 class ThreadList(BaseModel):
@@ -109,6 +114,12 @@ class ThreadOut(BaseModel):
     )
     audit: list[AuditOut]
 
+    confirmation: dict[str, Any] | None = Field(
+        default=None,
+        description="The latest question asking the customer to confirm a cancellation or an "
+        "address change: what (action, order_id, details), asked_at, expires_at, status "
+        "(pending, confirmed, declined, unclear, expired, superseded) and outcome",
+    )
     pending_review: dict[str, Any] | None = Field(
         default=None, description="The review waiting on this thread, as GET /reviews shows it"
     )

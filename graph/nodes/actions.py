@@ -14,6 +14,7 @@ from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, marketplace_of
 from store.audit import perform_once
 from store.business import mark_order_cancelled
+from store.confirmations import ask, settle
 from store.facts import OrderFacts
 from store.metrics import stage
 from store.threads import close_thread, record_outbound
@@ -115,7 +116,31 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if reply:
         send_reply(state, runtime, reply)
         done.append("reply_sent")
+    record_confirmation(state, runtime)
     return {"actions": done}
+
+
+def record_confirmation(state: AgentState, runtime: Runtime[RunContext]) -> None:
+    """The question sent with the reply is now pending; the answer acted on is settled. Both
+    once: a retried run finds them recorded."""
+    asked, answered = state.get("confirm"), state.get("settle")
+    if not asked and not answered:
+        return
+    marketplace = marketplace_of(state)
+    with transaction(runtime) as session:
+        if asked:
+            ask(
+                session, state["thread_id"], marketplace=marketplace,
+                order_id=asked["order_id"], action=asked["action"], details=asked["details"],
+                language=asked["language"], requested_by=state["message_id"],
+                requested_at=datetime.fromisoformat(asked["requested_at"]),
+                expires_at=datetime.fromisoformat(asked["expires_at"]),
+            )  # fmt: skip
+        if answered:
+            settle(
+                session, answered["id"], answered["status"],
+                answered_by=state["message_id"], outcome=answered["outcome"],
+            )  # fmt: skip
 
 
 def cancel_on_mirakl(mirakl: BlockingMirakl, order: OrderFacts, how: str) -> dict[str, Any]:
@@ -225,6 +250,6 @@ def after_act(state: AgentState) -> Literal["close", "human_review", "__end__"]:
     decision that could not be carried out waits for a person."""
     if state.get("act_error"):
         return "human_review"
-    if state.get("decision") in ("accepted", "edited"):
-        return "__end__"
+    if state.get("decision") in ("accepted", "edited") or state.get("confirm"):
+        return "__end__"  # a question asked waits for the customer's answer: not closed
     return "close" if state.get("route") in ("order_status", "cancellation_request") else "__end__"

@@ -17,6 +17,7 @@ from graph.policies import automation_route, extract_order_ids
 from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, Route, fresh_message_state, marketplace_of
 from graph.verify import OrderReading, check_message, read_orders, record_reading
+from store.confirmations import pending
 from store.metrics import stage
 from store.settings import DEFAULT_MARKETPLACE
 from store.threads import (
@@ -47,10 +48,15 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             check = check_message(mirakl, thread_id, message_id, claimed)
         text = check.text if check.text is not None else state["text"]
         reading = OrderReading()
+        awaiting = None
         if check.verification == "verified":
-            reading = read_orders(
-                mirakl, check.customer_id, check.order_id, extract_order_ids(text)
-            )
+            # A question the customer may be answering: its order is read again now.
+            with services.sessions.begin() as own:
+                awaiting = pending(own, thread_id, marketplace=marketplace)
+            named = extract_order_ids(text)
+            if awaiting is not None and awaiting.order_id not in named:
+                named.append(awaiting.order_id)
+            reading = read_orders(mirakl, check.customer_id, check.order_id, named)
     if reading.read:
         keep_reading(services.sessions, thread_id, reading, marketplace)
     with stage("context"), transaction(runtime) as session:
@@ -87,6 +93,7 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         "language": conversation["language"],
         "customer_name": conversation["customer_name"],
         "order": reading.order,
+        "awaiting": awaiting.as_dict() if awaiting is not None else None,
     }
 
 
@@ -107,9 +114,12 @@ def keep_reading(
         log.warning("order facts of thread %s not recorded this time: %s", thread_id, exc)
 
 
-def after_context(state: AgentState) -> Literal["classify", "__end__"]:
-    """A message Mirakl does not confirm goes no further."""
-    return "__end__" if state.get("verification") == "unverified" else "classify"
+def after_context(state: AgentState) -> Literal["confirmation", "classify", "__end__"]:
+    """A message Mirakl does not confirm goes no further; one that may answer a pending
+    confirmation is read as an answer first."""
+    if state.get("verification") == "unverified":
+        return "__end__"
+    return "confirmation" if state.get("awaiting") else "classify"
 
 
 def classify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:

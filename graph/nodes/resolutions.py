@@ -3,14 +3,15 @@ policy code and writes the reply; `act` carries the decision out."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from graph.address import parse_address
 from graph.drafting import PHRASES, greeting, order_sentence, reply_language, sign_off
-from graph.policies import address_policy, cancellation_policy
+from graph.policies import PolicyDecision, address_policy, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState, marketplace_of
 from store.facts import Address, OrderFacts, one_line
@@ -103,10 +104,97 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         }
     lang = reply_language(state.get("language") or "en")
     sentence = PHRASES[lang]["cancel_done"].format(order=order["order_id"])
+    done = compose(state, runtime, sentence)
+    how = how_to_act(state, runtime, "cancellation_request")
+    if how == "review":
+        return {
+            **_to_review(f"{decision.reason}; cancellations are approved by a person here "
+                         "(action mode review)"),
+            "proposal": decision.action,
+            "proposal_reply": done,
+        }  # fmt: skip
+    if how == "confirm":
+        return ask_to_confirm(state, runtime, decision.action or "cancel_order", order)
     return {
-        "reply": compose(state, runtime, sentence),
+        "reply": done,
         "action": decision.action,  # cancel_order or cancel_lines, as the policy decided
         "reason": decision.reason,
+    }
+
+
+def how_to_act(
+    state: AgentState, runtime: Runtime[RunContext], intent: str
+) -> Literal["confirm", "direct", "review"]:
+    """The marketplace's action mode for `intent`. `direct` holds only when a second reading by
+    the configured LLM agrees the customer explicitly asks for it now; without an LLM, or when
+    it disagrees or fails, the customer is asked to confirm."""
+    services = services_of(runtime)
+    mode = services.settings_for(marketplace_of(state)).action_mode(intent)
+    if mode != "direct":
+        return mode
+    order = _order(state)
+    return (
+        "direct"
+        if services.classifier.agrees_explicit(state["text"], intent, order["order_id"])
+        else "confirm"
+    )
+
+
+def items_text(order: OrderFacts) -> str:
+    """ "1 × Wireless headphones (59.90 EUR)": what a cancellation takes back."""
+    lines = [line for line in order["lines"] if line["state"] != "CANCELED"]
+    return ", ".join(
+        f"{line['qty']} × {line['product']} ({Decimal(line['price']):.2f} {order['currency']})"
+        for line in lines
+    )
+
+
+def ask_to_confirm(
+    state: AgentState,
+    runtime: Runtime[RunContext],
+    action: str,
+    order: OrderFacts,
+    address: Address | None = None,
+) -> dict[str, Any]:
+    """Tell the customer exactly what will be done and ask for a yes; `act` records the
+    question once the reply is sent, and the customer's answer is read by the `confirmation`
+    node (graph/nodes/confirmation.py)."""
+    settings = services_of(runtime).settings_for(marketplace_of(state))
+    now = datetime.now(UTC)
+    until = now + timedelta(hours=settings.confirmation_hours)
+    lang = reply_language(state.get("language") or "en")
+    until_text = until.strftime("%Y-%m-%d %H:%M UTC")
+    if action == "update_address":
+        assert address is not None
+        sentence = PHRASES[lang]["confirm_address"].format(
+            order=order["order_id"], address=one_line(address), until=until_text
+        )
+        details: dict[str, Any] = {"address": dict(address)}
+    else:
+        sentence = PHRASES[lang]["confirm_cancel"].format(
+            order=order["order_id"], items=items_text(order), until=until_text
+        )
+        details = {
+            "lines": [
+                {"id": line["id"], "product": line["product"], "qty": line["qty"],
+                 "price": line["price"]}
+                for line in order["lines"] if line["state"] != "CANCELED"
+            ],
+            "currency": order["currency"],
+        }  # fmt: skip
+    return {
+        "reply": compose(state, runtime, sentence),
+        "action": "send_reply",
+        "reason": f"asking the customer to confirm ({action.replace('_', ' ')} of order "
+        f"{order['order_id']}) before doing it",
+        "confirm": {
+            "order_id": order["order_id"],
+            "action": action,
+            "details": details,
+            "language": lang,
+            "requested_at": now.isoformat(),
+            "expires_at": until.isoformat(),
+        },
     }
 
 
@@ -127,24 +215,9 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
             "address": address,
             "proposal_reply": compose(state, runtime, confirm),
         }
-    decision = address_policy(order["shipment_status"], parsed)
-    if decision.allowed:
-        # Mirakl says the order has not shipped; the warehouse, which redirects the parcel, must
-        # say so too, now (the seller's internal API).
-        shipment = services_of(runtime).business.call(
-            "GET",
-            f"/shipments/{url_segment(order['order_id'], 'order id')}",
-            params={"marketplace": marketplace_of(state)},
-        )
-        if "error" in shipment:
-            return {
-                **_to_review(
-                    f"the warehouse system could not confirm the shipment of order "
-                    f"{order['order_id']} ({shipment['error']}): a person redirects it"
-                ),
-                **proposal,
-            }
-        decision = address_policy(shipment.get("status"), parsed)
+    decision, unconfirmed = redirect_decision(state, runtime, order, parsed)
+    if unconfirmed:
+        return {**_to_review(unconfirmed), **proposal}
     if reading.problems:
         shown = ", ".join(f"{k} {v}" for k, v in reading.fields().items()) or "nothing"
         return _to_review(
@@ -156,12 +229,49 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
     lang = reply_language(state.get("language") or "en")
     where = one_line(address)
     sentence = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
+    how = how_to_act(state, runtime, "address_update")
+    if how == "review":
+        return {
+            **_to_review(f"{decision.reason}; address changes are approved by a person here "
+                         "(action mode review)"),
+            **proposal,
+        }  # fmt: skip
+    if how == "confirm":
+        return {
+            **ask_to_confirm(state, runtime, "update_address", order, address),
+            "address": address,
+        }
     return {
         "reply": compose(state, runtime, sentence),
         "address": address,
         "action": decision.action,
         "reason": decision.reason,
     }
+
+
+def redirect_decision(
+    state: AgentState,
+    runtime: Runtime[RunContext],
+    order: OrderFacts,
+    address: dict[str, Any] | None,
+) -> tuple[PolicyDecision, str | None]:
+    """May the parcel go to `address`? Mirakl's state (read in this run) first; then the
+    warehouse, which redirects the parcel, must say it has not left, now (the seller's internal
+    API). The second value says why the warehouse could not be asked (a person redirects)."""
+    decision = address_policy(order["shipment_status"], address)
+    if not decision.allowed:
+        return decision, None
+    shipment = services_of(runtime).business.call(
+        "GET",
+        f"/shipments/{url_segment(order['order_id'], 'order id')}",
+        params={"marketplace": marketplace_of(state)},
+    )
+    if "error" in shipment:
+        return decision, (
+            f"the warehouse system could not confirm the shipment of order "
+            f"{order['order_id']} ({shipment['error']}): a person redirects it"
+        )
+    return address_policy(shipment.get("status"), address), None
 
 
 def new_address(order: OrderFacts, parsed: dict[str, str]) -> Address:
@@ -185,6 +295,7 @@ def new_address(order: OrderFacts, parsed: dict[str, str]) -> Address:
 def after_automation(
     state: AgentState, runtime: Runtime[RunContext]
 ) -> Literal["draft", "human_review", "act"]:
+    """A decision taken by policy code is carried out, unless it is for a person or shadowed."""
     if state.get("route") == "draft":
         return "draft"
     if services_of(runtime).settings.automation_mode == "shadow":

@@ -1,0 +1,241 @@
+"""How a customer answered "reply YES to confirm": yes, no, or unclear (a person reads it).
+
+Built for precision, not recall: an answer counts as a yes only when every word in it is a word
+of agreement, of politeness, of the action itself, or names what was proposed (the order, its
+items, the address, the customer's own name). Any other word, a question mark, a condition, a
+"but", a different order number, a yes next to a no: unclear, and a person decides. A no is
+short too: a refusal ("no", "nein danke"), a negated action ("ne pas annuler") or keeping the
+order ("je la garde"), with nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from graph.classify.explicit import fold
+
+Answer = Literal["yes", "no", "unclear"]
+
+
+def _vocabulary(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+MAX_WORDS = 30  # longer answers are read by a person
+
+# Several words that mean one thing, matched before the words are split (folded text).
+PHRASES: dict[str, str] = {
+    r"\bgo ahead\b": " zyes ", r"\bsounds good\b": " zyes ", r"\bof course\b": " zyes ",
+    r"\bthat'?s (?:fine|right|correct|ok)\b": " zyes ", r"\bplease do\b": " zyes ",
+    r"\bd'accord\b": " zyes ", r"\bc'est (?:bon|ok|parfait|correct|exact)\b": " zyes ",
+    r"\bca marche\b": " zyes ", r"\bbien sur\b": " zyes ", r"\bvolontiers\b": " zyes ",
+    r"\ballez-y\b": " zyes ", r"\ballez y\b": " zyes ",
+    r"\bin ordnung\b": " zyes ", r"\bna klar\b": " zyes ", r"\bpasst (?:so)?\b": " zyes ",
+    r"\bpasst\b": " zyes ", r"\bja gerne\b": " zyes ", r"\bgeht klar\b": " zyes ",
+    r"\bde acuerdo\b": " zyes ", r"\bpor supuesto\b": " zyes ", r"\bclaro que si\b": " zyes ",
+    r"\besta bien\b": " zyes ", r"\badelante\b": " zyes ",
+    r"\bva bene\b": " zyes ", r"\bd'accordo\b": " zyes ", r"\bcerto che si\b": " zyes ",
+    r"\bproceda\b": " zyes ", r"\bprocedete\b": " zyes ", r"\bprocedez\b": " zyes ",
+    r"\bno thanks?\b": " zno ", r"\bno thank you\b": " zno ", r"\bnon merci\b": " zno ",
+    r"\bnein danke\b": " zno ", r"\bno gracias\b": " zno ", r"\bno grazie\b": " zno ",
+    r"\blascia(?:te)? (?:stare|perdere)\b": " zkeep ", r"\bchanged my mind\b": " zkeep ",
+    r"\bchange d'avis\b": " zkeep ", r"\bchange d avis\b": " zkeep ",
+    r"\bcambiado de (?:idea|opinion)\b": " zkeep ", r"\bcambiato idea\b": " zkeep ",
+    r"\banders uberlegt\b": " zkeep ", r"\banders ueberlegt\b": " zkeep ",
+}  # fmt: skip
+_PHRASES = [(re.compile(p), t) for p, t in PHRASES.items()]
+
+YES = _vocabulary(
+    "yes yeah yep yup ya ok okay oki okey k kk sure confirm confirmed confirming correct "
+    "absolutely definitely exactly agreed agree right perfect fine "
+    "oui ouais ouaip confirme confirmee confirmer parfait exact exactement correct tout "
+    "ja jawohl jep jo genau bestatige bestatigt bestatigen richtig korrekt einverstanden gerne "
+    "perfekt "
+    "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
+    "confermo confermato confermata confermare certo certamente esatto perfetto giusto "
+    "sicuro okk corretto corretta zyes"
+)
+# "si" is yes in Spanish and Italian (and to a negative question in French) but also "if": a yes
+# only as the first word, alone or followed by a comma, a yes, the action or politeness.
+SI = "si"
+NO = _vocabulary(
+    "no nope nah non nein ne nee niet pas nicht kein keine not don't dont never jamais nie "
+    "nunca nada niente nessun nessuna zno"
+)
+KEEP = _vocabulary(
+    "keep keeping garde garder gardons garderai behalten behalte behalt quedo quedarme quedar "
+    "mantener mantengo conservo conservare tengo tenerlo tenere tieni zkeep"
+)
+# The action itself, the order, what was proposed.
+ACTION = _vocabulary(
+    "cancel cancelled canceled cancellation cancelling canceling annuler annulez annule "
+    "annulee annulation annulle stornieren stornier storniere storniert stornierung storno "
+    "cancelar cancele cancelen cancelelo cancelela cancelado cancelada cancelacion anular "
+    "anule anulelo anulacion annullare annullate annulli annullatelo annullatela annullo "
+    "annullamento annullato annullata cancelarlo cancelarla cancelenlo cancelenla "
+    "cancelelos anularlo anulenlo annullarlo annullarla annullatelo annullatela stornierst "
+    "change changed changer changez changement modifier "
+    "modifiez modification update andern andert anderung aendern aenderung cambiar cambien "
+    "cambie cambio cambiare cambiate modificare modificate modifica deliver delivery send "
+    "livrer livraison livrez envoyer liefern lieferung lieferadresse senden entregar entrega "
+    "envio enviar consegnare consegna consegnate spedire spedizione address adresse "
+    "direccion indirizzo new nouvelle nouvel neue neuen neu nueva nuevo nuova nuovo proceed "
+    "fortfahren proceder procedere do it this that so ainsi so asi cosi order orders commande "
+    "bestellung auftrag pedido compra ordine ordinazione item items article articles artikel "
+    "articulo articulos articolo articoli product produit produkt producto prodotto whole "
+    "entire complete toute entiere ganze komplett completo todo tutto intero all"
+)
+FILLER = _vocabulary(
+    "please pls plz pleaee thanks thank you thx ty tks many much very lot a merci svp stp "
+    "plait s'il s il vous beaucoup bcp bitte danke dank vielen schon sehr gracias por favor "
+    "muchas mil grazie mille prego per favore cortesia tante hello hi hey dear bonjour salut "
+    "bonsoir hallo guten tag morgen abend moin servus hola buenos buenas dias tardes noches "
+    "ciao buongiorno buonasera salve regards best kind cordialement bien bonne journee "
+    "soiree gruss grusse grussen freundlichen mit lg vg mfg saludos saludo un cordiales "
+    "cordial atentamente cordiali saluti distinti i i'm je j'ai ich yo io we nous wir me "
+    "moi mich mi can may could go ahead en avant pouvez pouvoir konnen konnt sie puede "
+    "pueden puedes puoi puo potete is es est ist e fine gut bueno bene good great super top "
+    "also and et und y ed with the le la les l' l un une ein eine einen el los las lo il "
+    "gli uno una my mon ma mes meine mein meinen mi mis mio mia miei your votre vos ihre "
+    "ihr su sus suo sua de du des d der die das den dem del della dello di al au aux zum "
+    "zur a to for pour fur para per it's c'est c ce est es ist e is que che dass that "
+    "yes's sir madam madame monsieur herr frau senor senora signore signora team equipe "
+    "vielmals nochmals want wants veux veut voudrais souhaite will mochte mochten mach "
+    "mache machen quiero quisiera voglio vorrei ca ll i'll i'd habe hab mir he ho ai hai "
+    "finalement finally schliesslich finalmente alla fine pure bitteschon again encore "
+    "ancora otra vez bye ciao tschuss adieu "
+)
+POLITE = _vocabulary(
+    "please pls thanks thank merci svp bitte danke gracias por grazie per mille muchas"
+)
+CONTRAST = _vocabulary(
+    "but mais aber pero ma however cependant toutefois jedoch sino pero pero instead "
+    "plutot stattdessen invece if wenn falls sofern se only seulement uniquement nur solo "
+    "solamente soltanto except sauf ausser excepto tranne wait attendez attends warten warte "
+    "espera espere aspetta aspettate actually maybe peut-etre peut etre vielleicht quizas "
+    "quiza tal forse probably probablement"
+)
+SIGN_OFF = _vocabulary(
+    "regards cordialement saludos saluti grusse gruss lg mfg vg atentamente cordiali thanks "
+    "merci danke gracias grazie best cheers bises"
+)
+YES_EMOJI = "👍✅👌✔☑🆗"
+SOFT_EMOJI = "🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋"
+ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def known_words(*texts: str | None) -> frozenset[str]:
+    """Words of what was proposed (items, address, the customer's name): naming them is not
+    saying something new."""
+    words: set[str] = set()
+    for text in texts:
+        if text:
+            words.update(w for w in WORD.findall(fold(text)) if len(w) > 1)
+    return frozenset(words)
+
+
+def read_answer(
+    text: str,
+    order_id: str,
+    language: str | None = None,
+    known: Iterable[str] = (),
+) -> Answer:
+    """The customer's answer to a confirmation question about `order_id`."""
+    folded = fold(text).replace("’", "'")
+    if "?" in folded or "¿" in folded:
+        return "unclear"  # a question, however short, is read by a person
+    ids = set(ORDER_ID.findall(folded))
+    if ids - {order_id.lower()}:
+        return "unclear"  # another order named
+    folded = ORDER_ID.sub(" ", folded)
+    for emoji in YES_EMOJI:
+        folded = folded.replace(emoji, " zyes ")
+    for emoji in SOFT_EMOJI:
+        folded = folded.replace(emoji, " ")
+    folded = folded.replace("\ufe0f", " ")
+    for pattern, token in _PHRASES:
+        folded = pattern.sub(token, folded)
+    if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"") for c in folded):
+        return "unclear"  # a symbol or an emoji we do not read
+    words = _without_signature(_words(folded))
+    if not words or len(words) > MAX_WORDS:
+        return "unclear"
+    known_set = frozenset(known)
+    yes = no = keep = 0
+    negated_action = False
+    for i, word in enumerate(words):
+        if word in CONTRAST:
+            return "unclear"
+        if word == SI:
+            after = words[i + 1] if i + 1 < len(words) else None
+            if all(w in FILLER for w in words[:i]) and (
+                after is None
+                or after in YES
+                or after in ACTION
+                or after in POLITE
+                or re.search(r"\bsi\s*[,.!]", folded)
+            ):
+                yes += 1
+                continue
+            return "unclear"  # "si" as "if"
+        if word in YES:
+            yes += 1
+        elif word in NO:
+            no += 1
+            if i + 1 < len(words) and words[i + 1] in ACTION:
+                negated_action = True
+        elif word in KEEP:
+            keep += 1
+        elif word in ACTION or word in FILLER or word in known_set or word.isdigit():
+            continue
+        elif len(word) == 1:
+            continue  # an initial, an elided article
+        else:
+            return "unclear"
+    if yes and not (no or keep):
+        return "yes"
+    if (no or keep) and not yes:
+        has_action = any(
+            w in ACTION and w not in FILLER
+            for w in words
+            if w
+            not in (
+                "it",
+                "this",
+                "that",
+                "so",
+                "do",
+                "order",
+                "commande",
+                "bestellung",
+                "pedido",
+                "ordine",
+                "all",
+            )
+        )
+        if keep or negated_action or not has_action:
+            return "no"
+    return "unclear"
+
+
+def _words(folded: str) -> list[str]:
+    out: list[str] = []
+    for raw in WORD.findall(folded):
+        # Elisions: l'annulation, j'ai, c'est, d'accord (already a phrase), s'il.
+        if "'" in raw and raw not in FILLER | NO | YES:
+            head, tail = raw.split("'", 1)
+            out.extend([head, tail])
+        else:
+            out.append(raw)
+    return out
+
+
+def _without_signature(words: list[str]) -> list[str]:
+    """A sign-off and up to three words after it (a name) are not part of the answer."""
+    for i in range(len(words) - 1, -1, -1):
+        if words[i] in SIGN_OFF and len(words) - i - 1 <= 3:
+            return words[: i + 1]
+    return words

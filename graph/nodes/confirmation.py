@@ -1,0 +1,197 @@
+"""The customer's answer to "reply YES to confirm": carry out what was proposed on a clear yes,
+after reading the order again from Mirakl; leave everything as it is on a no; a person reads
+anything else. Nothing is done on a yes that comes after the question expired."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from graph.classify.answers import known_words, read_answer
+from graph.drafting import PHRASES, reply_language
+from graph.nodes.resolutions import after_automation, compose, redirect_decision
+from graph.policies import SHIPMENT_LEFT, SHIPPED_STATES, cancellation_policy
+from graph.services import RunContext, services_of
+from graph.state import AgentState, marketplace_of
+from knowledge.language import detect_language
+from store.confirmations import describe, settle
+from store.facts import Address, one_line
+
+INTENT_OF = {
+    "cancel_order": "cancellation_request",
+    "cancel_lines": "cancellation_request",
+    "update_address": "address_update",
+}
+
+
+def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    awaiting = state.get("awaiting")
+    assert awaiting is not None, "runs only when a question is pending"
+    # A short answer ("yes, go ahead") says little of its language: the question's decides then.
+    language = detect_language(state["text"], awaiting.get("language"))
+    state = {**state, "language": language}
+    action = awaiting["action"]
+    order_id = awaiting["order_id"]
+    details = awaiting.get("details") or {}
+    address: Address | None = details.get("address")
+    conversation = state.get("conversation")
+    known = known_words(
+        *(line.get("product") for line in details.get("lines", [])),
+        one_line(address) if address else None,
+        address.get("country") if address else None,
+        state.get("customer_name"),
+        conversation.get("customer_name") if conversation else None,
+    )
+    answer = read_answer(state["text"], order_id, state.get("language"), known)
+    what = describe(action, order_id)
+    # Shown like a classification: the thread is about what was asked.
+    base: dict[str, Any] = {
+        "intent": INTENT_OF[action], "confidence": 1.0, "classifier": "confirmation",
+        "language": language,
+    }  # fmt: skip
+    lang = reply_language(state.get("language") or "en")
+    done_phrase = "address_done" if action == "update_address" else "cancel_done"
+    done_reply = compose(
+        state,
+        runtime,
+        PHRASES[lang][done_phrase].format(
+            order=order_id, address=one_line(address) if address else ""
+        ),
+    )
+    for_a_person = {
+        "proposal": action,
+        "proposal_reply": done_reply,
+        **({"address": address} if address else {}),
+    }
+    if datetime.now(UTC) >= datetime.fromisoformat(awaiting["expires_at"]):
+        if answer == "yes":
+            _settle(runtime, state, "expired", "a yes after the question expired: nothing done")
+            return {
+                **base,
+                **for_a_person,
+                "answer": "late",
+                "route": "draft",
+                "reason": f"the customer said yes ({what}) after the question expired "
+                f"({awaiting['expires_at'][:16]}Z): nothing was done; a person decides",
+            }
+        _settle(runtime, state, "expired", "no yes before it expired: nothing done")
+        return {"answer": "expired"}  # the message is read as any other
+    if answer == "unclear":
+        _settle(runtime, state, "unclear", "not a clear yes or no: read by a person")
+        return {
+            **base,
+            **for_a_person,
+            "answer": "unclear",
+            "route": "draft",
+            "reason": f"the customer's answer to the question ({what}) is not a clear "
+            "yes or no: nothing was done",
+        }
+    if answer == "no":
+        kept = "address_kept" if action == "update_address" else "cancel_kept"
+        return {
+            **base,
+            "answer": "no",
+            "route": "confirmation",
+            "action": "send_reply",
+            "reply": compose(state, runtime, PHRASES[lang][kept].format(order=order_id)),
+            "reason": f"the customer said no ({what}): nothing done",
+            "settle": {"id": awaiting["id"], "status": "declined", "outcome": "the customer "
+                       "said no: nothing done"},
+        }  # fmt: skip
+    return {**base, "answer": "yes", **_on_yes(state, runtime, awaiting, for_a_person)}  # type: ignore[arg-type]
+
+
+def _on_yes(
+    state: AgentState,
+    runtime: Runtime[RunContext],
+    awaiting: dict[str, Any],
+    for_a_person: dict[str, Any],
+) -> dict[str, Any]:
+    """A clear yes: what the order is now on Mirakl (read again in this run) decides."""
+    action, order_id = awaiting["action"], awaiting["order_id"]
+    what = describe(action, order_id)
+    order = state.get("order")
+
+    def to_person(why: str) -> dict[str, Any]:
+        _settle(runtime, state, "confirmed", f"confirmed, not carried out: {why}")
+        return {
+            **for_a_person,
+            "route": "draft",
+            "reason": f"the customer confirmed ({what}), but {why}: nothing was done",
+        }
+
+    if state.get("problem"):
+        return to_person(f"it could not be verified ({state.get('problem')})")
+    if order is None or order["order_id"] != order_id:
+        return to_person(f"order {order_id} could not be read again from Mirakl")
+    lang = reply_language(state.get("language") or "en")
+    confirmed = {
+        "id": awaiting["id"], "status": "confirmed", "outcome": "the customer said yes: done",
+    }  # fmt: skip
+    if action in ("cancel_order", "cancel_lines"):
+        if order["state"] == "CANCELED":  # cancelled already (by this run before a crash, or
+            # by someone else): the customer is told so, nothing is sent to Mirakl
+            return {
+                "route": "cancellation_request",
+                "action": "send_reply",
+                "reply": for_a_person["proposal_reply"],
+                "reason": f"order {order_id} is already cancelled on Mirakl",
+                "settle": confirmed,
+            }
+        settings = services_of(runtime).settings_for(marketplace_of(state))
+        created = datetime.fromisoformat(order["created"]) if order["created"] else None
+        # The window is measured when the customer asked, the order's state now.
+        decision = cancellation_policy(
+            order["state"], created, order["shipment_status"],
+            datetime.fromisoformat(awaiting["requested_at"]), settings.cancellation_window_hours,
+        )  # fmt: skip
+        if decision.allowed:
+            return {
+                "route": "cancellation_request",
+                "action": decision.action,
+                "reply": for_a_person["proposal_reply"],
+                "reason": f"the customer confirmed; read again on Mirakl: {decision.reason}",
+                "settle": confirmed,
+            }
+        if order["state"] in SHIPPED_STATES or order["shipment_status"] in SHIPMENT_LEFT:
+            return {
+                "route": "cancellation_request",
+                "action": "send_reply",
+                "reply": compose(
+                    state, runtime, PHRASES[lang]["cancel_too_late"].format(order=order_id)
+                ),
+                "reason": "the customer confirmed, but the order shipped in the meantime",
+                "settle": {**confirmed, "outcome": "confirmed; the order had shipped meanwhile"},
+            }
+        return to_person(decision.reason)
+    address: Address = for_a_person["address"]
+    decision, why_not = redirect_decision(state, runtime, order, dict(address))
+    if why_not is not None or not decision.allowed:
+        return to_person(why_not or decision.reason)
+    return {
+        "route": "address_update",
+        "action": "update_address",
+        "address": address,
+        "reply": for_a_person["proposal_reply"],
+        "reason": f"the customer confirmed; checked again: {decision.reason}",
+        "settle": confirmed,
+    }
+
+
+def _settle(runtime: Runtime[RunContext], state: AgentState, status: str, outcome: str) -> None:
+    """Record an answer that leads to no action at once (a retried run finds it settled)."""
+    awaiting = state.get("awaiting") or {}
+    with services_of(runtime).sessions.begin() as session:
+        settle(session, awaiting["id"], status, answered_by=state["message_id"], outcome=outcome)
+
+
+def after_confirmation(
+    state: AgentState, runtime: Runtime[RunContext]
+) -> Literal["classify", "draft", "human_review", "act"]:
+    """An answer after the question expired is read as any other message; a yes or a no is
+    acted on; anything unclear goes to a person."""
+    if state.get("answer") == "expired":
+        return "classify"
+    return after_automation(state, runtime)
