@@ -17,6 +17,10 @@ ask for that action, with a yes written apart from the answer reader (`confirm_a
 jsonl`, taken in turn per language); a message that asked for something else gets no answer (its
 question is a needless confirmation). An action done before any yes is counted as such.
 
+The answers were written by a helper who saw neither the reader nor its tests, from a brief that
+gave about ten example phrasings (so a few short answers such as "Ja, bitte stornieren." appear
+in both by construction; tests/test_answers.py avoids them).
+
 `answer_figures` reads the 200 held-out answers (yes, no, unclear in five languages) with the
 answer reader alone: how many yes it recognises, and whether it ever takes a no or an unclear
 answer for a yes (it must not).

@@ -1,0 +1,100 @@
+"""The reader of a customer's answer to "reply YES to confirm" (graph/classify/answers.py).
+
+Written here, apart from the held-out answers of `evals/data/confirm_answers_heldout.jsonl`
+(which `csagent eval actions` reads and nobody tunes on): a yes is a yes only when nothing else
+is said; a no is short; everything else goes to a person."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from graph.classify.answers import known_words, read_answer
+
+YES = {
+    "en": ["Yes", "yes please", "Yes, please cancel it.", "YES", "Yes I confirm",
+           "yes go ahead thanks", "Hi, yes please cancel order 20481-A. Thanks, John", "ok 👍",
+           "Sure, thank you!", "Yes, that's correct.", "yep", "Confirmed.",
+           "yes, please change the address", "Yes please, thank you very much. Kind regards, Tom Baker",
+           "Yes cancel the whole order", "I confirm the cancellation", "yes, I want to cancel",
+           "Please go ahead and cancel"],
+    "fr": ["Oui", "oui merci", "Oui, je confirme.",
+           "Bonjour, oui je confirme l'annulation. Cordialement, Marie D.", "oui svp",
+           "Oui annulez la commande svp", "d'accord merci", "Je confirme", "oui c'est bien ça",
+           "Oui, vous pouvez annuler", "oui pour la nouvelle adresse", "parfait merci",
+           "oui allez-y"],
+    "de": ["Ja", "ja bitte", "Ja, stornieren bitte.", "Ja, ich bestätige.",
+           "Hallo, ja bitte stornieren Sie die Bestellung. Danke, Klaus", "Einverstanden",
+           "Ja, das ist richtig", "Ja bitte, vielen Dank! Mit freundlichen Grüßen, Petra Schulz",
+           "Ja, genau", "Ich bestätige die Stornierung", "ja mach das"],
+    "es": ["Sí", "si por favor", "Sí, confirmo.",
+           "Hola, sí, cancelen el pedido por favor. Gracias", "Confirmo la cancelación",
+           "vale gracias", "De acuerdo", "Sí, es correcto", "si, cancelenlo", "Sí, adelante",
+           "Sí, quiero cancelarlo"],
+    "it": ["Sì", "si grazie", "Sì, confermo.",
+           "Buongiorno, sì confermo l'annullamento. Cordiali saluti, Marco", "Confermo",
+           "va bene grazie", "Sì, procedete pure", "Sì, è corretto",
+           "sì per favore annullate l'ordine", "Certo", "Sì, voglio annullarlo"],
+}  # fmt: skip
+NO = {
+    "en": ["No", "no thanks", "No, please don't cancel", "Do not cancel, I'll keep it",
+           "No, I changed my mind", "nope, keep the order"],
+    "fr": ["Non", "non merci", "Non, ne pas annuler", "Non finalement je la garde",
+           "Non, j'ai changé d'avis"],
+    "de": ["Nein", "nein danke", "Nein, nicht stornieren bitte", "Nein, ich behalte sie",
+           "Nein, ich habe es mir anders überlegt"],
+    "es": ["No", "no gracias", "No, no cancelen", "No, me lo quedo", "No, he cambiado de idea"],
+    "it": ["No", "no grazie", "No, non annullate", "No, lo tengo", "No, ho cambiato idea"],
+}  # fmt: skip
+UNCLEAR = {
+    "en": ["yes but only the cable", "Yes, provided the refund includes shipping", "yes?", "what do you mean",
+           "Yes... actually no", "hmm not sure", "yes cancel 99999-B", "I never asked for that",
+           "Yes, but please change the address instead", "ok wait let me check",
+           "No, please cancel", "Yes 🤔", "yes, and also send me the invoice"],
+    "fr": ["oui mais je serai remboursé quand ?", "Oui si vous remboursez les frais",
+           "je ne sais pas", "non oui", "Attendez", "Si vous pouvez", "si possible"],
+    "de": ["Ja, aber nur den Artikel", "Ja wenn ich das Geld zurückbekomme", "Vielleicht",
+           "Wie bitte?"],
+    "es": ["Sí pero quiero otra talla", "no sé", "Sí, si me devuelven el dinero"],
+    "it": ["Sì ma solo il cavo", "forse", "Sì se mi rimborsate"],
+}  # fmt: skip
+NAMES = known_words("John", "Tom Baker", "Marie", "Klaus", "Petra Schulz", "Marco")
+
+
+def cases(table: dict[str, list[str]], label: str) -> list[tuple[str, str, str]]:
+    return [(lang, text, label) for lang, texts in table.items() for text in texts]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"), cases(YES, "yes") + cases(NO, "no") + cases(UNCLEAR, "unclear")
+)
+def test_an_answer_is_read_as_the_customer_meant_it(lang: str, text: str, expected: str) -> None:
+    assert read_answer(text, "20481-A", lang, NAMES) == expected
+    # The thread's language may be another (a short answer says little of its own).
+    assert read_answer(text, "20481-A", "fr" if lang != "fr" else "en", NAMES) == expected
+
+
+def test_what_was_proposed_may_be_named_in_a_yes() -> None:
+    known = known_words("Wireless headphones", "12 rue des Lilas, 69003 Lyon, France")
+    said = "Yes, cancel the wireless headphones please"
+    assert read_answer(said, "20481-A", "en", known) == "yes"
+    assert read_answer(said, "20481-A", "en") == "unclear"  # not what was proposed: a person
+    assert read_answer("Oui, 12 rue des Lilas à Lyon", "20481-A", "fr", known) == "yes"
+    assert read_answer("Oui, 14 rue des Lilas", "20481-A", "fr", known) == "yes"  # digits pass
+    assert read_answer("Oui mais au 14 rue des Lilas", "20481-A", "fr", known) == "unclear"
+
+
+def test_the_held_out_answers_were_written_apart_and_never_taken_for_a_yes_wrongly() -> None:
+    from evals.actions import ANSWERS
+
+    rows = [json.loads(line) for line in ANSWERS.read_text(encoding="utf-8").splitlines()]
+    assert {r["lang"] for r in rows} == {"en", "fr", "de", "es", "it"}
+    mine = {t.casefold() for table in (YES, NO, UNCLEAR) for texts in table.values() for t in texts}
+    overlap = [r["text"] for r in rows if r["text"].casefold() in mine]
+    # Bare one-word answers ("Oui", "No") are everyone's; nothing longer is shared.
+    assert all(len(t.split()) <= 2 for t in overlap), overlap
+    known = known_words("Wireless headphones", "12 rue des Lilas, 69003 Lyon, France")
+    wrong = [r["text"] for r in rows
+             if r["answer"] != "yes" and read_answer(r["text"], "20481-A", r["lang"], known) == "yes"]  # fmt: skip
+    assert wrong == []
