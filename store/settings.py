@@ -312,20 +312,6 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _known_action_modes(self) -> Settings:
-        named = [self.action_modes, *(m.action_modes or {} for m in self.marketplaces)]
-        unknown = sorted({k for modes in named for k in modes} - set(CONFIRMED_INTENTS))
-        if unknown:
-            raise ValueError(
-                f"action_modes: {', '.join(unknown)} unknown; the modes are set for "
-                f"{' and '.join(CONFIRMED_INTENTS)}"
-            )
-        return self
-
-    def action_mode(self, intent: str) -> ActionMode:
-        return self.action_modes.get(intent, "confirm")
-
-    @model_validator(mode="after")
     def _read_marketplaces(self) -> Settings:
         if self.marketplaces_file is not None and not self.marketplaces:
             raw: Any = yaml.safe_load(self.marketplaces_file.read_text(encoding="utf-8"))
@@ -348,6 +334,20 @@ class Settings(BaseSettings):
                     f"({', '.join(remote)}); only a simulator on loopback may be polled faster"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _known_action_modes(self) -> Settings:
+        named = [self.action_modes, *(m.action_modes or {} for m in self.marketplaces)]
+        unknown = sorted({k for modes in named for k in modes} - set(CONFIRMED_INTENTS))
+        if unknown:
+            raise ValueError(
+                f"action_modes: {', '.join(unknown)} unknown; the modes are set for "
+                f"{' and '.join(CONFIRMED_INTENTS)}"
+            )
+        return self
+
+    def action_mode(self, intent: str) -> ActionMode:
+        return self.action_modes.get(intent, "confirm")
 
     def connections(self) -> list[MarketplaceConnection]:
         """Every marketplace csagent works with; the first is the default."""

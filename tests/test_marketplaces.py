@@ -12,10 +12,12 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from helpers import serve
 from pydantic import SecretStr
 from sqlalchemy import select, text
@@ -230,6 +232,40 @@ def test_a_cancellation_reaches_only_its_own_marketplace(two: Two, session: Sess
         ("default", "succeeded"),
         ("carrefour", "succeeded"),
     }
+
+
+def test_each_marketplace_says_how_a_cancellation_is_done(
+    knowledge: KnowledgeBase, mirakls: str, tmp_path: Path
+) -> None:
+    """From the seller's marketplaces file: Carrefour's cancellations are approved by a person,
+    Fnac's are asked back to the customer (the default); an unknown intent is refused."""
+    for name in ("fnac", "carrefour"):
+        httpx.post(f"{mirakls}/{name}/_sim/reset", json={"seed": False})
+    listed = marketplaces(mirakls, action_modes={"cancellation_request": "review"})
+    path = tmp_path / "marketplaces.yaml"
+    path.write_text(yaml.safe_dump({"marketplaces": listed}), encoding="utf-8")
+    port = free_port()
+    app = create_app(
+        settings_for(mirakls, port, marketplaces=[], marketplaces_file=path), queue_worker=False
+    )
+    order_id = "43000009-A"
+    with serve(app, lifespan="on", port=port) as url:
+        two = Two(mirakls, url, app)
+        for name, customer in (("fnac", "fnac-c9"), ("carrefour", "crf-c9")):
+            two.create_order(
+                name, order_json(order_id, customer, "WAITING_ACCEPTANCE", age=timedelta(hours=2))
+            )
+        fnac = two.writes("fnac", "t-modes", "Please cancel my order.", order_id)
+        carrefour = two.writes("carrefour", "t-modes", "Please cancel my order.", order_id)
+    assert fnac["confirmation"] == "asked"
+    assert (
+        carrefour["status"] == "awaiting_approval" and "action mode review" in carrefour["reason"]
+    )
+    assert two.order_state("carrefour", order_id) == "WAITING_ACCEPTANCE"
+    listed[1]["action_modes"] = {"order_status": "direct"}
+    path.write_text(yaml.safe_dump({"marketplaces": listed}), encoding="utf-8")
+    with pytest.raises(ValueError, match="action_modes: order_status unknown"):
+        Settings(marketplaces_file=path)
 
 
 def test_a_message_naming_an_unknown_marketplace_is_kept_and_nothing_is_sent(
