@@ -38,6 +38,12 @@ PHRASES: dict[str, str] = {
     r"\besta bien\b": " zyes ", r"\badelante\b": " zyes ",
     r"\bva bene\b": " zyes ", r"\bd'accordo\b": " zyes ", r"\bcerto che si\b": " zyes ",
     r"\bproceda\b": " zyes ", r"\bprocedete\b": " zyes ", r"\bprocedez\b": " zyes ",
+    # A reason that supports the request, though it holds a negation: neither yes nor no.
+    r"\b(?:i )?(?:don'?t|do not|no longer) need (?:it|them|this)(?: any ?more)?\b": " ",
+    r"\b(?:je )?n'(?:en )?ai plus besoin(?: de (?:la|le|les))?\b": " ",
+    r"\b(?:ich )?brauche (?:es |sie |ihn |das )?nicht mehr\b": " ",
+    r"\bya no (?:lo |la |los |las )?necesito\b": " ",
+    r"\bnon (?:mi )?serve piu\b": " ", r"\bnon ne ho piu bisogno\b": " ",
     r"\bno thanks?\b": " zno ", r"\bno thank you\b": " zno ", r"\bnon merci\b": " zno ",
     r"\bnein danke\b": " zno ", r"\bno gracias\b": " zno ", r"\bno grazie\b": " zno ",
     r"\blascia(?:te)? (?:stare|perdere)\b": " zkeep ", r"\bchanged my mind\b": " zkeep ",
@@ -55,7 +61,7 @@ YES = _vocabulary(
     "perfekt "
     "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
     "confermo confermato confermata confermare certo certamente esatto perfetto giusto "
-    "sicuro okk corretto corretta zyes"
+    "sicuro okk corretto corretta klar thats zyes"
 )
 # "si" is yes in Spanish and Italian (and to a negative question in French) but also "if": a yes
 # only as the first word, alone or followed by a comma, a yes, the action or politeness.
@@ -106,6 +112,10 @@ FILLER = _vocabulary(
     "mache machen quiero quisiera voglio vorrei ca ll i'll i'd habe hab mir he ho ai hai "
     "finalement finally schliesslich finalmente alla fine pure bitteschon again encore "
     "ancora otra vez bye ciao tschuss adieu "
+    # reasons and places that do not change what is asked
+    "like love asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
+    "errore sbaglio ordered bestellt pedi ordinato twice doppelt veces volte fois by there bas "
+    "dort alli li aus "
 )
 POLITE = _vocabulary(
     "please pls thanks thank merci svp bitte danke gracias por grazie per mille muchas"
@@ -167,12 +177,15 @@ def read_answer(
     yes = no = keep = 0
     negated_action = False
     for i, word in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else None
+        if word == "ma" and after in ACTION:
+            continue  # French "ma commande", not Italian "but"
         if word in CONTRAST:
             return "unclear"
         if word == SI:
-            after = words[i + 1] if i + 1 < len(words) else None
-            if all(w in FILLER for w in words[:i]) and (
+            if all(w in FILLER or w in YES or w == SI for w in words[:i]) and (
                 after is None
+                or after == SI
                 or after in YES
                 or after in ACTION
                 or after in POLITE
