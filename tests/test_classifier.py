@@ -238,3 +238,27 @@ def test_a_second_opinion_counts_only_with_the_customers_own_words(
         IntentClassifier(model, None).agrees_explicit(said, "cancellation_request", "20481-A")
         is False
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "core"),
+    [
+        ("Bonjour, où en est ma commande ? Merci.", "où en est ma commande ?"),
+        ("Hallo,\nwo bleibt meine Bestellung?\n\nMit freundlichen Grüßen\nKlaus Weber",
+         "wo bleibt meine Bestellung?"),
+        ("Madame, Monsieur,\nje voudrais annuler. Cordialement, Marie Dupont", "je voudrais annuler."),
+        ("Hola. ¿Dónde está mi pedido? Gracias, Ana", "¿Dónde está mi pedido?"),
+        ("Buongiorno, a che punto è il mio ordine? Grazie mille", "a che punto è il mio ordine?"),
+        # Courtesy only: kept whole (it is what the message says).
+        ("Merci beaucoup !", "Merci beaucoup !"),
+        ("Thanks for the quick delivery, everything works!",
+         "Thanks for the quick delivery, everything works!"),
+        # "Merci de ..." opens a request: not a closing.
+        ("Merci de livrer ma commande au 12 rue des Lilas.",
+         "Merci de livrer ma commande au 12 rue des Lilas."),
+    ],
+)  # fmt: skip
+def test_the_classifier_reads_the_message_without_its_courtesy(message: str, core: str) -> None:
+    from graph.classify.courtesy import core_text
+
+    assert core_text(message) == core
