@@ -265,6 +265,26 @@ def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Sessi
     assert sent.actor == "Ana Moreau"
 
 
+def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
+    order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
+    order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())
+    order["order_lines"][0]["order_line_id"] = "70000030-A-1"
+    httpx.post(f"{desk.sim.url}/_sim/orders", json=order)
+    asked = desk.customer_writes("confirm-shown", "Please cancel my order.", "70000030-A")
+    assert asked["confirmation"] == "asked", asked
+    client = desk.client()
+    _, table = client.predict("all", "confirm-shown", False, api_name="/inbox")
+    [row] = table["data"]
+    assert row[1] == "answered · waiting for the customer's yes"
+    header = client.predict("confirm-shown", api_name="/open_thread")[0]
+    assert "**Waiting for the customer's yes:** cancel order 70000030-A" in header
+    assert "nothing is done before a yes" in header
+    desk.customer_writes("confirm-shown", "No thanks, I'll keep it.", "70000030-A")
+    header = client.predict("confirm-shown", api_name="/open_thread")[0]
+    assert "**The customer said no:** cancel order 70000030-A" in header
+    assert desk.sim.state.orders["70000030-A"]["order_state"] == "WAITING_ACCEPTANCE"
+
+
 def test_the_dashboard_addresses_a_reply_to_the_operator_and_says_whose_clock_it_is(
     desk: Desk,
 ) -> None:
