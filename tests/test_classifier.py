@@ -231,13 +231,11 @@ def test_a_second_opinion_counts_only_with_the_customers_own_words(
         )
         judge = IntentClassifier(model, chat_model(settings))
         said = "Hello, please  cancel order 20481-A, I ordered twice."
-        assert judge.agrees_explicit(said, "cancellation_request", "20481-A") is agrees
+        assert judge.second_opinion(said, "cancellation_request", "20481-A").agrees is agrees
     request = script.requests[0]
     assert "cancel order 20481-A now" in request["messages"][0]["content"]
-    assert (
-        IntentClassifier(model, None).agrees_explicit(said, "cancellation_request", "20481-A")
-        is False
-    )
+    alone = IntentClassifier(model, None).second_opinion(said, "cancellation_request", "20481-A")
+    assert (alone.agrees, alone.why) == (False, "no LLM is configured")
 
 
 @pytest.mark.parametrize(

@@ -263,3 +263,34 @@ def test_the_tool_loop_ends_cleanly_on_the_real_server(
     log = llama[1].read_text(errors="replace")[before:]
     runs = [int(n) for n in re.findall(r"eval time =\s+[\d.]+ ms /\s+(\d+) runs", log)]
     assert max(runs) <= MAX_TOKENS, runs
+
+
+def test_the_second_opinion_before_a_direct_action_is_read_from_the_real_server(
+    llama: tuple[str, Path],
+) -> None:
+    """`direct` mode asks the LLM whether the customer explicitly asks for the action now, with
+    the words quoted. On a real server the structured answer is parsed (the forced function
+    call), whatever the model answers; an agreement always rests on words the message holds."""
+    from graph.classify.model import IntentClassifier
+    from graph.llm import chat_model
+
+    settings = Settings(
+        openai_api_key=SecretStr("local"), openai_base_url=llama[0], openai_model="local",
+        llm_max_tokens=MAX_TOKENS, llm_timeout_s=120,
+    )  # fmt: skip
+    judge = IntentClassifier(None, chat_model(settings))  # type: ignore[arg-type]
+    parsed = (
+        "the LLM agrees, quoting", "the LLM does not read an explicit request",
+        "the LLM's quote is not in the message",
+    )  # fmt: skip
+    for text, intent in (
+        ("Please cancel order 71000011-A, I ordered it twice.", "cancellation_request"),
+        ("Bonjour, merci d'annuler ma commande 71000011-A.", "cancellation_request"),
+        ("Bitte liefern Sie die Bestellung 71000011-A an Hauptstraße 5, 10115 Berlin.",
+         "address_update"),
+    ):  # fmt: skip
+        opinion = judge.second_opinion(text, intent, "71000011-A")
+        assert opinion.why.startswith(parsed), opinion
+        if opinion.agrees:
+            quoted = opinion.why.split("quoting ", 1)[1].strip("'\"")
+            assert " ".join(quoted.split()).casefold() in " ".join(text.split()).casefold()

@@ -247,6 +247,12 @@ class ExplicitAsk(BaseModel):
     quote: str = Field(description="The customer's exact words that ask for it, copied")
 
 
+@dataclass(frozen=True)
+class SecondOpinion:
+    agrees: bool
+    why: str
+
+
 ACTION_WORDS = {
     "cancellation_request": "cancel order {order}",
     "address_update": "change the delivery address of order {order}",
@@ -316,12 +322,12 @@ class IntentClassifier:
             return result
         raise first
 
-    def agrees_explicit(self, text: str, intent: str, order_id: str) -> bool:
-        """A second opinion, by the configured LLM, that the customer explicitly asks for the
+    def second_opinion(self, text: str, intent: str, order_id: str) -> SecondOpinion:
+        """A second reading, by the configured LLM, that the customer explicitly asks for the
         action on `order_id` now, backed by a quote found in the message. No LLM, a refusal, a
-        failure, or a quote the message does not hold: False (the customer is asked instead)."""
+        failure, or a quote the message does not hold: no agreement (the customer is asked)."""
         if self.chat is None or intent not in ACTION_WORDS:
-            return False
+            return SecondOpinion(False, "no LLM is configured")
         from langchain_core.messages import HumanMessage, SystemMessage
 
         action = ACTION_WORDS[intent].format(order=order_id)
@@ -337,12 +343,16 @@ class IntentClassifier:
             )
         except Exception as exc:
             log.warning("LLM second opinion failed; the customer will be asked: %r", exc)
-            return False
+            return SecondOpinion(False, f"the LLM failed ({type(exc).__name__})")
         answer = result.get("parsed") if isinstance(result, dict) else None
-        if not isinstance(answer, ExplicitAsk) or not answer.asks_now:
-            return False
+        if not isinstance(answer, ExplicitAsk):
+            return SecondOpinion(False, "the LLM's answer did not follow the schema")
+        if not answer.asks_now:
+            return SecondOpinion(False, "the LLM does not read an explicit request for now")
         quote = " ".join(answer.quote.split()).casefold()
-        return len(quote) >= 3 and quote in " ".join(text.split()).casefold()
+        if len(quote) < 3 or quote not in " ".join(text.split()).casefold():
+            return SecondOpinion(False, "the LLM's quote is not in the message")
+        return SecondOpinion(True, f"the LLM agrees, quoting {answer.quote.strip()!r}")
 
     def classify(self, text: str) -> Prediction:
         """The local answer when it is sure; else the LLM's intent, with the local calibrated

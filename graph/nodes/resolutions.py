@@ -105,39 +105,39 @@ def cancellation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     lang = reply_language(state.get("language") or "en")
     sentence = PHRASES[lang]["cancel_done"].format(order=order["order_id"])
     done = compose(state, runtime, sentence)
-    how = how_to_act(state, runtime, "cancellation_request")
+    how, why = how_to_act(state, runtime, "cancellation_request")
     if how == "review":
         return {
             **_to_review(f"{decision.reason}; cancellations are approved by a person here "
-                         "(action mode review)"),
+                         f"({why})"),
             "proposal": decision.action,
             "proposal_reply": done,
         }  # fmt: skip
     if how == "confirm":
-        return ask_to_confirm(state, runtime, decision.action or "cancel_order", order)
+        asked = ask_to_confirm(state, runtime, decision.action or "cancel_order", order)
+        return {**asked, "reason": f"{asked['reason']} ({why})"}
     return {
         "reply": done,
         "action": decision.action,  # cancel_order or cancel_lines, as the policy decided
-        "reason": decision.reason,
+        "reason": f"{decision.reason} ({why})",
     }
 
 
 def how_to_act(
     state: AgentState, runtime: Runtime[RunContext], intent: str
-) -> Literal["confirm", "direct", "review"]:
-    """The marketplace's action mode for `intent`. `direct` holds only when a second reading by
-    the configured LLM agrees the customer explicitly asks for it now; without an LLM, or when
-    it disagrees or fails, the customer is asked to confirm."""
+) -> tuple[Literal["confirm", "direct", "review"], str]:
+    """The marketplace's action mode for `intent`, and why. `direct` holds only when a second
+    reading by the configured LLM agrees the customer explicitly asks for it now; without an
+    LLM, or when it disagrees or fails, the customer is asked to confirm."""
     services = services_of(runtime)
     mode = services.settings_for(marketplace_of(state)).action_mode(intent)
     if mode != "direct":
-        return mode
+        return mode, f"action mode {mode}"
     order = _order(state)
-    return (
-        "direct"
-        if services.classifier.agrees_explicit(state["text"], intent, order["order_id"])
-        else "confirm"
-    )
+    opinion = services.classifier.second_opinion(state["text"], intent, order["order_id"])
+    if opinion.agrees:
+        return "direct", f"action mode direct: {opinion.why}"
+    return "confirm", f"action mode direct, but {opinion.why}: the customer is asked"
 
 
 def items_text(order: OrderFacts) -> str:
@@ -229,23 +229,21 @@ def address_update(state: AgentState, runtime: Runtime[RunContext]) -> dict[str,
     lang = reply_language(state.get("language") or "en")
     where = one_line(address)
     sentence = PHRASES[lang]["address_done"].format(order=order["order_id"], address=where)
-    how = how_to_act(state, runtime, "address_update")
+    how, why = how_to_act(state, runtime, "address_update")
     if how == "review":
         return {
             **_to_review(f"{decision.reason}; address changes are approved by a person here "
-                         "(action mode review)"),
+                         f"({why})"),
             **proposal,
         }  # fmt: skip
     if how == "confirm":
-        return {
-            **ask_to_confirm(state, runtime, "update_address", order, address),
-            "address": address,
-        }
+        asked = ask_to_confirm(state, runtime, "update_address", order, address)
+        return {**asked, "address": address, "reason": f"{asked['reason']} ({why})"}
     return {
         "reply": compose(state, runtime, sentence),
         "address": address,
         "action": decision.action,
-        "reason": decision.reason,
+        "reason": f"{decision.reason} ({why})",
     }
 
 
