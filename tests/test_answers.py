@@ -105,3 +105,19 @@ def test_the_held_out_answers_were_written_apart_and_never_taken_for_a_yes_wrong
     wrong = [r["text"] for r in rows
              if r["answer"] != "yes" and read_answer(r["text"], "20481-A", r["lang"], known) == "yes"]  # fmt: skip
     assert wrong == []
+
+
+def test_on_the_development_answers_no_refusal_or_doubt_is_a_yes() -> None:
+    """`evals/data/confirm_answers_dev.jsonl`: 300 answers written apart by a helper for tuning
+    the reader (the held-out file is never looked at). What it was tuned to keep: not one
+    refusal or unclear answer read as a yes or a no wrongly, and most yes recognised."""
+    from pathlib import Path
+
+    dev = Path(__file__).parent.parent / "evals" / "data" / "confirm_answers_dev.jsonl"
+    rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()]
+    known = known_words("Espresso cups", "Milk frother", "8 Avenue Jean Jaurès, 31000 Toulouse")
+    read = [(r["answer"], read_answer(r["text"], "55120-B", r["lang"], known)) for r in rows]
+    assert [r for r in read if r[1] == "yes" and r[0] != "yes"] == []
+    assert [r for r in read if r[1] == "no" and r[0] != "no"] == []
+    yes = [got for said, got in read if said == "yes"]
+    assert yes.count("yes") / len(yes) >= 0.85

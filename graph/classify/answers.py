@@ -38,12 +38,30 @@ PHRASES: dict[str, str] = {
     r"\besta bien\b": " zyes ", r"\badelante\b": " zyes ",
     r"\bva bene\b": " zyes ", r"\bd'accordo\b": " zyes ", r"\bcerto che si\b": " zyes ",
     r"\bproceda\b": " zyes ", r"\bprocedete\b": " zyes ", r"\bprocedez\b": " zyes ",
+    # A mail client's signature.
+    r"\b(?:sent from my|envoye de mon|von meinem|enviado desde mi|inviato da(?: mio)?) "
+    r"(?:iphone|ipad|android|samsung|smartphone|mobile|telephone|handy|movil|cellulare)"
+    r"(?: gesendet)?\b": " ",
+    r"\bbrauche ich (?:es |sie |ihn |das )?nicht mehr\b": " ",
+    r"\bsin querer\b": " ",
     # A reason that supports the request, though it holds a negation: neither yes nor no.
     r"\b(?:i )?(?:don'?t|do not|no longer) need (?:it|them|this)(?: any ?more)?\b": " ",
     r"\b(?:je )?n'(?:en )?ai plus besoin(?: de (?:la|le|les))?\b": " ",
     r"\b(?:ich )?brauche (?:es |sie |ihn |das )?nicht mehr\b": " ",
     r"\bya no (?:lo |la |los |las )?necesito\b": " ",
     r"\bnon (?:mi )?serve piu\b": " ", r"\bnon ne ho piu bisogno\b": " ",
+    # Keeping things as they are.
+    r"\b(?:leave|keep) (?:it|them|the (?:order|address))(?: as (?:it )?is)?\b": " zkeep ",
+    r"\bnever ?mind\b": " zkeep ", r"\bdisregard\b": " zkeep ",
+    r"\b(?:current|old|previous) address\b": " zkeep ", r"\bas it is\b": " zkeep ",
+    r"\blaissez tomber\b": " zkeep ", r"\bne changez rien\b": " zkeep ",
+    r"\b(?:ancienne|actuelle) adresse\b": " zkeep ", r"\badresse actuelle\b": " zkeep ",
+    r"\bdoch (?:nicht|behalten)\b": " zkeep ", r"\bhat sich erledigt\b": " zkeep ",
+    r"\b(?:alte|aktuelle|bisherige)n? adresse\b": " zkeep ",
+    r"\bolviden\b": " zkeep ", r"\bdejen(?:la|lo)? como esta\b": " zkeep ",
+    r"\bdireccion (?:de antes|actual|anterior)\b": " zkeep ",
+    r"\b(?:vecchio|precedente) indirizzo\b": " zkeep ", r"\bindirizzo attuale\b": " zkeep ",
+    r"\blasciate\b": " zkeep ",
     r"\bno thanks?\b": " zno ", r"\bno thank you\b": " zno ", r"\bnon merci\b": " zno ",
     r"\bnein danke\b": " zno ", r"\bno gracias\b": " zno ", r"\bno grazie\b": " zno ",
     r"\blascia(?:te)? (?:stare|perdere)\b": " zkeep ", r"\bchanged my mind\b": " zkeep ",
@@ -61,14 +79,14 @@ YES = _vocabulary(
     "perfekt "
     "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
     "confermo confermato confermata confermare certo certamente esatto perfetto giusto "
-    "sicuro okk corretto corretta klar thats zyes"
+    "sicuro okk corretto corretta klar thats sip zyes"
 )
 # "si" is yes in Spanish and Italian (and to a negative question in French) but also "if": a yes
 # only as the first word, alone or followed by a comma, a yes, the action or politeness.
 SI = "si"
 NO = _vocabulary(
     "no nope nah non nein ne nee niet pas nicht kein keine not don't dont never jamais nie "
-    "nunca nada niente nessun nessuna zno"
+    "nunca nada niente nessun nessuna n zno"
 )
 KEEP = _vocabulary(
     "keep keeping garde garder gardons garderai behalten behalte behalt quedo quedarme quedar "
@@ -92,6 +110,8 @@ ACTION = _vocabulary(
     "bestellung auftrag pedido compra ordine ordinazione item items article articles artikel "
     "articulo articulos articolo articoli product produit produkt producto prodotto whole "
     "entire complete toute entiere ganze komplett completo todo tutto intero all"
+    " schicken envienlo mandenlo spedite mandatelo envoyez mandar spedire annulla annullalo "
+    "cancela cancelad "
 )
 FILLER = _vocabulary(
     "please pls plz pleaee thanks thank you thx ty tks many much very lot a merci svp stp "
@@ -113,12 +133,31 @@ FILLER = _vocabulary(
     "finalement finally schliesslich finalmente alla fine pure bitteschon again encore "
     "ancora otra vez bye ciao tschuss adieu "
     # reasons and places that do not change what is asked
-    "like love asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
+    " like love asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
     "errore sbaglio ordered bestellt pedi ordinato twice doppelt veces volte fois by there bas "
     "dort alli li aus "
+    # apologies, urgency, reasons, thanks for help, titles and salutations seen in answers
+    " sorry sry trouble hassle inconvenience apologies apologize apologise desole desolee "
+    "derangement dsl excuse excusez entschuldigung entschuldigen umstande perdon perdona "
+    "perdone molestias disculpe disculpas scusate scusa scusi disturbo urgent urgente "
+    "dringend eilt eilig rapidement vite schnell schnelle subito quickly quick soon "
+    "cheaper elsewhere moins cher ailleurs woanders gunstiger gefunden barato otro lado "
+    "encontre mas meno altrove trovato found moved demenage umgezogen bin mudado trasferito "
+    "sono help aide hilfe ayuda aiuto reactivite antwort respuesta risposta reponse answer "
+    "reply seller vendeur verkaufer vendedor venditore spett geehrte damen herren estimados "
+    "senores senoras dr mr mrs ms mme sig sra sr noch schonen porfa porfavor perfavore x "
+    "avance voraus antemano con les hiermit an nach in en at on au delle dello degli "
+    "bon buono pour moi ok jconfirme c'est quel tout good nice ok sip cancelad cancela "
+    "annulla annullalo "
+    " of them morning as requested ve deux par trouve alles im meiner freundliche viele dos "
+    "querer dell da due cheers bises "
+    " still toujours immer noch todavia ancora actually finalement al final surtout "
+    "confusion vertan trompe equivoque equivoco sbagliato gardez garde tout bloss mejor "
+    "meglio fine "
 )
 POLITE = _vocabulary(
-    "please pls thanks thank merci svp bitte danke gracias por grazie per mille muchas"
+    "please pls plz thanks thank merci svp bitte danke gracias por grazie per mille muchas "
+    " porfa porfavor perfavore x favor favore"
 )
 CONTRAST = _vocabulary(
     "but mais aber pero ma however cependant toutefois jedoch sino pero pero instead "
@@ -132,7 +171,7 @@ SIGN_OFF = _vocabulary(
     "merci danke gracias grazie best cheers bises"
 )
 YES_EMOJI = "👍✅👌✔☑🆗"
-SOFT_EMOJI = "🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋"
+SOFT_EMOJI = "🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
 ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -154,7 +193,8 @@ def read_answer(
     known: Iterable[str] = (),
 ) -> Answer:
     """The customer's answer to a confirmation question about `order_id`."""
-    folded = fold(text).replace("’", "'")
+    # An accented "sí" / "sì" is a yes; only the unaccented one may be "if".
+    folded = fold(re.sub(r"(?i)\bs[íì]\b", " zyes ", text)).replace("’", "'")
     if "?" in folded or "¿" in folded:
         return "unclear"  # a question, however short, is read by a person
     ids = set(ORDER_ID.findall(folded))
@@ -168,9 +208,9 @@ def read_answer(
     folded = folded.replace("\ufe0f", " ")
     for pattern, token in _PHRASES:
         folded = pattern.sub(token, folded)
-    if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"") for c in folded):
+    if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"×¡") for c in folded):
         return "unclear"  # a symbol or an emoji we do not read
-    words = _without_signature(_words(folded))
+    words = [_plain(w, order_id) for w in _without_signature(_words(folded))]
     if not words or len(words) > MAX_WORDS:
         return "unclear"
     known_set = frozenset(known)
@@ -232,6 +272,20 @@ def read_answer(
         if keep or negated_action or not has_action:
             return "no"
     return "unclear"
+
+
+def _plain(word: str, order_id: str) -> str:
+    """A word as the vocabularies spell it: "yesss", "ouiii", "jaaa" are "yes", "oui", "ja";
+    the proposed order's number written without its dash is the order."""
+    if word == fold(order_id).replace("-", ""):
+        return "order"
+    if word in YES or word in FILLER or word in ACTION or word in NO or word in KEEP:
+        return word
+    squeezed = re.sub(r"(\w)\1+$", r"\1", word)  # a letter held at the end
+    for candidate in (squeezed, re.sub(r"(\w)\1+$", r"\1\1", word)):
+        if candidate in YES or candidate == SI:
+            return candidate
+    return word
 
 
 def _words(folded: str) -> list[str]:
