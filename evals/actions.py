@@ -129,14 +129,16 @@ def run_actions(
                 written = _as_written(_address_of(session, order_id), row["text"])
         thread = stack.simulator.state.sim.threads[thread_id]
         replies = [m for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
-        asked = _asked(stack, thread_id) if answer.get("confirmation") == "asked" else None
+        question = _asked(stack, thread_id) if answer.get("confirmation") == "asked" else None
+        asked = question.action if question is not None else None
         acted_before_yes = (
             stack.simulator.state.sim.orders[order_id]["order_state"] == "CANCELED"
             or "shipment.address_change" in done
         )
         yes = after_yes = None
         if asked is not None and WANTED.get(asked) == row["asks"]:
-            yes = next(yeses[(row.get("language", "en"), ABOUT[asked])])
+            assert question is not None
+            yes = as_proposed(next(yeses[(row.get("language", "en"), ABOUT[asked])]), question)
             event = httpx.post(
                 f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
                 json={"body": yes, "order_id": order_id},
@@ -220,14 +222,40 @@ def _address_of(session: Any, order_id: str) -> dict[str, Any]:
     return dict(address or {})
 
 
-def _asked(stack: Any, thread_id: str) -> str | None:
-    """The action of the thread's pending confirmation question."""
+def _asked(stack: Any, thread_id: str) -> Any:
+    """The thread's pending confirmation question (a ConfirmationView), if any."""
     from store.confirmations import pending
     from store.db import session_scope
 
     with session_scope(stack.settings) as session:
-        question = pending(session, thread_id, marketplace="default")
-    return question.action if question is not None else None
+        return pending(session, thread_id, marketplace="default")
+
+
+# What the held-out answers were written about (their brief): order 20481-A, "Wireless
+# headphones", a new address at 12 rue des Lilas, 69003 Lyon.
+WRITTEN_FOR = {"order": "20481-A", "item": "Wireless headphones", "street": "12 rue des Lilas",
+               "zip": "69003", "city": "Lyon"}  # fmt: skip
+
+
+def as_proposed(answer: str, question: Any) -> str:
+    """A held-out answer as the customer would write it to this question: the order, item and
+    address it names are the ones proposed (the answers were written for another order)."""
+    import re
+
+    details = question.details or {}
+    lines = details.get("lines") or []
+    address = details.get("address") or {}
+    swaps = {
+        WRITTEN_FOR["order"]: question.order_id,
+        WRITTEN_FOR["street"]: address.get("street_1"),
+        WRITTEN_FOR["zip"]: address.get("zip_code"),
+        WRITTEN_FOR["city"]: address.get("city"),
+        WRITTEN_FOR["item"]: lines[0]["product"] if lines else None,
+    }
+    for written, proposed in swaps.items():
+        if proposed:
+            answer = re.sub(re.escape(written), str(proposed), answer, flags=re.IGNORECASE)
+    return answer
 
 
 def answer_figures(path: Path = ANSWERS) -> dict[str, Any]:
