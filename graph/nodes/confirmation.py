@@ -69,7 +69,7 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         if answer == "yes":
             _settle(runtime, state, "expired", "a yes after the question expired: nothing done")
             return {
-                **base,
+                "language": language,
                 **for_a_person,
                 "answer": "late",
                 "route": "draft",
@@ -81,7 +81,7 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     if answer == "unclear":
         _settle(runtime, state, "unclear", "not a clear yes or no: read by a person")
         return {
-            **base,
+            "language": language,
             **for_a_person,
             "answer": "unclear",
             "route": "draft",
@@ -190,8 +190,9 @@ def _settle(runtime: Runtime[RunContext], state: AgentState, status: str, outcom
 def after_confirmation(
     state: AgentState, runtime: Runtime[RunContext]
 ) -> Literal["classify", "draft", "human_review", "act"]:
-    """An answer after the question expired is read as any other message; a yes or a no is
-    acted on; anything unclear goes to a person."""
-    if state.get("answer") == "expired":
+    """A yes or a no is acted on. Anything else is classified like any message, so the
+    person it goes to gets a draft for what the customer wrote (an unclear answer and a yes
+    after the question expired stay with a person: `route` keeps their reason)."""
+    if state.get("answer") in ("expired", "unclear", "late"):
         return "classify"
     return after_automation(state, runtime)

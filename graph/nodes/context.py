@@ -134,6 +134,10 @@ def classify(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
 
 def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    if state.get("answer") in ("unclear", "late"):
+        # An answer to a confirmation question that is not a clear yes in time: a person
+        # decides, with the proposed action (graph/nodes/confirmation.py said why).
+        return {"route": "draft", "reason": state.get("reason")}
     settings = services_of(runtime).settings
     thresholds: dict[str, float] = {
         k: v for k, v in settings.automation_thresholds.items() if k in AUTOMATABLE
