@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -266,7 +266,11 @@ def answer_figures(path: Path = ANSWERS) -> dict[str, Any]:
     known = known_words("Wireless headphones", "12 rue des Lilas, 69003 Lyon, France")
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for row in load_answers(path):
-        counts[(row["answer"], read_answer(row["text"], "20481-A", row["lang"], known))] += 1
+        about: Literal["cancel", "address"] = (
+            "address" if row.get("about") == "address" else "cancel"
+        )
+        read = read_answer(row["text"], "20481-A", row["lang"], known, about)
+        counts[(row["answer"], read)] += 1
 
     def total(label: str) -> int:
         return sum(n for (said, _), n in counts.items() if said == label)

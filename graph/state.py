@@ -89,6 +89,7 @@ class AgentState(InputState, total=False):
     answer: str | None  # yes | no | unclear | late (a yes after it expired) | expired
     confirm: dict[str, Any] | None  # a question `act` records once the reply is sent
     settle: dict[str, Any] | None  # {id, status, outcome}: recorded by `act` after acting
+    message_at: str | None  # ISO-8601: when Mirakl says the customer wrote this message
     actions: list[str]
 
 
@@ -107,7 +108,7 @@ def fresh_message_state() -> dict[str, Any]:
         "address": None,
         "reply": None, "reply_to": None,
         "draft": None, "note": None, "decision": None, "reviewer": None, "act_error": None,
-        "awaiting": None, "answer": None, "confirm": None, "settle": None,
+        "awaiting": None, "answer": None, "confirm": None, "settle": None, "message_at": None,
         "actions": [],
     }  # fmt: skip
 

@@ -44,6 +44,7 @@ class MessageCheck:
     # Mirakl's reply clock as read now: since when the shop owes a reply (None: nothing owed)
     reply_needed_since: datetime | None = None
     read_at: datetime | None = None  # when the thread was read (None: it was not)
+    written_at: datetime | None = None  # when Mirakl says the customer wrote it
 
 
 def check_message(
@@ -97,6 +98,7 @@ def check_message(
         attachments=[a.model_dump(mode="json", exclude_none=True) for a in message.attachments],
         reply_needed_since=thread.reply_needed_since,
         read_at=read_at,
+        written_at=message.date_created,
     )
 
 

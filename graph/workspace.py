@@ -17,6 +17,7 @@ from graph.nodes.actions import CLOCK_SKEW
 from graph.processor import Agent
 from graph.verify import record_reading, thread_orders
 from store.audit import perform_once, reply_already_sent
+from store.confirmations import supersede
 from store.models import Message, Thread
 from store.queue import Outcome
 from store.settings import DEFAULT_MARKETPLACE
@@ -116,6 +117,10 @@ def send_manual_reply(
                 f"thread {thread_id} has a newer message than the one you read "
                 "(the customer wrote again, or someone replied): read it, then send"
             )
+    # A person answers: a question csagent asked the customer is no longer awaited.
+    supersede(
+        session, thread_id, marketplace=marketplace, outcome=f"{actor} replied by hand instead"
+    )
     pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
     if agent is not None and pending is not None:
         # The text answers the review as an edit of its reply only: whatever action the review

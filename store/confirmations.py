@@ -45,7 +45,7 @@ class ConfirmationView:
             "asked_at": self.asked_at.isoformat(), "expires_at": self.expires_at.isoformat(),
             "status": self.status, "answered_by": self.answered_by,
             "answered_at": self.answered_at.isoformat() if self.answered_at else None,
-            "outcome": self.outcome,
+            "outcome": self.outcome, "expired": self.status == "pending" and self.expired(),
         }  # fmt: skip
 
 
@@ -139,6 +139,41 @@ def pending(
 ) -> ConfirmationView | None:
     """The question the thread's customer may be answering (expired or not: the caller says)."""
     return latest(session, mirakl_thread_id, marketplace=marketplace, status="pending")
+
+
+def answered_by(
+    session: Session, mirakl_thread_id: str, *, marketplace: str, message_id: str
+) -> ConfirmationView | None:
+    """The question this message already answered (a retried run reads it the same way)."""
+    row = session.scalar(
+        select(Confirmation)
+        .join(Thread, Thread.id == Confirmation.thread_id)
+        .where(
+            Thread.marketplace == marketplace,
+            Thread.mirakl_thread_id == mirakl_thread_id,
+            Confirmation.answered_by == message_id,
+        )
+        .order_by(Confirmation.id.desc())
+        .limit(1)
+    )
+    return _view(row) if row is not None else None
+
+
+def supersede(session: Session, mirakl_thread_id: str, *, marketplace: str, outcome: str) -> None:
+    """A person took the thread over (a reply by hand, a review answered): the customer's next
+    message is no longer an answer to csagent's question."""
+    thread_pk = session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
+        )
+    )
+    if thread_pk is None:
+        return
+    session.execute(
+        update(Confirmation)
+        .where(Confirmation.thread_id == thread_pk, Confirmation.status == "pending")
+        .values(status="superseded", answered_at=datetime.now(UTC), outcome=outcome)
+    )
 
 
 def settle(

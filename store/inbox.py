@@ -211,11 +211,9 @@ class ThreadDetail:
 
 def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | None:
     """ "cancel order 123-A, until 2026-12-08 17:40 UTC": what the customer is asked to confirm
-    (an expired question is not awaited any more)."""
-    if question is None:
-        return None
-    if question.expired(now):
-        return f"{describe(question.action, question.order_id)}: no yes in time"
+    (an expired question is not awaited any more: None)."""
+    if question is None or question.expired(now):
+        return None  # nothing is awaited any more: no yes came in time
     until = question.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"{describe(question.action, question.order_id)}, until {until}"
 

@@ -363,6 +363,46 @@ def test_a_yes_after_the_question_expired_does_nothing_by_itself(
     assert confirmation_of(session, "cancel-expired").status == "expired"
 
 
+def test_a_message_written_before_the_question_is_not_an_answer_to_it(
+    stack: Stack, session: Session
+) -> None:
+    """Two messages queued: "cancel it" then "yes asap". The second was written before csagent
+    asked anything: it is not a yes to a question the customer never saw."""
+    young_order(stack.sim, session, "30000016-A")
+    first = httpx.post(
+        f"{stack.sim.url}/_sim/threads/cancel-queued/customer-message",
+        json={"body": "Please cancel order 30000016-A", "order_id": "30000016-A"},
+    ).json()["event"]
+    second = httpx.post(
+        f"{stack.sim.url}/_sim/threads/cancel-queued/customer-message",
+        json={"body": "yes asap", "order_id": "30000016-A"},
+    ).json()["event"]
+    for event, expected in ((first, "asked"), (second, None)):
+        answer = httpx.post(
+            f"{stack.api}/api/v1/messages", json=event, headers=stack.headers, timeout=300
+        ).json()
+        assert answer["confirmation"] == expected, answer
+    assert stack.order_state("30000016-A") == "WAITING_ACCEPTANCE"
+    assert confirmation_of(session, "cancel-queued").status == "pending"
+
+
+def test_a_reply_by_hand_ends_the_question(stack: Stack, session: Session) -> None:
+    """A person answered instead: the customer's "ok" answers the person, not csagent."""
+    ask_to_cancel(stack, session, "cancel-taken-over", "30000017-A")
+    seen = httpx.get(f"{stack.api}/api/v1/threads/cancel-taken-over", headers=REVIEWER).json()
+    sent = httpx.post(
+        f"{stack.api}/api/v1/threads/cancel-taken-over/reply",
+        json={"text": "We cannot cancel it, please refuse the parcel.",
+              "last_message_id": seen["messages"][-1]["message_id"]},
+        headers=REVIEWER,
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    assert confirmation_of(session, "cancel-taken-over").status == "superseded"
+    answer = stack.customer_writes("cancel-taken-over", "ok", "30000017-A")
+    assert answer["confirmation"] is None
+    assert stack.order_state("30000017-A") == "WAITING_ACCEPTANCE"
+
+
 def test_the_question_survives_a_restart_of_the_agent(stack: Stack, session: Session) -> None:
     """The pending question is a row, not memory: a new process (a fresh graph, no
     checkpoint) reads the yes as the answer to it."""

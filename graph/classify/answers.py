@@ -28,28 +28,40 @@ MAX_WORDS = 30  # longer answers are read by a person
 # Several words that mean one thing, matched before the words are split (folded text).
 PHRASES: dict[str, str] = {
     r"\bgo ahead\b": " zyes ", r"\bsounds good\b": " zyes ", r"\bof course\b": " zyes ",
-    r"\bthat'?s (?:fine|right|correct|ok)\b": " zyes ", r"\bplease do\b": " zyes ",
-    r"\bd'accord\b": " zyes ", r"\bc'est (?:bon|ok|parfait|correct|exact)\b": " zyes ",
+    r"\bthat'?s (?:fine|right|correct|ok)\b(?! ?(?:but|all|it))": " zyes ",
+    r"\bplease do\b": " zyes ",
+    r"\bd'accord\b": " zyes ", r"\bc'est (?:ok|parfait|correct|exact)\b": " zyes ",
     r"\bca marche\b": " zyes ", r"\bbien sur\b": " zyes ", r"\bvolontiers\b": " zyes ",
     r"\ballez-y\b": " zyes ", r"\ballez y\b": " zyes ",
-    r"\bin ordnung\b": " zyes ", r"\bna klar\b": " zyes ", r"\bpasst (?:so)?\b": " zyes ",
-    r"\bpasst\b": " zyes ", r"\bja gerne\b": " zyes ", r"\bgeht klar\b": " zyes ",
+    r"\bin ordnung\b": " zyes ", r"\bna klar\b": " zyes ",
+    r"\bja gerne\b": " zyes ", r"\bgeht klar\b": " zyes ",
     r"\bde acuerdo\b": " zyes ", r"\bpor supuesto\b": " zyes ", r"\bclaro que si\b": " zyes ",
-    r"\besta bien\b": " zyes ", r"\badelante\b": " zyes ",
+    r"\besta bien\b(?! asi)": " zyes ", r"\basi es\b": " zyes ",
+    r"\bso machen\b": " do ", r"\badelante\b": " zyes ",
     r"\bva bene\b": " zyes ", r"\bd'accordo\b": " zyes ", r"\bcerto che si\b": " zyes ",
     r"\bproceda\b": " zyes ", r"\bprocedete\b": " zyes ", r"\bprocedez\b": " zyes ",
     # A mail client's signature.
     r"\b(?:sent from my|envoye de mon|von meinem|enviado desde mi|inviato da(?: mio)?) "
     r"(?:iphone|ipad|android|samsung|smartphone|mobile|telephone|handy|movil|cellulare)"
     r"(?: gesendet)?\b": " ",
-    r"\bbrauche ich (?:es |sie |ihn |das )?nicht mehr\b": " ",
+    r"\bbrauche ich (?:es |sie |ihn |das )?nicht mehr\b": " zneed ",
     r"\bsin querer\b": " ",
+    r"\b(?:ordered|bought) (?:it |them )?(?:twice )?by mistake\b": " zreason ",
+    r"\b(?:commande|achete)e?s? (?:deux fois )?par erreur\b": " zreason ",
+    r"\b(?:aus versehen|versehentlich) (?:doppelt )?bestellt\b": " zreason ",
+    r"\bpedi(?:do)? (?:dos veces )?por error\b": " zreason ",
+    r"\bordinato (?:due volte )?per sbaglio\b": " zreason ",
+    r"\b(?:found (?:it|them) )?cheaper elsewhere\b": " zreason ",
+    r"\b(?:trouve )?moins cher ailleurs\b": " zreason ",
+    r"\bwoanders (?:gunstiger|billiger)(?: gefunden)?\b": " zreason ",
+    r"\b(?:lo )?(?:encontre )?mas barato en otro (?:lado|sitio)\b": " zreason ",
+    r"\b(?:l'ho )?trovato a meno altrove\b": " zreason ",
     # A reason that supports the request, though it holds a negation: neither yes nor no.
-    r"\b(?:i )?(?:don'?t|do not|no longer) need (?:it|them|this)(?: any ?more)?\b": " ",
-    r"\b(?:je )?n'(?:en )?ai plus besoin(?: de (?:la|le|les))?\b": " ",
-    r"\b(?:ich )?brauche (?:es |sie |ihn |das )?nicht mehr\b": " ",
-    r"\bya no (?:lo |la |los |las )?necesito\b": " ",
-    r"\bnon (?:mi )?serve piu\b": " ", r"\bnon ne ho piu bisogno\b": " ",
+    r"\b(?:i )?(?:don'?t|do not|no longer) need (?:it|them|this)(?: any ?more)?\b": " zneed ",
+    r"\b(?:je )?n'(?:en )?ai plus besoin(?: de (?:la|le|les))?\b": " zneed ",
+    r"\b(?:ich )?brauche (?:es |sie |ihn |das )?nicht mehr\b": " zneed ",
+    r"\bya no (?:lo |la |los |las )?necesito\b": " zneed ",
+    r"\bnon (?:mi )?serve piu\b": " zneed ", r"\bnon ne ho piu bisogno\b": " zneed ",
     # Keeping things as they are.
     r"\b(?:leave|keep) (?:it|them|the (?:order|address))(?: as (?:it )?is)?\b": " zkeep ",
     r"\bnever ?mind\b": " zkeep ", r"\bdisregard\b": " zkeep ",
@@ -72,14 +84,14 @@ PHRASES: dict[str, str] = {
 _PHRASES = [(re.compile(p), t) for p, t in PHRASES.items()]
 
 YES = _vocabulary(
-    "yes yeah yep yup ya ok okay oki okey k kk sure confirm confirmed confirming correct "
-    "absolutely definitely exactly agreed agree right perfect fine "
-    "oui ouais ouaip confirme confirmee confirmer parfait exact exactement correct tout "
+    "yes yeah yep yup ok okay oki okey k kk sure confirm confirmed confirming correct "
+    "absolutely definitely exactly agreed agree perfect fine "
+    "oui ouais ouaip confirme confirmee confirmer parfait exact exactement correct "
     "ja jawohl jep jo genau bestatige bestatigt bestatigen richtig korrekt einverstanden gerne "
     "perfekt "
     "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
     "confermo confermato confermata confermare certo certamente esatto perfetto giusto "
-    "sicuro okk corretto corretta klar thats sip zyes"
+    "sicuro okk corretto corretta klar sip zyes"
 )
 # "si" is yes in Spanish and Italian (and to a negative question in French) but also "if": a yes
 # only as the first word, alone or followed by a comma, a yes, the action or politeness.
@@ -90,7 +102,7 @@ NO = _vocabulary(
 )
 KEEP = _vocabulary(
     "keep keeping garde garder gardons garderai behalten behalte behalt quedo quedarme quedar "
-    "mantener mantengo conservo conservare tengo tenerlo tenere tieni zkeep"
+    "mantener mantengo conservo conservare tengo tenerlo tenere tieni gardez gardes zkeep"
 )
 # The action itself, the order, what was proposed.
 ACTION = _vocabulary(
@@ -106,12 +118,13 @@ ACTION = _vocabulary(
     "livrer livraison livrez envoyer liefern lieferung lieferadresse senden entregar entrega "
     "envio enviar consegnare consegna consegnate spedire spedizione address adresse "
     "direccion indirizzo new nouvelle nouvel neue neuen neu nueva nuevo nuova nuovo proceed "
-    "fortfahren proceder procedere do it this that so ainsi so asi cosi order orders commande "
+    "fortfahren proceder procedere do it this that order commande "
     "bestellung auftrag pedido compra ordine ordinazione item items article articles artikel "
     "articulo articulos articolo articoli product produit produkt producto prodotto whole "
     "entire complete toute entiere ganze komplett completo todo tutto intero all"
     " schicken envienlo mandenlo spedite mandatelo envoyez mandar spedire annulla annullalo "
     "cancela cancelad "
+    " zneed "
 )
 FILLER = _vocabulary(
     "please pls plz pleaee thanks thank you thx ty tks many much very lot a merci svp stp "
@@ -131,7 +144,7 @@ FILLER = _vocabulary(
     "vielmals nochmals want wants veux veut voudrais souhaite will mochte mochten mach "
     "mache machen quiero quisiera voglio vorrei ca ll i'll i'd habe hab mir he ho ai hai "
     "finalement finally schliesslich finalmente alla fine pure bitteschon again encore "
-    "ancora otra vez bye ciao tschuss adieu "
+    "ancora   bye ciao tschuss adieu "
     # reasons and places that do not change what is asked
     " like love asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
     "errore sbaglio ordered bestellt pedi ordinato twice doppelt veces volte fois by there bas "
@@ -141,19 +154,19 @@ FILLER = _vocabulary(
     "derangement dsl excuse excusez entschuldigung entschuldigen umstande perdon perdona "
     "perdone molestias disculpe disculpas scusate scusa scusi disturbo urgent urgente "
     "dringend eilt eilig rapidement vite schnell schnelle subito quickly quick soon "
-    "cheaper elsewhere moins cher ailleurs woanders gunstiger gefunden barato otro lado "
-    "encontre mas meno altrove trovato found moved demenage umgezogen bin mudado trasferito "
+    "moved demenage umgezogen bin mudado trasferito "
     "sono help aide hilfe ayuda aiuto reactivite antwort respuesta risposta reponse answer "
     "reply seller vendeur verkaufer vendedor venditore spett geehrte damen herren estimados "
     "senores senoras dr mr mrs ms mme sig sra sr noch schonen porfa porfavor perfavore x "
     "avance voraus antemano con les hiermit an nach in en at on au delle dello degli "
     "bon buono pour moi ok jconfirme c'est quel tout good nice ok sip cancelad cancela "
     "annulla annullalo "
-    " of them morning as requested ve deux par trouve alles im meiner freundliche viele dos "
-    "querer dell da due cheers bises "
+    " of them morning as requested ve  par trouve alles im meiner freundliche viele  "
+    "querer dell da  cheers bises "
     " still toujours immer noch todavia ancora actually finalement al final surtout "
-    "confusion vertan trompe equivoque equivoco sbagliato gardez garde tout bloss mejor "
+    "confusion vertan trompe equivoque equivoco sbagliato bloss mejor "
     "meglio fine "
+    " zreason "
 )
 POLITE = _vocabulary(
     "please pls plz thanks thank merci svp bitte danke gracias por grazie per mille muchas "
@@ -164,12 +177,38 @@ CONTRAST = _vocabulary(
     "plutot stattdessen invece if wenn falls sofern se only seulement uniquement nur solo "
     "solamente soltanto except sauf ausser excepto tranne wait attendez attends warten warte "
     "espera espere aspetta aspettate actually maybe peut-etre peut etre vielleicht quizas "
-    "quiza tal forse probably probablement"
+    "quiza tal forse probably probablement stop jk kidding joke lol mdr forget oublie oubliez "
+    "vergiss vergessen olvidenlo olvidalo olvidelo dimentica dimenticate"
 )
 SIGN_OFF = _vocabulary(
     "regards cordialement saludos saluti grusse gruss lg mfg vg atentamente cordiali thanks "
     "merci danke gracias grazie best cheers bises"
 )
+# Reasons: they support a request that names its action; alone ("ok my mistake") they may as
+# well mean "forget it".
+REASON = _vocabulary(
+    "mistake mistaken error erreur fehler versehen versehentlich equivocacion errore "
+    "sbaglio found trouve gefunden encontre trovato"
+)
+# Which words name which action: an answer naming the other action is not a yes to this one.
+CANCEL_WORDS = frozenset(
+    [*(w for w in ACTION if w.startswith(("cancel", "annul", "storn", "anul"))), "zneed"]
+)
+# "Cancel the cancellation": a verb and the noun of cancelling together is not a yes.
+CANCEL_NOUNS = _vocabulary(
+    "cancellation annulation stornierung storno cancelacion anulacion annullamento"
+)
+ADDRESS_WORDS = _vocabulary(
+    "change changed changer changez changement modifier modifiez modification update andern "
+    "andert anderung aendern aenderung cambiar cambien cambie cambio cambiare cambiate "
+    "modificare modificate modifica deliver delivery send livrer livraison livrez envoyer "
+    "liefern lieferung lieferadresse senden entregar entrega envio enviar consegnare consegna "
+    "consegnate spedire spedizione address adresse direccion indirizzo new nouvelle nouvel neue "
+    "neuen neu nueva nuevo nuova nuovo schicken envienlo mandenlo spedite mandatelo envoyez "
+    "mandar"
+)
+# Elided articles and pronouns that stand alone once an apostrophe is split.
+ELIDED = frozenset("lldjscnmtaeyoiuxk")
 YES_EMOJI = "👍✅👌✔☑🆗"
 SOFT_EMOJI = "🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
 ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
@@ -182,7 +221,7 @@ def known_words(*texts: str | None) -> frozenset[str]:
     words: set[str] = set()
     for text in texts:
         if text:
-            words.update(w for w in WORD.findall(fold(text)) if len(w) > 1)
+            words.update(w for w in WORD.findall(fold(text)) if len(w) > 1 or w.isdigit())
     return frozenset(words)
 
 
@@ -191,8 +230,10 @@ def read_answer(
     order_id: str,
     language: str | None = None,
     known: Iterable[str] = (),
+    about: Literal["cancel", "address"] = "cancel",
 ) -> Answer:
-    """The customer's answer to a confirmation question about `order_id`."""
+    """The customer's answer to a confirmation question about `order_id`: to cancel it, or to
+    deliver it to a new address (`about`)."""
     # An accented "sí" / "sì" is a yes; only the unaccented one may be "if".
     folded = fold(re.sub(r"(?i)\bs[íì]\b", " zyes ", text)).replace("’", "'")
     if "?" in folded or "¿" in folded:
@@ -214,14 +255,15 @@ def read_answer(
     if not words or len(words) > MAX_WORDS:
         return "unclear"
     known_set = frozenset(known)
+    other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
     yes = no = keep = 0
-    negated_action = False
+    negated_action = named_action = reason = False
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else None
         if word == "ma" and after in ACTION:
             continue  # French "ma commande", not Italian "but"
-        if word in CONTRAST:
-            return "unclear"
+        if word in CONTRAST or word in other_action:
+            return "unclear"  # a condition, a "but", or the other action
         if word == SI:
             if all(w in FILLER or w in YES or w == SI for w in words[:i]) and (
                 after is None
@@ -238,39 +280,32 @@ def read_answer(
             yes += 1
         elif word in NO:
             no += 1
-            if i + 1 < len(words) and words[i + 1] in ACTION:
+            if after in ACTION:
                 negated_action = True
         elif word in KEEP:
             keep += 1
-        elif word in ACTION or word in FILLER or word in known_set or word.isdigit():
+        elif word in REASON:
+            reason = True
+        elif word in ACTION:
+            named_action = named_action or word in CANCEL_WORDS | ADDRESS_WORDS
+        elif word in FILLER or word in known_set:
             continue
-        elif len(word) == 1:
-            continue  # an initial, an elided article
+        elif word.isdigit() or len(word) == 1:
+            # A number or a letter is the proposal's (its address) or an elided article; any
+            # other may name another order, an item count, another house number.
+            if word not in known_set and word not in ELIDED:
+                return "unclear"
         else:
             return "unclear"
+    verbs = {w for w in words if w in CANCEL_WORDS and w not in CANCEL_NOUNS}
+    if verbs and any(w in CANCEL_NOUNS for w in words):
+        return "unclear"  # "cancel the cancellation"
+    if reason and not named_action:
+        return "unclear"  # "ok my mistake" may as well mean "forget it"
     if yes and not (no or keep):
         return "yes"
-    if (no or keep) and not yes:
-        has_action = any(
-            w in ACTION and w not in FILLER
-            for w in words
-            if w
-            not in (
-                "it",
-                "this",
-                "that",
-                "so",
-                "do",
-                "order",
-                "commande",
-                "bestellung",
-                "pedido",
-                "ordine",
-                "all",
-            )
-        )
-        if keep or negated_action or not has_action:
-            return "no"
+    if (no or keep) and not yes and (keep or negated_action or not named_action):
+        return "no"
     return "unclear"
 
 
@@ -301,8 +336,11 @@ def _words(folded: str) -> list[str]:
 
 
 def _without_signature(words: list[str]) -> list[str]:
-    """A sign-off and up to three words after it (a name) are not part of the answer."""
+    """A sign-off and up to three name-like words after it are not part of the answer; words
+    after it that say something (a no, a "but", an action) are kept and read."""
+    said = YES | NO | KEEP | CONTRAST | ACTION | REASON | {SI}
     for i in range(len(words) - 1, -1, -1):
-        if words[i] in SIGN_OFF and len(words) - i - 1 <= 3:
+        tail = words[i + 1 :]
+        if words[i] in SIGN_OFF and len(tail) <= 3 and not any(w in said for w in tail):
             return words[: i + 1]
     return words

@@ -14,7 +14,7 @@ from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, marketplace_of
 from store.audit import perform_once
 from store.business import mark_order_cancelled
-from store.confirmations import ask, settle
+from store.confirmations import ask, settle, supersede
 from store.facts import OrderFacts
 from store.metrics import stage
 from store.threads import close_thread, record_outbound
@@ -101,9 +101,12 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 raise ActionFailed(f"address change refused: {result['error']}")
             return {"address": address}
 
+        # Once per confirmed question (a second yes changes nothing), else once per message.
+        question = (state.get("settle") or {}).get("id")
         perform_once(
             services.sessions,
-            key=f"address:{order['order_id']}:{state['message_id']}",
+            key=f"address:{order['order_id']}:"
+            + (f"confirmation:{question}" if question else state["message_id"]),
             action="shipment.address_change",
             payload={"thread": state["thread_id"], "order": order["order_id"]},
             act=change,
@@ -230,6 +233,13 @@ def send_reply(state: AgentState, runtime: Runtime[RunContext], reply: str) -> N
 
 def close(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     actor_type, actor = actor_of(state)
+    if state.get("decision") == "ignored":
+        # A reviewer closed it: the customer's next message answers no question of csagent's.
+        with transaction(runtime) as session:
+            supersede(
+                session, state["thread_id"], marketplace=marketplace_of(state),
+                outcome=f"the thread was closed by {actor}",
+            )  # fmt: skip
     perform_once(
         services_of(runtime).sessions,
         key=f"close:{state['thread_id']}:{state['message_id']}",

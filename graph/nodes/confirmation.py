@@ -38,13 +38,14 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     address: Address | None = details.get("address")
     conversation = state.get("conversation")
     known = known_words(
-        *(line.get("product") for line in details.get("lines", [])),
+        *(f"{line.get('qty')} {line.get('product')}" for line in details.get("lines", [])),
         one_line(address) if address else None,
         address.get("country") if address else None,
         state.get("customer_name"),
         conversation.get("customer_name") if conversation else None,
     )
-    answer = read_answer(state["text"], order_id, state.get("language"), known)
+    about: Literal["cancel", "address"] = "address" if action == "update_address" else "cancel"
+    answer = read_answer(state["text"], order_id, state.get("language"), known, about)
     what = describe(action, order_id)
     # Shown like a classification: the thread is about what was asked.
     base: dict[str, Any] = {
@@ -60,9 +61,12 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             order=order_id, address=one_line(address) if address else ""
         ),
     )
-    for_a_person = {
-        "proposal": action,
-        "proposal_reply": done_reply,
+    # A reviewer may still carry it out, only on the order read again in this run.
+    order = state.get("order")
+    readable = order is not None and order["order_id"] == order_id and not state.get("problem")
+    for_a_person: dict[str, Any] = {
+        "proposal": action if readable else None,
+        "proposal_reply": done_reply if readable else None,
         **({"address": address} if address else {}),
     }
     if datetime.now(UTC) >= datetime.fromisoformat(awaiting["expires_at"]):
@@ -126,6 +130,12 @@ def _on_yes(
         return to_person(f"it could not be verified ({state.get('problem')})")
     if order is None or order["order_id"] != order_id:
         return to_person(f"order {order_id} could not be read again from Mirakl")
+    # The seller's switches as they are now, not as they were when the question was asked.
+    settings = services_of(runtime).settings_for(marketplace_of(state))
+    if settings.automation_mode == "off":
+        return to_person("automation is off")
+    if settings.action_mode(INTENT_OF[action]) == "review":
+        return to_person("this marketplace's action mode is now review")
     lang = reply_language(state.get("language") or "en")
     confirmed = {
         "id": awaiting["id"], "status": "confirmed", "outcome": "the customer said yes: done",
@@ -140,12 +150,11 @@ def _on_yes(
                 "reason": f"order {order_id} is already cancelled on Mirakl",
                 "settle": confirmed,
             }
-        settings = services_of(runtime).settings_for(marketplace_of(state))
         created = datetime.fromisoformat(order["created"]) if order["created"] else None
-        # The window is measured when the customer asked, the order's state now.
+        # The order's state and the seller's window, both as they are now.
         decision = cancellation_policy(
-            order["state"], created, order["shipment_status"],
-            datetime.fromisoformat(awaiting["requested_at"]), settings.cancellation_window_hours,
+            order["state"], created, order["shipment_status"], datetime.now(UTC),
+            settings.cancellation_window_hours,
         )  # fmt: skip
         if decision.allowed:
             return {

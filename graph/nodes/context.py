@@ -17,7 +17,7 @@ from graph.policies import automation_route, extract_order_ids
 from graph.services import RunContext, services_of, transaction
 from graph.state import AgentState, Route, fresh_message_state, marketplace_of
 from graph.verify import OrderReading, check_message, read_orders, record_reading
-from store.confirmations import pending
+from store.confirmations import answered_by, pending
 from store.metrics import stage
 from store.settings import DEFAULT_MARKETPLACE
 from store.threads import (
@@ -50,11 +50,16 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         reading = OrderReading()
         awaiting = None
         if check.verification == "verified":
-            # A question the customer may be answering: its order is read again now.
+            # A question the customer may be answering (one asked before the message was
+            # written; on a retried run, the one it already answered): its order is read again.
             with services.sessions.begin() as own:
-                awaiting = pending(own, thread_id, marketplace=marketplace)
+                awaiting = answered_by(
+                    own, thread_id, marketplace=marketplace, message_id=message_id
+                ) or pending(own, thread_id, marketplace=marketplace)
+            if awaiting is not None and check.written_at and check.written_at < awaiting.asked_at:
+                awaiting = None  # written before the question: not an answer to it
             named = extract_order_ids(text)
-            if awaiting is not None and awaiting.order_id not in named:
+            if awaiting is not None and not awaiting.expired() and not named:
                 named.append(awaiting.order_id)
             reading = read_orders(mirakl, check.customer_id, check.order_id, named)
     if reading.read:
@@ -94,6 +99,7 @@ def load_context(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         "customer_name": conversation["customer_name"],
         "order": reading.order,
         "awaiting": awaiting.as_dict() if awaiting is not None else None,
+        "message_at": check.written_at.isoformat() if check.written_at else None,
     }
 
 

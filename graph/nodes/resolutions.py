@@ -160,7 +160,9 @@ def ask_to_confirm(
     question once the reply is sent, and the customer's answer is read by the `confirmation`
     node (graph/nodes/confirmation.py)."""
     settings = services_of(runtime).settings_for(marketplace_of(state))
-    now = datetime.now(UTC)
+    # From when the customer wrote (Mirakl's date), so a retried run words the question alike.
+    written = state.get("message_at")
+    now = datetime.fromisoformat(written) if written else datetime.now(UTC)
     until = now + timedelta(hours=settings.confirmation_hours)
     lang = reply_language(state.get("language") or "en")
     until_text = until.strftime("%Y-%m-%d %H:%M UTC")

@@ -310,6 +310,13 @@ def review_update(answer: ReviewAnswer, state: AgentState) -> dict[str, Any]:
         update["note"] = answer.note
     elif answer.decision == "ignored":
         update["reply"] = None
+    if answer.decision in ("edited", "responded", "ignored"):
+        # The reviewer's own text is sent, not csagent's question: no yes is awaited after it.
+        update["confirm"] = None
+    settled = state.get("settle")
+    if settled and settled.get("status") == "confirmed" and update.get("action") == "send_reply":
+        update["settle"] = {**settled, "outcome": "the customer said yes; a reviewer answered "
+                            "without carrying it out"}  # fmt: skip
     return update
 
 
