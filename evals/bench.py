@@ -282,6 +282,7 @@ def hostile_readers() -> dict[str, Callable[[str], Any]]:
     from graph.address import parse_address
     from graph.claims import unsupported_claims
     from graph.classify.answers import known_words, read_answer
+    from graph.classify.courtesy import core_text
     from graph.classify.explicit import conditional, explicit_request
     from graph.policies import extract_order_ids
     from graph.replies import says_received, wants
@@ -315,6 +316,7 @@ def hostile_readers() -> dict[str, Callable[[str], Any]]:
         "claims (sources)": lambda t: unsupported_claims("Le 4 novembre, 12 EUR.", [t]),
         "received": says_received,
         "wants": wanted,
+        "courtesy": core_text,
         "confirmation answer": lambda t: [
             read_answer(t, "20481-A", lang, known_words("Wireless headphones"))
             for lang in languages

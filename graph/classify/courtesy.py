@@ -31,14 +31,27 @@ CLOSING = re.compile(
     r"freundliche\s+gr(?:ü|ue|u)(?:ß|ss)e|viele\s+gr(?:ü|ue|u)(?:ß|ss)e|lg|mfg|vg|"
     r"gracias|muchas\s+gracias|saludos|un\s+saludo|atentamente|cordialmente|"
     r"grazie|cordiali\s+saluti|distinti\s+saluti|saluti|un\s+saluto)\b[^\n.!?]{0,40}"
-    r"[.!?]*\s*(?:\n[^\n]{0,40})?\s*)+$",
+    r"[.!?]*\s*(?:\n[^\n]{0,40})?\s*)$",
     Flags,
 )
+
+
+# Courtesy opens and closes a message: only its first and last characters are read, so any text
+# is read in bounded time (a message may be 20,000 hostile characters).
+HEAD, TAIL, CLOSINGS = 160, 240, 4
 
 
 def core_text(text: str) -> str:
     """The message without its opening salutation and closing thanks or signature; the whole
     message when nothing else would be left."""
-    core = OPENING.sub("", OPENING.sub("", text, count=1), count=1)  # "Madame, Monsieur,"
-    core = CLOSING.sub("", core).strip()
+    head = OPENING.sub("", OPENING.sub("", text[:HEAD], count=1), count=1)  # "Madame, Monsieur,"
+    core = head + text[HEAD:]
+    cut = max(0, len(core) - TAIL)
+    body, tail = core[:cut], core[cut:]
+    for _ in range(CLOSINGS):  # "Merci. Cordialement, Marie": one closing at a time
+        shorter = CLOSING.sub("", tail, count=1)
+        if shorter == tail:
+            break
+        tail = shorter
+    core = (body + tail).strip()
     return core if re.search(r"\w{2}", core) else text.strip()
