@@ -205,3 +205,20 @@ def test_on_the_development_answers_no_refusal_or_doubt_is_a_yes() -> None:
     assert [r for r in read if r[1] == "no" and r[0] != "no"] == []
     yes = [got for said, got in read if said == "yes"]
     assert yes.count("yes") / len(yes) >= 0.8
+
+
+def test_an_item_count_is_not_part_of_what_was_proposed() -> None:
+    """The question names "1 × Wireless headphones"; "cancel 1 of them" asks for part of it."""
+    from graph.nodes.confirmation import proposal_words
+
+    known = proposal_words(
+        {"lines": [{"qty": 1, "product": "Wireless headphones", "price": "59.90"}]}, "Ana Ruiz"
+    )
+    assert read_answer("yes cancel 1 of them", "20481-A", "en", known) == "unclear"
+    assert read_answer("Yes, cancel the wireless headphones. Ana", "20481-A", "en", known) == "yes"
+    address = proposal_words({"address": {"street_1": "12 rue des Lilas", "zip_code": "69003",
+                                          "city": "Lyon", "country": "FR"}})  # fmt: skip
+    assert (
+        read_answer("Oui, 12 rue des Lilas, 69003 Lyon", "20481-A", "fr", address, "address")
+        == "yes"
+    )

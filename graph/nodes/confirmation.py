@@ -37,10 +37,8 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     details = awaiting.get("details") or {}
     address: Address | None = details.get("address")
     conversation = state.get("conversation")
-    known = known_words(
-        *(f"{line.get('qty')} {line.get('product')}" for line in details.get("lines", [])),
-        one_line(address) if address else None,
-        address.get("country") if address else None,
+    known = proposal_words(
+        details,
         state.get("customer_name"),
         conversation.get("customer_name") if conversation else None,
     )
@@ -105,6 +103,19 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
                        "said no: nothing done"},
         }  # fmt: skip
     return {**base, "answer": "yes", **_on_yes(state, runtime, awaiting, for_a_person)}  # type: ignore[arg-type]
+
+
+def proposal_words(details: dict[str, Any], *names: str | None) -> frozenset[str]:
+    """What an answer may name without saying anything new: the items' names, the new address
+    (its numbers included) and the customer's names. Not the item counts: "cancel 1 of them"
+    asks for part of the order, which is not what was proposed."""
+    address = details.get("address")
+    return known_words(
+        *(line.get("product") for line in details.get("lines", [])),
+        one_line(address) if address else None,
+        address.get("country") if address else None,
+        *names,
+    )
 
 
 def _on_yes(
