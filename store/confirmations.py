@@ -70,15 +70,21 @@ def _view(row: Confirmation) -> ConfirmationView:
     )  # fmt: skip
 
 
-def _thread_pk(session: Session, mirakl_thread_id: str, marketplace: str) -> int:
-    pk = session.scalar(
+def _thread_pk(session: Session, mirakl_thread_id: str, marketplace: str) -> int | None:
+    return session.scalar(
         select(Thread.id).where(
             Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
         )
     )
-    if pk is None:
-        raise LookupError(f"thread {mirakl_thread_id} is not stored")
-    return int(pk)
+
+
+def _of_thread(mirakl_thread_id: str, marketplace: str) -> Any:
+    """The thread's questions, to be narrowed and ordered."""
+    return (
+        select(Confirmation)
+        .join(Thread, Thread.id == Confirmation.thread_id)
+        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
+    )
 
 
 def ask(
@@ -97,6 +103,8 @@ def ask(
     """Record the question (once per customer request: a retried run adds nothing). An earlier
     question of the thread still pending is superseded: only the newest can be answered."""
     thread_pk = _thread_pk(session, mirakl_thread_id, marketplace)
+    if thread_pk is None:
+        raise LookupError(f"thread {mirakl_thread_id} is not stored")
     session.execute(
         update(Confirmation)
         .where(
@@ -122,9 +130,7 @@ def latest(
 ) -> ConfirmationView | None:
     """The thread's newest confirmation (with `status`, only one in that status)."""
     query = (
-        select(Confirmation)
-        .join(Thread, Thread.id == Confirmation.thread_id)
-        .where(Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id)
+        _of_thread(mirakl_thread_id, marketplace)
         .order_by(Confirmation.asked_at.desc(), Confirmation.id.desc())
         .limit(1)
     )
@@ -146,13 +152,8 @@ def answered_by(
 ) -> ConfirmationView | None:
     """The question this message already answered (a retried run reads it the same way)."""
     row = session.scalar(
-        select(Confirmation)
-        .join(Thread, Thread.id == Confirmation.thread_id)
-        .where(
-            Thread.marketplace == marketplace,
-            Thread.mirakl_thread_id == mirakl_thread_id,
-            Confirmation.answered_by == message_id,
-        )
+        _of_thread(mirakl_thread_id, marketplace)
+        .where(Confirmation.answered_by == message_id)
         .order_by(Confirmation.id.desc())
         .limit(1)
     )
@@ -162,11 +163,7 @@ def answered_by(
 def supersede(session: Session, mirakl_thread_id: str, *, marketplace: str, outcome: str) -> None:
     """A person took the thread over (a reply by hand, a review answered): the customer's next
     message is no longer an answer to csagent's question."""
-    thread_pk = session.scalar(
-        select(Thread.id).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
-        )
-    )
+    thread_pk = _thread_pk(session, mirakl_thread_id, marketplace)
     if thread_pk is None:
         return
     session.execute(

@@ -67,29 +67,30 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         "proposal_reply": done_reply if readable else None,
         **({"address": address} if address else {}),
     }
+
+    def to_a_person(read_as: str, reason: str) -> dict[str, Any]:
+        """Nothing done: a person decides, with the proposal (classified first, see
+        after_confirmation, so the draft answers what the customer wrote)."""
+        return {"language": language, **for_a_person, "answer": read_as, "route": "draft",
+                "reason": reason}  # fmt: skip
+
     if datetime.now(UTC) >= datetime.fromisoformat(awaiting["expires_at"]):
         if answer == "yes":
             _settle(runtime, state, "expired", "a yes after the question expired: nothing done")
-            return {
-                "language": language,
-                **for_a_person,
-                "answer": "late",
-                "route": "draft",
-                "reason": f"the customer said yes ({what}) after the question expired "
+            return to_a_person(
+                "late",
+                f"the customer said yes ({what}) after the question expired "
                 f"({awaiting['expires_at'][:16]}Z): nothing was done; a person decides",
-            }
+            )
         _settle(runtime, state, "expired", "no yes before it expired: nothing done")
         return {"answer": "expired"}  # the message is read as any other
     if answer == "unclear":
         _settle(runtime, state, "unclear", "not a clear yes or no: read by a person")
-        return {
-            "language": language,
-            **for_a_person,
-            "answer": "unclear",
-            "route": "draft",
-            "reason": f"the customer's answer to the question ({what}) is not a clear "
-            "yes or no: nothing was done",
-        }
+        return to_a_person(
+            "unclear",
+            f"the customer's answer to the question ({what}) is not a clear yes or no: "
+            "nothing was done",
+        )
     if answer == "no":
         kept = "address_kept" if action == "update_address" else "cancel_kept"
         return {
