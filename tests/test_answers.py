@@ -222,3 +222,23 @@ def test_an_item_count_is_not_part_of_what_was_proposed() -> None:
         read_answer("Oui, 12 rue des Lilas, 69003 Lyon", "20481-A", "fr", address, "address")
         == "yes"
     )
+
+
+def test_colloquial_yes_typos_and_a_restated_count_are_read() -> None:
+    known = known_words("Wireless headphones")
+    for lang, said in [("de", "Ja passt, alles stornieren"), ("en", "Yess please cancle"),
+                       ("en", "Yes, I confirm the cancellation (1 x Wireless headphones)."),
+                       ("de", "JA zur Adressänderung, danke")]:  # fmt: skip
+        about = "address" if "Adress" in said else "cancel"
+        assert read_answer(said, "20481-A", lang, known, about) == "yes", said
+
+
+def test_fine_as_it_is_and_restatements_of_other_things_go_to_a_person() -> None:
+    """"Fine as it is" may mean "leave it"; a count outside a restatement, another item or
+    another order in a restatement may ask for something else."""
+    known = known_words("Wireless headphones")
+    for said in ["Sì, va bene così", "passt schon", "Sí, así está bien",
+                 "Yes, I confirm the cancellation (2 x Phone charger).",
+                 "yes cancel the other order", "oui annulez les deux",
+                 "ja, Adressänderung und stornieren"]:  # fmt: skip
+        assert read_answer(said, "20481-A", None, known) != "yes", said

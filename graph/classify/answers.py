@@ -27,6 +27,8 @@ MAX_WORDS = 30  # longer answers are read by a person
 
 # Several words that mean one thing, matched before the words are split (folded text).
 PHRASES: dict[str, str] = {
+    # "Fine as it is" may as well mean "leave it": a person reads it.
+    r"\basi esta bien\b": " zhuh ", r"\bpasst schon\b": " zhuh ", r"\bva bene cosi\b": " zhuh ",
     r"\bgo ahead\b": " zyes ", r"\bsounds good\b": " zyes ", r"\bof course\b": " zyes ",
     r"\bthat'?s (?:fine|right|correct|ok)\b(?! ?(?:but|all|it))": " zyes ",
     r"\bplease do\b": " zyes ",
@@ -45,7 +47,7 @@ PHRASES: dict[str, str] = {
     r"(?:iphone|ipad|android|samsung|smartphone|mobile|telephone|handy|movil|cellulare)"
     r"(?: gesendet)?\b": " ",
     r"\bbrauche ich (?:es |sie |ihn |das )?nicht mehr\b": " zneed ",
-    r"\bsin querer\b": " ",
+    r"\bsin querer\b": " ", r"\bdos veces\b": " ",
     r"\b(?:ordered|bought) (?:it |them )?(?:twice )?by mistake\b": " zreason ",
     r"\b(?:commande|achete)e?s? (?:deux fois )?par erreur\b": " zreason ",
     r"\b(?:aus versehen|versehentlich) (?:doppelt )?bestellt\b": " zreason ",
@@ -88,7 +90,7 @@ YES = _vocabulary(
     "absolutely definitely exactly agreed agree perfect fine "
     "oui ouais ouaip confirme confirmee confirmer parfait exact exactement correct "
     "ja jawohl jep jo genau bestatige bestatigt bestatigen richtig korrekt einverstanden gerne "
-    "perfekt "
+    "perfekt passt "
     "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
     "confermo confermato confermata confermare certo certamente esatto perfetto giusto "
     "sicuro okk corretto corretta klar sip zyes"
@@ -123,7 +125,8 @@ ACTION = _vocabulary(
     "articulo articulos articolo articoli product produit produkt producto prodotto whole "
     "entire complete toute entiere ganze komplett completo todo tutto intero all"
     " schicken envienlo mandenlo spedite mandatelo envoyez mandar spedire annulla annullalo "
-    "cancela cancelad "
+    "cancela cancelad cancle cancell cancl cancellare annuller stonieren storniern "
+    "adressanderung adressaenderung adresswechsel cambiamento "
     " zneed "
 )
 FILLER = _vocabulary(
@@ -165,7 +168,7 @@ FILLER = _vocabulary(
     "querer dell da  cheers bises "
     " still toujours immer noch todavia ancora actually finalement al final surtout "
     "confusion vertan trompe equivoque equivoco sbagliato bloss mejor "
-    "meglio fine "
+    "meglio fine so ya "
     " zreason "
 )
 POLITE = _vocabulary(
@@ -192,7 +195,10 @@ REASON = _vocabulary(
 )
 # Which words name which action: an answer naming the other action is not a yes to this one.
 CANCEL_WORDS = frozenset(
-    [*(w for w in ACTION if w.startswith(("cancel", "annul", "storn", "anul"))), "zneed"]
+    [
+        *(w for w in ACTION if w.startswith(("cancel", "annul", "storn", "anul"))),
+        *["cancle", "cancl", "stonieren", "zneed"],
+    ]
 )
 # "Cancel the cancellation": a verb and the noun of cancelling together is not a yes.
 CANCEL_NOUNS = _vocabulary(
@@ -205,13 +211,16 @@ ADDRESS_WORDS = _vocabulary(
     "liefern lieferung lieferadresse senden entregar entrega envio enviar consegnare consegna "
     "consegnate spedire spedizione address adresse direccion indirizzo new nouvelle nouvel neue "
     "neuen neu nueva nuevo nuova nuovo schicken envienlo mandenlo spedite mandatelo envoyez "
-    "mandar"
+    "mandar adressanderung adressaenderung adresswechsel cambiamento"
 )
 # Elided articles and pronouns that stand alone once an apostrophe is split.
 ELIDED = frozenset("lldjscnmtaeyoiuxk")
 YES_EMOJI = "👍✅👌✔☑🆗"
 SOFT_EMOJI = "🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
 ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
+# An item count in a restatement, "(2 x Espresso cups)": the items are read, not the count.
+COUNT = re.compile(r"\(([^()\n]{0,120})\)")
+COUNT_IN = re.compile(r"\b\d{1,3} ?[x×]\s|\b[x×] ?\d{1,3}\b")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -249,6 +258,7 @@ def read_answer(
     folded = folded.replace("\ufe0f", " ")
     for pattern, token in _PHRASES:
         folded = pattern.sub(token, folded)
+    folded = COUNT.sub(lambda m: f" {COUNT_IN.sub(' ', m.group(1) + ' ')} ", folded)
     if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"×¡") for c in folded):
         return "unclear"  # a symbol or an emoji we do not read
     words = [_plain(w, order_id) for w in _without_signature(_words(folded))]
