@@ -234,7 +234,7 @@ def test_colloquial_yes_typos_and_a_restated_count_are_read() -> None:
 
 
 def test_fine_as_it_is_and_restatements_of_other_things_go_to_a_person() -> None:
-    """"Fine as it is" may mean "leave it"; a count outside a restatement, another item or
+    """A "fine as it is" may mean "leave it"; a count outside a restatement, another item or
     another order in a restatement may ask for something else."""
     known = known_words("Wireless headphones")
     for said in ["Sì, va bene così", "passt schon", "Sí, así está bien",
