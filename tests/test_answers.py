@@ -229,8 +229,10 @@ def test_colloquial_yes_typos_and_a_restated_count_are_read() -> None:
     for lang, said in [("de", "Ja passt, alles stornieren"), ("en", "Yess please cancle"),
                        ("en", "Yes, I confirm the cancellation (1 x Wireless headphones)."),
                        ("de", "JA zur Adressänderung, danke")]:  # fmt: skip
-        about = "address" if "Adress" in said else "cancel"
-        assert read_answer(said, "20481-A", lang, known, about) == "yes", said
+        if "Adress" in said:
+            assert read_answer(said, "20481-A", lang, known, "address") == "yes", said
+        else:
+            assert read_answer(said, "20481-A", lang, known) == "yes", said
 
 
 def test_fine_as_it_is_and_restatements_of_other_things_go_to_a_person() -> None:
@@ -242,3 +244,66 @@ def test_fine_as_it_is_and_restatements_of_other_things_go_to_a_person() -> None
                  "yes cancel the other order", "oui annulez les deux",
                  "ja, Adressänderung und stornieren"]:  # fmt: skip
         assert read_answer(said, "20481-A", None, known) != "yes", said
+
+
+def test_a_yes_then_a_reason_in_words_the_reader_does_not_know() -> None:
+    """A clear yes, then why: a wrong size, a gift already received, a move, a better price."""
+    known = known_words("Cotton dress - Size 38", "25 Boulevard de la Liberté, 59000 Lille")
+    for lang, said, about in [
+        ("en", "yeah go ahead and cancel it, bought the wrong size", "cancel"),
+        ("en", "yes!! sorry, my sister already got him one", "cancel"),
+        ("fr", "Oui merci, je me suis trompée de taille", "cancel"),
+        ("de", "Ja, ich bestätige. Wir haben das Set schon geschenkt bekommen.", "cancel"),
+        ("it", "Sì, confermo. L'ho trovata a meno in negozio.", "cancel"),
+        ("fr", "Oui parfait, j'ai déménagé la semaine dernière", "address"),
+    ]:
+        assert read_answer(said, "20481-A", lang, known, about) == "yes", said  # type: ignore[arg-type]
+
+
+def test_after_a_yes_a_doubt_a_condition_or_another_wish_goes_to_a_person() -> None:
+    known = known_words("Cotton dress - Size 38")
+    for said in [
+        "Yes. Hold on, I already asked my wife first",
+        "Oui, mais j'ai déjà payé les frais",
+        "Ja. Bitte erstatten Sie es auf die andere Karte, falsche Größe",
+        "Sí, por favor. Quiero otra talla",
+        "Sì, ho sbagliato taglia, mandatemi la 40",
+        "oui désolé, erreur",  # "sorry, my mistake" may as well mean "forget it"
+        "yes, wrong size, send it to my office",
+        "Yes, found it cheaper. Tomorrow is fine",
+    ]:
+        assert read_answer(said, "20481-A", None, known) != "yes", said
+
+
+def test_both_is_the_whole_order_only_when_two_items_were_proposed() -> None:
+    from graph.nodes.confirmation import proposal_words
+
+    two = proposal_words({"lines": [{"product": "Plush dinosaur"}, {"product": "Puzzle"}]})
+    three = proposal_words(
+        {"lines": [{"product": "Plush dinosaur"}, {"product": "Puzzle"}, {"product": "Ball"}]}
+    )
+    assert read_answer("Sì, annullate tutti e due", "20481-A", "it", two) == "yes"
+    assert read_answer("Ja, beides stornieren bitte", "20481-A", "de", two) == "yes"
+    assert read_answer("Ja, beides stornieren bitte", "20481-A", "de", three) == "unclear"
+
+
+def test_on_the_second_development_answers_no_refusal_or_doubt_is_a_yes() -> None:
+    """`evals/data/confirm_answers_dev2.jsonl`: 320 answers written apart by a second helper,
+    each with its own proposal (items, address, customer), to measure the reader on text it had
+    not met; since then tuned on. Not one refusal or doubt read as a yes or a no wrongly."""
+    from pathlib import Path
+
+    from graph.nodes.confirmation import proposal_words
+
+    dev = Path(__file__).parent.parent / "evals" / "data" / "confirm_answers_dev2.jsonl"
+    rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()]
+    read = []
+    for r in rows:
+        details = {"lines": [{"product": p} for p in r["items"]]}
+        known = proposal_words(details, r["address"], r["customer"])
+        got = read_answer(r["text"], r["order_id"], r["lang"], known, r["about"])
+        read.append((r["answer"], got))
+    assert [r for r in read if r[1] == "yes" and r[0] != "yes"] == []
+    assert [r for r in read if r[1] == "no" and r[0] != "no"] == []
+    yes = [got for said, got in read if said == "yes"]
+    assert yes.count("yes") / len(yes) >= 0.85

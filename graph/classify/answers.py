@@ -29,6 +29,16 @@ MAX_WORDS = 30  # longer answers are read by a person
 PHRASES: dict[str, str] = {
     # "Fine as it is" may as well mean "leave it": a person reads it.
     r"\basi esta bien\b": " zhuh ", r"\bpasst schon\b": " zhuh ", r"\bva bene cosi\b": " zhuh ",
+    # As soon as possible: urgency, not a condition.
+    r"\b(?:as soon as possible|le plus (?:vite|rapidement) possible|au plus vite|(?:so )?"
+    r"schnell wie moglich|(?:lo )?antes posible|cuanto antes(?: mejor)?|(?:il )?prima possibile"
+    r"|al piu presto)\b": " ",
+    # Both items, when two were proposed (graph/nodes/confirmation.py knows how many).
+    r"\b(?:both|les deux|beides?|los dos|las dos|ambos|ambas|tutti e due|tutte e due|entrambi"
+    r"|entrambe)\b": " zboth ",
+    # Pointing at the address read back.
+    r"\b(?:that'?s the one|c'est (?:bien )?(?:celle-la|celle la|ca)|esa es|e quella|das ist sie)"
+    r"\b": " zyes ",
     r"\bgo ahead\b": " zyes ", r"\bsounds good\b": " zyes ", r"\bof course\b": " zyes ",
     r"\bthat'?s (?:fine|right|correct|ok)\b(?! ?(?:but|all|it))": " zyes ",
     r"\bplease do\b": " zyes ",
@@ -45,7 +55,8 @@ PHRASES: dict[str, str] = {
     # A mail client's signature.
     r"\b(?:sent from my|envoye de mon|von meinem|enviado desde mi|inviato da(?: mio)?) "
     r"(?:iphone|ipad|android|samsung|smartphone|mobile|telephone|handy|movil|cellulare)"
-    r"(?: gesendet)?\b": " ",
+    r"(?: galaxy| pixel)?(?: gesendet)?\b": " ",
+    r"\bgesendet von meinem (?:iphone|ipad|android|samsung|smartphone|handy)\b": " ",
     r"\bbrauche ich (?:es |sie |ihn |das )?nicht mehr\b": " zneed ",
     r"\bsin querer\b": " ", r"\bdos veces\b": " ",
     r"\b(?:ordered|bought) (?:it |them )?(?:twice )?by mistake\b": " zreason ",
@@ -90,7 +101,7 @@ YES = _vocabulary(
     "absolutely definitely exactly agreed agree perfect fine "
     "oui ouais ouaip confirme confirmee confirmer parfait exact exactement correct "
     "ja jawohl jep jo genau bestatige bestatigt bestatigen richtig korrekt einverstanden gerne "
-    "perfekt passt "
+    "perfekt passt stimmt nickel affirmative affirmatif afirmativo affermativo "
     "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
     "confermo confermato confermata confermare certo certamente esatto perfetto giusto "
     "sicuro okk corretto corretta klar sip zyes"
@@ -125,7 +136,8 @@ ACTION = _vocabulary(
     "articulo articulos articolo articoli product produit produkt producto prodotto whole "
     "entire complete toute entiere ganze komplett completo todo tutto intero all"
     " schicken envienlo mandenlo spedite mandatelo envoyez mandar spedire annulla annullalo "
-    "cancela cancelad cancle cancell cancl cancellare annuller stonieren storniern "
+    "cancela cancelad cancelalo cancelala cancelalos cancelalas cancle cancell cancl "
+    "cancellare annuller stonieren storniern "
     "adressanderung adressaenderung adresswechsel cambiamento "
     " zneed "
 )
@@ -168,7 +180,7 @@ FILLER = _vocabulary(
     "querer dell da  cheers bises "
     " still toujours immer noch todavia ancora actually finalement al final surtout "
     "confusion vertan trompe equivoque equivoco sbagliato bloss mejor "
-    "meglio fine so ya "
+    "meglio fine so ya mate tio aufwand million deseo presente cette would dai vas gott am "
     " zreason "
 )
 POLITE = _vocabulary(
@@ -213,10 +225,43 @@ ADDRESS_WORDS = _vocabulary(
     "neuen neu nueva nuevo nuova nuovo schicken envienlo mandenlo spedite mandatelo envoyez "
     "mandar adressanderung adressaenderung adresswechsel cambiamento"
 )
+# A yes that stands for itself (not "ok", "fine", "correct"): only after one may a reason
+# follow in words the reader does not know.
+STRONG_YES = _vocabulary(
+    "yes yeah yep yup confirm confirmed oui ouais confirme ja jawohl bestatige confirmo "
+    "confermo zyes affirmative"
+)
+# What a reason after a yes is made of: a mistake, a size, a gift already had, a move, a price.
+WHY = _vocabulary(
+    "mistake wrong size cheaper already moved gift present birthday twice duplicate found "
+    "got bought erreur trompe trompee taille deja cadeau anniversaire anniv demenage moins "
+    "cher ailleurs falsch falsche grosse schon bereits geschenk geschenkt umgezogen gunstiger "
+    "billiger doppelt versehen vertan talla equivoque equivocado equivocada ya regalo mudado "
+    "barato barata encontre taglia sbagliato sbagliata sbaglio gia regalato regalata "
+    "trasferito meno trovato trovata zreason zneed"
+)
+# After a yes, words that hold it back, ask for something else or set a condition.
+HOLD = _vocabulary(
+    "hold wait later tomorrow first before after until unless whether sure know think check "
+    "ask instead rather refund return exchange replace invoice fee fees cost charge pay card "
+    "money voucher credit other another but though although "
+    "attendre demain avant apres jusqu sauf plutot rembourser remboursement retour echange "
+    "facture frais carte autre "
+    "morgen vorher nachher bis ausser lieber erstatten erstattung ruckgabe umtausch rechnung "
+    "gebuhr gebuhren karte andere anderen "
+    "manana antes despues hasta salvo reembolso devolucion cambio factura tarjeta otro otra "
+    "domani prima dopo fino salvo rimborso reso cambio fattura carta altro altra"
+)
+MISTAKE = _vocabulary(
+    "mistake wrong erreur trompe trompee falsch falsche fehler versehen vertan equivoque "
+    "equivocado equivocada sbagliato sbagliata sbaglio errore"
+)
+MAX_UNKNOWN = 10
+BOTH = "zboth"
 # Elided articles and pronouns that stand alone once an apostrophe is split.
 ELIDED = frozenset("lldjscnmtaeyoiuxk")
 YES_EMOJI = "👍✅👌✔☑🆗"
-SOFT_EMOJI = "🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
+SOFT_EMOJI = "🙈😆😂🥰😍🤞💪🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
 ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
 # An item count in a restatement, "(2 x Espresso cups)": the items are read, not the count.
 COUNT = re.compile(r"\(([^()\n]{0,120})\)")
@@ -265,6 +310,14 @@ def read_answer(
     if not words or len(words) > MAX_WORDS:
         return "unclear"
     known_set = frozenset(known)
+    answer = _read(words, folded, known_set, about)
+    if answer == "unclear":
+        answer = _yes_with_a_reason(folded, order_id, known_set, about)
+    return answer
+
+
+def _read(words: list[str], folded: str, known_set: frozenset[str], about: str) -> Answer:
+    """Every word read: a yes, a no, or unclear as soon as one word says something else."""
     other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
     yes = no = keep = 0
     negated_action = named_action = reason = False
@@ -316,6 +369,36 @@ def read_answer(
         return "yes"
     if (no or keep) and not yes and (keep or negated_action or not named_action):
         return "no"
+    return "unclear"
+
+
+def _yes_with_a_reason(folded: str, order_id: str, known_set: frozenset[str], about: str) -> Answer:
+    """A clear yes, then why ("Yes please. I found it cheaper in a shop near me", "Oui merci,
+    je me suis trompée de taille"): the yes is read whole as above, the reason after it may hold
+    words we do not know, as long as it gives a reason (a mistake, a wrong size, a gift already
+    received, a move, a better price) and holds nothing that asks, doubts, refuses or counts."""
+    clauses = [c for c in re.split(r"[.,;:!\n]+", folded) if c.strip()]
+    for cut in range(1, len(clauses)):
+        head = [_plain(w, order_id) for w in _words(" ".join(clauses[:cut]))]
+        if not head or not any(w in STRONG_YES or w in CANCEL_WORDS | ADDRESS_WORDS for w in head):
+            continue
+        if _read(head, " ".join(clauses[:cut]), known_set, about) != "yes":
+            continue
+        tail = [_plain(w, order_id) for w in _without_signature(_words(" ".join(clauses[cut:])))]
+        other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
+        # "Yes, sorry, my mistake" may as well mean "forget it", unless the action is named.
+        named = any(w in CANCEL_WORDS | ADDRESS_WORDS for w in head + tail)
+        stop = NO | KEEP | CONTRAST | HOLD | other_action
+        unknown = [w for w in tail if w not in FILLER | YES | ACTION | known_set | WHY]
+        if (
+            any(w in stop for w in tail)
+            or any((w.isdigit() or len(w) == 1) and w not in known_set | ELIDED for w in tail)
+            or not any(w in WHY and (w not in MISTAKE or named) for w in tail)
+            or len(unknown) > MAX_UNKNOWN
+            or len(tail) > MAX_WORDS
+        ):
+            return "unclear"
+        return "yes"
     return "unclear"
 
 

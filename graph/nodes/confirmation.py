@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from graph.classify.answers import known_words, read_answer
+from graph.classify.answers import BOTH, known_words, read_answer
 from graph.drafting import PHRASES, reply_language
 from graph.nodes.resolutions import after_automation, compose, redirect_decision
 from graph.policies import SHIPMENT_LEFT, SHIPPED_STATES, cancellation_policy
@@ -108,15 +108,18 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
 
 def proposal_words(details: dict[str, Any], *names: str | None) -> frozenset[str]:
     """What an answer may name without saying anything new: the items' names, the new address
-    (its numbers included) and the customer's names. Not the item counts: "cancel 1 of them"
-    asks for part of the order, which is not what was proposed."""
+    (its numbers included), the customer's names, "both" for two items. Not the item counts:
+    "cancel 1 of them" asks for part of the order, which is not what was proposed."""
     address = details.get("address")
-    return known_words(
-        *(line.get("product") for line in details.get("lines", [])),
+    lines = details.get("lines", [])
+    words = known_words(
+        *(line.get("product") for line in lines),
         one_line(address) if address else None,
         address.get("country") if address else None,
         *names,
     )
+    # "Both" is the whole order when two items were proposed, and part of it otherwise.
+    return words | {BOTH} if len(lines) == 2 else words
 
 
 def _on_yes(
