@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -41,6 +42,7 @@ import httpx
 
 DATASET = Path(__file__).parent / "data" / "actions_heldout.jsonl"
 ANSWERS = Path(__file__).parent / "data" / "confirm_answers_heldout.jsonl"
+MESSAGE_ORDER_ID = re.compile(r"\b\d{5,12}-[A-Z]\b")
 ASKS = ("cancel", "change_address", "order_status", "other")
 
 
@@ -115,9 +117,11 @@ def run_actions(
     for number, row in enumerate(rows, start=1):
         thread_id = f"heldout-{number}"
         order_id = _order_for(row["asks"], number, stack.simulator, stack.sim_url)
+        # An order number the customer wrote is the order made for them.
+        text = MESSAGE_ORDER_ID.sub(order_id, row["text"])
         event = httpx.post(
             f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
-            json={"body": row["text"], "order_id": order_id},
+            json={"body": text, "order_id": order_id},
         ).json()["event"]
         answer = httpx.post(
             f"{stack.api_url}/api/v1/messages", json=event, headers=stack.headers, timeout=300

@@ -282,6 +282,12 @@ class Settings(BaseSettings):
         "the request is explicit (without an LLM it confirms), `review` proposes it to a person "
         "(JSON in the env).",
     )
+    confirmation_thresholds: dict[str, float] = Field(
+        default={"cancellation_request": 0.45, "address_update": 0.45},
+        description="Minimum calibrated confidence to ask the customer to confirm an action "
+        "(action mode `confirm`), below `automation_thresholds`: a question asked needlessly "
+        "costs the customer one answer, and nothing is done without their yes (JSON in the env).",
+    )
     confirmation_hours: float = Field(
         default=48.0,
         gt=0,

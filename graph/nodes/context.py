@@ -144,11 +144,16 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         # An answer to a confirmation question that is not a clear yes in time: a person
         # decides, with the proposed action (graph/nodes/confirmation.py said why).
         return {"route": "draft", "reason": state.get("reason")}
-    settings = services_of(runtime).settings
+    services = services_of(runtime)
+    settings = services.settings
     thresholds: dict[str, float] = {
         k: v for k, v in settings.automation_thresholds.items() if k in AUTOMATABLE
     }
     intent = state.get("intent") or "other"
+    if intent in thresholds and intent in settings.confirmation_thresholds:
+        # Asking "shall we?" is not acting: with the customer's yes required, a lower bar.
+        if services.settings_for(marketplace_of(state)).action_mode(intent) == "confirm":
+            thresholds[intent] = min(thresholds[intent], settings.confirmation_thresholds[intent])
     target, reason = automation_route(
         intent,
         state.get("confidence") or 0.0,
