@@ -829,3 +829,26 @@ def test_a_review_answer_may_approve_the_proposed_action_with_a_corrected_addres
         read_review_answer({"type": "accept", "args": {"address": {**address, "country": "Italy"}}})
     with pytest.raises(InvalidReviewAnswer, match="with_action is true or false"):
         read_review_answer({"type": "accept", "args": {"with_action": "yes"}})
+
+
+@pytest.mark.parametrize("mode", ["confirm", "review"])
+def test_a_less_certain_cancellation_is_asked_back_but_not_proposed_for_review(
+    knowledge: KnowledgeBase, mirakl_sim: Simulator, session: Session, mode: str
+) -> None:
+    """Asking "shall we cancel?" is not acting: under `confirm` the bar is
+    CSAGENT_CONFIRMATION_THRESHOLDS, under `review` it stays CSAGENT_AUTOMATION_THRESHOLDS."""
+    thresholds = {"order_status": 0.5, "cancellation_request": 0.99, "address_update": 0.5}
+    for stack in make_stack(
+        mirakl_sim, automation_thresholds=thresholds,
+        action_modes={"cancellation_request": mode, "address_update": "confirm"},
+    ):  # fmt: skip
+        young_order(stack.sim, session, "30000077-A")
+        answer = stack.customer_writes("less-sure", "Please cancel my order.", "30000077-A")
+        assert answer["intent"] == "cancellation_request"
+        assert 0.45 <= answer["confidence"] < 0.99
+        if mode == "confirm":
+            assert answer["confirmation"] == "asked"
+        else:
+            assert answer["status"] == "awaiting_approval"
+            assert "below the 0.99 threshold" in answer["reason"]
+        assert stack.order_state("30000077-A") == "WAITING_ACCEPTANCE"

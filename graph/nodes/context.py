@@ -150,10 +150,11 @@ def route(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         k: v for k, v in settings.automation_thresholds.items() if k in AUTOMATABLE
     }
     intent = state.get("intent") or "other"
-    if intent in thresholds and intent in settings.confirmation_thresholds:
+    asking = settings.confirmation_thresholds.get(intent)
+    mode = services.settings_for(marketplace_of(state)).action_mode
+    if intent in thresholds and asking is not None and mode(intent) == "confirm":
         # Asking "shall we?" is not acting: with the customer's yes required, a lower bar.
-        if services.settings_for(marketplace_of(state)).action_mode(intent) == "confirm":
-            thresholds[intent] = min(thresholds[intent], settings.confirmation_thresholds[intent])
+        thresholds[intent] = min(thresholds[intent], asking)
     target, reason = automation_route(
         intent,
         state.get("confidence") or 0.0,
