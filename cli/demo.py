@@ -129,7 +129,11 @@ def run_live_demo(
             }
         )  # fmt: skip
         thresholds = ", ".join(f"{k} {v:.2f}" for k, v in settings.automation_thresholds.items())
-        echo(f"agent: automation {settings.automation_mode}, thresholds {thresholds}")
+        asking = ", ".join(f"{k} {v:.2f}" for k, v in settings.confirmation_thresholds.items())
+        echo(
+            f"agent: automation {settings.automation_mode}, thresholds {thresholds}; "
+            f"asks the customer to confirm from {asking}"
+        )
         app = create_web_app(settings, queue_worker=False, poll=False)
         with serve_in_thread(app, lifespan="on", port=port):
             echo(
