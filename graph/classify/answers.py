@@ -11,7 +11,7 @@ order ("je la garde"), with nothing else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from graph.classify.explicit import fold
@@ -37,8 +37,21 @@ PHRASES: dict[str, str] = {
     r"\b(?:both|les deux|beides?|los dos|las dos|ambos|ambas|tutti e due|tutte e due|entrambi"
     r"|entrambe)\b": " zboth ",
     # Pointing at the address read back.
-    r"\b(?:that'?s the one|c'est (?:bien )?(?:celle-la|celle la|ca)|esa es|e quella|das ist sie)"
-    r"\b": " zyes ",
+    r"\b(?:that'?s the one|c'est (?:bien )?(?:celle-la|celle la|ca)|das ist sie)\b": " zyes ",
+    r"\b(zyes|si)\W+(?:esa es|e quella)\b": r" \1 zyes ",
+    r"\bguten morgen\b": " ",
+    r"\b(?:ist|is|est|es|e) (?:komplett|complete|complet|completo)\b": " zhuh ",
+    # A reason that supports the request, whole: the wrong size, a move.
+    r"\b(?:i )?(?:bought|ordered|picked|got) the wrong (?:size|colou?r|model)\b": " zreason ",
+    r"\bwrong (?:size|colou?r)\b": " zreason ",
+    r"\b(?:je me suis )?trompee? de (?:taille|couleur|modele)\b": " zreason ",
+    r"\b(?:mauvaise|erreur de) (?:taille|couleur)\b": " zreason ",
+    r"\b(?:ich )?hab(?:e)? (?:die )?falsche (?:grosse|farbe) bestellt\b": " zreason ",
+    r"\bfalsche (?:grosse|farbe)\b": " zreason ",
+    r"\b(?:me )?equivoque de (?:talla|color|modelo)\b": " zreason ",
+    r"\b(?:talla|color) equivocad[oa]\b": " zreason ",
+    r"\b(?:ho )?sbagliato (?:taglia|colore|modello)\b": " zreason ",
+    r"\b(?:taglia|colore) sbagliat[oa]\b": " zreason ",
     r"\bgo ahead\b": " zyes ", r"\bsounds good\b": " zyes ", r"\bof course\b": " zyes ",
     r"\bthat'?s (?:fine|right|correct|ok)\b(?! ?(?:but|all|it))": " zyes ",
     r"\bplease do\b": " zyes ",
@@ -87,6 +100,10 @@ PHRASES: dict[str, str] = {
     r"\bdireccion (?:de antes|actual|anterior)\b": " zkeep ",
     r"\b(?:vecchio|precedente) indirizzo\b": " zkeep ", r"\bindirizzo attuale\b": " zkeep ",
     r"\blasciate\b": " zkeep ",
+    r"\b(?:i )?still want (?:it|them|the order|everything)\b": " zkeep ",
+    r"\b(?:je )?(?:la |le |les )?veux toujours\b": " zkeep ",
+    r"\b(?:ich )?(?:will|mochte) (?:sie|es|ihn|die \w+) (?:doch|noch|behalten)\b": " zkeep ",
+    r"\b(?:si )?(?:lo |la |los |las )?quiero todo\b": " zkeep ",
     r"\bno thanks?\b": " zno ", r"\bno thank you\b": " zno ", r"\bnon merci\b": " zno ",
     r"\bnein danke\b": " zno ", r"\bno gracias\b": " zno ", r"\bno grazie\b": " zno ",
     r"\blascia(?:te)? (?:stare|perdere)\b": " zkeep ", r"\bchanged my mind\b": " zkeep ",
@@ -145,7 +162,7 @@ FILLER = _vocabulary(
     "please pls plz pleaee thanks thank you thx ty tks many much very lot a merci svp stp "
     "plait s'il s il vous beaucoup bcp bitte danke dank vielen schon sehr gracias por favor "
     "muchas mil grazie mille prego per favore cortesia tante hello hi hey dear bonjour salut "
-    "bonsoir hallo guten tag morgen abend moin servus hola buenos buenas dias tardes noches "
+    "bonsoir hallo guten tag abend moin servus hola buenos buenas dias tardes noches "
     "ciao buongiorno buonasera salve regards best kind cordialement bien bonne journee "
     "soiree gruss grusse grussen freundlichen mit lg vg mfg saludos saludo un cordiales "
     "cordial atentamente cordiali saluti distinti i i'm je j'ai ich yo io we nous wir me "
@@ -158,17 +175,17 @@ FILLER = _vocabulary(
     "yes's sir madam madame monsieur herr frau senor senora signore signora team equipe "
     "vielmals nochmals want wants veux veut voudrais souhaite will mochte mochten mach "
     "mache machen quiero quisiera voglio vorrei ca ll i'll i'd habe hab mir he ho ai hai "
-    "finalement finally schliesslich finalmente alla fine pure bitteschon again encore "
-    "ancora   bye ciao tschuss adieu "
+    "finalement finally schliesslich finalmente alla fine pure bitteschon again "
+    "  bye ciao tschuss adieu "
     # reasons and places that do not change what is asked
-    " like love asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
+    " like asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
     "errore sbaglio ordered bestellt pedi ordinato twice doppelt veces volte fois by there bas "
     "dort alli li aus "
     # apologies, urgency, reasons, thanks for help, titles and salutations seen in answers
     " sorry sry trouble hassle inconvenience apologies apologize apologise desole desolee "
     "derangement dsl excuse excusez entschuldigung entschuldigen umstande perdon perdona "
     "perdone molestias disculpe disculpas scusate scusa scusi disturbo urgent urgente "
-    "dringend eilt eilig rapidement vite schnell schnelle subito quickly quick soon "
+    "dringend eilt eilig rapidement vite schnell schnelle subito quickly quick "
     "moved demenage umgezogen bin mudado trasferito "
     "sono help aide hilfe ayuda aiuto reactivite antwort respuesta risposta reponse answer "
     "reply seller vendeur verkaufer vendedor venditore spett geehrte damen herren estimados "
@@ -178,8 +195,8 @@ FILLER = _vocabulary(
     "annulla annullalo "
     " of them morning as requested ve  par trouve alles im meiner freundliche viele  "
     "querer dell da  cheers bises "
-    " still toujours immer noch todavia ancora actually finalement al final surtout "
-    "confusion vertan trompe equivoque equivoco sbagliato bloss mejor "
+    " finalement al final surtout "
+    "confusion vertan trompe equivoque equivoco sbagliato mejor "
     "meglio fine so ya mate tio aufwand million deseo presente cette would dai vas gott am "
     " zreason "
 )
@@ -193,7 +210,8 @@ CONTRAST = _vocabulary(
     "solamente soltanto except sauf ausser excepto tranne wait attendez attends warten warte "
     "espera espere aspetta aspettate actually maybe peut-etre peut etre vielleicht quizas "
     "quiza tal forse probably probablement stop jk kidding joke lol mdr forget oublie oubliez "
-    "vergiss vergessen olvidenlo olvidalo olvidelo dimentica dimenticate"
+    "vergiss vergessen olvidenlo olvidalo olvidelo dimentica dimenticate bloss just juste "
+    "soltanto unicamente"
 )
 SIGN_OFF = _vocabulary(
     "regards cordialement saludos saluti grusse gruss lg mfg vg atentamente cordiali thanks "
@@ -225,39 +243,31 @@ ADDRESS_WORDS = _vocabulary(
     "neuen neu nueva nuevo nuova nuovo schicken envienlo mandenlo spedite mandatelo envoyez "
     "mandar adressanderung adressaenderung adresswechsel cambiamento"
 )
-# A yes that stands for itself (not "ok", "fine", "correct"): only after one may a reason
-# follow in words the reader does not know.
-STRONG_YES = _vocabulary(
-    "yes yeah yep yup confirm confirmed oui ouais confirme ja jawohl bestatige confirmo "
-    "confermo zyes affirmative"
-)
-# What a reason after a yes is made of: a mistake, a size, a gift already had, a move, a price.
-WHY = _vocabulary(
-    "mistake wrong size cheaper already moved gift present birthday twice duplicate found "
-    "got bought erreur trompe trompee taille deja cadeau anniversaire anniv demenage moins "
-    "cher ailleurs falsch falsche grosse schon bereits geschenk geschenkt umgezogen gunstiger "
-    "billiger doppelt versehen vertan talla equivoque equivocado equivocada ya regalo mudado "
-    "barato barata encontre taglia sbagliato sbagliata sbaglio gia regalato regalata "
-    "trasferito meno trovato trovata zreason zneed"
-)
-# After a yes, words that hold it back, ask for something else or set a condition.
-HOLD = _vocabulary(
-    "hold wait later tomorrow first before after until unless whether sure know think check "
-    "ask instead rather refund return exchange replace invoice fee fees cost charge pay card "
-    "money voucher credit other another but though although "
-    "attendre demain avant apres jusqu sauf plutot rembourser remboursement retour echange "
-    "facture frais carte autre "
-    "morgen vorher nachher bis ausser lieber erstatten erstattung ruckgabe umtausch rechnung "
-    "gebuhr gebuhren karte andere anderen "
-    "manana antes despues hasta salvo reembolso devolucion cambio factura tarjeta otro otra "
-    "domani prima dopo fino salvo rimborso reso cambio fattura carta altro altra"
-)
-MISTAKE = _vocabulary(
-    "mistake wrong erreur trompe trompee falsch falsche fehler versehen vertan equivoque "
-    "equivocado equivocada sbagliato sbagliata sbaglio errore"
-)
-MAX_UNKNOWN = 10
 BOTH = "zboth"
+# "One" (a count, not an article) when nothing follows it, or an action, or "of".
+ONE = _vocabulary("one un une uno una ein eine einen eins")
+OF = _vocabulary("of de di von der des del dei degli delle them")
+# "I don't want it" to "shall we cancel?": a no to the order, not to the question.
+NEGATED_WANT = re.compile(
+    r"\b(?:don'?t|do not|not|ne|n'|pas|nicht|no|non)\b[^\w,.;!\n]+(?:\w+[^\w,.;!\n]+){0,2}?"
+    r"(?:want|veux|voulons|will|mochte|quiero|queremos|voglio|vogliamo)\b"
+    r"|\b(?:want|veux|will|mochte|quiero|voglio)\b[^\w,.;!\n]+(?:\w+[^\w,.;!\n]+){0,2}?"
+    r"(?:not|pas|nicht|no|non)\b"
+)
+CLAUSE = re.compile(r"[,.;!\n]+(?![^()]*\))")
+_ACTS = "|".join(sorted((CANCEL_WORDS | ADDRESS_WORDS) - {"zneed"}, key=len, reverse=True))
+# "pas d'annulation", "laissez tomber l'annulation", "die Stornierung hat sich erledigt".
+NEGATED_ACTION = re.compile(
+    rf"\b(?:no|not|don'?t|ne|pas|nicht|non|nunca|jamais|kein|keine|zkeep)\b[^,.;!\n]{{0,12}}?"
+    rf"\b(?:{_ACTS})\b|\b(?:{_ACTS})\b[^,.;!\n]{{0,16}}?\bzkeep\b"
+)
+# A negated keeping ("je ne la garde pas", "not to the old address"): a no to a no.
+NEGATED_KEEP = re.compile(
+    r"\b(?:don'?t|do not|not|ne|n'|pas|nicht|no|non|nie|nunca)\b[^,.;!\n]{0,16}\b(?:keep|keeping|"
+    r"garde|garder|gardons|behalte|behalten|quedo|quedarme|tengo|tenerlo|conservo|mantengo|"
+    r"tengo|zkeep)\b|\b(?:keep|garde|behalte|behalt|quedo|tengo|conservo)\b[^,.;!\n]{0,16}"
+    r"\b(?:not|pas|nicht|no|non)\b"
+)
 # Elided articles and pronouns that stand alone once an apostrophe is split.
 ELIDED = frozenset("lldjscnmtaeyoiuxk")
 YES_EMOJI = "👍✅👌✔☑🆗"
@@ -285,9 +295,11 @@ def read_answer(
     language: str | None = None,
     known: Iterable[str] = (),
     about: Literal["cancel", "address"] = "cancel",
+    items: Sequence[Iterable[str]] = (),
 ) -> Answer:
     """The customer's answer to a confirmation question about `order_id`: to cancel it, or to
-    deliver it to a new address (`about`)."""
+    deliver it to a new address (`about`). `items` are the words of each proposed item: naming
+    some of them and not the others asks for part of the order."""
     # An accented "sí" / "sì" is a yes; only the unaccented one may be "if".
     folded = fold(re.sub(r"(?i)\bs[íì]\b", " zyes ", text)).replace("’", "'")
     if "?" in folded or "¿" in folded:
@@ -306,18 +318,29 @@ def read_answer(
     folded = COUNT.sub(lambda m: f" {COUNT_IN.sub(' ', m.group(1) + ' ')} ", folded)
     if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"×¡") for c in folded):
         return "unclear"  # a symbol or an emoji we do not read
-    words = [_plain(w, order_id) for w in _without_signature(_words(folded))]
+    names = set(_words(fold(" ".join(re.findall(r"\b[A-ZÀ-Ý][\w'.-]*", text))))) | set(known)
+    words = [_plain(w, order_id) for w in _without_signature(_words(folded), names)]
     if not words or len(words) > MAX_WORDS:
         return "unclear"
     known_set = frozenset(known)
-    answer = _read(words, folded, known_set, about)
-    if answer == "unclear":
-        answer = _yes_with_a_reason(folded, order_id, known_set, about)
-    return answer
+    if NEGATED_KEEP.search(folded) or NEGATED_WANT.search(folded):
+        # "I'm not keeping it", "not to the old address", "I don't want it": a no to a no
+        return "unclear"
+    if len(items) > 1 and sum(bool(_item_words(c, items)) for c in CLAUSE.split(folded)) > 1:
+        return "unclear"  # "cancel the mug, the plate is fine": each item said apart
+    return _read(words, folded, known_set, about, items)
 
 
-def _read(words: list[str], folded: str, known_set: frozenset[str], about: str) -> Answer:
+def _read(
+    words: list[str],
+    folded: str,
+    known_set: frozenset[str],
+    about: str,
+    items: Sequence[Iterable[str]] = (),
+) -> Answer:
     """Every word read: a yes, a no, or unclear as soon as one word says something else."""
+    if _names_part_of(words, items):
+        return "unclear"  # "yes, cancel the mug" when a mug and a plate were proposed
     other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
     yes = no = keep = 0
     negated_action = named_action = reason = False
@@ -327,6 +350,8 @@ def _read(words: list[str], folded: str, known_set: frozenset[str], about: str) 
             continue  # French "ma commande", not Italian "but"
         if word in CONTRAST or word in other_action:
             return "unclear"  # a condition, a "but", or the other action
+        if word in ONE and (after is None or after in ACTION or after in POLITE or after in OF):
+            return "unclear"  # "annulez-en une", "cancelen uno", "eine stornieren": a count
         if word == SI:
             if all(w in FILLER or w in YES or w == SI for w in words[:i]) and (
                 after is None
@@ -343,7 +368,7 @@ def _read(words: list[str], folded: str, known_set: frozenset[str], about: str) 
             yes += 1
         elif word in NO:
             no += 1
-            if after in ACTION:
+            if after in ACTION and after != "zneed":
                 negated_action = True
         elif word in KEEP:
             keep += 1
@@ -365,6 +390,11 @@ def _read(words: list[str], folded: str, known_set: frozenset[str], about: str) 
         return "unclear"  # "cancel the cancellation"
     if reason and not named_action:
         return "unclear"  # "ok my mistake" may as well mean "forget it"
+    if reason and any(w in CANCEL_NOUNS for w in words):
+        return "unclear"  # "the cancellation was a mistake" takes it back
+    negated_action = negated_action or bool(NEGATED_ACTION.search(folded))
+    if (no or keep) and named_action and not negated_action:
+        return "unclear"  # "never mind, cancel it", "no I don't need it anymore"
     if yes and not (no or keep):
         return "yes"
     if (no or keep) and not yes and (keep or negated_action or not named_action):
@@ -372,34 +402,20 @@ def _read(words: list[str], folded: str, known_set: frozenset[str], about: str) 
     return "unclear"
 
 
-def _yes_with_a_reason(folded: str, order_id: str, known_set: frozenset[str], about: str) -> Answer:
-    """A clear yes, then why ("Yes please. I found it cheaper in a shop near me", "Oui merci,
-    je me suis trompée de taille"): the yes is read whole as above, the reason after it may hold
-    words we do not know, as long as it gives a reason (a mistake, a wrong size, a gift already
-    received, a move, a better price) and holds nothing that asks, doubts, refuses or counts."""
-    clauses = [c for c in re.split(r"[.,;:!\n]+", folded) if c.strip()]
-    for cut in range(1, len(clauses)):
-        head = [_plain(w, order_id) for w in _words(" ".join(clauses[:cut]))]
-        if not head or not any(w in STRONG_YES or w in CANCEL_WORDS | ADDRESS_WORDS for w in head):
-            continue
-        if _read(head, " ".join(clauses[:cut]), known_set, about) != "yes":
-            continue
-        tail = [_plain(w, order_id) for w in _without_signature(_words(" ".join(clauses[cut:])))]
-        other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
-        # "Yes, sorry, my mistake" may as well mean "forget it", unless the action is named.
-        named = any(w in CANCEL_WORDS | ADDRESS_WORDS for w in head + tail)
-        stop = NO | KEEP | CONTRAST | HOLD | other_action
-        unknown = [w for w in tail if w not in FILLER | YES | ACTION | known_set | WHY]
-        if (
-            any(w in stop for w in tail)
-            or any((w.isdigit() or len(w) == 1) and w not in known_set | ELIDED for w in tail)
-            or not any(w in WHY and (w not in MISTAKE or named) for w in tail)
-            or len(unknown) > MAX_UNKNOWN
-            or len(tail) > MAX_WORDS
-        ):
-            return "unclear"
-        return "yes"
-    return "unclear"
+def _item_words(clause: str, items: Sequence[Iterable[str]]) -> set[str]:
+    said = set(_words(clause))
+    return {w for item in items for w in item if w in said and not w.isdigit()}
+
+
+def _names_part_of(words: list[str], items: Sequence[Iterable[str]]) -> bool:
+    """Whether the answer names one proposed item by its own words and leaves another out."""
+    sets = [frozenset(i) for i in items]
+    if len(sets) < 2:
+        return False
+    said = set(words)
+    own = [item - frozenset().union(*(o for o in sets if o is not item)) for item in sets]
+    named = [bool(o & said) for o in own]
+    return any(named) and not all(named)
 
 
 def _plain(word: str, order_id: str) -> str:
@@ -428,12 +444,17 @@ def _words(folded: str) -> list[str]:
     return out
 
 
-def _without_signature(words: list[str]) -> list[str]:
-    """A sign-off and up to three name-like words after it are not part of the answer; words
-    after it that say something (a no, a "but", an action) are kept and read."""
+def _without_signature(words: list[str], names: set[str]) -> list[str]:
+    """A sign-off and up to three names after it (capitalised as written, or the customer's)
+    are not part of the answer; "thanks, let me check" is not a signature and is read."""
     said = YES | NO | KEEP | CONTRAST | ACTION | REASON | {SI}
     for i in range(len(words) - 1, -1, -1):
         tail = words[i + 1 :]
-        if words[i] in SIGN_OFF and len(tail) <= 3 and not any(w in said for w in tail):
+        if (
+            words[i] in SIGN_OFF
+            and len(tail) <= 3
+            and not any(w in said for w in tail)
+            and all(w in names or len(w) == 1 for w in tail)
+        ):
             return words[: i + 1]
     return words

@@ -43,7 +43,8 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
         conversation.get("customer_name") if conversation else None,
     )
     about: Literal["cancel", "address"] = "address" if action == "update_address" else "cancel"
-    answer = read_answer(state["text"], order_id, state.get("language"), known, about)
+    items = proposal_items(details)
+    answer = read_answer(state["text"], order_id, state.get("language"), known, about, items)
     what = describe(action, order_id)
     # Shown like a classification: the thread is about what was asked.
     base: dict[str, Any] = {
@@ -120,6 +121,11 @@ def proposal_words(details: dict[str, Any], *names: str | None) -> frozenset[str
     )
     # "Both" is the whole order when two items were proposed, and part of it otherwise.
     return words | {BOTH} if len(lines) == 2 else words
+
+
+def proposal_items(details: dict[str, Any]) -> list[frozenset[str]]:
+    """The words of each proposed item: an answer naming one and not another asks for part."""
+    return [known_words(line.get("product")) for line in details.get("lines", [])]
 
 
 def _on_yes(
