@@ -7,6 +7,21 @@ import pytest
 from graph.classify.explicit import explicit_request
 
 NOT_REQUESTS = [
+    # An earlier request taken back, and how long one may cancel (found on the development set).
+    (
+        "cancellation_request",
+        "Ich hatte um Stornierung gebeten, habe es mir aber anders überlegt. Bitte normal verschicken.",
+        "de",
+    ),
+    (
+        "cancellation_request",
+        "Je vous ai demandé d'annuler mais j'ai changé d'avis, expédiez-la",
+        "fr",
+    ),
+    ("cancellation_request", "Os pedí cancelar el pedido pero he cambiado de idea, enviadlo", "es"),
+    ("cancellation_request", "Entro quanto tempo si può annullare un ordine?", "it"),
+    ("cancellation_request", "How long do I have to cancel an order?", "en"),
+    ("cancellation_request", "Bis wann kann man stornieren?", "de"),
     # The examples, classified cancellation / address change at 1.000 before.
     ("cancellation_request", "Bitte NICHT stornieren!", "de"),
     ("cancellation_request", "Ya no quiero cancelar, me quedo el pedido", "es"),
@@ -44,6 +59,9 @@ NOT_REQUESTS = [
     ("cancellation_request", "I will cancel my order if it's not here tomorrow", "en"),
 ]
 REQUESTS = [
+    # A change of mind about the purchase is a request; writing again is not a retraction.
+    ("cancellation_request", "I changed my mind, please cancel my order", "en"),
+    ("cancellation_request", "Bonjour, je vous ai écrit hier, merci d'annuler ma commande", "fr"),
     ("cancellation_request", "Please cancel my order, I ordered by mistake.", "en"),
     ("cancellation_request", "Could you please cancel order 20567843-A?", "en"),
     ("cancellation_request", "I don't need it anymore, please cancel it.", "en"),

@@ -177,6 +177,32 @@ CANCEL_QUESTION = _rx(
     r"\bposso\b[^?]{0,30}\b(?:annull|cancell)",
     r"\be possibile (?:annull|cancell)",
     r"\b(?:cancellation policy|conditions d'annulation|stornobedingungen|politica de cancelacion|politica di (?:cancellazione|annullamento))\b",
+    # How long one may cancel, and what it costs.
+    r"\b(?:how long|until when|how much time|what is the deadline)\b[^?]{0,40}\bcancel",
+    r"\b(?:jusqu'a quand|combien de temps|quel (?:est le )?delai)\b[^?]{0,40}\bannul",
+    r"\b(?:bis wann|wie lange|welche frist)\b[^?]{0,40}\bstorn",
+    r"\b(?:hasta cuando|cuanto tiempo|que plazo)\b[^?]{0,40}\b(?:cancel|anul)",
+    r"\b(?:entro quando|entro quanto tempo|fino a quando|quanto tempo)\b[^?]{0,40}\b(?:annull|cancell)",
+    r"\b(?:si puo|se puede|kann man|peut-on|can one|can you still)\b[^?]{0,30}\b(?:annull|cancel|anul|storn)",
+)
+# An earlier request to cancel, taken back ("I asked you to cancel, but I changed my mind: ship
+# it"): the earlier request and the change of mind, in the same message.
+EARLIER_REQUEST = _rx(
+    r"\b(?:i (?:had )?(?:asked|requested)|my (?:cancellation )?request|i wrote)\b[^.!?\n]{0,50}",
+    r"\b(?:je vous ai demande|j'avais demande|ma demande d'annulation|je vous ai ecrit)\b",
+    r"\b(?:um (?:die )?stornierung gebeten|meine stornierung|stornoanfrage|stornierungsanfrage)\b",
+    r"\bich (?:hatte|habe)\b[^.!?\n]{0,40}\bgebeten\b",
+    r"\b(?:os pedi|les pedi|habia pedido|mi solicitud de cancelacion|pedi (?:que|la cancelacion))\b",
+    r"\b(?:vi avevo chiesto|vi ho chiesto|avevo chiesto|ho chiesto|la mia richiesta)\b",
+)
+CHANGE_OF_MIND = _rx(
+    r"\bchanged my mind\b", r"\b(?:ship|send) it\b", r"\bkeep (?:it|the order|my order)\b",
+    r"\bchange d'avis\b", r"\b(?:expediez|envoyez)-la\b", r"\bje (?:la |le )?garde\b",
+    r"\banders (?:uberlegt|entschieden)\b", r"\b(?:verschicken|versenden|liefern) sie\b",
+    r"\bnormal (?:verschicken|versenden|liefern)\b", r"\bbehalte\b",
+    r"\bcambiado de (?:idea|opinion)\b", r"\b(?:envienlo|enviadlo|mandadlo|mandenlo)\b",
+    r"\bme lo quedo\b", r"\bcambiato idea\b", r"\b(?:speditelo|spedite pure|inviatelo)\b",
+    r"\blo tengo\b",
 )
 # A polite request phrased as a question ("can I cancel my order please?") is still a request.
 PLEASE = _rx(
@@ -371,6 +397,8 @@ def _cancellation(text: str, language: str | None) -> Explicit:
         return Explicit(False, "it asks how or whether one can cancel, not to cancel now")
     if conditional_request(CANCEL, text, language):
         return Explicit(False, "the cancellation is conditional")
+    if EARLIER_REQUEST.search(stated) and CHANGE_OF_MIND.search(stated):
+        return Explicit(False, "it takes back an earlier request to cancel")
     return Explicit(True, "")
 
 
