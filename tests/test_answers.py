@@ -255,8 +255,18 @@ def test_a_yes_with_its_reason_is_a_yes() -> None:
         ("de", "Ja bitte stornieren, falsche Größe"),
         ("es", "Sí, cancélalo, me equivoqué de talla"),
         ("it", "Sì, annullate pure, ho sbagliato taglia"),
+        ("fr", "Oui, j'ai commandé deux fois par erreur. Merci de votre compréhension."),
+        ("es", "Sí, por favor. La encontré más barata en otra tienda."),
     ]:
         assert read_answer(said, "20481-A", lang, known) == "yes", said
+    new = known_words("25 Boulevard de la Liberté, 59000 Lille")
+    for lang, said in [("fr", "Oui parfait, j'ai déménagé la semaine dernière"),
+                       ("de", "Ja bitte, es ist ein Geschenk. Danke!"),
+                       ("it", "Sì grazie! Mi sono trasferita")]:  # fmt: skip
+        assert read_answer(said, "20481-A", lang, new, "address") == "yes", said
+    # A move to somewhere else, a gift sent elsewhere: a person reads it.
+    for said in ["Yes, I moved to Baker Street", "Ja, es ist ein Geschenk, bitte an meine Mutter"]:
+        assert read_answer(said, "20481-A", None, new, "address") != "yes", said
 
 
 def test_after_a_yes_a_doubt_a_condition_or_another_wish_goes_to_a_person() -> None:
@@ -289,7 +299,7 @@ def test_both_is_the_whole_order_only_when_two_items_were_proposed() -> None:
 def test_on_the_second_development_answers_no_refusal_or_doubt_is_a_yes() -> None:
     """`evals/data/confirm_answers_dev2.jsonl`: 320 answers written apart by a second helper,
     each with its own proposal (items, address, customer), to measure the reader on text it had
-    not met (99 of 160 yes recognised then, 128 now); since then tuned on. Not one refusal or
+    not met (99 of 160 yes recognised then, 139 now); since then tuned on. Not one refusal or
     doubt read as a yes or a no wrongly."""
     from pathlib import Path
 

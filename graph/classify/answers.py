@@ -66,7 +66,8 @@ PHRASES: dict[str, str] = {
     r"\bva bene\b": " zyes ", r"\bd'accordo\b": " zyes ", r"\bcerto che si\b": " zyes ",
     r"\bproceda\b": " zyes ", r"\bprocedete\b": " zyes ", r"\bprocedez\b": " zyes ",
     # A mail client's signature.
-    r"\b(?:sent from my|envoye de mon|von meinem|enviado desde mi|inviato da(?: mio)?) "
+    r"\b(?:sent from my|envoye de mon|(?:gesendet )?von meinem|enviado desde mi"
+    r"|inviato da(?: mio)?) "
     r"(?:iphone|ipad|android|samsung|smartphone|mobile|telephone|handy|movil|cellulare)"
     r"(?: galaxy| pixel)?(?: gesendet)?\b": " ",
     r"\bgesendet von meinem (?:iphone|ipad|android|samsung|smartphone|handy)\b": " ",
@@ -76,12 +77,28 @@ PHRASES: dict[str, str] = {
     r"\b(?:commande|achete)e?s? (?:deux fois )?par erreur\b": " zreason ",
     r"\b(?:aus versehen|versehentlich) (?:doppelt )?bestellt\b": " zreason ",
     r"\bpedi(?:do)? (?:dos veces )?por error\b": " zreason ",
-    r"\bordinato (?:due volte )?per sbaglio\b": " zreason ",
-    r"\b(?:found (?:it|them) )?cheaper elsewhere\b": " zreason ",
+    r"\b(?:li |l'ho |l'avevo |li avevo )?ordinat[oaie] (?:due volte )?per sbaglio\b": " zreason ",
+    r"\b(?:i )?(?:found (?:it|them|the same \w+) )?cheaper (?:elsewhere|locally|in a shop|in store"
+    r"|online)\b": " zreason ",
     r"\b(?:trouve )?moins cher ailleurs\b": " zreason ",
     r"\bwoanders (?:gunstiger|billiger)(?: gefunden)?\b": " zreason ",
-    r"\b(?:lo )?(?:encontre )?mas barato en otro (?:lado|sitio)\b": " zreason ",
-    r"\b(?:l'ho )?trovato a meno altrove\b": " zreason ",
+    r"\b(?:lo |la )?(?:encontre )?mas barat[oa] en otr[oa] (?:lado|sitio|tienda|parte)\b":
+        " zreason ",
+    r"\b(?:l'ho )?trovat[oa] a meno (?:altrove|in negozio|da un'altra parte)\b": " zreason ",
+    # A move, a gift: why a parcel should go elsewhere, or an order is not needed.
+    r"\bi(?:'ve| have)? (?:just |recently )?moved(?: house)?(?: last week| recently)?\b":
+        " zreason ",
+    r"\bj'ai (?:recemment )?demenage(?: la semaine derniere| recemment)?\b": " zreason ",
+    r"\b(?:ich )?bin (?:gerade |kurzlich |vor kurzem )?umgezogen\b": " zreason ",
+    r"\bme (?:he mudado|mude)\b": " zreason ",
+    r"\bmi sono (?:appena )?trasferit[oa]\b": " zreason ",
+    r"\b(?:it'?s|it is|c'est|es ist|es|e) (?:a |un |ein |una )?(?:birthday )?(?:gift|present|cadeau"
+    r"|geschenk|regalo)\b": " zreason ",
+    # Thanks for the help, however phrased.
+    r"\bfor being so (?:quick|fast|helpful|kind)\b": " ",
+    r"\b(?:your |votre |su |vostra |ihre )?(?:attention|atencion|attenzione|aufmerksamkeit|"
+    r"comprehension|comprension|comprensione|verstandnis|understanding|patience|paciencia|pazienza|"
+    r"geduld)\b": " ",
     # A reason that supports the request, though it holds a negation: neither yes nor no.
     r"\b(?:i )?(?:don'?t|do not|no longer) need (?:it|them|this)(?: any ?more)?\b": " zneed ",
     r"\b(?:je )?n'(?:en )?ai plus besoin(?: de (?:la|le|les))?\b": " zneed ",
@@ -197,7 +214,7 @@ FILLER = _vocabulary(
     "querer dell da  cheers bises "
     " finalement al final surtout "
     "confusion vertan trompe equivoque equivoco sbagliato mejor "
-    "meglio fine so ya mate tio aufwand million deseo presente cette would dai vas gott am "
+    "meglio fine so ya prompt mate tio aufwand million deseo presente cette would dai vas gott am "
     " zreason "
 )
 POLITE = _vocabulary(
