@@ -299,7 +299,7 @@ def test_both_is_the_whole_order_only_when_two_items_were_proposed() -> None:
 def test_on_the_second_development_answers_no_refusal_or_doubt_is_a_yes() -> None:
     """`evals/data/confirm_answers_dev2.jsonl`: 320 answers written apart by a second helper,
     each with its own proposal (items, address, customer), to measure the reader on text it had
-    not met (99 of 160 yes recognised then, 139 now); since then tuned on. Not one refusal or
+    not met (99 of 160 yes recognised then, 135 now); since then tuned on. Not one refusal or
     doubt read as a yes or a no wrongly."""
     from pathlib import Path
 
@@ -361,3 +361,48 @@ def test_a_no_to_the_old_address_is_not_a_no_to_the_new_one() -> None:
     known = known_words("12 Rose Street, SW1A 1AA London")
     for text in ["Not to the old address", "Pas à l'ancienne adresse", "Nicht an die alte Adresse"]:
         assert read_answer(text, "20481-A", None, known, "address") != "no", text
+
+
+# Found by a second review: each of these was read as a yes (or, last, as a no).
+SECOND_REVIEW_NOT_YES = [
+    ("en", "It's fine as is"), ("de", "Passt so, danke"), ("de", "Die Bestellung ist in Ordnung"),
+    ("es", "El pedido está bien"), ("it", "L'ordine va bene, grazie"),
+    ("fr", "C'est ok pour la commande"), ("en", "Yes, thanks. Tomorrow"), ("de", "Ja danke. Morgen"),
+    ("de", "Ja, danke. Teller"), ("en", "Yes, I want my order"), ("fr", "Oui, je veux ma commande"),
+    ("en", "Yes, wrong size, I want an M"), ("es", "Sí, perdón, me equivoqué de pedido"),
+    ("it", "Sì, ho sbagliato ordine"), ("fr", "Oui, annulez-en une, commandée deux fois par erreur"),
+    ("de", "Ja, ist schon da"), ("fr", "Oui, je l'ai"), ("en", "Yeah sure 😂"),
+    ("en", "Yes cancel, I found the same mug cheaper elsewhere"), ("en", "Yes, cancel it in the morning"),
+    ("es", "Sí, ya lo cancelé yo"), ("en", "Yes, I'll order it again"),
+]  # fmt: skip
+SECOND_REVIEW_NOT_NO = [
+    ("en", "No, cancel it"), ("fr", "Non, annulez-la"), ("de", "Nein, stornieren bitte"),
+    ("en", "No, cancel the order, I don't need it anymore"), ("en", "No, the whole order please"),
+    ("de", "Nein, die ganze Bestellung"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lang", "text"), SECOND_REVIEW_NOT_YES)
+def test_what_a_careful_person_would_not_act_on_is_not_a_yes(lang: str, text: str) -> None:
+    from graph.nodes.confirmation import proposal_items, proposal_words
+
+    items = {"en": ["Mug", "Plate"], "fr": ["Tasse", "Assiette"], "de": ["Tasse", "Teller"],
+             "es": ["Taza", "Plato"], "it": ["Tazza", "Piatto"]}[lang]  # fmt: skip
+    details = {"lines": [{"product": p} for p in items]}
+    known = proposal_words(details, "Anna Smith")
+    assert read_answer(text, "20481-A", lang, known, "cancel", proposal_items(details)) != "yes"
+
+
+@pytest.mark.parametrize(("lang", "text"), SECOND_REVIEW_NOT_NO)
+def test_a_no_then_the_action_is_not_a_refusal(lang: str, text: str) -> None:
+    assert read_answer(text, "20481-A", lang, known_words("Mug")) != "no"
+
+
+def test_the_address_is_fine_and_to_my_address_go_to_a_person() -> None:
+    known = known_words("12 Rue de la Paix, 75002 Paris")
+    for text in ["The address is fine", "Die Adresse ist in Ordnung",
+                 "Yes, send it to my address", "Oui, j'ai déménagé, livrez à la bonne adresse",
+                 "Yes, I'll send you the correct address"]:  # fmt: skip
+        assert read_answer(text, "20481-A", None, known, "address") != "yes", text
+    for text in ["Oui c'est la bonne adresse, merci", "Yes, the new address is correct"]:
+        assert read_answer(text, "20481-A", None, known, "address") == "yes", text

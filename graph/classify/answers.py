@@ -27,8 +27,20 @@ MAX_WORDS = 30  # longer answers are read by a person
 
 # Several words that mean one thing, matched before the words are split (folded text).
 PHRASES: dict[str, str] = {
+    # The order, or the address, "is fine" / "ist in Ordnung": it may as well mean "leave it".
+    r"\b(?:alles in ordnung|tout (?:est|va) (?:ok|bien|bon)|todo (?:esta )?bien|tutto (?:ok|bene"
+    r"|a posto)|(?:ok|d'accord|bien) pour la commande)\b": " zhuh ",
+    r"\b(?:order|commande|bestellung|pedido|ordine|(?<!new )(?<!neue )(?<!nueva )(?<!nuova )"
+    r"(?<!nouvelle )(?:address|adresse|direccion|indirizzo))\b[^,.;!\n]{0,12}\b(?:is|est|ist"
+    r"|esta|e|va|passt)\b": " zhuh ",
+    # It has arrived; all of the orders: a person reads it.
+    r"\b(?:it'?s|it is) (?:here|there|arrived)\b|\best arrivee?\b|\bist (?:schon )?da\b"
+    r"|\bya (?:llego|ha llegado)\b|\be (?:gia )?arrivat[oa]\b": " zhuh ",
+    r"\b(?:all of them|all my orders|toutes mes commandes|alle (?:meine )?bestellungen"
+    r"|todos mis pedidos|tutti i miei ordini)\b": " zhuh ",
     # "Fine as it is" may as well mean "leave it": a person reads it.
     r"\basi esta bien\b": " zhuh ", r"\bpasst schon\b": " zhuh ", r"\bva bene cosi\b": " zhuh ",
+    r"\bgood morning\b": " ", r"\bdanke schon\b": " danke ",
     # As soon as possible: urgency, not a condition.
     r"\b(?:as soon as possible|le plus (?:vite|rapidement) possible|au plus vite|(?:so )?"
     r"schnell wie moglich|(?:lo )?antes posible|cuanto antes(?: mejor)?|(?:il )?prima possibile"
@@ -78,7 +90,7 @@ PHRASES: dict[str, str] = {
     r"\b(?:aus versehen|versehentlich) (?:doppelt )?bestellt\b": " zreason ",
     r"\bpedi(?:do)? (?:dos veces )?por error\b": " zreason ",
     r"\b(?:li |l'ho |l'avevo |li avevo )?ordinat[oaie] (?:due volte )?per sbaglio\b": " zreason ",
-    r"\b(?:i )?(?:found (?:it|them|the same \w+) )?cheaper (?:elsewhere|locally|in a shop|in store"
+    r"\b(?:i )?(?:found (?:it|them) )?cheaper (?:elsewhere|locally|in a shop|in store"
     r"|online)\b": " zreason ",
     r"\b(?:trouve )?moins cher ailleurs\b": " zreason ",
     r"\bwoanders (?:gunstiger|billiger)(?: gefunden)?\b": " zreason ",
@@ -96,7 +108,7 @@ PHRASES: dict[str, str] = {
     r"|geschenk|regalo)\b": " zreason ",
     # Thanks for the help, however phrased.
     r"\bfor being so (?:quick|fast|helpful|kind)\b": " ",
-    r"\b(?:your |votre |su |vostra |ihre )?(?:attention|atencion|attenzione|aufmerksamkeit|"
+    r"\b(?:your |votre |su |vostra |ihre )(?:attention|atencion|attenzione|aufmerksamkeit|"
     r"comprehension|comprension|comprensione|verstandnis|understanding|patience|paciencia|pazienza|"
     r"geduld)\b": " ",
     # A reason that supports the request, though it holds a negation: neither yes nor no.
@@ -127,6 +139,15 @@ PHRASES: dict[str, str] = {
     r"\bchange d'avis\b": " zkeep ", r"\bchange d avis\b": " zkeep ",
     r"\bcambiado de (?:idea|opinion)\b": " zkeep ", r"\bcambiato idea\b": " zkeep ",
     r"\banders uberlegt\b": " zkeep ", r"\banders ueberlegt\b": " zkeep ",
+    # After the keeping phrases ("leave it as is"): what is fine as it is, or sent by the customer.
+    r"\b(?:as is|like (?:that|this)|comme ca|so wie es ist|(?:passt|ok|ist gut) so)\b": " zhuh ",
+    # The customer will send something (another address, a photo): a person reads it.
+    r"\b(?:i'?ll|i will) (?:send|reply|write|get back|email|forward|call|tell)\b": " zhuh ",
+    r"\b(?:je vous (?:envoie|enverrai)|(?:les|le) envio|vi (?:mando|invio)"
+    r"|ich (?:schicke|sende))\b": " zhuh ",
+    # "to my address", "à la bonne adresse": which one is not said ("it's my address" is).
+    r"\b(?:to|a|an|al|at) (?:my|mon|ma|meine|mi|mio|la bonne|the right|the correct|la correcta"
+    r"|die richtige|l'|il mio) ?(?:address|adresse|direccion|indirizzo)\b": " zhuh ",
 }  # fmt: skip
 _PHRASES = [(re.compile(p), t) for p, t in PHRASES.items()]
 
@@ -145,7 +166,7 @@ YES = _vocabulary(
 SI = "si"
 NO = _vocabulary(
     "no nope nah non nein ne nee niet pas nicht kein keine not don't dont never jamais nie "
-    "nunca nada niente nessun nessuna n zno"
+    "nunca nada niente nessun nessuna n' zno"
 )
 KEEP = _vocabulary(
     "keep keeping garde garder gardons garderai behalten behalte behalt quedo quedarme quedar "
@@ -177,7 +198,7 @@ ACTION = _vocabulary(
 )
 FILLER = _vocabulary(
     "please pls plz pleaee thanks thank you thx ty tks many much very lot a merci svp stp "
-    "plait s'il s il vous beaucoup bcp bitte danke dank vielen schon sehr gracias por favor "
+    "plait s'il s il vous beaucoup bcp bitte danke dank vielen sehr gracias por favor "
     "muchas mil grazie mille prego per favore cortesia tante hello hi hey dear bonjour salut "
     "bonsoir hallo guten tag abend moin servus hola buenos buenas dias tardes noches "
     "ciao buongiorno buonasera salve regards best kind cordialement bien bonne journee "
@@ -191,8 +212,8 @@ FILLER = _vocabulary(
     "zur a to for pour fur para per it's c'est c ce est es ist e is que che dass that "
     "yes's sir madam madame monsieur herr frau senor senora signore signora team equipe "
     "vielmals nochmals want wants veux veut voudrais souhaite will mochte mochten mach "
-    "mache machen quiero quisiera voglio vorrei ca ll i'll i'd habe hab mir he ho ai hai "
-    "finalement finally schliesslich finalmente alla fine pure bitteschon again "
+    "mache machen quiero quisiera voglio vorrei ca ll i'll i'd habe hab mir he ho hai "
+    "finalement finally schliesslich finalmente alla fine pure bitteschon "
     "  bye ciao tschuss adieu "
     # reasons and places that do not change what is asked
     " like asap mistake mistaken error erreur fehler versehen versehentlich equivocacion "
@@ -210,11 +231,11 @@ FILLER = _vocabulary(
     "avance voraus antemano con les hiermit an nach in en at on au delle dello degli "
     "bon buono pour moi ok jconfirme c'est quel tout good nice ok sip cancelad cancela "
     "annulla annullalo "
-    " of them morning as requested ve  par trouve alles im meiner freundliche viele  "
-    "querer dell da  cheers bises "
+    " of them as requested ve  par trouve alles im meiner freundliche viele  "
+    "querer dell  cheers bises "
     " finalement al final surtout "
-    "confusion vertan trompe equivoque equivoco sbagliato mejor "
-    "meglio fine so ya prompt mate tio aufwand million deseo presente cette would dai vas gott am "
+    "mejor "
+    "meglio fine so prompt mate tio aufwand million deseo presente cette would dai vas gott am "
     " zreason "
 )
 POLITE = _vocabulary(
@@ -237,6 +258,7 @@ SIGN_OFF = _vocabulary(
 # Reasons: they support a request that names its action; alone ("ok my mistake") they may as
 # well mean "forget it".
 REASON = _vocabulary(
+    "confusion vertan trompe trompee equivoque equivoco sbagliato sbagliata "
     "mistake mistaken error erreur fehler versehen versehentlich equivocacion errore "
     "sbaglio found trouve gefunden encontre trovato"
 )
@@ -261,6 +283,20 @@ ADDRESS_WORDS = _vocabulary(
     "mandar adressanderung adressaenderung adresswechsel cambiamento"
 )
 BOTH = "zboth"
+STOP = "zstop"
+VERBS = CANCEL_WORDS | ADDRESS_WORDS
+WANT = _vocabulary(
+    "want wants wanted like veux veut voudrais voulons souhaite souhaiterais will would mochte "
+    "mochten quiero quisiera queremos voglio vorrei vogliamo deseo"
+)
+WHOLE = _vocabulary(
+    "whole entire all everything both zboth toute tout tous entiere alles ganze gesamte komplett "
+    "todo todos completo tutto tutti intero"
+)
+# "Thanks. Tomorrow": a new sentence after thanks, not a name under a signature.
+SENTENCE_AFTER_THANKS = re.compile(
+    r"\b(" + "|".join(sorted(SIGN_OFF, key=len, reverse=True)) + r")\s*[.!;:]+(?=\s*[a-z])"
+)
 # "One" (a count, not an article) when nothing follows it, or an action, or "of".
 ONE = _vocabulary("one un une uno una ein eine einen eins")
 OF = _vocabulary("of de di von der des del dei degli delle them")
@@ -286,9 +322,9 @@ NEGATED_KEEP = re.compile(
     r"\b(?:not|pas|nicht|no|non)\b"
 )
 # Elided articles and pronouns that stand alone once an apostrophe is split.
-ELIDED = frozenset("lldjscnmtaeyoiuxk")
+ELIDED = frozenset("aeiyuk")  # à, e (it. and), i, y (es. and), u (you), k (ok); not S, M, L, o
 YES_EMOJI = "👍✅👌✔☑🆗"
-SOFT_EMOJI = "🙈😆😂🥰😍🤞💪🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
+SOFT_EMOJI = "🙈🥰😍🤞💪🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
 ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
 # An item count in a restatement, "(2 x Espresso cups)": the items are read, not the count.
 COUNT = re.compile(r"\(([^()\n]{0,120})\)")
@@ -332,6 +368,7 @@ def read_answer(
     folded = folded.replace("\ufe0f", " ")
     for pattern, token in _PHRASES:
         folded = pattern.sub(token, folded)
+    folded = SENTENCE_AFTER_THANKS.sub(r"\1 zstop ", folded)
     folded = COUNT.sub(lambda m: f" {COUNT_IN.sub(' ', m.group(1) + ' ')} ", folded)
     if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"×¡") for c in folded):
         return "unclear"  # a symbol or an emoji we do not read
@@ -360,15 +397,21 @@ def _read(
         return "unclear"  # "yes, cancel the mug" when a mug and a plate were proposed
     other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
     yes = no = keep = 0
-    negated_action = named_action = reason = False
+    negated_action = named_action = reason = wanting = False
     for i, word in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else None
         if word == "ma" and after in ACTION:
             continue  # French "ma commande", not Italian "but"
         if word in CONTRAST or word in other_action:
             return "unclear"  # a condition, a "but", or the other action
-        if word in ONE and (after is None or after in ACTION or after in POLITE or after in OF):
+        before = words[i - 1] if i else None
+        if word in ONE and (
+            after is None or after in ACTION or after in POLITE or after in OF
+            or before in VERBS or before == "en"
+        ):  # fmt: skip
             return "unclear"  # "annulez-en une", "cancelen uno", "eine stornieren": a count
+        if word in WANT and not any(w in VERBS for w in words[i + 1 : i + 4]):
+            wanting = True  # "I want my order" is not "I want to cancel it"
         if word == SI:
             if all(w in FILLER or w in YES or w == SI for w in words[:i]) and (
                 after is None
@@ -385,8 +428,6 @@ def _read(
             yes += 1
         elif word in NO:
             no += 1
-            if after in ACTION and after != "zneed":
-                negated_action = True
         elif word in KEEP:
             keep += 1
         elif word in REASON:
@@ -400,6 +441,8 @@ def _read(
             # other may name another order, an item count, another house number.
             if word not in known_set and word not in ELIDED:
                 return "unclear"
+        elif word == STOP or (word.endswith("'") and len(word) <= 3):
+            continue  # l', d', j', qu': an elided article or pronoun
         else:
             return "unclear"
     verbs = {w for w in words if w in CANCEL_WORDS and w not in CANCEL_NOUNS}
@@ -410,10 +453,12 @@ def _read(
     if reason and any(w in CANCEL_NOUNS for w in words):
         return "unclear"  # "the cancellation was a mistake" takes it back
     negated_action = negated_action or bool(NEGATED_ACTION.search(folded))
+    if no and any(w in WHOLE for w in words):
+        return "unclear"  # "no, the whole order": a correction, not a refusal
     if (no or keep) and named_action and not negated_action:
         return "unclear"  # "never mind, cancel it", "no I don't need it anymore"
     if yes and not (no or keep):
-        return "yes"
+        return "unclear" if wanting else "yes"
     if (no or keep) and not yes and (keep or negated_action or not named_action):
         return "no"
     return "unclear"
@@ -455,7 +500,7 @@ def _words(folded: str) -> list[str]:
         # Elisions: l'annulation, j'ai, c'est, d'accord (already a phrase), s'il.
         if "'" in raw and raw not in FILLER | NO | YES:
             head, tail = raw.split("'", 1)
-            out.extend([head, tail])
+            out.extend([f"{head}'" if len(head) <= 2 else head, tail])
         else:
             out.append(raw)
     return out
@@ -464,7 +509,7 @@ def _words(folded: str) -> list[str]:
 def _without_signature(words: list[str], names: set[str]) -> list[str]:
     """A sign-off and up to three names after it (capitalised as written, or the customer's)
     are not part of the answer; "thanks, let me check" is not a signature and is read."""
-    said = YES | NO | KEEP | CONTRAST | ACTION | REASON | {SI}
+    said = YES | NO | KEEP | CONTRAST | ACTION | REASON | {SI, STOP}
     for i in range(len(words) - 1, -1, -1):
         tail = words[i + 1 :]
         if (
