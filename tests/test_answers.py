@@ -299,7 +299,7 @@ def test_both_is_the_whole_order_only_when_two_items_were_proposed() -> None:
 def test_on_the_second_development_answers_no_refusal_or_doubt_is_a_yes() -> None:
     """`evals/data/confirm_answers_dev2.jsonl`: 320 answers written apart by a second helper,
     each with its own proposal (items, address, customer), to measure the reader on text it had
-    not met (99 of 160 yes recognised then, 135 now); since then tuned on. Not one refusal or
+    not met (99 of 160 yes recognised then, 137 now); since then tuned on. Not one refusal or
     doubt read as a yes or a no wrongly."""
     from pathlib import Path
 
@@ -404,5 +404,6 @@ def test_the_address_is_fine_and_to_my_address_go_to_a_person() -> None:
                  "Yes, send it to my address", "Oui, j'ai déménagé, livrez à la bonne adresse",
                  "Yes, I'll send you the correct address"]:  # fmt: skip
         assert read_answer(text, "20481-A", None, known, "address") != "yes", text
-    for text in ["Oui c'est la bonne adresse, merci", "Yes, the new address is correct"]:
+    for text in ["Oui c'est la bonne adresse, merci", "Yes, the new address is correct",
+                 "Yes, the address is correct", "Oui, l'adresse est correcte"]:  # fmt: skip
         assert read_answer(text, "20481-A", None, known, "address") == "yes", text

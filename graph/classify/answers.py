@@ -30,9 +30,12 @@ PHRASES: dict[str, str] = {
     # The order, or the address, "is fine" / "ist in Ordnung": it may as well mean "leave it".
     r"\b(?:alles in ordnung|tout (?:est|va) (?:ok|bien|bon)|todo (?:esta )?bien|tutto (?:ok|bene"
     r"|a posto)|(?:ok|d'accord|bien) pour la commande)\b": " zhuh ",
-    r"\b(?:order|commande|bestellung|pedido|ordine|(?<!new )(?<!neue )(?<!nueva )(?<!nuova )"
-    r"(?<!nouvelle )(?:address|adresse|direccion|indirizzo))\b[^,.;!\n]{0,12}\b(?:is|est|ist"
-    r"|esta|e|va|passt)\b": " zhuh ",
+    r"\b(?:order|commande|bestellung|pedido|ordine)\b[^,.;!\n]{0,12}\b(?:is|est|ist|esta|e|va"
+    r"|passt)\b": " zhuh ",
+    # The address read back "is correct" confirms it; "is fine" may mean the old one is.
+    r"\b(?<!new )(?<!neue )(?<!nueva )(?<!nuova )(?<!nouvelle )(?:address|adresse|direccion"
+    r"|indirizzo)\b[^,.;!\n]{0,12}\b(?:(?:is|est|ist|esta|e|va) (?:fine|ok|okay|good|gut|in ordnung"
+    r"|bien|bon|bene|buena|zyes)|passt)\b": " zhuh ",
     # It has arrived; all of the orders: a person reads it.
     r"\b(?:it'?s|it is) (?:here|there|arrived)\b|\best arrivee?\b|\bist (?:schon )?da\b"
     r"|\bya (?:llego|ha llegado)\b|\be (?:gia )?arrivat[oa]\b": " zhuh ",
@@ -154,7 +157,7 @@ _PHRASES = [(re.compile(p), t) for p, t in PHRASES.items()]
 YES = _vocabulary(
     "yes yeah yep yup ok okay oki okey k kk sure confirm confirmed confirming correct "
     "absolutely definitely exactly agreed agree perfect fine "
-    "oui ouais ouaip confirme confirmee confirmer parfait exact exactement correct "
+    "oui ouais ouaip confirme confirmee confirmer parfait exact exacte exactement correct correcte "
     "ja jawohl jep jo genau bestatige bestatigt bestatigen richtig korrekt einverstanden gerne "
     "perfekt passt stimmt nickel affirmative affirmatif afirmativo affermativo "
     "confirmo confirmado confirmada correcto correcta perfecto exacto claro vale valeu dale "
