@@ -252,6 +252,12 @@ class Settings(BaseSettings):
     dashboard_session_max_s: float = Field(
         default=24 * 3600, gt=0, description="A dashboard session ends this long after sign-in."
     )
+    dashboard_refresh_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How often the dashboard's inbox and counts refresh by themselves, and the "
+        "browser tab shows how many threads wait for a reply (0: only on Refresh).",
+    )
     cors_allow_origins: list[str] = Field(
         default_factory=list,
         description="Other web origins (https://host) allowed to call the dashboard and API "

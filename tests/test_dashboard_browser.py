@@ -182,3 +182,29 @@ def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
         timeout=30_000,
     )
     page.screenshot(path=ARTIFACTS / "thread-switch.png", full_page=True)
+
+
+@pytest.mark.slow
+def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
+    browser_desk: Desk, page: Any
+) -> None:
+    """Within 15 s (the inbox refreshes itself every CSAGENT_DASHBOARD_REFRESH_S, 10 s), with the
+    number of threads waiting for a person in the browser tab's title."""
+    desk = browser_desk
+    desk.customer_writes("browser-before", "Bonjour, une question sur ma commande.", None)
+    page.goto(f"{desk.url}/ui/")
+    page.get_by_label("username").fill("ana")
+    page.get_by_label("password").fill("correct horse")
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    table = page.locator("#inbox-table")
+    table.get_by_text("browser-before").filter(visible=True).first.wait_for(timeout=30_000)
+    assert "browser-live" not in table.inner_text()
+
+    desk.customer_writes(
+        "browser-live", "Hallo, ich warte seit zwei Wochen, wo ist mein Paket?", None
+    )
+    # No click from here on.
+    table.get_by_text("browser-live").filter(visible=True).first.wait_for(timeout=15_000)
+    page.wait_for_function("() => /^\\(\\d+\\) csagent$/.test(document.title)", timeout=15_000)
+    page.screenshot(path=ARTIFACTS / "inbox-live.png", full_page=True)

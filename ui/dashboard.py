@@ -166,6 +166,16 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         summary = f"{counts}\n\n{page.total} thread(s) shown, overdue first.{intake_line()}"
         return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
 
+    def live_inbox(
+        status: str, search: str, overdue: bool, request: gr.Request
+    ) -> tuple[str, pd.DataFrame, int]:
+        """The inbox as `inbox` shows it, refreshed by the timer, with how many threads wait for
+        a reply (for the browser tab's title)."""
+        summary, rows = inbox(status, search, overdue, request)
+        with ws.sessions() as session:
+            counts = list_threads(session, limit=1).counts
+        return summary, rows, sum(counts.get(s, 0) for s in WAITING)
+
     def intake_line() -> str:
         """How fresh each marketplace's inbox is here: Mirakl sends sellers no webhooks."""
         if ws.settings is None:
@@ -515,6 +525,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     overdue = gr.Checkbox(label="Overdue only")
                     refresh = gr.Button("Refresh", elem_id="inbox-refresh")
                 counts = gr.Markdown(elem_id="inbox-counts")
+                waiting = gr.Number(visible=False)
+                refresh_s = ws.settings.dashboard_refresh_s if ws.settings else 10.0
+                # Live: new customer messages and counts appear without a click.
+                timer = gr.Timer(refresh_s or 1.0, active=refresh_s > 0)
                 table = gr.Dataframe(
                     headers=INBOX_COLUMNS, interactive=False, elem_id="inbox-table", wrap=True
                 )
@@ -605,6 +619,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             )
 
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
+        timer.tick(
+            live_inbox, inbox_inputs, [counts, table, waiting], api_visibility="private",
+            show_progress="hidden",
+        ).then(None, waiting, None, js=TAB_BADGE)
         then_open(open_button.click(switch_thread, *switching, api_visibility="private"),
                   api_name="open_thread")
         draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft").then(
@@ -649,6 +667,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         blocks.load(automation, None, automation_outputs, api_visibility="private")
         # fmt: on
     return blocks
+
+
+# Threads a person should answer, counted in the browser tab's title: "(3) csagent".
+WAITING = ("open", "awaiting_approval", "needs_attention")
+TAB_BADGE = "(n) => { document.title = n > 0 ? `(${n}) csagent` : 'csagent'; }"
 
 
 def _bars(frame: pd.DataFrame, y: str) -> Any:
