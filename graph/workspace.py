@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,10 +18,16 @@ from graph.processor import Agent
 from graph.verify import record_reading, thread_orders
 from store.audit import perform_once, reply_already_sent
 from store.confirmations import supersede
-from store.models import Message, Thread
+from store.models import AuditEntry, Message, Thread
 from store.queue import Outcome
 from store.settings import DEFAULT_MARKETPLACE
-from store.threads import latest_message_id, lock_thread, record_outbound
+from store.threads import (
+    close_thread,
+    latest_message_id,
+    lock_thread,
+    record_outbound,
+    refresh_thread_summary,
+)
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.client import find_shop_message
 
@@ -160,3 +166,86 @@ def send_manual_reply(
     )
     record_outbound(session, thread_id, result["message_id"], text, actor, marketplace=marketplace)
     return ManualReply(result["message_id"], False)
+
+
+CloseReason = Literal["no_reply_needed", "resolved", "spam"]
+
+
+def close_by_agent(
+    session: Session,
+    *,
+    sessions: sessionmaker[Session],
+    agent: Agent | None,
+    thread_id: str,
+    actor: str,
+    reason: CloseReason,
+    marketplace: str = DEFAULT_MARKETPLACE,
+    seen_last: str | None = None,
+) -> bool:
+    """Close a thread without replying ("thanks!", spam, handled elsewhere), under the agent's
+    name. A question csagent asked the customer is no longer awaited; a pending review is
+    answered by "ignore" (nothing is sent, no action is done). True when a review was answered.
+    The customer's next message opens the thread again. ThreadMovedOn when the thread has a
+    message newer than `seen_last`; LookupError for an unknown thread."""
+    if not session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
+        )
+    ):
+        raise LookupError(f"thread {thread_id} not found")
+    lock_thread(session, thread_id, marketplace=marketplace)
+    latest = latest_message_id(session, thread_id, marketplace)
+    if seen_last is not None and latest is not None and latest != seen_last:
+        raise ThreadMovedOn(
+            f"thread {thread_id} has a newer message than the one you read: read it, then close"
+        )
+    supersede(
+        session, thread_id, marketplace=marketplace, outcome=f"{actor} closed the thread ({reason})"
+    )
+    pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
+    if agent is not None and pending is not None:
+        answer = {"type": "ignore", "reviewer": actor,
+                  "message_id": pending["values"].get("message_id")}  # fmt: skip
+        agent.resume(session, thread_id, answer, marketplace)
+        return True
+    perform_once(
+        sessions,
+        key=f"close:{thread_id}:{latest}:{actor}",
+        action="thread.close",
+        actor_type="human",
+        actor=actor,
+        payload={"thread": thread_id, "reason": reason},
+        act=lambda: {"closed": True},
+        marketplace=marketplace,
+    )
+    close_thread(session, thread_id, marketplace=marketplace)
+    return False
+
+
+def reopen_by_agent(
+    session: Session,
+    *,
+    thread_id: str,
+    actor: str,
+    sla_hours: float,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> str:
+    """Open a closed thread again (closed by mistake); its status and reply deadline come back
+    from its messages. The new status; LookupError for an unknown thread."""
+    thread_pk = session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
+        )
+    )
+    if thread_pk is None:
+        raise LookupError(f"thread {thread_id} not found")
+    lock_thread(session, thread_id, marketplace=marketplace)
+    summary = refresh_thread_summary(session, thread_pk, sla_hours)
+    session.add(
+        AuditEntry(
+            actor_type="human", actor=actor, action="thread.reopen", marketplace=marketplace,
+            thread_id=thread_pk, payload={"thread": thread_id}, outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+    return summary.status

@@ -265,6 +265,20 @@ def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Sessi
     assert sent.actor == "Ana Moreau"
 
 
+def test_the_agent_closes_a_thread_without_a_reply(desk: Desk, session: Session) -> None:
+    import_sample()
+    client = desk.client()
+    before = desk.shop_messages(OVERDUE_THREAD)
+    status = client.predict(OVERDUE_THREAD, api_name="/close_thread")
+    assert status.startswith("Closed without a reply"), status
+    assert desk.shop_messages(OVERDUE_THREAD) == before  # nothing sent
+    session.expire_all()
+    [closed] = session.scalars(select(AuditEntry).where(AuditEntry.action == "thread.close"))
+    assert (closed.actor, closed.payload["reason"]) == ("Ana Moreau", "no_reply_needed")
+    counts, table = client.predict("closed", "", False, api_name="/inbox")
+    assert [row[0] for row in table["data"]] == [OVERDUE_THREAD]
+
+
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
     order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())

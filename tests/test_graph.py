@@ -852,3 +852,62 @@ def test_a_less_certain_cancellation_is_asked_back_but_not_proposed_for_review(
             assert answer["status"] == "awaiting_approval"
             assert "below the 0.99 threshold" in answer["reason"]
         assert stack.order_state("30000077-A") == "WAITING_ACCEPTANCE"
+
+
+def test_an_agent_closes_a_thread_that_needs_no_reply_and_the_customer_can_open_it_again(
+    stack: Stack, session: Session
+) -> None:
+    """No reply sent, the pending review ignored under the agent's name; a message the agent
+    had not read keeps it open; the customer's next message, or a reopen, opens it again."""
+    stack.customer_writes("thanks-only", "Merci beaucoup, tout est parfait !", None)
+    assert thread_status(session, "thanks-only") == "awaiting_approval"
+    shown = httpx.get(f"{stack.api}/api/v1/threads/thanks-only", headers=REVIEWER).json()
+    seen = shown["messages"][-1]["message_id"]
+
+    stale = httpx.post(
+        f"{stack.api}/api/v1/threads/thanks-only/close",
+        json={"last_message_id": "an-older-message"}, headers=REVIEWER,
+    )  # fmt: skip
+    assert stale.status_code == 409 and stale.json()["error"] == "thread_moved_on"
+    assert thread_status(session, "thanks-only") == "awaiting_approval"
+
+    closed = httpx.post(
+        f"{stack.api}/api/v1/threads/thanks-only/close",
+        json={"reason": "no_reply_needed", "last_message_id": seen}, headers=REVIEWER,
+    )  # fmt: skip
+    assert closed.status_code == 200, closed.text
+    assert closed.json() == {
+        "thread_id": "thanks-only",
+        "status": "closed",
+        "answered_review": True,
+    }
+    assert thread_status(session, "thanks-only") == "closed"
+    assert stack.shop_messages("thanks-only") == []
+    [answer] = audit(session, "review.answer")
+    assert (answer.actor, answer.payload["decision"]) == ("Ana (support)", "ignored")
+    reviews = httpx.get(f"{stack.api}/api/v1/reviews", headers=REVIEWER).json()
+    assert all(r["thread_id"] != "thanks-only" for r in reviews)
+
+    reopened = httpx.post(f"{stack.api}/api/v1/threads/thanks-only/reopen", headers=REVIEWER)
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+    assert [a.actor for a in audit(session, "thread.reopen")] == ["Ana (support)"]
+    # Closed again, without a review this time; then the customer writes: open again.
+    again = httpx.post(f"{stack.api}/api/v1/threads/thanks-only/close", json={}, headers=REVIEWER)
+    assert again.json()["answered_review"] is False
+    closes = [(a.actor, a.payload.get("reason")) for a in audit(session, "thread.close")]
+    assert closes == [("Ana (support)", None), ("Ana (support)", "no_reply_needed")]
+    assert thread_status(session, "thanks-only") == "closed"
+    stack.customer_writes("thanks-only", "Finalement, où en est ma commande ?", None)
+    assert thread_status(session, "thanks-only") != "closed"
+    missing = httpx.post(f"{stack.api}/api/v1/threads/nope/close", json={}, headers=REVIEWER)
+    assert missing.status_code == 404
+
+
+def test_closing_a_thread_ends_a_question_to_the_customer(stack: Stack, session: Session) -> None:
+    ask_to_cancel(stack, session, "close-asked", "30000078-A")
+    closed = httpx.post(f"{stack.api}/api/v1/threads/close-asked/close", json={}, headers=REVIEWER)
+    assert closed.status_code == 200
+    assert confirmation_of(session, "close-asked").status == "superseded"
+    late = stack.customer_writes("close-asked", "Yes please", "30000078-A")
+    assert late["confirmation"] != "yes"
+    assert stack.order_state("30000078-A") == "WAITING_ACCEPTANCE"

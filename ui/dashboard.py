@@ -25,7 +25,7 @@ from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
 from graph.verify import OrderReading, record_reading, thread_orders
-from graph.workspace import ThreadMovedOn, draft_for_thread, send_manual_reply
+from graph.workspace import ThreadMovedOn, close_by_agent, draft_for_thread, send_manual_reply
 from knowledge.language import detect_language
 from store.confirmations import describe
 from store.facts import one_line
@@ -349,6 +349,29 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- reviews -------------------------------------------------------------------------------
 
+    def close_here(ref: str, seen: str, request: gr.Request) -> str:
+        """Leave the open thread without a reply (nothing goes to Mirakl), under the agent's
+        name; a pending review is ignored, a question to the customer no longer awaited."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id:
+            return "Pick a thread first."
+        try:
+            with ws.sessions.begin() as session:
+                via_review = close_by_agent(
+                    session, sessions=ws.sessions, agent=ws.agent, thread_id=thread_id,
+                    actor=actor(request), reason="no_reply_needed", marketplace=marketplace,
+                    seen_last=seen or None,
+                )  # fmt: skip
+        except ThreadMovedOn:
+            return (
+                "**Not closed: the thread moved on** (the customer wrote again, or someone "
+                "replied). **Open / refresh thread** to read it first."
+            )
+        except LookupError as exc:
+            return f"**Not closed:** {md_text(str(exc))}"
+        review = " Its pending review was ignored (nothing sent)." if via_review else ""
+        return f"Closed without a reply.{review} The customer's next message opens it again."
+
     def reviews(request: gr.Request) -> tuple[Any, str]:
         actor(request)
         choices = []
@@ -548,6 +571,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 with gr.Row():
                     draft_button = gr.Button("Generate draft", elem_id="generate-draft")
                     send_button = gr.Button("Send", variant="primary", elem_id="send-reply")
+                    close_button = gr.Button(
+                        "Close: no reply needed", variant="secondary", elem_id="close-thread"
+                    )
                 sources = gr.Markdown(elem_id="draft-sources")
                 reply_status = gr.Markdown(elem_id="reply-status")
                 with gr.Accordion("Audit trail", open=False):
@@ -629,6 +655,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             _thread_key, current, box_owner, api_visibility="private"  # the draft is this thread's
         )
         then_open(send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply"))
+        then_open(close_button.click(close_here, [current, seen_last], reply_status, api_name="close_thread"))
         for trigger in (status.change, overdue.change, search.submit):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
         then_open(table.select(pick_thread, None, current, api_visibility="private").then(

@@ -22,7 +22,13 @@ from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
-from graph.workspace import ThreadMovedOn, draft_for_thread, send_manual_reply
+from graph.workspace import (
+    ThreadMovedOn,
+    close_by_agent,
+    draft_for_thread,
+    reopen_by_agent,
+    send_manual_reply,
+)
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
 from tools.mirakl.errors import MiraklError
@@ -294,6 +300,88 @@ def reply(
         answered_review=sent.via_review,
         status=sent.outcome.status if sent.outcome else "answered",
     )
+
+
+class CloseIn(BaseModel):
+    reason: Literal["no_reply_needed", "resolved", "spam"] = Field(
+        default="no_reply_needed", description="Why the thread is left without a reply"
+    )
+    last_message_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The newest message the agent read; when the thread has a newer one, 409 "
+        "`thread_moved_on` and it stays open",
+    )
+
+
+class StatusOut(BaseModel):
+    thread_id: str
+    status: str
+    answered_review: bool = Field(
+        default=False, description="A pending review was answered by 'ignore' (nothing sent)"
+    )
+
+
+@router.post("/{thread_id}/close", response_model=StatusOut)
+def close(
+    thread_id: str,
+    body: CloseIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    marketplace: MarketplaceDep,
+    request: Request,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who closes it, for the audit log")
+    ] = None,
+) -> StatusOut:
+    """Leave a thread without replying ("thanks!", spam, handled elsewhere). Nothing is sent to
+    Mirakl; a question csagent asked the customer is no longer awaited, and a pending review is
+    answered by "ignore". The customer's next message opens the thread again."""
+    try:
+        via_review = close_by_agent(
+            session,
+            sessions=request.app.state.pipeline.sessions,
+            agent=optional_agent(request),
+            thread_id=thread_id,
+            actor=x_actor or "agent",
+            reason=body.reason,
+            marketplace=marketplace,
+            seen_last=body.last_message_id,
+        )
+    except ThreadMovedOn as exc:
+        raise ApiError(409, "thread_moved_on", str(exc)) from None
+    except StaleReview as exc:
+        raise ApiError(409, "stale_review", str(exc)) from None
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    session.commit()
+    return StatusOut(thread_id=thread_id, status="closed", answered_review=via_review)
+
+
+@router.post("/{thread_id}/reopen", response_model=StatusOut)
+def reopen(
+    thread_id: str,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    marketplace: MarketplaceDep,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who reopens it, for the audit log")
+    ] = None,
+) -> StatusOut:
+    """Open a closed thread again; its status and reply deadline come back from its messages."""
+    try:
+        status = reopen_by_agent(
+            session,
+            thread_id=thread_id,
+            actor=x_actor or "agent",
+            sla_hours=settings.for_marketplace(marketplace).sla_hours,
+            marketplace=marketplace,
+        )
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    session.commit()
+    return StatusOut(thread_id=thread_id, status=status)
 
 
 @router.post("/{thread_id}/draft", response_model=DraftOut)

@@ -196,12 +196,21 @@ EARLIER_REQUEST = _rx(
     r"\b(?:vi avevo chiesto|vi ho chiesto|avevo chiesto|ho chiesto|la mia richiesta)\b",
 )
 CHANGE_OF_MIND = _rx(
-    r"\bchanged my mind\b", r"\b(?:ship|send) it\b", r"\bkeep (?:it|the order|my order)\b",
-    r"\bchange d'avis\b", r"\b(?:expediez|envoyez)-la\b", r"\bje (?:la |le )?garde\b",
-    r"\banders (?:uberlegt|entschieden)\b", r"\b(?:verschicken|versenden|liefern) sie\b",
-    r"\bnormal (?:verschicken|versenden|liefern)\b", r"\bbehalte\b",
-    r"\bcambiado de (?:idea|opinion)\b", r"\b(?:envienlo|enviadlo|mandadlo|mandenlo)\b",
-    r"\bme lo quedo\b", r"\bcambiato idea\b", r"\b(?:speditelo|spedite pure|inviatelo)\b",
+    r"\bchanged my mind\b",
+    r"\b(?:ship|send) it\b",
+    r"\bkeep (?:it|the order|my order)\b",
+    r"\bchange d'avis\b",
+    r"\b(?:expediez|envoyez)-la\b",
+    r"\bje (?:la |le )?garde\b",
+    r"\banders (?:uberlegt|entschieden)\b",
+    r"\b(?:verschicken|versenden|liefern) sie\b",
+    r"\bnormal (?:verschicken|versenden|liefern)\b",
+    r"\bbehalte\b",
+    r"\bcambiado de (?:idea|opinion)\b",
+    r"\b(?:envienlo|enviadlo|mandadlo|mandenlo)\b",
+    r"\bme lo quedo\b",
+    r"\bcambiato idea\b",
+    r"\b(?:speditelo|spedite pure|inviatelo)\b",
     r"\blo tengo\b",
 )
 # A polite request phrased as a question ("can I cancel my order please?") is still a request.
