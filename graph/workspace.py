@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from graph.conversation import read_conversation
@@ -249,3 +249,33 @@ def reopen_by_agent(
         )
     )  # fmt: skip
     return summary.status
+
+
+def assign_thread(
+    session: Session,
+    *,
+    thread_id: str,
+    to: str | None,
+    actor: str,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> str | None:
+    """Give the thread to an agent (`to`: their name; the actor's own to take it), or release
+    it (None), recorded under the actor's name. The previous assignee; LookupError for an
+    unknown thread."""
+    lock_thread(session, thread_id, marketplace=marketplace)  # two agents taking it: one after
+    thread = session.execute(
+        select(Thread.id, Thread.assignee).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
+        )
+    ).first()
+    if thread is None:
+        raise LookupError(f"thread {thread_id} not found")
+    session.execute(update(Thread).where(Thread.id == thread[0]).values(assignee=to))
+    session.add(
+        AuditEntry(
+            actor_type="human", actor=actor, action="thread.assign", marketplace=marketplace,
+            thread_id=thread[0], payload={"thread": thread_id, "from": thread[1], "to": to},
+            outcome="succeeded", finished_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+    return thread[1]

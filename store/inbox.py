@@ -44,6 +44,9 @@ def _inbox_status() -> Any:
     )
 
 
+UNASSIGNED = "unassigned"  # the `assignee` filter for threads nobody took
+
+
 @dataclass(frozen=True)
 class InboxRow:
     thread_id: str
@@ -62,6 +65,7 @@ class InboxRow:
     attention: str | None
     # What csagent asked the customer to confirm and waits for (None: nothing pending)
     awaiting_customer: str | None = None
+    assignee: str | None = None  # the agent working on it
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,13 @@ def list_threads(
     search: str | None = None,
     overdue: bool = False,
     marketplace: str | None = None,
+    assignee: str | None = None,
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
 ) -> InboxPage:
-    """Threads, overdue first (earliest deadline first), then the most recent."""
+    """Threads, overdue first (earliest deadline first), then the most recent. `assignee`: one
+    agent's threads, or UNASSIGNED for nobody's."""
     now = now or datetime.now(UTC)
     inbox_status = _inbox_status().label("inbox_status")
     last_body = (
@@ -99,7 +105,7 @@ def list_threads(
             Thread.locale, Thread.marketplace,
             func.coalesce(Customer.display_name, Customer.mirakl_customer_id),
             Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
-            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id,
+            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee,
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
         .outerjoin(Order, Order.id == Thread.order_id)
@@ -111,6 +117,10 @@ def list_threads(
         conditions.append(_inbox_status() == status)
     if overdue:
         conditions.append(is_overdue)
+    if assignee == UNASSIGNED:
+        conditions.append(Thread.assignee.is_(None))
+    elif assignee:
+        conditions.append(Thread.assignee == assignee)
     if search:
         like = f"%{search.strip()}%"
         conditions.append(
@@ -157,6 +167,7 @@ def list_threads(
                 overdue=bool(r[12]),
                 attention=r[13],
                 awaiting_customer=awaiting_text(questions.get(r[14]), now),
+                assignee=r[15],
             )  # fmt: skip
             for r in rows
         ],
@@ -207,6 +218,7 @@ class ThreadDetail:
     reply_clock_read_at: datetime | None = None
     # The thread's latest confirmation question and what became of it (None: never asked)
     confirmation: dict[str, Any] | None = None
+    assignee: str | None = None  # the agent working on it
 
 
 def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | None:
@@ -271,7 +283,7 @@ def thread_detail(
         customer=(customer.display_name or customer.mirakl_customer_id) if customer else None,
         customer_id=customer.mirakl_customer_id if customer else None, topic=thread.topic,
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
-        reply_clock_read_at=thread.reply_clock_read_at,
+        reply_clock_read_at=thread.reply_clock_read_at, assignee=thread.assignee,
         confirmation=(question.as_dict() if (question := latest(
             session, mirakl_thread_id, marketplace=marketplace)) else None),
         audit=[

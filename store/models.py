@@ -204,6 +204,8 @@ class Thread(Base):
     intent: Mapped[str | None] = mapped_column(String(32))
     confidence: Mapped[float | None] = mapped_column(Float)
     attention: Mapped[str | None] = mapped_column(Text)  # why it needs a human, when it does
+    # The agent working on it (their display name); None: anyone's.
+    assignee: Mapped[str | None] = mapped_column(String(128), index=True)
     sla_due_at: Mapped[datetime | None]
     # Mirakl's reply clock (`metadata.shop_reply_needed_since`) as last read, and when it was
     # read; never read: the deadline is estimated from the stored messages.

@@ -279,6 +279,21 @@ def test_the_agent_closes_a_thread_without_a_reply(desk: Desk, session: Session)
     assert [row[0] for row in table["data"]] == [OVERDUE_THREAD]
 
 
+def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
+    import_sample()
+    client = desk.client()
+    assert client.predict(OVERDUE_THREAD, api_name="/take_thread") == "Assigned to you."
+    _, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
+    assert [(row[0], row[-1]) for row in mine["data"]] == [(OVERDUE_THREAD, "Ana Moreau")]
+    header = client.predict(OVERDUE_THREAD, api_name="/open_thread")[0]
+    assert "assigned to **Ana Moreau**" in header
+    _, nobody = client.predict("all", "", False, "Unassigned", api_name="/inbox")
+    assert OVERDUE_THREAD not in [row[0] for row in nobody["data"]]
+    assert client.predict(OVERDUE_THREAD, api_name="/release_thread").startswith("Released")
+    _, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
+    assert mine["data"] == [] or all(not any(row) for row in mine["data"])
+
+
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
     order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())

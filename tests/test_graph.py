@@ -911,3 +911,38 @@ def test_closing_a_thread_ends_a_question_to_the_customer(stack: Stack, session:
     late = stack.customer_writes("close-asked", "Yes please", "30000078-A")
     assert late["confirmation"] != "yes"
     assert stack.order_state("30000078-A") == "WAITING_ACCEPTANCE"
+
+
+def test_agents_take_assign_and_release_threads_and_see_whose_they_are(
+    stack: Stack, session: Session
+) -> None:
+    stack.customer_writes("team-1", "Bonjour, une question sur la garantie.", None)
+    stack.customer_writes("team-2", "Hallo, eine Frage zur Rechnung.", None)
+    ana = {"X-API-Key": "rk", "X-Actor": "Ana"}
+    taken = httpx.post(f"{stack.api}/api/v1/threads/team-1/assign", json={"to": "Ana"}, headers=ana)
+    assert taken.json() == {"thread_id": "team-1", "assignee": "Ana", "previous": None}
+    # Bruno takes it over: recorded, and Ana's "mine" no longer holds it.
+    bruno = {"X-API-Key": "rk", "X-Actor": "Bruno"}
+    over = httpx.post(
+        f"{stack.api}/api/v1/threads/team-1/assign", json={"to": "Bruno"}, headers=bruno
+    )
+    assert over.json()["previous"] == "Ana"
+
+    def ids(**query: str) -> list[str]:
+        page = httpx.get(f"{stack.api}/api/v1/threads", params=query, headers=ana).json()
+        return sorted(t["thread_id"] for t in page["threads"])
+
+    assert ids(assignee="Bruno") == ["team-1"] and ids(assignee="Ana") == []
+    assert "team-2" in ids(assignee="unassigned") and "team-1" not in ids(assignee="unassigned")
+    shown = httpx.get(f"{stack.api}/api/v1/threads/team-1", headers=ana).json()
+    assert shown["assignee"] == "Bruno"
+    released = httpx.post(
+        f"{stack.api}/api/v1/threads/team-1/assign", json={"to": None}, headers=bruno
+    )
+    assert released.json()["assignee"] is None and "team-1" in ids(assignee="unassigned")
+    trail = [(a.actor, a.payload["from"], a.payload["to"]) for a in audit(session, "thread.assign")]
+    assert trail == [("Ana", None, "Ana"), ("Bruno", "Ana", "Bruno"), ("Bruno", "Bruno", None)]
+    missing = httpx.post(f"{stack.api}/api/v1/threads/nope/assign", json={"to": "Ana"}, headers=ana)
+    assert missing.status_code == 404
+    blank = httpx.post(f"{stack.api}/api/v1/threads/team-1/assign", json={"to": ""}, headers=ana)
+    assert blank.status_code == 422

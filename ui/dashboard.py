@@ -25,12 +25,19 @@ from graph.nodes.actions import ActionFailed
 from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
 from graph.verify import OrderReading, record_reading, thread_orders
-from graph.workspace import ThreadMovedOn, close_by_agent, draft_for_thread, send_manual_reply
+from graph.workspace import (
+    ThreadMovedOn,
+    assign_thread,
+    close_by_agent,
+    draft_for_thread,
+    send_manual_reply,
+)
 from knowledge.language import detect_language
 from store.confirmations import describe
 from store.facts import one_line
 from store.inbox import (
     INBOX_STATUSES,
+    UNASSIGNED,
     automation_figures,
     list_threads,
     needing_attention,
@@ -82,8 +89,9 @@ def confirmation_line(question: dict[str, Any]) -> str:
 
 INBOX_COLUMNS = [
     "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
-    "marketplace", "last message",
+    "marketplace", "last message", "assigned to",
 ]  # fmt: skip
+ASSIGNED = ("All", "Mine", "Unassigned")
 
 
 @dataclass
@@ -133,15 +141,16 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
     # -- inbox ---------------------------------------------------------------------------------
 
     def inbox(
-        status: str, search: str, overdue: bool, request: gr.Request
+        status: str, search: str, overdue: bool, request: gr.Request, assigned: str = "All"
     ) -> tuple[str, pd.DataFrame]:
-        actor(request)
+        me = actor(request)
         with ws.sessions() as session:
             page = list_threads(
                 session,
                 status=None if status in (ALL, "", None) else status,
                 search=search or None,
                 overdue=overdue,
+                assignee={"Mine": me, "Unassigned": UNASSIGNED}.get(assigned),
                 limit=200,
             )
         counts = " · ".join(
@@ -160,6 +169,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 t.language or "",
                 t.marketplace or "",
                 (t.last_message or "")[:90],
+                t.assignee or "",
             ]  # fmt: skip
             for t in page.threads
         ]
@@ -167,11 +177,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
 
     def live_inbox(
-        status: str, search: str, overdue: bool, request: gr.Request
+        status: str, search: str, overdue: bool, assigned: str, request: gr.Request
     ) -> tuple[str, pd.DataFrame, int]:
         """The inbox as `inbox` shows it, refreshed by the timer, with how many threads wait for
         a reply (for the browser tab's title)."""
-        summary, rows = inbox(status, search, overdue, request)
+        summary, rows = inbox(status, search, overdue, request, assigned)
         with ws.sessions() as session:
             counts = list_threads(session, limit=1).counts
         return summary, rows, sum(counts.get(s, 0) for s in WAITING)
@@ -251,7 +261,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             f"intent {detail.intent or '-'}"
             + (f" ({detail.confidence:.2f})" if detail.confidence is not None else "")
             + f" · reply due {_when(detail.sla_due_at)}"
-            + (" (Mirakl's clock)" if detail.reply_clock_read_at else " (estimated)"),
+            + (" (Mirakl's clock)" if detail.reply_clock_read_at else " (estimated)")
+            + f" · assigned to **{md_text(detail.assignee or 'nobody')}**",
         ]
         if detail.attention:
             header.append(f"> **Needs attention:** {md_text(detail.attention)}")
@@ -348,6 +359,28 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         return "", f"Reply {how}."
 
     # -- reviews -------------------------------------------------------------------------------
+
+    def take(ref: str, request: gr.Request, release: bool = False) -> str:
+        """The open thread becomes the agent's (or nobody's), for the whole team to see."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id:
+            return "Pick a thread first."
+        me = actor(request)
+        try:
+            with ws.sessions.begin() as session:
+                previous = assign_thread(
+                    session, thread_id=thread_id, to=None if release else me, actor=me,
+                    marketplace=marketplace,
+                )  # fmt: skip
+        except LookupError as exc:
+            return f"**Not changed:** {md_text(str(exc))}"
+        if release:
+            return "Released: anyone can take it."
+        taken = f" (taken from {md_text(previous)})" if previous and previous != me else ""
+        return f"Assigned to you{taken}."
+
+    def release(ref: str, request: gr.Request) -> str:
+        return take(ref, request, release=True)
 
     def close_here(ref: str, seen: str, request: gr.Request) -> str:
         """Leave the open thread without a reply (nothing goes to Mirakl), under the agent's
@@ -546,6 +579,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     )  # fmt: skip
                     search = gr.Textbox(label="Search", placeholder="name, order, text…")
                     overdue = gr.Checkbox(label="Overdue only")
+                    assigned = gr.Radio(list(ASSIGNED), value="All", label="Assigned")
                     refresh = gr.Button("Refresh", elem_id="inbox-refresh")
                 counts = gr.Markdown(elem_id="inbox-counts")
                 waiting = gr.Number(visible=False)
@@ -574,6 +608,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     close_button = gr.Button(
                         "Close: no reply needed", variant="secondary", elem_id="close-thread"
                     )
+                    take_button = gr.Button("Take", elem_id="take-thread")
+                    release_button = gr.Button("Release", elem_id="release-thread")
                 sources = gr.Markdown(elem_id="draft-sources")
                 reply_status = gr.Markdown(elem_id="reply-status")
                 with gr.Accordion("Audit trail", open=False):
@@ -632,7 +668,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # fmt: off
         # Public endpoints (named, for API clients and gradio_client) first, then the private
         # triggers of the same functions.
-        inbox_inputs = [status, search, overdue]
+        inbox_inputs = [status, search, overdue, assigned]
         thread_outputs = [header, conversation, order, audit]
         switching = ([current, reply_box, box_owner, kept_replies],
                      [reply_box, sources, reply_status, box_owner, kept_replies])
@@ -656,7 +692,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         )
         then_open(send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply"))
         then_open(close_button.click(close_here, [current, seen_last], reply_status, api_name="close_thread"))
-        for trigger in (status.change, overdue.change, search.submit):
+        then_open(take_button.click(take, current, reply_status, api_name="take_thread"))
+        then_open(release_button.click(release, current, reply_status, api_name="release_thread"))
+        for trigger in (status.change, overdue.change, search.submit, assigned.change):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
         then_open(table.select(pick_thread, None, current, api_visibility="private").then(
             switch_thread, *switching, api_visibility="private"

@@ -24,6 +24,7 @@ from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
 from graph.workspace import (
     ThreadMovedOn,
+    assign_thread,
     close_by_agent,
     draft_for_thread,
     reopen_by_agent,
@@ -66,6 +67,7 @@ class ThreadRow(BaseModel):
         description="What csagent asked the customer to confirm and waits for (a cancellation or "
         "an address change, and until when); null: nothing",
     )
+    assignee: str | None = Field(default=None, description="The agent working on it; null: nobody")
 
 
 class ThreadList(BaseModel):
@@ -129,6 +131,7 @@ class ThreadOut(BaseModel):
     pending_review: dict[str, Any] | None = Field(
         default=None, description="The review waiting on this thread, as GET /reviews shows it"
     )
+    assignee: str | None = Field(default=None, description="The agent working on it; null: nobody")
 
     @computed_field(description="Seconds until the deadline (negative: breached that long ago)")
     def due_in_s(self) -> float | None:
@@ -202,6 +205,10 @@ def threads(
     marketplace: Annotated[
         str | None, Query(max_length=64, description="Only this marketplace's threads")
     ] = None,
+    assignee: Annotated[
+        str | None,
+        Query(max_length=128, description="Only this agent's threads; `unassigned`: nobody's"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ThreadList:
@@ -209,7 +216,7 @@ def threads(
     the most recent."""
     page = list_threads(
         session, status=status, search=q, overdue=overdue, limit=limit, offset=offset,
-        marketplace=settings.stored_name(marketplace) if marketplace else None,
+        marketplace=settings.stored_name(marketplace) if marketplace else None, assignee=assignee,
     )  # fmt: skip
     return ThreadList(
         threads=[
@@ -356,6 +363,45 @@ def close(
         raise ApiError(404, "not_found", str(exc)) from None
     session.commit()
     return StatusOut(thread_id=thread_id, status="closed", answered_review=via_review)
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    to: str | None = Field(
+        min_length=1, max_length=128,
+        description="The agent who works on the thread (their name; send X-Actor's own to take "
+        "it); null releases it",
+    )  # fmt: skip
+
+
+class AssignOut(BaseModel):
+    thread_id: str
+    assignee: str | None
+    previous: str | None = Field(description="Who had it before (null: nobody)")
+
+
+@router.post("/{thread_id}/assign", response_model=AssignOut)
+def assign(
+    thread_id: str,
+    body: AssignIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    marketplace: MarketplaceDep,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who assigns it, for the audit log")
+    ] = None,
+) -> AssignOut:
+    """Take, assign or release a thread (recorded as `thread.assign` under X-Actor)."""
+    try:
+        previous = assign_thread(
+            session, thread_id=thread_id, to=body.to, actor=x_actor or "agent",
+            marketplace=marketplace,
+        )  # fmt: skip
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    session.commit()
+    return AssignOut(thread_id=thread_id, assignee=body.to, previous=previous)
 
 
 @router.post("/{thread_id}/reopen", response_model=StatusOut)
