@@ -44,6 +44,8 @@ def _inbox_status() -> Any:
     )
 
 
+# The customer's full name when an order of theirs was read ("Laura Fischer"), not "Laura F.".
+FULL_NAME = func.nullif(func.trim(func.concat_ws(" ", Customer.firstname, Customer.lastname)), "")
 UNASSIGNED = "unassigned"  # the `assignee` filter for threads nobody took
 
 
@@ -103,7 +105,7 @@ def list_threads(
         select(
             Thread.mirakl_thread_id, inbox_status, Thread.intent, Thread.confidence,
             Thread.locale, Thread.marketplace,
-            func.coalesce(Customer.display_name, Customer.mirakl_customer_id),
+            func.coalesce(FULL_NAME, Customer.display_name, Customer.mirakl_customer_id),
             Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
             Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee,
         )
@@ -128,6 +130,7 @@ def list_threads(
                 Thread.mirakl_thread_id.ilike(like),
                 Thread.topic.ilike(like),
                 Customer.display_name.ilike(like),
+                FULL_NAME.ilike(like),
                 Order.mirakl_order_id.ilike(like),
                 exists().where(Message.thread_id == Thread.id, Message.body.ilike(like)),
             )
@@ -280,7 +283,10 @@ def thread_detail(
         thread_id=mirakl_thread_id, status=status, intent=thread.intent,
         confidence=thread.confidence, language=(thread.locale or "")[:2] or None,
         marketplace=thread.marketplace,
-        customer=(customer.display_name or customer.mirakl_customer_id) if customer else None,
+        customer=(
+            " ".join(p for p in (customer.firstname, customer.lastname) if p)
+            or customer.display_name or customer.mirakl_customer_id
+        ) if customer else None,
         customer_id=customer.mirakl_customer_id if customer else None, topic=thread.topic,
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
         reply_clock_read_at=thread.reply_clock_read_at, assignee=thread.assignee,

@@ -946,3 +946,20 @@ def test_agents_take_assign_and_release_threads_and_see_whose_they_are(
     assert missing.status_code == 404
     blank = httpx.post(f"{stack.api}/api/v1/threads/team-1/assign", json={"to": ""}, headers=ana)
     assert blank.status_code == 422
+
+
+def test_the_inbox_shows_and_finds_customers_by_their_full_name(
+    stack: Stack, session: Session
+) -> None:
+    young_order(stack.sim, session, "30000079-A")  # the order's customer, with their full name
+    customer = stack.sim.state.orders["30000079-A"]["customer"]
+    full = f"{customer['firstname']} {customer['lastname']}"
+    stack.customer_writes("full-name", "Bonjour, une question sur ma commande.", "30000079-A")
+    found = httpx.get(
+        f"{stack.api}/api/v1/threads", params={"q": customer["lastname"]}, headers=REVIEWER
+    ).json()["threads"]
+    assert [(t["thread_id"], t["customer"]) for t in found] == [("full-name", full)]
+    assert (
+        httpx.get(f"{stack.api}/api/v1/threads/full-name", headers=REVIEWER).json()["customer"]
+        == full
+    )
