@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from store.confirmations import ConfirmationView, describe, latest, pending_by_thread
 from store.models import AuditEntry, Customer, InboundEvent, Message, Order, Shipment, Thread
 from store.settings import DEFAULT_MARKETPLACE
+from store.threads import NoteView, notes_of
 
 # What an agent sees; `auto_resolved` is a thread the automation closed itself.
 INBOX_STATUSES = (
@@ -222,6 +223,7 @@ class ThreadDetail:
     # The thread's latest confirmation question and what became of it (None: never asked)
     confirmation: dict[str, Any] | None = None
     assignee: str | None = None  # the agent working on it
+    notes: list[NoteView] = field(default_factory=list)  # agents' internal notes, oldest first
 
 
 def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | None:
@@ -290,6 +292,7 @@ def thread_detail(
         customer_id=customer.mirakl_customer_id if customer else None, topic=thread.topic,
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
         reply_clock_read_at=thread.reply_clock_read_at, assignee=thread.assignee,
+        notes=notes_of(session, thread.id),
         confirmation=(question.as_dict() if (question := latest(
             session, mirakl_thread_id, marketplace=marketplace)) else None),
         audit=[

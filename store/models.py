@@ -461,3 +461,16 @@ class KnowledgeCollection(Base):
     dimension: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     ingested_at: Mapped[datetime | None]
+
+
+class ThreadNote(Base):
+    """An agent's note on a thread, for the other agents: never sent to Mirakl, never in a
+    draft."""
+
+    __tablename__ = "thread_notes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

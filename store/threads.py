@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from store.models import Customer, Message, Order, Thread
+from store.models import Customer, Message, Order, Thread, ThreadNote
 from store.settings import DEFAULT_MARKETPLACE
 from store.upserts import get_or_create
 
@@ -473,3 +473,42 @@ def adopt_customer(
         )
         .values(customer_id=customer_pk)
     )
+
+
+@dataclass(frozen=True)
+class NoteView:
+    id: int
+    author: str
+    body: str
+    created_at: datetime
+
+
+def add_note(
+    session: Session,
+    mirakl_thread_id: str,
+    author: str,
+    body: str,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> NoteView:
+    """An internal note on the thread, for the other agents (never sent to Mirakl).
+    LookupError for an unknown thread."""
+    thread_pk = session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
+        )
+    )
+    if thread_pk is None:
+        raise LookupError(f"thread {mirakl_thread_id} not found")
+    note = ThreadNote(thread_id=thread_pk, author=author, body=body, created_at=datetime.now(UTC))
+    session.add(note)
+    session.flush()
+    return NoteView(note.id, note.author, note.body, note.created_at)
+
+
+def notes_of(session: Session, thread_pk: int) -> list[NoteView]:
+    """The thread's internal notes, oldest first."""
+    rows = session.scalars(
+        select(ThreadNote).where(ThreadNote.thread_id == thread_pk).order_by(ThreadNote.id)
+    )
+    return [NoteView(n.id, n.author, n.body, n.created_at) for n in rows]

@@ -294,6 +294,20 @@ def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
     assert mine["data"] == [] or all(not any(row) for row in mine["data"])
 
 
+def test_an_agent_leaves_a_note_the_team_sees_on_the_thread(desk: Desk) -> None:
+    import_sample()
+    client = desk.client()
+    client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    box, status = client.predict(
+        OVERDUE_THREAD, "Customer called: sending photos", api_name="/add_note"
+    )
+    assert box == "" and status.startswith("Note added")
+    header = client.predict(OVERDUE_THREAD, api_name="/open_thread")[0]
+    assert "**Internal notes**" in header and "Ana Moreau" in header
+    assert "Customer called: sending photos" in header
+    assert all("sending photos" not in m for m in desk.shop_messages(OVERDUE_THREAD))
+
+
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
     order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())

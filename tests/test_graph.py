@@ -963,3 +963,29 @@ def test_the_inbox_shows_and_finds_customers_by_their_full_name(
         httpx.get(f"{stack.api}/api/v1/threads/full-name", headers=REVIEWER).json()["customer"]
         == full
     )
+
+
+def test_internal_notes_are_for_agents_and_never_reach_the_customer(
+    stack: Stack, session: Session
+) -> None:
+    stack.customer_writes("noted", "Hallo, das Paket kam beschädigt an.", None)
+    ana = {"X-API-Key": "rk", "X-Actor": "Ana"}
+    added = httpx.post(
+        f"{stack.api}/api/v1/threads/noted/notes",
+        json={"text": "  Called the carrier: claim 4711 opened.  "}, headers=ana,
+    )  # fmt: skip
+    assert added.status_code == 201, added.text
+    assert (added.json()["author"], added.json()["body"]) == (
+        "Ana",
+        "Called the carrier: claim 4711 opened.",
+    )
+    shown = httpx.get(f"{stack.api}/api/v1/threads/noted", headers=ana).json()
+    assert [n["body"] for n in shown["notes"]] == ["Called the carrier: claim 4711 opened."]
+    assert all("4711" not in m["body"] for m in shown["messages"])
+    assert all("4711" not in m for m in stack.shop_messages("noted"))
+    draft = httpx.post(f"{stack.api}/api/v1/threads/noted/draft", headers=ana).json()
+    assert "4711" not in draft["draft"]
+    empty = httpx.post(f"{stack.api}/api/v1/threads/noted/notes", json={"text": "  "}, headers=ana)
+    assert empty.status_code == 422
+    missing = httpx.post(f"{stack.api}/api/v1/threads/nope/notes", json={"text": "x"}, headers=ana)
+    assert missing.status_code == 404

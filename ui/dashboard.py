@@ -45,7 +45,7 @@ from store.inbox import (
 )
 from store.queue import Pipeline, marketplace_health
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
-from store.threads import latest_message_id, thread_key, threads_awaiting_review
+from store.threads import add_note, latest_message_id, thread_key, threads_awaiting_review
 from store.users import display_name_of
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError
@@ -272,6 +272,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         if pending is not None:
             header.append("> **A review is pending:** see the Reviews tab (a reply sent here "
                           "answers it).")  # fmt: skip
+        if detail.notes:
+            header.append("**Internal notes** (agents only, never sent):\n\n" + "\n".join(
+                f"- {md_text(n.author)}, {_when(n.created_at)}: {md_text(n.body)}"
+                for n in detail.notes
+            ))  # fmt: skip
         messages = []
         for m in detail.messages:
             flag = " · **unverified by Mirakl**" if m.verification == "unverified" else ""
@@ -381,6 +386,20 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     def release(ref: str, request: gr.Request) -> str:
         return take(ref, request, release=True)
+
+    def add_internal_note(ref: str, text: str, opened: str, request: gr.Request) -> tuple[str, str]:
+        """(note box, status): a note for the other agents on the open thread, never sent."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id or not (text or "").strip():
+            return text, "Pick a thread and write a note first."
+        if opened and opened != _thread_key(ref):
+            return text, "**Note not added:** open the thread it is for first."
+        try:
+            with ws.sessions.begin() as session:
+                add_note(session, thread_id, actor(request), text.strip(), marketplace=marketplace)
+        except LookupError as exc:
+            return text, f"**Note not added:** {md_text(str(exc))}"
+        return "", "Note added (agents only: it is never sent to the customer)."
 
     def close_here(ref: str, seen: str, request: gr.Request) -> str:
         """Leave the open thread without a reply (nothing goes to Mirakl), under the agent's
@@ -610,6 +629,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     )
                     take_button = gr.Button("Take", elem_id="take-thread")
                     release_button = gr.Button("Release", elem_id="release-thread")
+                with gr.Row():
+                    note_box = gr.Textbox(
+                        label="Internal note (agents only, never sent)", lines=2, scale=4,
+                        elem_id="note-box",
+                    )  # fmt: skip
+                    note_button = gr.Button("Add note", scale=1, elem_id="add-note")
                 sources = gr.Markdown(elem_id="draft-sources")
                 reply_status = gr.Markdown(elem_id="reply-status")
                 with gr.Accordion("Audit trail", open=False):
@@ -693,6 +718,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         then_open(send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply"))
         then_open(close_button.click(close_here, [current, seen_last], reply_status, api_name="close_thread"))
         then_open(take_button.click(take, current, reply_status, api_name="take_thread"))
+        then_open(note_button.click(add_internal_note, [current, note_box, box_owner], [note_box, reply_status], api_name="add_note"))
+        # A note typed for one thread never follows the agent to another.
+        current.change(lambda: "", None, note_box, api_visibility="private")
         then_open(release_button.click(release, current, reply_status, api_name="release_thread"))
         for trigger in (status.change, overdue.change, search.submit, assigned.change):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")

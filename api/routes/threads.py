@@ -32,6 +32,7 @@ from graph.workspace import (
 )
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
+from store.threads import add_note
 from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
@@ -86,6 +87,19 @@ class MessageOut(BaseModel):
     verification: str | None = Field(description="verified / unverified by Mirakl, or null")
 
 
+class NoteOut(BaseModel):
+    id: int
+    author: str
+    body: str
+    created_at: datetime
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    text: StorableStr = Field(min_length=1, max_length=10_000, description="The note, for agents")
+
+
 class AuditOut(BaseModel):
     at: datetime
     actor_type: str
@@ -132,6 +146,9 @@ class ThreadOut(BaseModel):
         default=None, description="The review waiting on this thread, as GET /reviews shows it"
     )
     assignee: str | None = Field(default=None, description="The agent working on it; null: nobody")
+    notes: list[NoteOut] = Field(
+        default_factory=list, description="Agents' internal notes, oldest first (never sent)"
+    )
 
     @computed_field(description="Seconds until the deadline (negative: breached that long ago)")
     def due_in_s(self) -> float | None:
@@ -244,12 +261,14 @@ def thread(
         raise ApiError(404, "not_found", f"thread {thread_id} not found")
     agent = optional_agent(request)
     pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
-    fields = {k: v for k, v in detail.__dict__.items() if k not in ("messages", "audit", "order")}
+    skip = ("messages", "audit", "order", "notes")
+    fields = {k: v for k, v in detail.__dict__.items() if k not in skip}
     fields["marketplace"] = settings.display_name(marketplace)
     return ThreadOut(
         **fields,
         messages=[MessageOut(**m.__dict__) for m in detail.messages],
         audit=[AuditOut(**a.__dict__) for a in detail.audit],
+        notes=[NoteOut(**n.__dict__) for n in detail.notes],
         order=_jsonable(detail.order),
         pending_review=None
         if pending is None
@@ -402,6 +421,27 @@ def assign(
         raise ApiError(404, "not_found", str(exc)) from None
     session.commit()
     return AssignOut(thread_id=thread_id, assignee=body.to, previous=previous)
+
+
+@router.post("/{thread_id}/notes", response_model=NoteOut, status_code=201)
+def note(
+    thread_id: str,
+    body: NoteIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    marketplace: MarketplaceDep,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who writes it, shown with the note")
+    ] = None,
+) -> NoteOut:
+    """An internal note on the thread, for the other agents: never sent to Mirakl, never in a
+    draft; shown with the thread (`notes`)."""
+    try:
+        added = add_note(session, thread_id, x_actor or "agent", body.text, marketplace=marketplace)
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    session.commit()
+    return NoteOut(**added.__dict__)
 
 
 @router.post("/{thread_id}/reopen", response_model=StatusOut)
