@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -16,9 +16,9 @@ from graph.drafting import Draft, DraftingService
 from graph.nodes.actions import CLOCK_SKEW
 from graph.processor import Agent
 from graph.verify import record_reading, thread_orders
-from store.audit import perform_once, reply_already_sent
+from store.audit import perform_once, record_human, reply_already_sent
 from store.confirmations import supersede
-from store.models import AuditEntry, Message, Thread
+from store.models import Message, Thread
 from store.queue import Outcome
 from store.settings import DEFAULT_MARKETPLACE
 from store.threads import (
@@ -27,6 +27,7 @@ from store.threads import (
     lock_thread,
     record_outbound,
     refresh_thread_summary,
+    thread_pk_of,
 )
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.client import find_shop_message
@@ -96,13 +97,7 @@ def send_manual_reply(
     cannot be reached: nothing is recorded as sent. `seen_last`: the newest message the agent
     had read; ThreadMovedOn when the thread has a newer one (checked under the thread's lock,
     so of two agents answering at once, one reply goes and the other is refused)."""
-    thread_pk = session.scalar(
-        select(Thread.id).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
-        )
-    )
-    if thread_pk is None:
-        raise LookupError(f"thread {thread_id} not found")
+    thread_pk = thread_pk_of(session, thread_id, marketplace)
     # One at a time per thread (with the agent's runs): a double click waits, then sees the first.
     lock_thread(session, thread_id, marketplace=marketplace)
     last = session.execute(
@@ -187,12 +182,7 @@ def close_by_agent(
     answered by "ignore" (nothing is sent, no action is done). True when a review was answered.
     The customer's next message opens the thread again. ThreadMovedOn when the thread has a
     message newer than `seen_last`; LookupError for an unknown thread."""
-    if not session.scalar(
-        select(Thread.id).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
-        )
-    ):
-        raise LookupError(f"thread {thread_id} not found")
+    thread_pk_of(session, thread_id, marketplace)
     lock_thread(session, thread_id, marketplace=marketplace)
     latest = latest_message_id(session, thread_id, marketplace)
     if seen_last is not None and latest is not None and latest != seen_last:
@@ -232,21 +222,12 @@ def reopen_by_agent(
 ) -> str:
     """Open a closed thread again (closed by mistake); its status and reply deadline come back
     from its messages. The new status; LookupError for an unknown thread."""
-    thread_pk = session.scalar(
-        select(Thread.id).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
-        )
-    )
-    if thread_pk is None:
-        raise LookupError(f"thread {thread_id} not found")
+    thread_pk = thread_pk_of(session, thread_id, marketplace)
     lock_thread(session, thread_id, marketplace=marketplace)
     summary = refresh_thread_summary(session, thread_pk, sla_hours)
-    session.add(
-        AuditEntry(
-            actor_type="human", actor=actor, action="thread.reopen", marketplace=marketplace,
-            thread_id=thread_pk, payload={"thread": thread_id}, outcome="succeeded",
-            finished_at=datetime.now(UTC),
-        )
+    record_human(
+        session, action="thread.reopen", actor=actor, thread_pk=thread_pk,
+        payload={"thread": thread_id}, marketplace=marketplace,
     )  # fmt: skip
     return summary.status
 
@@ -262,20 +243,12 @@ def assign_thread(
     """Give the thread to an agent (`to`: their name; the actor's own to take it), or release
     it (None), recorded under the actor's name. The previous assignee; LookupError for an
     unknown thread."""
+    thread_pk = thread_pk_of(session, thread_id, marketplace)
     lock_thread(session, thread_id, marketplace=marketplace)  # two agents taking it: one after
-    thread = session.execute(
-        select(Thread.id, Thread.assignee).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
-        )
-    ).first()
-    if thread is None:
-        raise LookupError(f"thread {thread_id} not found")
-    session.execute(update(Thread).where(Thread.id == thread[0]).values(assignee=to))
-    session.add(
-        AuditEntry(
-            actor_type="human", actor=actor, action="thread.assign", marketplace=marketplace,
-            thread_id=thread[0], payload={"thread": thread_id, "from": thread[1], "to": to},
-            outcome="succeeded", finished_at=datetime.now(UTC),
-        )
+    previous = session.scalar(select(Thread.assignee).where(Thread.id == thread_pk))
+    session.execute(update(Thread).where(Thread.id == thread_pk).values(assignee=to))
+    record_human(
+        session, action="thread.assign", actor=actor, thread_pk=thread_pk,
+        payload={"thread": thread_id, "from": previous, "to": to}, marketplace=marketplace,
     )  # fmt: skip
-    return thread[1]
+    return previous

@@ -113,3 +113,22 @@ def reply_already_sent(
     if since is not None:
         query = query.where(AuditEntry.at >= since)
     return session.scalar(query)
+
+
+def record_human(
+    session: Session,
+    *,
+    action: str,
+    actor: str,
+    thread_pk: int,
+    payload: dict[str, Any],
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
+    """An agent's bookkeeping on a thread (assign, reopen): done once it is written."""
+    session.add(
+        AuditEntry(
+            actor_type="human", actor=actor, action=action, marketplace=marketplace,
+            thread_id=thread_pk, payload=payload, outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )  # fmt: skip

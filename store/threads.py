@@ -483,6 +483,20 @@ class NoteView:
     created_at: datetime
 
 
+def thread_pk_of(
+    session: Session, mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
+) -> int:
+    """The stored thread's key; LookupError when the thread is not stored."""
+    thread_pk = session.scalar(
+        select(Thread.id).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
+        )
+    )
+    if thread_pk is None:
+        raise LookupError(f"thread {mirakl_thread_id} not found")
+    return thread_pk
+
+
 def add_note(
     session: Session,
     mirakl_thread_id: str,
@@ -493,13 +507,7 @@ def add_note(
 ) -> NoteView:
     """An internal note on the thread, for the other agents (never sent to Mirakl).
     LookupError for an unknown thread."""
-    thread_pk = session.scalar(
-        select(Thread.id).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
-        )
-    )
-    if thread_pk is None:
-        raise LookupError(f"thread {mirakl_thread_id} not found")
+    thread_pk = thread_pk_of(session, mirakl_thread_id, marketplace)
     note = ThreadNote(thread_id=thread_pk, author=author, body=body, created_at=datetime.now(UTC))
     session.add(note)
     session.flush()
