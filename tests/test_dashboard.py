@@ -283,8 +283,11 @@ def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
     import_sample()
     client = desk.client()
     assert client.predict(OVERDUE_THREAD, api_name="/take_thread") == "Assigned to you."
-    _, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
+    counts, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
     assert [(row[0], row[-1]) for row in mine["data"]] == [(OVERDUE_THREAD, "Ana Moreau")]
+    assert "Filters: assigned: **mine**." in counts  # the active filters are said
+    counts, _ = client.predict("open", "Daniel", True, "All", api_name="/inbox")
+    assert "Filters: status **open** · search **Daniel** · overdue only." in counts
     header = client.predict(OVERDUE_THREAD, api_name="/open_thread")[0]
     assert "assigned to **Ana Moreau**" in header
     _, nobody = client.predict("all", "", False, "Unassigned", api_name="/inbox")

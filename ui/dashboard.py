@@ -173,7 +173,17 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             ]  # fmt: skip
             for t in page.threads
         ]
-        summary = f"{counts}\n\n{page.total} thread(s) shown, overdue first.{intake_line()}"
+        active = [
+            *([f"status **{md_text(STATUS_LABELS.get(status, status))}**"]
+              if status not in (ALL, "", None) else []),
+            *([f"search **{md_text(search)}**"] if search else []),
+            *(["overdue only"] if overdue else []),
+            *([f"assigned: **{assigned.lower()}**"] if assigned not in ("All", "", None) else []),
+        ]  # fmt: skip
+        filters = f" Filters: {' · '.join(active)}." if active else ""
+        summary = (
+            f"{counts}\n\n{page.total} thread(s) shown, overdue first.{filters}{intake_line()}"
+        )
         return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
 
     def live_inbox(
