@@ -4,6 +4,7 @@ wiring, this package is the composition root: the only place that knows every la
 from __future__ import annotations
 
 import typer
+import yaml
 from pydantic import ValidationError
 
 from cli.bench import bench_app
@@ -15,6 +16,7 @@ from cli.kb import kb_app
 from cli.mirakl import mirakl_app, poll
 from cli.run import mirakl_sim, serve, sync, worker
 from cli.users import users_app
+from knowledge.canned import load_canned
 from store.settings import get_settings
 
 app = typer.Typer(
@@ -48,4 +50,11 @@ def main() -> None:
         ]
         typer.secho("error: invalid configuration\n" + "\n".join(lines), err=True, fg="red")
         raise SystemExit(2) from None
+    canned = get_settings().canned_file
+    if canned is not None:
+        try:
+            load_canned(canned)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            typer.secho(f"error: invalid configuration\n  canned_file: {exc}", err=True, fg="red")
+            raise SystemExit(2) from None
     app()

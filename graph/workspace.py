@@ -16,11 +16,14 @@ from graph.drafting import Draft, DraftingService
 from graph.nodes.actions import CLOCK_SKEW
 from graph.processor import Agent
 from graph.verify import record_reading, thread_orders
+from knowledge.canned import Canned, canned_for
+from knowledge.language import detect_language
 from store.audit import perform_once, record_human, reply_already_sent
 from store.confirmations import supersede
+from store.inbox import thread_detail
 from store.models import Message, Thread
 from store.queue import Outcome
-from store.settings import DEFAULT_MARKETPLACE
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from store.threads import (
     close_thread,
     latest_message_id,
@@ -252,3 +255,28 @@ def assign_thread(
         payload={"thread": thread_id, "from": previous, "to": to}, marketplace=marketplace,
     )  # fmt: skip
     return previous
+
+
+def canned_replies(
+    session: Session, thread_id: str, settings: Settings, marketplace: str = DEFAULT_MARKETPLACE
+) -> list[Canned]:
+    """The shop's canned responses in the thread's language, filled from the thread: the
+    customer's name, the order, its carrier and tracking link. LookupError for an unknown
+    thread; ValueError when the canned file is wrong."""
+    detail = thread_detail(session, thread_id, marketplace=marketplace)
+    if detail is None:
+        raise LookupError(f"thread {thread_id} not found")
+    language = detail.language
+    if language is None:
+        asked = [m.body for m in detail.messages if m.direction == "inbound"]
+        language = detect_language(asked[-1]) if asked else None
+    order = detail.order or {}
+    shipment = order.get("shipment") or {}
+    facts = {
+        "customer": detail.customer,
+        "order": order.get("order_id"),
+        "tracking": shipment.get("tracking_url") or shipment.get("tracking_number"),
+        "carrier": shipment.get("carrier"),
+        "shop": settings.for_marketplace(marketplace).shop_name,
+    }
+    return canned_for(language, facts, settings.canned_file)

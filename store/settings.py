@@ -252,6 +252,11 @@ class Settings(BaseSettings):
     dashboard_session_max_s: float = Field(
         default=24 * 3600, gt=0, description="A dashboard session ends this long after sign-in."
     )
+    canned_file: Path | None = Field(
+        default=None,
+        description="The shop's canned responses (YAML, see knowledge/canned.yaml, the default): "
+        "per language, with {customer}, {order}, {tracking}, {carrier}, {shop}.",
+    )
     dashboard_refresh_s: float = Field(
         default=10.0,
         ge=0,

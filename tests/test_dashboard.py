@@ -311,6 +311,24 @@ def test_an_agent_leaves_a_note_the_team_sees_on_the_thread(desk: Desk) -> None:
     assert all("sending photos" not in m for m in desk.shop_messages(OVERDUE_THREAD))
 
 
+def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Desk) -> None:
+    import_sample()
+    client = desk.client()
+    client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    box, status = client.predict(
+        OVERDUE_THREAD, "Ask for photos of the damage", api_name="/insert_canned"
+    )
+    assert box.startswith("Hola Daniel") and "foto" in box, box
+    assert status.startswith("Canned response inserted (es)")
+    assert desk.shop_messages(OVERDUE_THREAD) == desk.shop_messages(
+        OVERDUE_THREAD
+    )  # nothing sent yet
+    box, status = client.predict(OVERDUE_THREAD, box, api_name="/send_reply")
+    assert "Reply sent on Mirakl" in status and desk.shop_messages(OVERDUE_THREAD)[-1].startswith(
+        "Hola Daniel"
+    )
+
+
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
     order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())

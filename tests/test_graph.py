@@ -989,3 +989,16 @@ def test_internal_notes_are_for_agents_and_never_reach_the_customer(
     assert empty.status_code == 422
     missing = httpx.post(f"{stack.api}/api/v1/threads/nope/notes", json={"text": "x"}, headers=ana)
     assert missing.status_code == 404
+
+
+def test_canned_responses_come_filled_for_the_thread_in_its_language(
+    stack: Stack, session: Session
+) -> None:
+    stack.customer_writes("canned-de", WHERE_IS_MY_ORDER["de"], SHIPPED_ORDER)
+    found = httpx.get(f"{stack.api}/api/v1/threads/canned-de/canned", headers=REVIEWER)
+    assert found.status_code == 200, found.text
+    [tracking] = [c for c in found.json() if c["id"] == "tracking"]
+    assert tracking["language"] == "de" and tracking["missing"] == []
+    assert TRACKING in tracking["text"] and "Colissimo" in tracking["text"]
+    assert SHIPPED_ORDER in tracking["text"] and tracking["text"].startswith("Hallo ")
+    assert httpx.get(f"{stack.api}/api/v1/threads/nope/canned", headers=REVIEWER).status_code == 404

@@ -28,10 +28,12 @@ from graph.verify import OrderReading, record_reading, thread_orders
 from graph.workspace import (
     ThreadMovedOn,
     assign_thread,
+    canned_replies,
     close_by_agent,
     draft_for_thread,
     send_manual_reply,
 )
+from knowledge.canned import load_canned
 from knowledge.language import detect_language
 from store.confirmations import describe
 from store.facts import one_line
@@ -411,6 +413,30 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return text, f"**Note not added:** {md_text(str(exc))}"
         return "", "Note added (agents only: it is never sent to the customer)."
 
+    def insert_canned(ref: str, title: str, request: gr.Request) -> tuple[str, str]:
+        """(reply box, status): the chosen canned response, filled for the open thread."""
+        actor(request)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id or not title:
+            return gr.skip(), "Pick a thread and a canned response first."  # type: ignore[return-value]
+        settings = ws.settings or get_settings()
+        with ws.sessions() as session:
+            try:
+                found = canned_replies(session, thread_id, settings, marketplace)
+            except LookupError as exc:
+                return gr.skip(), f"**Not inserted:** {md_text(str(exc))}"  # type: ignore[return-value]
+        chosen = next((c for c in found if c.title == title), None)
+        if chosen is None:
+            return gr.skip(), "That canned response is no longer in the file."  # type: ignore[return-value]
+        left = (
+            f" Complete before sending: {', '.join(f'[{m}?]' for m in chosen.missing)}."
+            if chosen.missing else ""
+        )  # fmt: skip
+        return (
+            chosen.text,
+            f"Canned response inserted ({chosen.language}): edit it, then Send.{left}",
+        )
+
     def close_here(ref: str, seen: str, request: gr.Request) -> str:
         """Leave the open thread without a reply (nothing goes to Mirakl), under the agent's
         name; a pending review is ignored, a question to the customer no longer awaited."""
@@ -645,6 +671,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                         elem_id="note-box",
                     )  # fmt: skip
                     note_button = gr.Button("Add note", scale=1, elem_id="add-note")
+                with gr.Row():
+                    canned_pick = gr.Dropdown(
+                        [c["title"] for c in load_canned(ws.settings.canned_file if ws.settings else None)],
+                        label="Canned response", scale=4, elem_id="canned-pick",
+                    )  # fmt: skip
+                    canned_button = gr.Button("Insert", scale=1, elem_id="canned-insert")
                 sources = gr.Markdown(elem_id="draft-sources")
                 reply_status = gr.Markdown(elem_id="reply-status")
                 with gr.Accordion("Audit trail", open=False):
@@ -728,6 +760,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         then_open(send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply"))
         then_open(close_button.click(close_here, [current, seen_last], reply_status, api_name="close_thread"))
         then_open(take_button.click(take, current, reply_status, api_name="take_thread"))
+        canned_button.click(insert_canned, [current, canned_pick], [reply_box, reply_status], api_name="insert_canned").then(
+            _thread_key, current, box_owner, api_visibility="private"  # the text is this thread's
+        )
         then_open(note_button.click(add_internal_note, [current, note_box, box_owner], [note_box, reply_status], api_name="add_note"))
         # A note typed for one thread never follows the agent to another.
         current.change(lambda: "", None, note_box, api_visibility="private")

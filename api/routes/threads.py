@@ -25,6 +25,7 @@ from graph.processor import Agent, StaleReview
 from graph.workspace import (
     ThreadMovedOn,
     assign_thread,
+    canned_replies,
     close_by_agent,
     draft_for_thread,
     reopen_by_agent,
@@ -442,6 +443,31 @@ def note(
         raise ApiError(404, "not_found", str(exc)) from None
     session.commit()
     return NoteOut(**added.__dict__)
+
+
+class CannedOut(BaseModel):
+    id: str
+    title: str
+    text: str = Field(description="Filled for this thread; what it could not fill reads [name?]")
+    language: str
+    missing: list[str] = Field(description="Placeholders the thread could not fill")
+
+
+@router.get("/{thread_id}/canned", response_model=list[CannedOut])
+def canned(
+    thread_id: str,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    marketplace: MarketplaceDep,
+) -> list[CannedOut]:
+    """The shop's canned responses in the thread's language, filled with the customer's name,
+    the order and its tracking (CSAGENT_CANNED_FILE; nothing is sent)."""
+    try:
+        found = canned_replies(session, thread_id, settings, marketplace)
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return [CannedOut(**{**c.__dict__, "missing": list(c.missing)}) for c in found]
 
 
 @router.post("/{thread_id}/reopen", response_model=StatusOut)
