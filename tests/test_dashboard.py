@@ -315,14 +315,13 @@ def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Desk) ->
     import_sample()
     client = desk.client()
     client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    before = desk.shop_messages(OVERDUE_THREAD)
     box, status = client.predict(
         OVERDUE_THREAD, "Ask for photos of the damage", api_name="/insert_canned"
     )
     assert box.startswith("Hola Daniel") and "foto" in box, box
     assert status.startswith("Canned response inserted (es)")
-    assert desk.shop_messages(OVERDUE_THREAD) == desk.shop_messages(
-        OVERDUE_THREAD
-    )  # nothing sent yet
+    assert desk.shop_messages(OVERDUE_THREAD) == before  # inserted, not sent
     box, status = client.predict(OVERDUE_THREAD, box, api_name="/send_reply")
     assert "Reply sent on Mirakl" in status and desk.shop_messages(OVERDUE_THREAD)[-1].startswith(
         "Hola Daniel"
