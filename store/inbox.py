@@ -69,6 +69,7 @@ class InboxRow:
     # What csagent asked the customer to confirm and waits for (None: nothing pending)
     awaiting_customer: str | None = None
     assignee: str | None = None  # the agent working on it
+    unread: bool = False  # the customer wrote since an agent last opened it
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,22 @@ def list_threads(
         .scalar_subquery()
     )
     is_overdue = and_(Thread.sla_due_at.is_not(None), Thread.sla_due_at < now)
+    # Waiting for a person, and the customer wrote since an agent last opened it.
+    unread = and_(
+        Thread.status.in_(("open", "awaiting_approval", "needs_attention")),
+        exists().where(
+            Message.thread_id == Thread.id,
+            Message.direction == "inbound",
+            or_(Thread.read_by_agents_at.is_(None), Message.created_at > Thread.read_by_agents_at),
+        ),
+    )
     query = (
         select(
             Thread.mirakl_thread_id, inbox_status, Thread.intent, Thread.confidence,
             Thread.locale, Thread.marketplace,
             func.coalesce(FULL_NAME, Customer.display_name, Customer.mirakl_customer_id),
             Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
-            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee,
+            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee, unread,
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
         .outerjoin(Order, Order.id == Thread.order_id)
@@ -172,6 +182,7 @@ def list_threads(
                 attention=r[13],
                 awaiting_customer=awaiting_text(questions.get(r[14]), now),
                 assignee=r[15],
+                unread=bool(r[16]),
             )  # fmt: skip
             for r in rows
         ],

@@ -206,6 +206,8 @@ class Thread(Base):
     attention: Mapped[str | None] = mapped_column(Text)  # why it needs a human, when it does
     # The agent working on it (their display name); None: anyone's.
     assignee: Mapped[str | None] = mapped_column(String(128), index=True)
+    # When an agent last opened it: a customer message after that is unread.
+    read_by_agents_at: Mapped[datetime | None]
     sla_due_at: Mapped[datetime | None]
     # Mirakl's reply clock (`metadata.shop_reply_needed_since`) as last read, and when it was
     # read; never read: the deadline is estimated from the stored messages.

@@ -520,3 +520,12 @@ def notes_of(session: Session, thread_pk: int) -> list[NoteView]:
         select(ThreadNote).where(ThreadNote.thread_id == thread_pk).order_by(ThreadNote.id)
     )
     return [NoteView(n.id, n.author, n.body, n.created_at) for n in rows]
+
+
+def mark_read_by_agents(
+    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> None:
+    """An agent opened the thread: what the customer wrote so far is read."""
+    set_thread_state(
+        session, mirakl_thread_id, marketplace=marketplace, read_by_agents_at=datetime.now(UTC)
+    )

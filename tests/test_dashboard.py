@@ -328,6 +328,16 @@ def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Desk) ->
     )
 
 
+def test_a_new_customer_message_is_marked_until_an_agent_opens_the_thread(desk: Desk) -> None:
+    desk.customer_writes("marked-new", "Bonjour, une question sur ma commande.", None)
+    client = desk.client()
+    _, table = client.predict("all", "marked-new", False, api_name="/inbox")
+    assert table["data"][0][1].startswith("● new")
+    client.predict("marked-new", api_name="/open_thread")
+    _, table = client.predict("all", "marked-new", False, api_name="/inbox")
+    assert not table["data"][0][1].startswith("● new")
+
+
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
     order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())

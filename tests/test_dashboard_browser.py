@@ -206,5 +206,6 @@ def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
     )
     # No click from here on.
     table.get_by_text("browser-live").filter(visible=True).first.wait_for(timeout=15_000)
+    assert "● new" in table.inner_text()  # the customer wrote since anyone opened it
     page.wait_for_function("() => /^\\(\\d+\\) csagent$/.test(document.title)", timeout=15_000)
     page.screenshot(path=ARTIFACTS / "inbox-live.png", full_page=True)

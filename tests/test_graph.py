@@ -1002,3 +1002,25 @@ def test_canned_responses_come_filled_for_the_thread_in_its_language(
     assert TRACKING in tracking["text"] and "Colissimo" in tracking["text"]
     assert SHIPPED_ORDER in tracking["text"] and tracking["text"].startswith("Hallo ")
     assert httpx.get(f"{stack.api}/api/v1/threads/nope/canned", headers=REVIEWER).status_code == 404
+
+
+def test_a_thread_is_unread_until_an_agent_opens_it_and_again_when_the_customer_writes(
+    stack: Stack, session: Session
+) -> None:
+    def unread(thread_id: str) -> bool:
+        rows = httpx.get(f"{stack.api}/api/v1/threads", params={"q": thread_id}, headers=REVIEWER)
+        [row] = [t for t in rows.json()["threads"] if t["thread_id"] == thread_id]
+        return bool(row["unread"])
+
+    stack.customer_writes("unread-1", "Bonjour, une question sur la garantie.", None)
+    assert unread("unread-1")
+    assert (
+        httpx.post(f"{stack.api}/api/v1/threads/unread-1/read", headers=REVIEWER).status_code == 204
+    )
+    assert not unread("unread-1")
+    stack.customer_writes("unread-1", "Vous êtes là ? C'est urgent.", None)
+    assert unread("unread-1")
+    # Answered by the automation: nothing for a person to read.
+    stack.customer_writes("unread-auto", WHERE_IS_MY_ORDER["en"], SHIPPED_ORDER)
+    assert not unread("unread-auto")
+    assert httpx.post(f"{stack.api}/api/v1/threads/nope/read", headers=REVIEWER).status_code == 404

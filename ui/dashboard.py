@@ -47,7 +47,13 @@ from store.inbox import (
 )
 from store.queue import Pipeline, marketplace_health
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
-from store.threads import add_note, latest_message_id, thread_key, threads_awaiting_review
+from store.threads import (
+    add_note,
+    latest_message_id,
+    mark_read_by_agents,
+    thread_key,
+    threads_awaiting_review,
+)
 from store.users import display_name_of
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError
@@ -161,7 +167,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         rows = [
             [
                 thread_key(t.thread_id, t.marketplace),
-                STATUS_LABELS.get(t.status, t.status)
+                ("● new · " if t.unread else "")
+                + STATUS_LABELS.get(t.status, t.status)
                 + (" · waiting for the customer's yes" if t.awaiting_customer else ""),
                 _when(t.sla_due_at) + (" (overdue)" if t.overdue else ""),
                 t.customer or "",
@@ -247,9 +254,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id:
             return "Pick a thread in the inbox.", "", "", ""
-        with ws.sessions() as session:
+        with ws.sessions.begin() as session:
             if thread_detail(session, thread_id, marketplace=marketplace) is None:
                 return f"**No thread {md_text(ref)}.**", "", "", ""
+            mark_read_by_agents(session, thread_id, marketplace=marketplace)  # no longer "new"
         # The order as Mirakl has it now (this customer's only); if Mirakl cannot be asked,
         # the last reading is shown with its date.
         try:

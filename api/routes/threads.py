@@ -33,7 +33,7 @@ from graph.workspace import (
 )
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
-from store.threads import add_note
+from store.threads import add_note, mark_read_by_agents, thread_pk_of
 from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
@@ -70,6 +70,11 @@ class ThreadRow(BaseModel):
         "an address change, and until when); null: nothing",
     )
     assignee: str | None = Field(default=None, description="The agent working on it; null: nobody")
+    unread: bool = Field(
+        default=False,
+        description="Waiting for a person, and the customer wrote since an agent last opened it "
+        "(POST /api/v1/threads/{thread_id}/read, or opening it in the dashboard)",
+    )
 
 
 class ThreadList(BaseModel):
@@ -468,6 +473,19 @@ def canned(
     except LookupError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     return [CannedOut(**{**c.__dict__, "missing": list(c.missing)}) for c in found]
+
+
+@router.post("/{thread_id}/read", status_code=204)
+def read(
+    thread_id: str, _key: ReviewerKeyDep, session: SessionDep, marketplace: MarketplaceDep
+) -> None:
+    """An agent read the thread: it is no longer marked unread in the inbox."""
+    try:
+        thread_pk_of(session, thread_id, marketplace)
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    mark_read_by_agents(session, thread_id, marketplace=marketplace)
+    session.commit()
 
 
 @router.post("/{thread_id}/reopen", response_model=StatusOut)
