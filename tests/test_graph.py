@@ -1024,3 +1024,24 @@ def test_a_thread_is_unread_until_an_agent_opens_it_and_again_when_the_customer_
     stack.customer_writes("unread-auto", WHERE_IS_MY_ORDER["en"], SHIPPED_ORDER)
     assert not unread("unread-auto")
     assert httpx.post(f"{stack.api}/api/v1/threads/nope/read", headers=REVIEWER).status_code == 404
+
+
+def test_several_threads_are_closed_at_once_and_an_unknown_one_is_said(
+    stack: Stack, session: Session
+) -> None:
+    for thread_id in ("bulk-1", "bulk-2"):
+        stack.customer_writes(thread_id, "Merci beaucoup, tout est parfait !", None)
+    done = httpx.post(
+        f"{stack.api}/api/v1/threads/close",
+        json={"thread_ids": ["bulk-1", "nope", "bulk-2", "bulk-1"], "reason": "resolved"},
+        headers=REVIEWER,
+    ).json()
+    assert done["closed"] == ["bulk-1", "bulk-2"]
+    assert [f["thread_id"] for f in done["failed"]] == ["nope"]
+    assert "not found" in done["failed"][0]["error"]
+    assert thread_status(session, "bulk-1") == thread_status(session, "bulk-2") == "closed"
+    assert stack.shop_messages("bulk-1") == stack.shop_messages("bulk-2") == []
+    none = httpx.post(
+        f"{stack.api}/api/v1/threads/close", json={"thread_ids": []}, headers=REVIEWER
+    )
+    assert none.status_code == 422

@@ -354,6 +354,53 @@ class StatusOut(BaseModel):
     )
 
 
+class BulkCloseIn(BaseModel):
+    thread_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        min_length=1, max_length=200, description="The threads to close (of `marketplace`)"
+    )
+    reason: Literal["no_reply_needed", "resolved", "spam"] = "no_reply_needed"
+
+
+class BulkCloseFailure(BaseModel):
+    thread_id: str
+    error: str
+
+
+class BulkCloseOut(BaseModel):
+    closed: list[str]
+    failed: list[BulkCloseFailure] = Field(description="Left as they were, with why")
+
+
+@router.post("/close", response_model=BulkCloseOut)
+def close_many(
+    body: BulkCloseIn,
+    _key: ReviewerKeyDep,
+    marketplace: MarketplaceDep,
+    request: Request,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who closes them, for the audit log")
+    ] = None,
+) -> BulkCloseOut:
+    """Close several threads without replying, each as POST /{thread_id}/close does and in its
+    own transaction: one that cannot be closed (unknown, its review moved on) is listed in
+    `failed` and the others are closed."""
+    pipeline = request.app.state.pipeline
+    closed, failed = [], []
+    for thread_id in dict.fromkeys(body.thread_ids):
+        try:
+            with pipeline.sessions.begin() as session:
+                close_by_agent(
+                    session, sessions=pipeline.sessions, agent=optional_agent(request),
+                    thread_id=thread_id, actor=x_actor or "agent", reason=body.reason,
+                    marketplace=marketplace,
+                )  # fmt: skip
+        except (LookupError, StaleReview) as exc:
+            failed.append(BulkCloseFailure(thread_id=thread_id, error=str(exc)))
+            continue
+        closed.append(thread_id)
+    return BulkCloseOut(closed=closed, failed=failed)
+
+
 @router.post("/{thread_id}/close", response_model=StatusOut)
 def close(
     thread_id: str,
