@@ -30,6 +30,7 @@ from store.threads import (
     lock_thread,
     record_outbound,
     refresh_thread_summary,
+    snooze_thread,
     thread_pk_of,
 )
 from tools.mirakl.blocking import BlockingMirakl
@@ -280,3 +281,23 @@ def canned_replies(
         "shop": settings.for_marketplace(marketplace).shop_name,
     }
     return canned_for(language, facts, settings.canned_file)
+
+
+def snooze_by_agent(
+    session: Session,
+    *,
+    thread_id: str,
+    until: datetime | None,
+    actor: str,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
+    """Put a thread aside until `until` (None: back now), under the agent's name; it comes
+    back then, or as soon as the customer writes. LookupError for an unknown thread."""
+    thread_pk = thread_pk_of(session, thread_id, marketplace)
+    lock_thread(session, thread_id, marketplace=marketplace)
+    snooze_thread(session, thread_id, until, marketplace=marketplace)
+    record_human(
+        session, action="thread.snooze", actor=actor, thread_pk=thread_pk,
+        payload={"thread": thread_id, "until": until.isoformat() if until else None},
+        marketplace=marketplace,
+    )  # fmt: skip

@@ -70,6 +70,7 @@ class InboxRow:
     awaiting_customer: str | None = None
     assignee: str | None = None  # the agent working on it
     unread: bool = False  # the customer wrote since an agent last opened it
+    snoozed_until: datetime | None = None  # put aside until then (None: not snoozed)
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,14 @@ def list_threads(
     overdue: bool = False,
     marketplace: str | None = None,
     assignee: str | None = None,
+    snoozed: bool = False,
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
 ) -> InboxPage:
     """Threads, overdue first (earliest deadline first), then the most recent. `assignee`: one
-    agent's threads, or UNASSIGNED for nobody's."""
+    agent's threads, or UNASSIGNED for nobody's. Snoozed threads are left out, or only they
+    are listed (`snoozed`)."""
     now = now or datetime.now(UTC)
     inbox_status = _inbox_status().label("inbox_status")
     last_body = (
@@ -103,6 +106,15 @@ def list_threads(
         .scalar_subquery()
     )
     is_overdue = and_(Thread.sla_due_at.is_not(None), Thread.sla_due_at < now)
+    is_snoozed = and_(
+        Thread.snoozed_until.is_not(None),
+        Thread.snoozed_until > now,
+        ~exists().where(
+            Message.thread_id == Thread.id,
+            Message.direction == "inbound",
+            Message.created_at > Thread.snoozed_at,
+        ),
+    )
     # Waiting for a person, and the customer wrote since an agent last opened it.
     unread = and_(
         Thread.status.in_(("open", "awaiting_approval", "needs_attention")),
@@ -119,6 +131,7 @@ def list_threads(
             func.coalesce(FULL_NAME, Customer.display_name, Customer.mirakl_customer_id),
             Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
             Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee, unread,
+            case((is_snoozed, Thread.snoozed_until)),
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
         .outerjoin(Order, Order.id == Thread.order_id)
@@ -130,6 +143,7 @@ def list_threads(
         conditions.append(_inbox_status() == status)
     if overdue:
         conditions.append(is_overdue)
+    conditions.append(is_snoozed if snoozed else ~is_snoozed)
     if assignee == UNASSIGNED:
         conditions.append(Thread.assignee.is_(None))
     elif assignee:
@@ -183,6 +197,7 @@ def list_threads(
                 awaiting_customer=awaiting_text(questions.get(r[14]), now),
                 assignee=r[15],
                 unread=bool(r[16]),
+                snoozed_until=r[17],
             )  # fmt: skip
             for r in rows
         ],

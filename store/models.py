@@ -208,6 +208,10 @@ class Thread(Base):
     assignee: Mapped[str | None] = mapped_column(String(128), index=True)
     # When an agent last opened it: a customer message after that is unread.
     read_by_agents_at: Mapped[datetime | None]
+    # Put aside by an agent until then (and since when): it comes back at that time, or as soon
+    # as the customer writes again.
+    snoozed_until: Mapped[datetime | None]
+    snoozed_at: Mapped[datetime | None]
     sla_due_at: Mapped[datetime | None]
     # Mirakl's reply clock (`metadata.shop_reply_needed_since`) as last read, and when it was
     # read; never read: the deadline is estimated from the stored messages.

@@ -529,3 +529,18 @@ def mark_read_by_agents(
     set_thread_state(
         session, mirakl_thread_id, marketplace=marketplace, read_by_agents_at=datetime.now(UTC)
     )
+
+
+def snooze_thread(
+    session: Session,
+    mirakl_thread_id: str,
+    until: datetime | None,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
+    """Put the thread aside until `until` (None: back now); a customer message after now brings
+    it back sooner."""
+    set_thread_state(
+        session, mirakl_thread_id, marketplace=marketplace, snoozed_until=until,
+        snoozed_at=datetime.now(UTC) if until else None,
+    )  # fmt: skip

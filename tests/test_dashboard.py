@@ -285,7 +285,7 @@ def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
     assert client.predict(OVERDUE_THREAD, api_name="/take_thread") == "Assigned to you."
     counts, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
     assert [(row[0], row[-1]) for row in mine["data"]] == [(OVERDUE_THREAD, "Ana Moreau")]
-    assert "Filters: assigned: **mine**." in counts  # the active filters are said
+    assert "Filters: showing: **mine**." in counts  # the active filters are said
     counts, _ = client.predict("open", "Daniel", True, "All", api_name="/inbox")
     assert "Filters: status **open** · search **Daniel** · overdue only." in counts
     header = client.predict(OVERDUE_THREAD, api_name="/open_thread")[0]
@@ -336,6 +336,19 @@ def test_a_new_customer_message_is_marked_until_an_agent_opens_the_thread(desk: 
     client.predict("marked-new", api_name="/open_thread")
     _, table = client.predict("all", "marked-new", False, api_name="/inbox")
     assert not table["data"][0][1].startswith("● new")
+
+
+def test_a_snoozed_thread_is_out_of_the_inbox_and_under_snoozed(desk: Desk) -> None:
+    import_sample()
+    client = desk.client()
+    status = client.predict(OVERDUE_THREAD, "3 days", api_name="/snooze_thread")
+    assert status.startswith("Snoozed until"), status
+    _, everything = client.predict("all", "", False, "All", api_name="/inbox")
+    assert OVERDUE_THREAD not in [row[0] for row in everything["data"]]
+    counts, snoozed = client.predict("all", "", False, "Snoozed", api_name="/inbox")
+    [row] = snoozed["data"]
+    assert row[0] == OVERDUE_THREAD and "snoozed until" in row[-1]
+    assert "Filters: showing: **snoozed**." in counts
 
 
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:

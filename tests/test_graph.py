@@ -1045,3 +1045,39 @@ def test_several_threads_are_closed_at_once_and_an_unknown_one_is_said(
         f"{stack.api}/api/v1/threads/close", json={"thread_ids": []}, headers=REVIEWER
     )
     assert none.status_code == 422
+
+
+def test_a_snoozed_thread_leaves_the_inbox_until_its_time_or_the_customers_next_message(
+    stack: Stack, session: Session
+) -> None:
+    stack.customer_writes("snoozy", "Bonjour, je vous renvoie le formulaire demain.", None)
+
+    def ids(**query: Any) -> list[str]:
+        page = httpx.get(f"{stack.api}/api/v1/threads", params=query, headers=REVIEWER).json()
+        return [t["thread_id"] for t in page["threads"]]
+
+    until = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    put = httpx.post(
+        f"{stack.api}/api/v1/threads/snoozy/snooze", json={"until": until}, headers=REVIEWER
+    )
+    assert put.status_code == 200, put.text
+    assert "snoozy" not in ids() and ids(snoozed=True) == ["snoozy"]
+    [row] = httpx.get(
+        f"{stack.api}/api/v1/threads", params={"snoozed": True}, headers=REVIEWER
+    ).json()["threads"]
+    assert row["snoozed_until"] is not None
+    assert [a.actor for a in audit(session, "thread.snooze")] == ["Ana (support)"]
+    # The customer writes: back in the inbox at once.
+    stack.customer_writes("snoozy", "Voici le formulaire, finalement.", None)
+    assert "snoozy" in ids() and ids(snoozed=True) == []
+    # Refused: a time in the past, or without a time zone.
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    for bad in (past, "2027-01-01T09:00:00"):
+        refused = httpx.post(
+            f"{stack.api}/api/v1/threads/snoozy/snooze", json={"until": bad}, headers=REVIEWER
+        )
+        assert refused.status_code == 422, bad
+    missing = httpx.post(
+        f"{stack.api}/api/v1/threads/nope/snooze", json={"until": until}, headers=REVIEWER
+    )
+    assert missing.status_code == 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from graph.workspace import (
     close_by_agent,
     draft_for_thread,
     send_manual_reply,
+    snooze_by_agent,
 )
 from knowledge.canned import load_canned
 from knowledge.language import detect_language
@@ -99,7 +100,8 @@ INBOX_COLUMNS = [
     "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
     "marketplace", "last message", "assigned to",
 ]  # fmt: skip
-ASSIGNED = ("All", "Mine", "Unassigned")
+ASSIGNED = ("All", "Mine", "Unassigned", "Snoozed")
+SNOOZE_FOR = {"4 hours": 4, "1 day": 24, "3 days": 72}
 
 
 @dataclass
@@ -159,6 +161,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 search=search or None,
                 overdue=overdue,
                 assignee={"Mine": me, "Unassigned": UNASSIGNED}.get(assigned),
+                snoozed=assigned == "Snoozed",
                 limit=200,
             )
         counts = " · ".join(
@@ -178,7 +181,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 t.language or "",
                 t.marketplace or "",
                 (t.last_message or "")[:90],
-                t.assignee or "",
+                (t.assignee or "")
+                + (f" (snoozed until {_when(t.snoozed_until)})" if t.snoozed_until else ""),
             ]  # fmt: skip
             for t in page.threads
         ]
@@ -187,7 +191,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
               if status not in (ALL, "", None) else []),
             *([f"search **{md_text(search)}**"] if search else []),
             *(["overdue only"] if overdue else []),
-            *([f"assigned: **{assigned.lower()}**"] if assigned not in ("All", "", None) else []),
+            *([f"showing: **{assigned.lower()}**"] if assigned not in ("All", "", None) else []),
         ]  # fmt: skip
         filters = f" Filters: {' · '.join(active)}." if active else ""
         summary = (
@@ -445,6 +449,25 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             f"Canned response inserted ({chosen.language}): edit it, then Send.{left}",
         )
 
+    def snooze_here(ref: str, span: str, request: gr.Request) -> str:
+        """Put the open thread aside; it comes back then, or when the customer writes."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id or span not in SNOOZE_FOR:
+            return "Pick a thread and how long to snooze it."
+        until = datetime.now(UTC) + timedelta(hours=SNOOZE_FOR[span])
+        try:
+            with ws.sessions.begin() as session:
+                snooze_by_agent(
+                    session, thread_id=thread_id, until=until, actor=actor(request),
+                    marketplace=marketplace,
+                )  # fmt: skip
+        except LookupError as exc:
+            return f"**Not snoozed:** {md_text(str(exc))}"
+        return (
+            f"Snoozed until {_when(until)}: out of the inbox until then, or until the customer "
+            "writes (see Assigned: Snoozed)."
+        )
+
     def close_here(ref: str, seen: str, request: gr.Request) -> str:
         """Leave the open thread without a reply (nothing goes to Mirakl), under the agent's
         name; a pending review is ignored, a question to the customer no longer awaited."""
@@ -642,7 +665,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     )  # fmt: skip
                     search = gr.Textbox(label="Search", placeholder="name, order, text…")
                     overdue = gr.Checkbox(label="Overdue only")
-                    assigned = gr.Radio(list(ASSIGNED), value="All", label="Assigned")
+                    assigned = gr.Radio(list(ASSIGNED), value="All", label="Show")
                     refresh = gr.Button("Refresh", elem_id="inbox-refresh")
                 counts = gr.Markdown(elem_id="inbox-counts")
                 waiting = gr.Number(visible=False)
@@ -672,6 +695,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                         "Close: no reply needed", variant="secondary", elem_id="close-thread"
                     )
                     take_button = gr.Button("Take", elem_id="take-thread")
+                    snooze_span = gr.Dropdown(
+                        list(SNOOZE_FOR), value="1 day", label="Snooze for", elem_id="snooze-for"
+                    )
+                    snooze_button = gr.Button("Snooze", elem_id="snooze-thread")
                     release_button = gr.Button("Release", elem_id="release-thread")
                 with gr.Row():
                     note_box = gr.Textbox(
@@ -768,6 +795,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         then_open(send_button.click(send, [current, reply_box, recipients, box_owner, seen_last], [reply_box, reply_status], api_name="send_reply"))
         then_open(close_button.click(close_here, [current, seen_last], reply_status, api_name="close_thread"))
         then_open(take_button.click(take, current, reply_status, api_name="take_thread"))
+        then_open(snooze_button.click(snooze_here, [current, snooze_span], reply_status, api_name="snooze_thread"))
         canned_button.click(insert_canned, [current, canned_pick], [reply_box, reply_status], api_name="insert_canned").then(
             _thread_key, current, box_owner, api_visibility="private"  # the text is this thread's
         )

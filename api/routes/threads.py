@@ -3,12 +3,12 @@ demand, and a reply written by hand. The dashboard (ui/) is built on the same fu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from api.deps import (
     DraftingDep,
@@ -30,6 +30,7 @@ from graph.workspace import (
     draft_for_thread,
     reopen_by_agent,
     send_manual_reply,
+    snooze_by_agent,
 )
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
@@ -70,6 +71,9 @@ class ThreadRow(BaseModel):
         "an address change, and until when); null: nothing",
     )
     assignee: str | None = Field(default=None, description="The agent working on it; null: nobody")
+    snoozed_until: datetime | None = Field(
+        default=None, description="Put aside until then (listed with ?snoozed=true only)"
+    )
     unread: bool = Field(
         default=False,
         description="Waiting for a person, and the customer wrote since an agent last opened it "
@@ -232,6 +236,9 @@ def threads(
         str | None,
         Query(max_length=128, description="Only this agent's threads; `unassigned`: nobody's"),
     ] = None,
+    snoozed: Annotated[
+        bool, Query(description="Only the snoozed threads (which the inbox leaves out)")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ThreadList:
@@ -240,6 +247,7 @@ def threads(
     page = list_threads(
         session, status=status, search=q, overdue=overdue, limit=limit, offset=offset,
         marketplace=settings.stored_name(marketplace) if marketplace else None, assignee=assignee,
+        snoozed=snoozed,
     )  # fmt: skip
     return ThreadList(
         threads=[
@@ -533,6 +541,54 @@ def read(
         raise ApiError(404, "not_found", str(exc)) from None
     mark_read_by_agents(session, thread_id, marketplace=marketplace)
     session.commit()
+
+
+class SnoozeIn(BaseModel):
+    until: datetime | None = Field(
+        description="When the thread comes back (with a time zone, within 90 days); null: now. "
+        "A customer message brings it back sooner"
+    )
+
+    @field_validator("until")
+    @classmethod
+    def _ahead(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-12-07T09:00:00+01:00")
+        now = datetime.now(UTC)
+        if not now < value <= now + timedelta(days=90):
+            raise ValueError("must be in the future, within 90 days")
+        return value
+
+
+class SnoozeOut(BaseModel):
+    thread_id: str
+    snoozed_until: datetime | None
+
+
+@router.post("/{thread_id}/snooze", response_model=SnoozeOut)
+def snooze(
+    thread_id: str,
+    body: SnoozeIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    marketplace: MarketplaceDep,
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who snoozes it, for the audit log")
+    ] = None,
+) -> SnoozeOut:
+    """Put a thread aside until a time (audit `thread.snooze`): the inbox leaves it out until
+    then, or until the customer writes again."""
+    try:
+        snooze_by_agent(
+            session, thread_id=thread_id, until=body.until, actor=x_actor or "agent",
+            marketplace=marketplace,
+        )  # fmt: skip
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    session.commit()
+    return SnoozeOut(thread_id=thread_id, snoozed_until=body.until)
 
 
 @router.post("/{thread_id}/reopen", response_model=StatusOut)
