@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,6 +261,8 @@ def _live(
     echo(f"  human reviews pending: {len(pending)}")
     for review in pending[:1]:
         reason = review["description"].split("**Why a human:** ")[1].split("\n")[0]
+        # The description is Markdown; the terminal shows the words as written.
+        reason = html.unescape(re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~<])", r"\1", reason))
         echo(f"  review {review['thread_id']} ({review['intent']}): {reason}")
         draft = review["action_request"]["args"]["reply"]
         echo("    draft: " + draft.replace("\n", "\n           "))
