@@ -51,6 +51,7 @@ def test_demo_imports_the_sample_and_data_survives_a_restart(tmp_path: Path) -> 
     assert "POST demo-fr-return   -> awaiting_approval intent return_request" in out
     assert "same message again   -> duplicate=True, event 1" in out
     assert "ingested 1, already known 6" in out
+    assert "(return_request): return_request is always reviewed by a human" in out  # as written
     assert "accepted by the agent -> replied, actions ['reply_sent']" in out
     assert "tool check_inventory(VAC-CYC-900) -> 3 available" in out
     assert "compute_partial_refund(20567843-A, late_delivery) -> EUR 9.90" in out
