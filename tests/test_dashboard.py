@@ -351,6 +351,19 @@ def test_a_snoozed_thread_is_out_of_the_inbox_and_under_snoozed(desk: Desk) -> N
     assert "Filters: showing: **snoozed**." in counts
 
 
+def test_the_inbox_says_how_long_each_customer_has_really_waited(desk: Desk) -> None:
+    """From Mirakl's reply clock (the deadline less the marketplace's reply time), not from the
+    latest message: the oldest imported thread has waited weeks."""
+    import re
+
+    import_sample()
+    _, table = desk.client().predict("all", "", True, api_name="/inbox")
+    due = table["data"][0][2]
+    assert table["data"][0][0] == OVERDUE_THREAD
+    waited = re.search(r"waited (\d+) d", due)
+    assert waited and int(waited.group(1)) >= 7, due
+
+
 def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
     order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())

@@ -154,6 +154,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         status: str, search: str, overdue: bool, request: gr.Request, assigned: str = "All"
     ) -> tuple[str, pd.DataFrame]:
         me = actor(request)
+        now = datetime.now(UTC)
         with ws.sessions() as session:
             page = list_threads(
                 session,
@@ -173,7 +174,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 ("● new · " if t.unread else "")
                 + STATUS_LABELS.get(t.status, t.status)
                 + (" · waiting for the customer's yes" if t.awaiting_customer else ""),
-                _when(t.sla_due_at) + (" (overdue)" if t.overdue else ""),
+                _when(t.sla_due_at)
+                + (" (overdue)" if t.overdue else "")
+                + _waited(t.sla_due_at, sla_hours(t.marketplace), now),
                 t.customer or "",
                 t.order_id or "",
                 t.intent or "",
@@ -198,6 +201,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             f"{counts}\n\n{page.total} thread(s) shown, overdue first.{filters}{intake_line()}"
         )
         return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
+
+    def sla_hours(marketplace: str) -> float:
+        settings = ws.settings or get_settings()
+        return settings.for_marketplace(marketplace).sla_hours
 
     def live_inbox(
         status: str, search: str, overdue: bool, assigned: str, request: gr.Request
@@ -857,6 +864,22 @@ def _bars(frame: pd.DataFrame, y: str) -> Any:
 def _thread_key(ref: str | None) -> str:
     """A thread as typed or picked, in one spelling (spaces aside)."""
     return (ref or "").strip()
+
+
+def _waited(due: datetime | None, sla_hours: float, now: datetime) -> str:
+    """How long the customer has really waited: since Mirakl's reply clock started (the
+    deadline less the marketplace's reply time), as " · waited 3 d 4 h"."""
+    if due is None:
+        return ""
+    waited = now - (due - timedelta(hours=sla_hours))
+    if waited.total_seconds() < 60:
+        return ""
+    days, hours = waited.days, waited.seconds // 3600
+    minutes = waited.seconds // 60 % 60
+    text = (
+        f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    )
+    return f" · waited {text}"
 
 
 def _when(moment: datetime | None) -> str:
