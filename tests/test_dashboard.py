@@ -443,6 +443,9 @@ def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
     assert (
         "database down" in kinds["failed"][5] and "Mirakl has no thread" in kinds["unverified"][5]
     )
+    assert kinds["failed"][6].startswith("Processing failed after every retry")  # plain words
+    assert f"Retry event {event_id} below" in kinds["failed"][6]
+    assert kinds["unverified"][6].startswith("Mirakl does not confirm this message")
     result = client.predict(str(event_id), api_name="/retry")
     assert "auto_replied" in result
     assert len(desk.shop_messages("ui-failed")) == 1

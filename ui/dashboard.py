@@ -604,9 +604,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         with ws.sessions() as session:
             items = needing_attention(session)
         return pd.DataFrame(
-            [[i.event_id or "", i.kind, thread_key(i.thread_id or "", i.marketplace), i.message_id, _when(i.at), i.error[:200]]
+            [[i.event_id or "", i.kind, thread_key(i.thread_id or "", i.marketplace), i.message_id, _when(i.at), i.error[:200], _what_to_do(i.kind, i.event_id)]
              for i in items],
-            columns=["event", "kind", "thread", "message", "received", "error"],
+            columns=["event", "kind", "thread", "message", "received", "error", "what to do"],
         )  # fmt: skip
 
     def retry(event_id: str, request: gr.Request) -> str:
@@ -864,6 +864,20 @@ def _bars(frame: pd.DataFrame, y: str) -> Any:
 def _thread_key(ref: str | None) -> str:
     """A thread as typed or picked, in one spelling (spaces aside)."""
     return (ref or "").strip()
+
+
+def _what_to_do(kind: str, event_id: int | None) -> str:
+    """A needs-attention item in plain words, for the agent who must act on it."""
+    retry = f" Retry event {event_id} below." if event_id else ""
+    if kind == "failed":
+        return (
+            "Processing failed after every retry: the customer has had no answer. Fix the cause "
+            f"(the error says it), then retry, or open the thread and answer by hand.{retry}"
+        )
+    return (
+        "Mirakl does not confirm this message (it may be forged): nothing was answered or done."
+        f"{retry.replace('below.', 'below to check with Mirakl again.')}"
+    )
 
 
 def _waited(due: datetime | None, sla_hours: float, now: datetime) -> str:
