@@ -190,3 +190,15 @@ ApiKeyDep = Annotated[None, Depends(require_api_key)]
 ReviewerKeyDep = Annotated[None, Depends(require_reviewer_key)]
 SignatureDep = Annotated[None, Depends(require_signature)]
 MarketplaceDep = Annotated[str, Depends(get_marketplace)]
+
+
+def get_actor(
+    x_actor: Annotated[
+        str | None, Header(max_length=128, description="Who does it, for the audit log")
+    ] = None,
+) -> str:
+    """The agent acting through the API (`X-Actor`), as the audit log names them."""
+    return x_actor or "agent"
+
+
+ActorDep = Annotated[str, Depends(get_actor)]

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from store.business import NotFound
 from store.models import Customer, Message, Order, Thread, ThreadNote
 from store.settings import DEFAULT_MARKETPLACE
 from store.upserts import get_or_create
@@ -486,14 +487,14 @@ class NoteView:
 def thread_pk_of(
     session: Session, mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
 ) -> int:
-    """The stored thread's key; LookupError when the thread is not stored."""
+    """The stored thread's key; NotFound (a LookupError, 404 in the API) when it is not stored."""
     thread_pk = session.scalar(
         select(Thread.id).where(
             Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
         )
     )
     if thread_pk is None:
-        raise LookupError(f"thread {mirakl_thread_id} not found")
+        raise NotFound(f"thread {mirakl_thread_id} not found")
     return thread_pk
 
 

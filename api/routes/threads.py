@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from api.deps import (
+    ActorDep,
     DraftingDep,
     MarketplaceDep,
     MiraklDep,
@@ -468,18 +469,12 @@ def assign(
     _key: ReviewerKeyDep,
     session: SessionDep,
     marketplace: MarketplaceDep,
-    x_actor: Annotated[
-        str | None, Header(max_length=128, description="Who assigns it, for the audit log")
-    ] = None,
+    actor: ActorDep,
 ) -> AssignOut:
     """Take, assign or release a thread (recorded as `thread.assign` under X-Actor)."""
-    try:
-        previous = assign_thread(
-            session, thread_id=thread_id, to=body.to, actor=x_actor or "agent",
-            marketplace=marketplace,
-        )  # fmt: skip
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    previous = assign_thread(
+        session, thread_id=thread_id, to=body.to, actor=actor, marketplace=marketplace
+    )
     session.commit()
     return AssignOut(thread_id=thread_id, assignee=body.to, previous=previous)
 
@@ -491,16 +486,11 @@ def note(
     _key: ReviewerKeyDep,
     session: SessionDep,
     marketplace: MarketplaceDep,
-    x_actor: Annotated[
-        str | None, Header(max_length=128, description="Who writes it, shown with the note")
-    ] = None,
+    actor: ActorDep,
 ) -> NoteOut:
     """An internal note on the thread, for the other agents: never sent to Mirakl, never in a
     draft; shown with the thread (`notes`)."""
-    try:
-        added = add_note(session, thread_id, x_actor or "agent", body.text, marketplace=marketplace)
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    added = add_note(session, thread_id, actor, body.text, marketplace=marketplace)
     session.commit()
     return NoteOut(**added.__dict__)
 
@@ -535,10 +525,7 @@ def read(
     thread_id: str, _key: ReviewerKeyDep, session: SessionDep, marketplace: MarketplaceDep
 ) -> None:
     """An agent read the thread: it is no longer marked unread in the inbox."""
-    try:
-        thread_pk_of(session, thread_id, marketplace)
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    thread_pk_of(session, thread_id, marketplace)  # 404 when unknown
     mark_read_by_agents(session, thread_id, marketplace=marketplace)
     session.commit()
 
@@ -574,19 +561,13 @@ def snooze(
     _key: ReviewerKeyDep,
     session: SessionDep,
     marketplace: MarketplaceDep,
-    x_actor: Annotated[
-        str | None, Header(max_length=128, description="Who snoozes it, for the audit log")
-    ] = None,
+    actor: ActorDep,
 ) -> SnoozeOut:
     """Put a thread aside until a time (audit `thread.snooze`): the inbox leaves it out until
     then, or until the customer writes again."""
-    try:
-        snooze_by_agent(
-            session, thread_id=thread_id, until=body.until, actor=x_actor or "agent",
-            marketplace=marketplace,
-        )  # fmt: skip
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    snooze_by_agent(
+        session, thread_id=thread_id, until=body.until, actor=actor, marketplace=marketplace
+    )
     session.commit()
     return SnoozeOut(thread_id=thread_id, snoozed_until=body.until)
 
@@ -598,21 +579,13 @@ def reopen(
     session: SessionDep,
     settings: SettingsDep,
     marketplace: MarketplaceDep,
-    x_actor: Annotated[
-        str | None, Header(max_length=128, description="Who reopens it, for the audit log")
-    ] = None,
+    actor: ActorDep,
 ) -> StatusOut:
     """Open a closed thread again; its status and reply deadline come back from its messages."""
-    try:
-        status = reopen_by_agent(
-            session,
-            thread_id=thread_id,
-            actor=x_actor or "agent",
-            sla_hours=settings.for_marketplace(marketplace).sla_hours,
-            marketplace=marketplace,
-        )
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    status = reopen_by_agent(
+        session, thread_id=thread_id, actor=actor, marketplace=marketplace,
+        sla_hours=settings.for_marketplace(marketplace).sla_hours,
+    )  # fmt: skip
     session.commit()
     return StatusOut(thread_id=thread_id, status=status)
 
