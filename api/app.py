@@ -97,5 +97,6 @@ def create_app(
     app.include_router(messages.router)
     app.include_router(internal.router)
     app.include_router(threads.router)
+    app.include_router(threads.bulk)
     app.include_router(reviews.router)
     return app

@@ -1032,7 +1032,7 @@ def test_several_threads_are_closed_at_once_and_an_unknown_one_is_said(
     for thread_id in ("bulk-1", "bulk-2"):
         stack.customer_writes(thread_id, "Merci beaucoup, tout est parfait !", None)
     done = httpx.post(
-        f"{stack.api}/api/v1/threads/close",
+        f"{stack.api}/api/v1/bulk/close",
         json={"thread_ids": ["bulk-1", "nope", "bulk-2", "bulk-1"], "reason": "resolved"},
         headers=REVIEWER,
     ).json()
@@ -1041,9 +1041,7 @@ def test_several_threads_are_closed_at_once_and_an_unknown_one_is_said(
     assert "not found" in done["failed"][0]["error"]
     assert thread_status(session, "bulk-1") == thread_status(session, "bulk-2") == "closed"
     assert stack.shop_messages("bulk-1") == stack.shop_messages("bulk-2") == []
-    none = httpx.post(
-        f"{stack.api}/api/v1/threads/close", json={"thread_ids": []}, headers=REVIEWER
-    )
+    none = httpx.post(f"{stack.api}/api/v1/bulk/close", json={"thread_ids": []}, headers=REVIEWER)
     assert none.status_code == 422
 
 

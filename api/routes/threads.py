@@ -380,7 +380,11 @@ class BulkCloseOut(BaseModel):
     failed: list[BulkCloseFailure] = Field(description="Left as they were, with why")
 
 
-@router.post("/close", response_model=BulkCloseOut)
+# Not under /api/v1/threads: "/threads/close" would also be the thread whose id is "close".
+bulk = APIRouter(prefix="/api/v1/bulk", tags=["threads"], responses=error_responses(401, 422, 500))
+
+
+@bulk.post("/close", response_model=BulkCloseOut)
 def close_many(
     body: BulkCloseIn,
     _key: ReviewerKeyDep,
@@ -390,9 +394,9 @@ def close_many(
         str | None, Header(max_length=128, description="Who closes them, for the audit log")
     ] = None,
 ) -> BulkCloseOut:
-    """Close several threads without replying, each as POST /{thread_id}/close does and in its
-    own transaction: one that cannot be closed (unknown, its review moved on) is listed in
-    `failed` and the others are closed."""
+    """Close several threads without replying, each as POST /api/v1/threads/{thread_id}/close
+    does and in its own transaction: one that cannot be closed (unknown, its review moved on)
+    is listed in `failed` and the others are closed."""
     pipeline = request.app.state.pipeline
     closed, failed = [], []
     for thread_id in dict.fromkeys(body.thread_ids):
