@@ -14,7 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from store.business import NotFound
 from store.models import Confirmation, Thread
+from store.threads import thread_pk_of
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,6 @@ def _view(row: Confirmation) -> ConfirmationView:
     )  # fmt: skip
 
 
-def _thread_pk(session: Session, mirakl_thread_id: str, marketplace: str) -> int | None:
-    return session.scalar(
-        select(Thread.id).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
-        )
-    )
-
-
 def _of_thread(mirakl_thread_id: str, marketplace: str) -> Any:
     """The thread's questions, to be narrowed and ordered."""
     return (
@@ -102,9 +96,7 @@ def ask(
 ) -> None:
     """Record the question (once per customer request: a retried run adds nothing). An earlier
     question of the thread still pending is superseded: only the newest can be answered."""
-    thread_pk = _thread_pk(session, mirakl_thread_id, marketplace)
-    if thread_pk is None:
-        raise LookupError(f"thread {mirakl_thread_id} is not stored")
+    thread_pk = thread_pk_of(session, mirakl_thread_id, marketplace)
     session.execute(
         update(Confirmation)
         .where(
@@ -163,8 +155,9 @@ def answered_by(
 def supersede(session: Session, mirakl_thread_id: str, *, marketplace: str, outcome: str) -> None:
     """A person took the thread over (a reply by hand, a review answered): the customer's next
     message is no longer an answer to csagent's question."""
-    thread_pk = _thread_pk(session, mirakl_thread_id, marketplace)
-    if thread_pk is None:
+    try:
+        thread_pk = thread_pk_of(session, mirakl_thread_id, marketplace)
+    except NotFound:
         return
     session.execute(
         update(Confirmation)

@@ -153,6 +153,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
     def inbox(
         status: str, search: str, overdue: bool, request: gr.Request, assigned: str = "All"
     ) -> tuple[str, pd.DataFrame]:
+        summary, rows, _ = inbox_page(status, search, overdue, request, assigned)
+        return summary, rows
+
+    def inbox_page(
+        status: str, search: str, overdue: bool, request: gr.Request, assigned: str = "All"
+    ) -> tuple[str, pd.DataFrame, dict[str, int]]:
+        """The inbox's summary and rows, with the counts of all threads by status."""
         me = actor(request)
         now = datetime.now(UTC)
         with ws.sessions() as session:
@@ -200,7 +207,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         summary = (
             f"{counts}\n\n{page.total} thread(s) shown, overdue first.{filters}{intake_line()}"
         )
-        return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS)
+        return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS), page.counts
 
     def sla_hours(marketplace: str) -> float:
         settings = ws.settings or get_settings()
@@ -211,9 +218,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
     ) -> tuple[str, pd.DataFrame, int]:
         """The inbox as `inbox` shows it, refreshed by the timer, with how many threads wait for
         a reply (for the browser tab's title)."""
-        summary, rows = inbox(status, search, overdue, request, assigned)
-        with ws.sessions() as session:
-            counts = list_threads(session, limit=1).counts
+        summary, rows, counts = inbox_page(status, search, overdue, request, assigned)
         return summary, rows, sum(counts.get(s, 0) for s in WAITING)
 
     def intake_line() -> str:
