@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from store.confirmations import ConfirmationView, describe, latest, pending_by_thread
 from store.models import AuditEntry, Customer, InboundEvent, Message, Order, Shipment, Thread
 from store.settings import DEFAULT_MARKETPLACE
-from store.threads import NoteView, notes_of
+from store.threads import NoteView, PresenceView, notes_of, presence_of
 
 # What an agent sees; `auto_resolved` is a thread the automation closed itself.
 INBOX_STATUSES = (
@@ -250,6 +250,7 @@ class ThreadDetail:
     confirmation: dict[str, Any] | None = None
     assignee: str | None = None  # the agent working on it
     notes: list[NoteView] = field(default_factory=list)  # agents' internal notes, oldest first
+    presence: list[PresenceView] = field(default_factory=list)  # agents on it now
 
 
 def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | None:
@@ -319,6 +320,7 @@ def thread_detail(
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
         reply_clock_read_at=thread.reply_clock_read_at, assignee=thread.assignee,
         notes=notes_of(session, thread.id),
+        presence=presence_of(session, thread.id),
         confirmation=(question.as_dict() if (question := latest(
             session, mirakl_thread_id, marketplace=marketplace)) else None),
         audit=[

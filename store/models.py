@@ -469,6 +469,19 @@ class KnowledgeCollection(Base):
     ingested_at: Mapped[datetime | None]
 
 
+class ThreadPresence(Base):
+    """An agent on a thread now (viewing it, or writing a reply), as their dashboard last said."""
+
+    __tablename__ = "thread_presence"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    activity: Mapped[str] = mapped_column(String(16))  # viewing | replying
+    seen_at: Mapped[datetime] = mapped_column()
+
+
 class ThreadNote(Base):
     """An agent's note on a thread, for the other agents: never sent to Mirakl, never in a
     draft."""

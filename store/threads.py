@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.business import NotFound
-from store.models import Customer, Message, Order, Thread, ThreadNote
+from store.models import Customer, Message, Order, Thread, ThreadNote, ThreadPresence
 from store.settings import DEFAULT_MARKETPLACE
 from store.upserts import get_or_create
 
@@ -521,6 +521,55 @@ def notes_of(session: Session, thread_pk: int) -> list[NoteView]:
         select(ThreadNote).where(ThreadNote.thread_id == thread_pk).order_by(ThreadNote.id)
     )
     return [NoteView(n.id, n.author, n.body, n.created_at) for n in rows]
+
+
+# An agent whose dashboard has not said so for this long has left the thread.
+PRESENCE_S = 30
+PRESENCE_ACTIVITIES = ("viewing", "replying")
+
+
+@dataclass
+class PresenceView:
+    agent: str
+    activity: str  # viewing | replying
+    seen_at: datetime
+
+
+def note_presence(
+    session: Session,
+    mirakl_thread_id: str,
+    agent: str,
+    activity: str,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
+    """The agent is on the thread now (viewing it, or writing a reply); NotFound when the thread
+    is not stored."""
+    if activity not in PRESENCE_ACTIVITIES:
+        raise ValueError(f"activity must be one of {', '.join(PRESENCE_ACTIVITIES)}")
+    thread_pk = thread_pk_of(session, mirakl_thread_id, marketplace)
+    now = datetime.now(UTC)
+    session.execute(
+        insert(ThreadPresence)
+        .values(thread_id=thread_pk, agent=agent, activity=activity, seen_at=now)
+        .on_conflict_do_update(
+            index_elements=[ThreadPresence.thread_id, ThreadPresence.agent],
+            set_={"activity": activity, "seen_at": now},
+        )
+    )
+
+
+def presence_of(
+    session: Session, thread_pk: int, *, now: datetime | None = None
+) -> list[PresenceView]:
+    """The agents on the thread now (seen within PRESENCE_S), replying ones first."""
+    since = (now or datetime.now(UTC)) - timedelta(seconds=PRESENCE_S)
+    rows = session.scalars(
+        select(ThreadPresence)
+        .where(ThreadPresence.thread_id == thread_pk, ThreadPresence.seen_at >= since)
+        .order_by(ThreadPresence.activity, ThreadPresence.agent)  # replying < viewing
+    )
+    return [PresenceView(p.agent, p.activity, p.seen_at) for p in rows]
 
 
 def mark_read_by_agents(

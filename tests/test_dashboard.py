@@ -251,7 +251,7 @@ def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Sessi
     client = desk.client()
     counts, table = client.predict("all", "", True, api_name="/inbox")
     assert "**open** 37" in counts
-    assert table["data"][0][0] == OVERDUE_THREAD and "overdue" in table["data"][0][2]
+    assert table["data"][0][-1] == OVERDUE_THREAD and "overdue" in table["data"][0][2]
     header, messages, order, audit = client.predict(OVERDUE_THREAD, api_name="/open_thread")
     assert "Daniel" in header and "**Customer** Daniel S." in messages
     assert "Order 20600434-A" in order and "read from Mirakl" in order
@@ -276,7 +276,7 @@ def test_the_agent_closes_a_thread_without_a_reply(desk: Desk, session: Session)
     [closed] = session.scalars(select(AuditEntry).where(AuditEntry.action == "thread.close"))
     assert (closed.actor, closed.payload["reason"]) == ("Ana Moreau", "no_reply_needed")
     counts, table = client.predict("closed", "", False, api_name="/inbox")
-    assert [row[0] for row in table["data"]] == [OVERDUE_THREAD]
+    assert [row[-1] for row in table["data"]] == [OVERDUE_THREAD]
 
 
 def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
@@ -284,14 +284,14 @@ def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
     client = desk.client()
     assert client.predict(OVERDUE_THREAD, api_name="/take_thread") == "Assigned to you."
     counts, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
-    assert [(row[0], row[-1]) for row in mine["data"]] == [(OVERDUE_THREAD, "Ana Moreau")]
+    assert [(row[-1], row[-2]) for row in mine["data"]] == [(OVERDUE_THREAD, "Ana Moreau")]
     assert "Filters: showing: **mine**." in counts  # the active filters are said
     counts, _ = client.predict("open", "Daniel", True, "All", api_name="/inbox")
     assert "Filters: status **open** · search **Daniel** · overdue only." in counts
     header = client.predict(OVERDUE_THREAD, api_name="/open_thread")[0]
     assert "assigned to **Ana Moreau**" in header
     _, nobody = client.predict("all", "", False, "Unassigned", api_name="/inbox")
-    assert OVERDUE_THREAD not in [row[0] for row in nobody["data"]]
+    assert OVERDUE_THREAD not in [row[-1] for row in nobody["data"]]
     assert client.predict(OVERDUE_THREAD, api_name="/release_thread").startswith("Released")
     _, mine = client.predict("all", "", False, "Mine", api_name="/inbox")
     assert mine["data"] == [] or all(not any(row) for row in mine["data"])
@@ -344,11 +344,23 @@ def test_a_snoozed_thread_is_out_of_the_inbox_and_under_snoozed(desk: Desk) -> N
     status = client.predict(OVERDUE_THREAD, "3 days", api_name="/snooze_thread")
     assert status.startswith("Snoozed until"), status
     _, everything = client.predict("all", "", False, "All", api_name="/inbox")
-    assert OVERDUE_THREAD not in [row[0] for row in everything["data"]]
+    assert OVERDUE_THREAD not in [row[-1] for row in everything["data"]]
     counts, snoozed = client.predict("all", "", False, "Snoozed", api_name="/inbox")
     [row] = snoozed["data"]
-    assert row[0] == OVERDUE_THREAD and "snoozed until" in row[-1]
+    assert row[-1] == OVERDUE_THREAD and "snoozed until" in row[-2]
     assert "Filters: showing: **snoozed**." in counts
+
+
+def test_the_inbox_filters_by_marketplace_and_says_so(desk: Desk) -> None:
+    import_sample()
+    client = desk.client()
+    counts, table = client.predict("all", "", False, "All", "default", api_name="/inbox")
+    assert "marketplace **default**" in counts
+    assert table["data"] and {row[5] for row in table["data"]} == {"default"}
+    assert table["headers"] == [
+        "customer", "status", "waiting", "last message", "intent", "marketplace",
+        "assigned to", "thread",
+    ]  # fmt: skip
 
 
 def test_the_inbox_says_how_long_each_customer_has_really_waited(desk: Desk) -> None:
@@ -359,7 +371,7 @@ def test_the_inbox_says_how_long_each_customer_has_really_waited(desk: Desk) -> 
     import_sample()
     _, table = desk.client().predict("all", "", True, api_name="/inbox")
     due = table["data"][0][2]
-    assert table["data"][0][0] == OVERDUE_THREAD
+    assert table["data"][0][-1] == OVERDUE_THREAD
     waited = re.search(r"waited (\d+) d", due)
     assert waited and int(waited.group(1)) >= 7, due
 

@@ -52,16 +52,29 @@ def browser_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[De
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     executable = chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        yield context.new_page()
-        browser.close()
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    """One agent's browser window, at a laptop's 1440×900."""
+    return browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+
+
+def sign_in(page: Any, url: str, user: str, password: str, name: str) -> None:
+    page.goto(f"{url}/ui/")
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.get_by_text(f"signed in as {name}").wait_for(timeout=30_000)
 
 
 @pytest.mark.slow
@@ -76,19 +89,13 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
     # A message whose processing failed earlier (stored, with its error).
     event_id, _ = failed_message(desk, "browser-failed")
 
-    # Sign in.
-    page.goto(f"{desk.url}/ui/")
-    page.get_by_label("username").fill("ana")
-    page.get_by_label("password").fill("correct horse")
-    page.get_by_role("button", name="Login").click()
-    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
 
     # The inbox: overdue imported threads first; open the first one.
     first_row = page.locator("#inbox-table").get_by_text(OVERDUE_THREAD).filter(visible=True)
     first_row.wait_for(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "inbox.png", full_page=True)
-    first_row.click()
-    page.get_by_role("tab", name="Thread").click()
+    first_row.click()  # opens it beside the inbox
     page.locator("#thread-header").get_by_text("Daniel").first.wait_for(timeout=30_000)
 
     # Generate a draft, send it, see it on Mirakl.
@@ -140,11 +147,7 @@ def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
     desk = browser_desk
     import_sample()
     desk.customer_writes("browser-other", "Bonjour, une question sur ma commande.", None)
-    page.goto(f"{desk.url}/ui/")
-    page.get_by_label("username").fill("ana")
-    page.get_by_label("password").fill("correct horse")
-    page.get_by_role("button", name="Login").click()
-    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
     thread_box = page.locator("#thread-id textarea, #thread-id input").first
     reply = page.locator("#reply-box textarea")
 
@@ -153,7 +156,6 @@ def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
         thread_box.press("Enter")
         page.locator("#thread-header").get_by_text(expect).first.wait_for(timeout=30_000)
 
-    page.get_by_role("tab", name="Thread").click()
     open_thread(OVERDUE_THREAD, "Daniel")
     page.locator("#generate-draft").click()
     page.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
@@ -192,11 +194,7 @@ def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
     number of threads waiting for a person in the browser tab's title."""
     desk = browser_desk
     desk.customer_writes("browser-before", "Bonjour, une question sur ma commande.", None)
-    page.goto(f"{desk.url}/ui/")
-    page.get_by_label("username").fill("ana")
-    page.get_by_label("password").fill("correct horse")
-    page.get_by_role("button", name="Login").click()
-    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
     table = page.locator("#inbox-table")
     table.get_by_text("browser-before").filter(visible=True).first.wait_for(timeout=30_000)
     assert "browser-live" not in table.inner_text()
@@ -209,3 +207,95 @@ def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
     assert "● new" in table.inner_text()  # the customer wrote since anyone opened it
     page.wait_for_function("() => /^\\(\\d+\\) csagent$/.test(document.title)", timeout=15_000)
     page.screenshot(path=ARTIFACTS / "inbox-live.png", full_page=True)
+
+
+@pytest.fixture
+def team_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+    """The dashboard refreshing every 2 s (the presence line and the inbox), with a second
+    agent."""
+    from store.db import session_scope
+    from store.users import add_user
+
+    with session_scope() as session:
+        add_user(session, "ben", "battery staple", "Ben Ortiz")
+    yield from make_desk(mirakl_sim, dashboard_refresh_s=2)
+
+
+@pytest.mark.slow
+def test_two_agents_work_the_same_inbox_without_answering_a_customer_twice(
+    team_desk: Desk, browser: Any
+) -> None:
+    desk = team_desk
+    import_sample()
+    windows = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        windows.append(context.new_page())
+    ana, ben = windows
+    before = desk.shop_messages(OVERDUE_THREAD)
+    clicks = 0
+
+    def click(locator: Any) -> None:
+        nonlocal clicks
+        clicks += 1
+        locator.click()
+
+    # Ana: sign in, open the most urgent thread (the inbox's first row), draft, send.
+    ana.goto(f"{desk.url}/ui/")
+    ana.get_by_label("username").fill("ana")
+    ana.get_by_label("password").fill("correct horse")
+    click(ana.get_by_role("button", name="Login"))
+    ana.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    _, listed = desk.client().predict("all", "", False, api_name="/inbox")
+    assert listed["data"][0][-1] == OVERDUE_THREAD  # overdue longest: the inbox's first row
+    first_row = ana.locator('#inbox-table [role="row"][data-index="0"]')
+    first_row.get_by_text(OVERDUE_THREAD).wait_for(timeout=30_000)
+    click(first_row.get_by_text("Daniel"))  # opens beside the inbox: no tab to change
+    ana.locator("#thread-header").get_by_text("Daniel").first.wait_for(timeout=30_000)
+
+    # Ben opens the same thread meanwhile.
+    sign_in(ben, desk.url, "ben", "battery staple", "Ben Ortiz")
+    ben_box = ben.locator("#thread-id textarea, #thread-id input").first
+    ben_box.fill(OVERDUE_THREAD)
+    ben_box.press("Enter")
+    ben.locator("#thread-header").get_by_text("Daniel").first.wait_for(timeout=30_000)
+    ana.locator("#thread-presence").get_by_text("Ben Ortiz is viewing").wait_for(timeout=15_000)
+
+    click(ana.locator("#generate-draft"))
+    ana.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
+    draft = ana.locator("#reply-box textarea").input_value()
+    assert draft.startswith("Hola")
+    # Ben is told, without a click, that Ana is writing to this customer.
+    ben.locator("#thread-presence").get_by_text("Ana Moreau is writing a reply").wait_for(
+        timeout=15_000
+    )
+    ana.evaluate("window.scrollTo(0, 0)")
+    ana.screenshot(path=ARTIFACTS / "workspace.png")
+    ben.locator("#reply-box textarea").fill("Hola Daniel, lo siento mucho, le escribo yo.")
+
+    click(ana.locator("#send-reply"))
+    ana.locator("#reply-status").get_by_text("Reply sent on Mirakl").wait_for(timeout=60_000)
+    assert clicks == 4  # sign in, the thread, Generate draft, Send
+
+    # Ben sends too, on the thread as he saw it before Ana's reply: refused, his text kept.
+    ben.locator("#send-reply").click()
+    ben.locator("#reply-status").get_by_text("the thread moved on").wait_for(timeout=60_000)
+    assert "le escribo yo" in ben.locator("#reply-box textarea").input_value()
+    assert desk.shop_messages(OVERDUE_THREAD) == [*before, draft]  # one reply, Ana's
+    ben.screenshot(path=ARTIFACTS / "two-agents.png", full_page=True)
+
+    # Ben takes the thread and leaves a note; Ana sees both on the thread and in her inbox.
+    ben.locator("#thread-open").click()
+    ben.locator("#take-thread").click()
+    ben.locator("#reply-status").get_by_text("Assigned to you").wait_for(timeout=30_000)
+    ben.locator("#note-box textarea").fill("I'll call the carrier about the damage.")
+    ben.locator("#add-note").click()
+    ben.locator("#reply-status").get_by_text("Note added").wait_for(timeout=30_000)
+    ana.locator("#thread-open").click()
+    header = ana.locator("#thread-header")
+    header.get_by_text("I'll call the carrier about the damage.").wait_for(timeout=30_000)
+    assert "assigned to Ben Ortiz" in header.inner_text()
+    search = ana.get_by_label("Search")
+    search.fill("Daniel")
+    search.press("Enter")
+    first_row.get_by_text("Ben Ortiz").wait_for(timeout=15_000)  # in Ana's inbox too

@@ -991,6 +991,43 @@ def test_internal_notes_are_for_agents_and_never_reach_the_customer(
     assert missing.status_code == 404
 
 
+def test_an_agent_sees_who_else_is_on_the_thread_and_who_is_writing_a_reply(
+    stack: Stack, session: Session
+) -> None:
+
+    from store.threads import PRESENCE_S, presence_of, thread_pk_of
+
+    stack.customer_writes("busy", "Hola, ¿dónde está mi pedido?", None)
+    ana = {"X-API-Key": "rk", "X-Actor": "Ana"}
+    bruno = {"X-API-Key": "rk", "X-Actor": "Bruno"}
+    url = f"{stack.api}/api/v1/threads/busy"
+    assert (
+        httpx.post(f"{url}/presence", json={"activity": "viewing"}, headers=ana).status_code == 204
+    )
+    said = httpx.post(f"{url}/presence", json={"activity": "replying"}, headers=bruno)
+    assert said.status_code == 204, said.text
+    shown = httpx.get(url, headers=ana).json()["presence"]
+    assert [(p["agent"], p["activity"]) for p in shown] == [
+        ("Bruno", "replying"),
+        ("Ana", "viewing"),
+    ]
+    # Saying it again updates it (one line per agent); gone once the dashboard stops saying it.
+    httpx.post(f"{url}/presence", json={"activity": "viewing"}, headers=bruno)
+    shown = httpx.get(url, headers=ana).json()["presence"]
+    assert sorted((p["agent"], p["activity"]) for p in shown) == [
+        ("Ana", "viewing"),
+        ("Bruno", "viewing"),
+    ]
+    later = datetime.now(UTC) + timedelta(seconds=PRESENCE_S + 1)
+    assert presence_of(session, thread_pk_of(session, "busy"), now=later) == []
+    typo = httpx.post(f"{url}/presence", json={"activity": "typing"}, headers=ana)
+    assert typo.status_code == 422 and "activity" in typo.text
+    missing = httpx.post(
+        f"{stack.api}/api/v1/threads/nope/presence", json={"activity": "viewing"}, headers=ana
+    )
+    assert missing.status_code == 404
+
+
 def test_canned_responses_come_filled_for_the_thread_in_its_language(
     stack: Stack, session: Session
 ) -> None:

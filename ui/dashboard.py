@@ -52,7 +52,10 @@ from store.threads import (
     add_note,
     latest_message_id,
     mark_read_by_agents,
+    note_presence,
+    presence_of,
     thread_key,
+    thread_pk_of,
     threads_awaiting_review,
 )
 from store.users import display_name_of
@@ -96,10 +99,12 @@ def confirmation_line(question: dict[str, Any]) -> str:
     return line
 
 
+# Who and what first; the thread's key (what a click opens) last.
 INBOX_COLUMNS = [
-    "thread", "status", "due", "customer", "order", "intent", "confidence", "lang",
-    "marketplace", "last message", "assigned to",
+    "customer", "status", "waiting", "last message", "intent", "marketplace", "assigned to",
+    "thread",
 ]  # fmt: skip
+INBOX_WIDTHS: list[str | int] = ["13%", "13%", "21%", "25%", "9%", "7%", "7%", "5%"]
 ASSIGNED = ("All", "Mine", "Unassigned", "Snoozed")
 SNOOZE_FOR = {"4 hours": 4, "1 day": 24, "3 days": 72}
 
@@ -151,14 +156,24 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
     # -- inbox ---------------------------------------------------------------------------------
 
     def inbox(
-        status: str, search: str, overdue: bool, request: gr.Request, assigned: str = "All"
-    ) -> tuple[str, pd.DataFrame]:
-        summary, rows, _ = inbox_page(status, search, overdue, request, assigned)
+        status: str,
+        search: str,
+        overdue: bool,
+        request: gr.Request,
+        assigned: str = "All",
+        marketplace: str = ALL,
+    ) -> tuple[str, Any]:
+        summary, rows, _ = inbox_page(status, search, overdue, request, assigned, marketplace)
         return summary, rows
 
     def inbox_page(
-        status: str, search: str, overdue: bool, request: gr.Request, assigned: str = "All"
-    ) -> tuple[str, pd.DataFrame, dict[str, int]]:
+        status: str,
+        search: str,
+        overdue: bool,
+        request: gr.Request,
+        assigned: str = "All",
+        marketplace: str = ALL,
+    ) -> tuple[str, Any, dict[str, int]]:
         """The inbox's summary and rows, with the counts of all threads by status."""
         me = actor(request)
         now = datetime.now(UTC)
@@ -168,6 +183,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 status=None if status in (ALL, "", None) else status,
                 search=search or None,
                 overdue=overdue,
+                marketplace=None if marketplace in (ALL, "", None) else marketplace,
                 assignee={"Mine": me, "Unassigned": UNASSIGNED}.get(assigned),
                 snoozed=assigned == "Snoozed",
                 limit=200,
@@ -177,22 +193,17 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         )
         rows = [
             [
-                thread_key(t.thread_id, t.marketplace),
+                t.customer or "",
                 ("● new · " if t.unread else "")
                 + STATUS_LABELS.get(t.status, t.status)
                 + (" · waiting for the customer's yes" if t.awaiting_customer else ""),
-                _when(t.sla_due_at)
-                + (" (overdue)" if t.overdue else "")
-                + _waited(t.sla_due_at, sla_hours(t.marketplace), now),
-                t.customer or "",
-                t.order_id or "",
-                t.intent or "",
-                f"{t.confidence:.2f}" if t.confidence is not None else "",
-                t.language or "",
-                t.marketplace or "",
+                _clock(t.sla_due_at, t.overdue, sla_hours(t.marketplace), now),
                 (t.last_message or "")[:90],
+                t.intent or "",
+                t.marketplace or "",
                 (t.assignee or "")
                 + (f" (snoozed until {_when(t.snoozed_until)})" if t.snoozed_until else ""),
+                thread_key(t.thread_id, t.marketplace),
             ]  # fmt: skip
             for t in page.threads
         ]
@@ -202,23 +213,39 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             *([f"search **{md_text(search)}**"] if search else []),
             *(["overdue only"] if overdue else []),
             *([f"showing: **{assigned.lower()}**"] if assigned not in ("All", "", None) else []),
+            *([f"marketplace **{md_text(marketplace)}**"]
+              if marketplace not in (ALL, "", None) else []),
         ]  # fmt: skip
         filters = f" Filters: {' · '.join(active)}." if active else ""
         summary = (
             f"{counts}\n\n{page.total} thread(s) shown, overdue first.{filters}{intake_line()}"
         )
-        return summary, pd.DataFrame(rows, columns=INBOX_COLUMNS), page.counts
+        states = [
+            _clock_state(t.sla_due_at, t.overdue, sla_hours(t.marketplace), now)
+            for t in page.threads
+        ]
+        return summary, _coloured(pd.DataFrame(rows, columns=INBOX_COLUMNS), states), page.counts
+
+    def marketplaces() -> list[str]:
+        """The marketplaces csagent works with, as the inbox names them."""
+        settings = ws.settings or get_settings()
+        return [settings.stored_name(c.name) for c in settings.connections()]
 
     def sla_hours(marketplace: str) -> float:
         settings = ws.settings or get_settings()
         return settings.for_marketplace(marketplace).sla_hours
 
     def live_inbox(
-        status: str, search: str, overdue: bool, assigned: str, request: gr.Request
-    ) -> tuple[str, pd.DataFrame, int]:
+        status: str,
+        search: str,
+        overdue: bool,
+        assigned: str,
+        marketplace: str,
+        request: gr.Request,
+    ) -> tuple[str, Any, int]:
         """The inbox as `inbox` shows it, refreshed by the timer, with how many threads wait for
         a reply (for the browser tab's title)."""
-        summary, rows, counts = inbox_page(status, search, overdue, request, assigned)
+        summary, rows, counts = inbox_page(status, search, overdue, request, assigned, marketplace)
         return summary, rows, sum(counts.get(s, 0) for s in WAITING)
 
     def intake_line() -> str:
@@ -234,8 +261,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         return "\n\nMirakl inbox: " + " · ".join(parts)
 
     def pick_thread(evt: gr.SelectData) -> str:
+        """The clicked row's thread (its key is the last column)."""
         row = getattr(evt, "row_value", None)
-        return str(row[0]) if row else ""
+        return str(row[-1]) if row else ""
 
     def mark_seen(ref: str) -> str:
         """The newest message of the thread about to be shown (read before it is shown: a
@@ -264,6 +292,32 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         return restored, "", note, key, kept
 
     # -- one thread ----------------------------------------------------------------------------
+
+    def presence_here(opened: str, text: str, request: gr.Request) -> str:
+        """Says the agent is on the thread they opened (writing a reply when the box holds their
+        text for it) and shows who else is: two agents never answer a customer unawares."""
+        thread_id, marketplace = parse_ref(opened, ws.settings)
+        if not thread_id:
+            return ""
+        me = actor(request)
+        activity = "replying" if (text or "").strip() else "viewing"
+        try:
+            with ws.sessions.begin() as session:
+                note_presence(session, thread_id, me, activity, marketplace=marketplace)
+                others = [
+                    p for p in presence_of(session, thread_pk_of(session, thread_id, marketplace))
+                    if p.agent != me
+                ]  # fmt: skip
+        except LookupError:
+            return ""
+        lines = [
+            f"> **{md_text(p.agent)} is writing a reply** to this customer: agree who answers "
+            "before you send."
+            if p.activity == "replying"
+            else f"> {md_text(p.agent)} is viewing this thread."
+            for p in others
+        ]
+        return "\n\n".join(lines)
 
     def open_thread(ref: str, request: gr.Request) -> tuple[str, str, str, str]:
         actor(request)
@@ -661,73 +715,89 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- layout --------------------------------------------------------------------------------
 
-    with gr.Blocks(title="csagent", analytics_enabled=False) as blocks:
+    with gr.Blocks(title="csagent", analytics_enabled=False, fill_width=True) as blocks:
         who = gr.Markdown("# csagent")
-        current = gr.Textbox(label="Thread", placeholder="thread id", elem_id="thread-id")
         # Per browser session: whose thread the reply box's text is, and replies kept aside.
         box_owner = gr.State("")
         kept_replies = gr.State({})
         seen_last = gr.State("")  # the newest message of the thread as it was last shown
         with gr.Tabs():
+            # One work pane: the inbox on the left, the thread a click opens on the right.
             with gr.Tab("Inbox", id="inbox"):
                 with gr.Row():
                     status = gr.Dropdown(
                         [(ALL, ALL), *[(STATUS_LABELS[s], s) for s in INBOX_STATUSES]],
-                        value=ALL, label="Status",
+                        value=ALL, label="Status", scale=1,
                     )  # fmt: skip
-                    search = gr.Textbox(label="Search", placeholder="name, order, text…")
-                    overdue = gr.Checkbox(label="Overdue only")
-                    assigned = gr.Radio(list(ASSIGNED), value="All", label="Show")
-                    refresh = gr.Button("Refresh", elem_id="inbox-refresh")
+                    market = gr.Dropdown(
+                        [ALL, *marketplaces()], value=ALL, label="Marketplace", scale=1,
+                        elem_id="inbox-marketplace",
+                    )  # fmt: skip
+                    search = gr.Textbox(label="Search", placeholder="name, order, text…", scale=2)
+                    overdue = gr.Checkbox(label="Overdue only", scale=1)
+                    assigned = gr.Radio(list(ASSIGNED), value="All", label="Show", scale=2)
+                    refresh = gr.Button("Refresh", elem_id="inbox-refresh", scale=1)
                 counts = gr.Markdown(elem_id="inbox-counts")
                 waiting = gr.Number(visible=False)
                 refresh_s = ws.settings.dashboard_refresh_s if ws.settings else 10.0
                 # Live: new customer messages and counts appear without a click.
                 timer = gr.Timer(refresh_s or 1.0, active=refresh_s > 0)
-                table = gr.Dataframe(
-                    headers=INBOX_COLUMNS, interactive=False, elem_id="inbox-table", wrap=True
-                )
-            with gr.Tab("Thread", id="thread"):
-                open_button = gr.Button("Open / refresh thread", elem_id="thread-open")
-                header = gr.Markdown(elem_id="thread-header")
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        conversation = gr.Markdown(elem_id="thread-messages")
-                    with gr.Column(scale=2):
-                        order = gr.Markdown(elem_id="thread-order")
-                reply_box = gr.Textbox(label="Reply", lines=8, elem_id="reply-box")
-                recipients = gr.CheckboxGroup(
-                    list(RECIPIENT_CHOICES), value=["Customer"], label="Send to",
-                    elem_id="reply-to",
-                )  # fmt: skip
-                with gr.Row():
-                    draft_button = gr.Button("Generate draft", elem_id="generate-draft")
-                    send_button = gr.Button("Send", variant="primary", elem_id="send-reply")
-                    close_button = gr.Button(
-                        "Close: no reply needed", variant="secondary", elem_id="close-thread"
-                    )
-                    take_button = gr.Button("Take", elem_id="take-thread")
-                    snooze_span = gr.Dropdown(
-                        list(SNOOZE_FOR), value="1 day", label="Snooze for", elem_id="snooze-for"
-                    )
-                    snooze_button = gr.Button("Snooze", elem_id="snooze-thread")
-                    release_button = gr.Button("Release", elem_id="release-thread")
-                with gr.Row():
-                    note_box = gr.Textbox(
-                        label="Internal note (agents only, never sent)", lines=2, scale=4,
-                        elem_id="note-box",
-                    )  # fmt: skip
-                    note_button = gr.Button("Add note", scale=1, elem_id="add-note")
-                with gr.Row():
-                    canned_pick = gr.Dropdown(
-                        [c["title"] for c in load_canned(ws.settings.canned_file if ws.settings else None)],
-                        label="Canned response", scale=4, elem_id="canned-pick",
-                    )  # fmt: skip
-                    canned_button = gr.Button("Insert", scale=1, elem_id="canned-insert")
-                sources = gr.Markdown(elem_id="draft-sources")
-                reply_status = gr.Markdown(elem_id="reply-status")
-                with gr.Accordion("Audit trail", open=False):
-                    audit = gr.Markdown(elem_id="thread-audit")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=6):
+                        table = gr.Dataframe(
+                            headers=INBOX_COLUMNS, interactive=False, elem_id="inbox-table",
+                            wrap=False, column_widths=INBOX_WIDTHS, max_height=900,
+                        )  # fmt: skip
+                    with gr.Column(scale=6, elem_id="thread-pane"):
+                        with gr.Row():
+                            current = gr.Textbox(
+                                label="Thread", placeholder="click a row, or type a thread id",
+                                elem_id="thread-id", scale=4,
+                            )  # fmt: skip
+                            open_button = gr.Button(
+                                "Open / refresh thread", elem_id="thread-open", scale=1
+                            )
+                        header = gr.Markdown(elem_id="thread-header")
+                        presence = gr.Markdown(elem_id="thread-presence")
+                        with gr.Accordion("Order and shipping", open=True):
+                            order = gr.Markdown(elem_id="thread-order")
+                        conversation = gr.Markdown(elem_id="thread-messages", max_height=520)
+                        reply_box = gr.Textbox(label="Reply", lines=8, elem_id="reply-box")
+                        recipients = gr.CheckboxGroup(
+                            list(RECIPIENT_CHOICES), value=["Customer"], label="Send to",
+                            elem_id="reply-to",
+                        )  # fmt: skip
+                        with gr.Row():
+                            draft_button = gr.Button("Generate draft", elem_id="generate-draft")
+                            send_button = gr.Button("Send", variant="primary", elem_id="send-reply")
+                            close_button = gr.Button(
+                                "Close: no reply needed", variant="secondary",
+                                elem_id="close-thread",
+                            )  # fmt: skip
+                        reply_status = gr.Markdown(elem_id="reply-status")
+                        sources = gr.Markdown(elem_id="draft-sources")
+                        with gr.Row():
+                            take_button = gr.Button("Take", elem_id="take-thread")
+                            release_button = gr.Button("Release", elem_id="release-thread")
+                            snooze_span = gr.Dropdown(
+                                list(SNOOZE_FOR), value="1 day", label="Snooze for",
+                                elem_id="snooze-for",
+                            )  # fmt: skip
+                            snooze_button = gr.Button("Snooze", elem_id="snooze-thread")
+                        with gr.Row():
+                            note_box = gr.Textbox(
+                                label="Internal note (agents only, never sent)", lines=2,
+                                scale=4, elem_id="note-box",
+                            )  # fmt: skip
+                            note_button = gr.Button("Add note", scale=1, elem_id="add-note")
+                        with gr.Row():
+                            canned_pick = gr.Dropdown(
+                                [c["title"] for c in load_canned(ws.settings.canned_file if ws.settings else None)],
+                                label="Canned response", scale=4, elem_id="canned-pick",
+                            )  # fmt: skip
+                            canned_button = gr.Button("Insert", scale=1, elem_id="canned-insert")
+                        with gr.Accordion("Audit trail", open=False):
+                            audit = gr.Markdown(elem_id="thread-audit")
             with gr.Tab("Reviews", id="reviews"):
                 with gr.Row():
                     pending = gr.Dropdown(
@@ -782,7 +852,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # fmt: off
         # Public endpoints (named, for API clients and gradio_client) first, then the private
         # triggers of the same functions.
-        inbox_inputs = [status, search, overdue, assigned]
+        inbox_inputs = [status, search, overdue, assigned, market]
         thread_outputs = [header, conversation, order, audit]
         switching = ([current, reply_box, box_owner, kept_replies],
                      [reply_box, sources, reply_status, box_owner, kept_replies])
@@ -792,13 +862,15 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             message arriving in between makes a reply be refused, never sent blind)."""
             return event.then(mark_seen, current, seen_last, api_visibility="private").then(
                 open_thread, current, thread_outputs, **(api or {"api_visibility": "private"})
-            )
+            ).then(presence_here, [box_owner, reply_box], presence, api_visibility="private")
 
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
         timer.tick(
             live_inbox, inbox_inputs, [counts, table, waiting], api_visibility="private",
             show_progress="hidden",
         ).then(None, waiting, None, js=TAB_BADGE)
+        timer.tick(presence_here, [box_owner, reply_box], presence, api_visibility="private",
+                   show_progress="hidden")
         then_open(open_button.click(switch_thread, *switching, api_visibility="private"),
                   api_name="open_thread")
         draft_button.click(generate_draft, current, [reply_box, sources, reply_status], api_name="generate_draft").then(
@@ -815,7 +887,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # A note typed for one thread never follows the agent to another.
         current.change(lambda: "", None, note_box, api_visibility="private")
         then_open(release_button.click(release, current, reply_status, api_name="release_thread"))
-        for trigger in (status.change, overdue.change, search.submit, assigned.change):
+        for trigger in (status.change, overdue.change, search.submit, assigned.change, market.change):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
         then_open(table.select(pick_thread, None, current, api_visibility="private").then(
             switch_thread, *switching, api_visibility="private"
@@ -883,6 +955,43 @@ def _what_to_do(kind: str, event_id: int | None) -> str:
         "Mirakl does not confirm this message (it may be forged): nothing was answered or done."
         f"{retry.replace('below.', 'below to check with Mirakl again.')}"
     )
+
+
+# The waiting column's colours, by Mirakl's reply clock.
+CLOCK_COLOURS = {
+    "overdue": "background-color: #fde2e1",
+    "soon": "background-color: #ffedd5",
+    "ok": "background-color: #dcfce7",
+}
+
+
+def _clock_state(due: datetime | None, overdue: bool, sla_hours: float, now: datetime) -> str:
+    """overdue; soon (less than a quarter of the reply time left); ok; or none (nothing owed)."""
+    if due is None:
+        return "none"
+    return (
+        "overdue"
+        if overdue
+        else "soon"
+        if (due - now).total_seconds() / 3600 < sla_hours / 4
+        else "ok"
+    )
+
+
+def _clock(due: datetime | None, overdue: bool, sla_hours: float, now: datetime) -> str:
+    """The waiting column: how long the customer has waited and the deadline."""
+    if due is None:
+        return "-"
+    waited = _waited(due, sla_hours, now).removeprefix(" · waited ")
+    state = _clock_state(due, overdue, sla_hours, now)
+    flag = {"overdue": " · overdue", "soon": " · due soon"}.get(state, "")
+    return f"waited {waited or 'under a minute'}{flag} · due {_when(due)}"
+
+
+def _coloured(frame: pd.DataFrame, states: list[str]) -> Any:
+    """The inbox with its waiting column coloured by the reply clock."""
+    colours = [CLOCK_COLOURS.get(state, "") for state in states]
+    return frame.style.apply(lambda _: colours, subset=["waiting"], axis=0)
 
 
 def _waited(due: datetime | None, sla_hours: float, now: datetime) -> str:

@@ -35,7 +35,13 @@ from graph.workspace import (
 )
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
-from store.threads import add_note, mark_read_by_agents, thread_pk_of
+from store.threads import (
+    PRESENCE_S,
+    add_note,
+    mark_read_by_agents,
+    note_presence,
+    thread_pk_of,
+)
 from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
@@ -105,6 +111,18 @@ class NoteOut(BaseModel):
     created_at: datetime
 
 
+class PresenceOut(BaseModel):
+    agent: str
+    activity: Literal["viewing", "replying"]
+    seen_at: datetime
+
+
+class PresenceIn(BaseModel):
+    activity: Literal["viewing", "replying"] = Field(
+        description="What the agent (X-Actor) is doing on the thread now"
+    )
+
+
 class NoteIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
@@ -159,6 +177,10 @@ class ThreadOut(BaseModel):
     assignee: str | None = Field(default=None, description="The agent working on it; null: nobody")
     notes: list[NoteOut] = Field(
         default_factory=list, description="Agents' internal notes, oldest first (never sent)"
+    )
+    presence: list[PresenceOut] = Field(
+        default_factory=list,
+        description=f"Agents on the thread now (seen within {PRESENCE_S} s), replying ones first",
     )
 
     @computed_field(description="Seconds until the deadline (negative: breached that long ago)")
@@ -276,7 +298,7 @@ def thread(
         raise ApiError(404, "not_found", f"thread {thread_id} not found")
     agent = optional_agent(request)
     pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
-    skip = ("messages", "audit", "order", "notes")
+    skip = ("messages", "audit", "order", "notes", "presence")
     fields = {k: v for k, v in detail.__dict__.items() if k not in skip}
     fields["marketplace"] = settings.display_name(marketplace)
     return ThreadOut(
@@ -284,6 +306,7 @@ def thread(
         messages=[MessageOut(**m.__dict__) for m in detail.messages],
         audit=[AuditOut(**a.__dict__) for a in detail.audit],
         notes=[NoteOut(**n.__dict__) for n in detail.notes],
+        presence=[PresenceOut(**p.__dict__) for p in detail.presence],
         order=_jsonable(detail.order),
         pending_review=None
         if pending is None
@@ -497,6 +520,21 @@ def note(
     added = add_note(session, thread_id, actor, body.text, marketplace=marketplace)
     session.commit()
     return NoteOut(**added.__dict__)
+
+
+@router.post("/{thread_id}/presence", status_code=204)
+def presence(
+    thread_id: str,
+    body: PresenceIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    marketplace: MarketplaceDep,
+    actor: ActorDep,
+) -> None:
+    """The agent (X-Actor) is on the thread now: viewing it, or writing a reply. Other agents
+    see it with the thread (`presence`) for the next 30 s; send it again to stay there."""
+    note_presence(session, thread_id, actor, body.activity, marketplace=marketplace)
+    session.commit()
 
 
 class CannedOut(BaseModel):
