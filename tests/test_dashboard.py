@@ -435,6 +435,14 @@ def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
     assert "1 review(s) pending" in note
     shown = client.predict("ui-cancel", api_name="/show_review")
     assert "cancel_order" in shown[0]
+    # The box holds the reply without the action: edited, it is never sent with the action.
+    edited = shown[1] + " We cannot cancel it."
+    refused = client.predict(
+        "ui-cancel", edited, "", "", "", "", "", "", shown[7], api_name="/approve_action"
+    )
+    assert refused.startswith("**Not sent:**")
+    assert desk.sim.state.orders[order_id]["order_state"] != "CANCELED"
+    assert desk.shop_messages("ui-cancel") == []
     result = client.predict(
         "ui-cancel", shown[1], "", "", "", "", "", "", shown[7], api_name="/approve_action"
     )

@@ -108,15 +108,30 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
     page.locator("#reply-status").get_by_text("Reply sent on Mirakl").wait_for(timeout=60_000)
     assert desk.shop_messages(OVERDUE_THREAD)[-1] == draft
 
-    # Approve the pending cancellation as an action: the order is cancelled on Mirakl.
+    # The pending cancellation, in its thread: what it does and, quoted, exactly what Approve
+    # sends with it; the agent's own reply box is left alone. Approved: cancelled on Mirakl.
     page.get_by_role("tab", name="Reviews").click()
     page.locator("#reviews-refresh").click()
     description = page.locator("#review-description")
     description.get_by_text("Proposed action, refused by policy").wait_for(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "review.png", full_page=True)
-    page.locator("#approve-action").click()
-    page.locator("#review-result").get_by_text("order_cancelled").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Inbox").click()
+    thread_box = page.locator("#thread-id textarea, #thread-id input").first
+    thread_box.fill("browser-cancel")
+    thread_box.press("Enter")
+    review = page.locator("#thread-review")
+    review.get_by_text("A review is pending on this thread").wait_for(timeout=30_000)
+    assert "will cancel the whole order on Mirakl, then send exactly" in review.inner_text()
+    assert page.locator("#reply-box textarea").input_value() == ""
+    page.screenshot(path=ARTIFACTS / "review-in-thread.png", full_page=True)
+    page.locator("#thread-approve").click()
+    page.locator("#reply-status").get_by_text("order_cancelled").wait_for(timeout=60_000)
     assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+    sent = desk.shop_messages("browser-cancel")[-1]
+    assert "is cancelled" in sent
+    quoted = " ".join(review.inner_text().split())
+    assert " ".join(sent.split()) in quoted  # what was quoted is what was sent
+    review.wait_for(state="hidden", timeout=30_000)  # answered: gone from the thread
 
     # Retry the failed message.
     page.get_by_role("tab", name="Needs attention").click()

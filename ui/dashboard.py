@@ -22,7 +22,7 @@ from starlette.routing import Mount
 from graph.drafting import DraftingService
 from graph.markdown import md_link, md_quote, md_text
 from graph.nodes.actions import ActionFailed
-from graph.nodes.review import InvalidReviewAnswer
+from graph.nodes.review import ACTION_NAMES, InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
 from graph.verify import OrderReading, record_reading, thread_orders
 from graph.workspace import (
@@ -625,6 +625,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                             city=city, country=country or base.get("country"))  # fmt: skip
                 args["address"] = base
             if reply.strip() != (original.get("reply") or "").strip():
+                if with_action and original.get("proposal_reply"):
+                    return (
+                        "**Not sent:** the box holds the reply without the action, edited. "
+                        "Approving the action sends the confirmation quoted above: undo your "
+                        "edits to approve it, or use Send text only."
+                    )
                 kind, args["reply"] = "edit", reply
         elif kind == "response":
             if not note.strip():
@@ -655,6 +661,71 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             )  # fmt: skip
 
         return handler
+
+    def review_in_thread(
+        ref: str, text: str, owner: str, request: gr.Request
+    ) -> tuple[Any, str, str, str, str]:
+        """The open thread's pending review, where the agent works. A proposed action: what is
+        done and, quoted, exactly the text Approve sends with it (the reply box stays the
+        agent's: Send sends it without the action). A draft only: it is put in the reply box
+        (when that holds nothing of the agent's), and Approve or Send sends the box.
+        (group, description, reply box, box owner, review's message)"""
+        actor(request)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        found = (
+            ws.agent.pending_review(thread_id, marketplace)
+            if thread_id and ws.agent is not None
+            else None
+        )
+        if found is None:
+            return gr.update(visible=False), "", gr.skip(), gr.skip(), ""  # type: ignore[return-value]
+        pending = found["request"]
+        action, args = pending["action_request"]["action"], pending["action_request"]["args"]
+        done = args.get("proposal") or action
+        key = _thread_key(ref)
+        message = str(found["values"].get("message_id") or "")
+        head = "#### A review is pending on this thread\n\n" + pending["description"]
+        if done != "send_reply":
+            sent = args.get("proposal_reply") if args.get("proposal") else args.get("reply")
+            what = (
+                f"**Approve and send** will {ACTION_NAMES.get(done, md_text(done))}, then send "
+                "exactly:\n"
+                + md_quote(sent or "")
+                + "\n\n**Send** sends the Reply box's text alone, without the action."
+            )
+            return gr.update(visible=True), f"{head}\n\n{what}", gr.skip(), gr.skip(), message  # type: ignore[return-value]
+        mine = bool((text or "").strip()) and owner == key
+        what = "**Approve and send** sends the Reply box's text below (the draft; edit it first)."
+        return (
+            gr.update(visible=True),
+            f"{head}\n\n{what}",
+            text if mine else args.get("reply") or "",
+            key,
+            message,
+        )
+
+    def approve_in_thread(
+        ref: str, text: str, owner: str, review_message: str, request: gr.Request
+    ) -> tuple[str, str]:
+        """Approve the open thread's review: a proposed action with the text quoted above the
+        button, or a draft as the reply box holds it. (reply box, status)"""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        found = ws.agent.pending_review(thread_id, marketplace) if ws.agent and thread_id else None
+        if found is None:
+            return text, "This review is no longer pending."
+        action_request = found["request"]["action_request"]
+        if (action_request["args"].get("proposal") or action_request["action"]) != "send_reply":
+            # The text shown with the action, as proposed; the agent's box is left alone.
+            original = action_request["args"].get("reply") or ""
+            result = answer(ref, "accept", True, original, "", "", "", "", "", "", review_message, request)  # fmt: skip
+            return text, result
+        if owner and owner != _thread_key(ref):
+            return text, "**Not approved:** the reply box holds a text for another thread."
+        result = answer(ref, "accept", None, text, "", "", "", "", "", "", review_message, request)  # fmt: skip
+        return ("" if result.startswith("Done") else text), result
+
+    def ignore_in_thread(ref: str, review_message: str, request: gr.Request) -> str:
+        return answer(ref, "ignore", None, "", "", "", "", "", "", "", review_message, request)
 
     # -- needs attention -----------------------------------------------------------------------
 
@@ -721,6 +792,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         box_owner = gr.State("")
         kept_replies = gr.State({})
         seen_last = gr.State("")  # the newest message of the thread as it was last shown
+        review_seen = gr.State("")  # the message of the review shown in the thread
         with gr.Tabs():
             # One work pane: the inbox on the left, the thread a click opens on the right.
             with gr.Tab("Inbox", id="inbox"):
@@ -759,6 +831,14 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                             )
                         header = gr.Markdown(elem_id="thread-header")
                         presence = gr.Markdown(elem_id="thread-presence")
+                        with gr.Group(visible=False) as review_group:
+                            review_here = gr.Markdown(elem_id="thread-review")
+                            with gr.Row():
+                                approve_here = gr.Button(
+                                    "Approve and send", variant="primary",
+                                    elem_id="thread-approve",
+                                )  # fmt: skip
+                                ignore_here = gr.Button("Ignore review", elem_id="thread-ignore")
                         with gr.Accordion("Order and shipping", open=True):
                             order = gr.Markdown(elem_id="thread-order")
                         conversation = gr.Markdown(elem_id="thread-messages", max_height=520)
@@ -862,7 +942,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             message arriving in between makes a reply be refused, never sent blind)."""
             return event.then(mark_seen, current, seen_last, api_visibility="private").then(
                 open_thread, current, thread_outputs, **(api or {"api_visibility": "private"})
-            ).then(presence_here, [box_owner, reply_box], presence, api_visibility="private")
+            ).then(presence_here, [box_owner, reply_box], presence, api_visibility="private").then(
+                review_in_thread, [current, reply_box, box_owner],
+                [review_group, review_here, reply_box, box_owner, review_seen],
+                api_visibility="private",
+            )
 
         refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
         timer.tick(
@@ -908,6 +992,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             button.click(answering(kind, with_action), [pending, *answer_fields], review_result, api_name=name).then(
                 reviews, None, [pending, reviews_note], api_visibility="private"
             )
+        then_open(approve_here.click(approve_in_thread, [current, reply_box, box_owner, review_seen], [reply_box, reply_status], api_name="approve_in_thread"))
+        then_open(ignore_here.click(ignore_in_thread, [current, review_seen], reply_status, api_name="ignore_in_thread"))
         attention_refresh.click(attention, None, attention_table, api_name="attention")
         retry_button.click(retry, event_id, retry_result, api_name="retry").then(
             attention, None, attention_table, api_visibility="private"
