@@ -30,6 +30,7 @@ from store.threads import (
     lock_thread,
     record_outbound,
     refresh_thread_summary,
+    retag,
     snooze_thread,
     thread_pk_of,
 )
@@ -256,6 +257,27 @@ def assign_thread(
         payload={"thread": thread_id, "from": previous, "to": to}, marketplace=marketplace,
     )  # fmt: skip
     return previous
+
+
+def tag_thread(
+    session: Session,
+    *,
+    thread_id: str,
+    add: list[str],
+    remove: list[str],
+    actor: str,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> list[str]:
+    """Tags added to and removed from the thread under the actor's name (audit `thread.tags`).
+    Its tags now; LookupError for an unknown thread, ValueError for a tag that is not one."""
+    thread_pk = thread_pk_of(session, thread_id, marketplace)
+    before, after = retag(session, thread_pk, add=add, remove=remove)
+    if before != after:
+        record_human(
+            session, action="thread.tags", actor=actor, thread_pk=thread_pk,
+            payload={"thread": thread_id, "from": before, "to": after}, marketplace=marketplace,
+        )  # fmt: skip
+    return after
 
 
 def canned_replies(

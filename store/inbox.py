@@ -71,6 +71,7 @@ class InboxRow:
     assignee: str | None = None  # the agent working on it
     unread: bool = False  # the customer wrote since an agent last opened it
     snoozed_until: datetime | None = None  # put aside until then (None: not snoozed)
+    tags: list[str] = field(default_factory=list)  # the agents' tags
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def list_threads(
     marketplace: str | None = None,
     assignee: str | None = None,
     snoozed: bool = False,
+    tag: str | None = None,
     limit: int = 50,
     offset: int = 0,
     now: datetime | None = None,
@@ -131,7 +133,7 @@ def list_threads(
             func.coalesce(FULL_NAME, Customer.display_name, Customer.mirakl_customer_id),
             Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
             Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee, unread,
-            case((is_snoozed, Thread.snoozed_until)),
+            case((is_snoozed, Thread.snoozed_until)), Thread.tags,
         )
         .outerjoin(Customer, Customer.id == Thread.customer_id)
         .outerjoin(Order, Order.id == Thread.order_id)
@@ -144,6 +146,8 @@ def list_threads(
     if overdue:
         conditions.append(is_overdue)
     conditions.append(is_snoozed if snoozed else ~is_snoozed)
+    if tag:
+        conditions.append(Thread.tags.contains([tag]))
     if assignee == UNASSIGNED:
         conditions.append(Thread.assignee.is_(None))
     elif assignee:
@@ -198,6 +202,7 @@ def list_threads(
                 assignee=r[15],
                 unread=bool(r[16]),
                 snoozed_until=r[17],
+                tags=list(r[18] or []),
             )  # fmt: skip
             for r in rows
         ],
@@ -251,6 +256,7 @@ class ThreadDetail:
     assignee: str | None = None  # the agent working on it
     notes: list[NoteView] = field(default_factory=list)  # agents' internal notes, oldest first
     presence: list[PresenceView] = field(default_factory=list)  # agents on it now
+    tags: list[str] = field(default_factory=list)  # the agents' tags
 
 
 def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | None:
@@ -320,7 +326,7 @@ def thread_detail(
         sla_due_at=thread.sla_due_at, attention=thread.attention, messages=messages, order=order,
         reply_clock_read_at=thread.reply_clock_read_at, assignee=thread.assignee,
         notes=notes_of(session, thread.id),
-        presence=presence_of(session, thread.id),
+        presence=presence_of(session, thread.id), tags=list(thread.tags or []),
         confirmation=(question.as_dict() if (question := latest(
             session, mirakl_thread_id, marketplace=marketplace)) else None),
         audit=[

@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names, so Alembic migrations can refer to them.
@@ -206,6 +206,10 @@ class Thread(Base):
     attention: Mapped[str | None] = mapped_column(Text)  # why it needs a human, when it does
     # The agent working on it (their display name); None: anyone's.
     assignee: Mapped[str | None] = mapped_column(String(128), index=True)
+    # The agents' tags ("damaged", "vip"): lowercase words, to find and group work.
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), server_default=text("'{}'::varchar[]"), default=list
+    )
     # When an agent last opened it: a customer message after that is unread.
     read_by_agents_at: Mapped[datetime | None]
     # Put aside by an agent until then (and since when): it comes back at that time, or as soon

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -521,6 +522,32 @@ def notes_of(session: Session, thread_pk: int) -> list[NoteView]:
         select(ThreadNote).where(ThreadNote.thread_id == thread_pk).order_by(ThreadNote.id)
     )
     return [NoteView(n.id, n.author, n.body, n.created_at) for n in rows]
+
+
+MAX_TAGS = 20
+
+
+def clean_tag(raw: str) -> str:
+    """A tag as stored: lowercase, words joined by "-", without a leading "#", at most 40
+    characters; ValueError when nothing is left."""
+    tag = re.sub(r"[^\w-]+", "-", raw.strip().lstrip("#").lower()).strip("-_")[:40]
+    if not tag:
+        raise ValueError(f"{raw!r} is not a tag: use letters, digits, - or _")
+    return tag
+
+
+def retag(
+    session: Session, thread_pk: int, *, add: list[str], remove: list[str]
+) -> tuple[list[str], list[str]]:
+    """Tags added and removed (cleaned; ValueError for an empty one or more than MAX_TAGS).
+    (the tags before, after), sorted."""
+    adding, removing = [clean_tag(t) for t in add], {clean_tag(t) for t in remove}
+    before = list(session.scalar(select(Thread.tags).where(Thread.id == thread_pk)) or [])
+    after = sorted((set(before) | set(adding)) - removing)
+    if len(after) > MAX_TAGS:
+        raise ValueError(f"a thread has at most {MAX_TAGS} tags")
+    session.execute(update(Thread).where(Thread.id == thread_pk).values(tags=after))
+    return sorted(before), after
 
 
 # An agent whose dashboard has not said so for this long has left the thread.

@@ -311,6 +311,22 @@ def test_an_agent_leaves_a_note_the_team_sees_on_the_thread(desk: Desk) -> None:
     assert all("sending photos" not in m for m in desk.shop_messages(OVERDUE_THREAD))
 
 
+def test_an_agent_tags_the_open_thread_and_the_inbox_finds_it_by_tag(desk: Desk) -> None:
+    import_sample()
+    client = desk.client()
+    client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    status = client.predict(OVERDUE_THREAD, "Damaged, carrier claim", api_name="/save_tags")
+    assert status == "Tags saved: #carrier-claim #damaged."
+    opened = client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    assert "`#damaged`" in opened[0] and opened[4] == "carrier-claim, damaged"
+    counts, table = client.predict("all", "#damaged", False, api_name="/inbox")
+    assert [row[-1] for row in table["data"]] == [OVERDUE_THREAD]
+    assert table["data"][0][1].endswith("· #carrier-claim · #damaged")
+    assert client.predict(OVERDUE_THREAD, "damaged", api_name="/save_tags").endswith("#damaged.")
+    _, table = client.predict("all", "#carrier-claim", False, api_name="/inbox")
+    assert table["data"] == [] or all(not any(row) for row in table["data"])
+
+
 def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Desk) -> None:
     import_sample()
     client = desk.client()

@@ -1028,6 +1028,38 @@ def test_an_agent_sees_who_else_is_on_the_thread_and_who_is_writing_a_reply(
     assert missing.status_code == 404
 
 
+def test_agents_tag_threads_and_find_them_by_tag(stack: Stack, session: Session) -> None:
+    stack.customer_writes("tagged", "Hallo, das Paket kam beschädigt an.", None)
+    stack.customer_writes("untagged", "Hallo, wo ist mein Paket?", None)
+    ana = {"X-API-Key": "rk", "X-Actor": "Ana"}
+    url = f"{stack.api}/api/v1/threads"
+    given = httpx.post(
+        f"{url}/tagged/tags", json={"add": ["Damaged item", "#VIP", "vip"]}, headers=ana
+    )
+    assert given.status_code == 200, given.text
+    assert given.json()["tags"] == ["damaged-item", "vip"]
+    found = httpx.get(url, params={"tag": "VIP"}, headers=ana).json()["threads"]
+    assert [(t["thread_id"], t["tags"]) for t in found] == [("tagged", ["damaged-item", "vip"])]
+    assert httpx.get(f"{url}/tagged", headers=ana).json()["tags"] == ["damaged-item", "vip"]
+    taken = httpx.post(f"{url}/tagged/tags", json={"remove": ["vip"]}, headers=ana).json()
+    assert taken["tags"] == ["damaged-item"]
+    assert httpx.get(url, params={"tag": "vip"}, headers=ana).json()["threads"] == []
+    trail = [(a.actor, a.payload["from"], a.payload["to"]) for a in audit(session, "thread.tags")]
+    assert trail == [
+        ("Ana", [], ["damaged-item", "vip"]),
+        ("Ana", ["damaged-item", "vip"], ["damaged-item"]),
+    ]
+    empty = httpx.post(f"{url}/tagged/tags", json={"add": ["###"]}, headers=ana)
+    assert empty.status_code == 422 and "not a tag" in empty.text
+    too_many = httpx.post(
+        f"{url}/tagged/tags", json={"add": [f"t{i}" for i in range(20)]}, headers=ana
+    )
+    assert too_many.status_code == 422 and "at most 20 tags" in too_many.text
+    assert httpx.get(f"{url}/tagged", headers=ana).json()["tags"] == ["damaged-item"]  # unchanged
+    missing = httpx.post(f"{url}/nope/tags", json={"add": ["x"]}, headers=ana)
+    assert missing.status_code == 404
+
+
 def test_canned_responses_come_filled_for_the_thread_in_its_language(
     stack: Stack, session: Session
 ) -> None:

@@ -33,6 +33,7 @@ from graph.workspace import (
     draft_for_thread,
     send_manual_reply,
     snooze_by_agent,
+    tag_thread,
 )
 from knowledge.canned import load_canned
 from knowledge.language import detect_language
@@ -50,6 +51,7 @@ from store.queue import Pipeline, marketplace_health
 from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from store.threads import (
     add_note,
+    clean_tag,
     latest_message_id,
     mark_read_by_agents,
     note_presence,
@@ -177,11 +179,18 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         """The inbox's summary and rows, with the counts of all threads by status."""
         me = actor(request)
         now = datetime.now(UTC)
+        tag = None
+        if (search or "").strip().startswith("#"):  # "#damaged": the threads with that tag
+            try:
+                tag = clean_tag(search)
+            except ValueError:
+                tag = None
         with ws.sessions() as session:
             page = list_threads(
                 session,
                 status=None if status in (ALL, "", None) else status,
-                search=search or None,
+                search=None if tag else search or None,
+                tag=tag,
                 overdue=overdue,
                 marketplace=None if marketplace in (ALL, "", None) else marketplace,
                 assignee={"Mine": me, "Unassigned": UNASSIGNED}.get(assigned),
@@ -196,7 +205,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 t.customer or "",
                 ("● new · " if t.unread else "")
                 + STATUS_LABELS.get(t.status, t.status)
-                + (" · waiting for the customer's yes" if t.awaiting_customer else ""),
+                + (" · waiting for the customer's yes" if t.awaiting_customer else "")
+                + "".join(f" · #{tag}" for tag in t.tags),
                 _clock(t.sla_due_at, t.overdue, sla_hours(t.marketplace), now),
                 (t.last_message or "")[:90],
                 t.intent or "",
@@ -319,14 +329,14 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         ]
         return "\n\n".join(lines)
 
-    def open_thread(ref: str, request: gr.Request) -> tuple[str, str, str, str]:
+    def open_thread(ref: str, request: gr.Request) -> tuple[str, str, str, str, str]:
         actor(request)
         thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id:
-            return "Pick a thread in the inbox.", "", "", ""
+            return "Pick a thread in the inbox.", "", "", "", ""
         with ws.sessions.begin() as session:
             if thread_detail(session, thread_id, marketplace=marketplace) is None:
-                return f"**No thread {md_text(ref)}.**", "", "", ""
+                return f"**No thread {md_text(ref)}.**", "", "", "", ""
             mark_read_by_agents(session, thread_id, marketplace=marketplace)  # no longer "new"
         # The order as Mirakl has it now (this customer's only); if Mirakl cannot be asked,
         # the last reading is shown with its date.
@@ -352,7 +362,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             + (f" ({detail.confidence:.2f})" if detail.confidence is not None else "")
             + f" · reply due {_when(detail.sla_due_at)}"
             + (" (Mirakl's clock)" if detail.reply_clock_read_at else " (estimated)")
-            + f" · assigned to **{md_text(detail.assignee or 'nobody')}**",
+            + f" · assigned to **{md_text(detail.assignee or 'nobody')}**"
+            + "".join(f" · `#{t}`" for t in detail.tags),
         ]
         if detail.attention:
             header.append(f"> **Needs attention:** {md_text(detail.attention)}")
@@ -387,6 +398,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             "\n\n---\n\n".join(messages) or "_no messages_",
             order_md,
             audit or "_nothing recorded yet_",
+            ", ".join(detail.tags),
         )
 
     def generate_draft(ref: str, request: gr.Request) -> tuple[str, str, str]:
@@ -473,6 +485,29 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return "Released: anyone can take it."
         taken = f" (taken from {md_text(previous)})" if previous and previous != me else ""
         return f"Assigned to you{taken}."
+
+    def save_tags(ref: str, text: str, opened: str, request: gr.Request) -> str:
+        """The open thread's tags become the box's (comma-separated), for the whole team."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id:
+            return "Pick a thread first."
+        if opened and opened != _thread_key(ref):
+            return "**Tags not saved:** open the thread they are for first."
+        wanted = [t for t in (text or "").split(",") if t.strip()]
+        try:
+            with ws.sessions.begin() as session:
+                detail = thread_detail(session, thread_id, marketplace=marketplace)
+                if detail is None:
+                    return f"**Tags not saved:** no thread {md_text(ref)}."
+                keep = {clean_tag(t) for t in wanted}
+                now = tag_thread(
+                    session, thread_id=thread_id, add=wanted,
+                    remove=[t for t in detail.tags if t not in keep], actor=actor(request),
+                    marketplace=marketplace,
+                )  # fmt: skip
+        except ValueError as exc:
+            return f"**Tags not saved:** {md_text(str(exc))}"
+        return "Tags saved: " + (" ".join(f"#{t}" for t in now) or "none") + "."
 
     def release(ref: str, request: gr.Request) -> str:
         return take(ref, request, release=True)
@@ -865,6 +900,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                             )  # fmt: skip
                             snooze_button = gr.Button("Snooze", elem_id="snooze-thread")
                         with gr.Row():
+                            tags_box = gr.Textbox(
+                                label="Tags (comma-separated; search #tag in the inbox)",
+                                scale=4, elem_id="tags-box",
+                            )  # fmt: skip
+                            tags_button = gr.Button("Save tags", scale=1, elem_id="save-tags")
+                        with gr.Row():
                             note_box = gr.Textbox(
                                 label="Internal note (agents only, never sent)", lines=2,
                                 scale=4, elem_id="note-box",
@@ -933,7 +974,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # Public endpoints (named, for API clients and gradio_client) first, then the private
         # triggers of the same functions.
         inbox_inputs = [status, search, overdue, assigned, market]
-        thread_outputs = [header, conversation, order, audit]
+        thread_outputs = [header, conversation, order, audit, tags_box]
         switching = ([current, reply_box, box_owner, kept_replies],
                      [reply_box, sources, reply_status, box_owner, kept_replies])
 
@@ -970,6 +1011,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         then_open(note_button.click(add_internal_note, [current, note_box, box_owner], [note_box, reply_status], api_name="add_note"))
         # A note typed for one thread never follows the agent to another.
         current.change(lambda: "", None, note_box, api_visibility="private")
+        then_open(tags_button.click(save_tags, [current, tags_box, box_owner], reply_status, api_name="save_tags"))
         then_open(release_button.click(release, current, reply_status, api_name="release_thread"))
         for trigger in (status.change, overdue.change, search.submit, assigned.change, market.change):
             trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")

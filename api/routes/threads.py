@@ -32,12 +32,14 @@ from graph.workspace import (
     reopen_by_agent,
     send_manual_reply,
     snooze_by_agent,
+    tag_thread,
 )
 from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
 from store.threads import (
     PRESENCE_S,
     add_note,
+    clean_tag,
     mark_read_by_agents,
     note_presence,
     thread_pk_of,
@@ -86,6 +88,7 @@ class ThreadRow(BaseModel):
         description="Waiting for a person, and the customer wrote since an agent last opened it "
         "(POST /api/v1/threads/{thread_id}/read, or opening it in the dashboard)",
     )
+    tags: list[str] = Field(default_factory=list, description="The agents' tags, sorted")
 
 
 class ThreadList(BaseModel):
@@ -178,6 +181,7 @@ class ThreadOut(BaseModel):
     notes: list[NoteOut] = Field(
         default_factory=list, description="Agents' internal notes, oldest first (never sent)"
     )
+    tags: list[str] = Field(default_factory=list, description="The agents' tags, sorted")
     presence: list[PresenceOut] = Field(
         default_factory=list,
         description=f"Agents on the thread now (seen within {PRESENCE_S} s), replying ones first",
@@ -262,6 +266,9 @@ def threads(
     snoozed: Annotated[
         bool, Query(description="Only the snoozed threads (which the inbox leaves out)")
     ] = False,
+    tag: Annotated[
+        str | None, Query(max_length=40, description="Only the threads with this tag")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ThreadList:
@@ -270,7 +277,7 @@ def threads(
     page = list_threads(
         session, status=status, search=q, overdue=overdue, limit=limit, offset=offset,
         marketplace=settings.stored_name(marketplace) if marketplace else None, assignee=assignee,
-        snoozed=snoozed,
+        snoozed=snoozed, tag=tag_filter(tag),
     )  # fmt: skip
     return ThreadList(
         threads=[
@@ -471,6 +478,51 @@ def close(
         raise ApiError(404, "not_found", str(exc)) from None
     session.commit()
     return StatusOut(thread_id=thread_id, status="closed", answered_review=via_review)
+
+
+def tag_filter(tag: str | None) -> str | None:
+    if tag is None:
+        return None
+    try:
+        return clean_tag(tag)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_tag", str(exc)) from None
+
+
+class TagsIn(BaseModel):
+    add: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=20, description="Tags to give the thread"
+    )
+    remove: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=20, description="Tags to take off it"
+    )
+
+
+class TagsOut(BaseModel):
+    thread_id: str
+    tags: list[str] = Field(description="Its tags now, sorted (lowercase, words joined by -)")
+
+
+@router.post("/{thread_id}/tags", response_model=TagsOut)
+def tags(
+    thread_id: str,
+    body: TagsIn,
+    _key: ReviewerKeyDep,
+    session: SessionDep,
+    marketplace: MarketplaceDep,
+    actor: ActorDep,
+) -> TagsOut:
+    """Tags added and removed ("Damaged item" is stored as `damaged-item`), under X-Actor's
+    name (audit `thread.tags`); `GET /api/v1/threads?tag=` finds the threads with one."""
+    try:
+        now = tag_thread(
+            session, thread_id=thread_id, add=body.add, remove=body.remove, actor=actor,
+            marketplace=marketplace,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ApiError(422, "invalid_tag", str(exc)) from None
+    session.commit()
+    return TagsOut(thread_id=thread_id, tags=now)
 
 
 class AssignIn(BaseModel):
