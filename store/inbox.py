@@ -385,6 +385,29 @@ class AttentionItem:
     event_id: int | None  # what a retry re-runs
     marketplace: str = DEFAULT_MARKETPLACE
 
+    @property
+    def key(self) -> str:
+        """One string per item, which a dismissal names."""
+        return attention_key(self.kind, self.marketplace, self.message_id)
+
+
+def attention_key(kind: str, marketplace: str, message_id: str) -> str:
+    return f"{kind}:{marketplace}:{message_id}"
+
+
+def dismiss_attention(
+    session: Session, key: str, *, actor: str, thread_id: str | None, marketplace: str
+) -> None:
+    """An agent looked at an item of Needs attention and took it off the list (audit
+    `attention.dismiss`); what it concerns is left as it is."""
+    session.add(
+        AuditEntry(
+            actor_type="human", actor=actor, action="attention.dismiss", marketplace=marketplace,
+            payload={"item": key, "thread": thread_id}, outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+
 
 def needing_attention(session: Session, limit: int = 100) -> list[AttentionItem]:
     """Messages whose processing failed for good, and messages Mirakl did not confirm."""
@@ -420,10 +443,18 @@ def needing_attention(session: Session, limit: int = 100) -> list[AttentionItem]
         .order_by(Message.created_at.desc())
         .limit(limit)
     ).all()  # fmt: skip
-    return failed + [
+    dismissed = set(
+        session.scalars(
+            select(AuditEntry.payload["item"].astext).where(
+                AuditEntry.action == "attention.dismiss"
+            )
+        )
+    )
+    items = failed + [
         AttentionItem("unverified", t, m, attention or "not confirmed by Mirakl", at, event, mp)
         for m, t, attention, at, event, mp in unverified
     ]
+    return [i for i in items if i.key not in dismissed]
 
 
 # -- automation figures ---------------------------------------------------------------------------
@@ -541,3 +572,119 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
         reviews_of_automation=sum(n for _, n in reviewed),
         accepted_unchanged=sum(n for d, n in reviewed if d == "accepted"),
     )
+
+
+RECONTACT_H = 72  # a customer who writes again this soon after an automatic reply: unresolved
+
+
+@dataclass(frozen=True)
+class IntentJudgement:
+    intent: str
+    automatic_replies: int  # sent by the automation in the period
+    recontacted: int  # of which the customer wrote again within RECONTACT_H hours
+    reviews: int  # reviewers' answers to the automation's proposals of this intent
+    accepted: int  # of which accepted as proposed
+
+    @property
+    def recontact_rate(self) -> float | None:
+        return self.recontacted / self.automatic_replies if self.automatic_replies else None
+
+    @property
+    def acceptance(self) -> float | None:
+        return self.accepted / self.reviews if self.reviews else None
+
+
+@dataclass(frozen=True)
+class AutomaticReply:
+    thread_id: str
+    marketplace: str
+    intent: str | None
+    sent_at: datetime
+    text: str
+    recontacted: bool  # the customer wrote again within RECONTACT_H hours
+
+
+def automation_judgement(
+    session: Session, days: int = 30, sample: int = 8, now: datetime | None = None
+) -> tuple[list[IntentJudgement], list[AutomaticReply]]:
+    """Whether to trust the automation, per intent: its automatic replies and how many
+    customers wrote again within 72 h (the industry's resolution measure), and reviewers'
+    answers to its proposals; with the latest automatic replies to read."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    sent = (
+        select(
+            Thread.id.label("thread_pk"), Thread.mirakl_thread_id, Thread.marketplace,
+            Thread.intent, AuditEntry.at,
+            AuditEntry.payload["result"]["message_id"].astext.label("message_id"),
+        )
+        .join(
+            Thread,
+            and_(
+                Thread.marketplace == AuditEntry.marketplace,
+                Thread.mirakl_thread_id == AuditEntry.payload["thread"].astext,
+            ),
+        )
+        .where(
+            AuditEntry.action == "reply.send", AuditEntry.outcome == "succeeded",
+            AuditEntry.actor_type == "automation", AuditEntry.at >= since,
+        )
+        .subquery()
+    )  # fmt: skip
+    wrote_again = exists().where(
+        Message.thread_id == sent.c.thread_pk,
+        Message.direction == "inbound",
+        Message.created_at > sent.c.at,
+        Message.created_at <= sent.c.at + timedelta(hours=RECONTACT_H),
+    )
+    body = (
+        select(Message.body)
+        .where(
+            Message.thread_id == sent.c.thread_pk, Message.mirakl_message_id == sent.c.message_id
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            sent.c.mirakl_thread_id, sent.c.marketplace, sent.c.intent, sent.c.at, body,
+            wrote_again,
+        ).order_by(sent.c.at.desc())
+    ).all()  # fmt: skip
+    per: dict[str, list[int]] = {}
+    for _, _, intent, _, _, again in rows:
+        counts = per.setdefault(intent or "unknown", [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += int(bool(again))
+    answers = (
+        select(
+            AuditEntry.payload["intent"].astext.label("intent"),
+            and_(
+                AuditEntry.payload["decision"].astext == "accepted",
+                AuditEntry.payload["with_action"].astext.is_distinct_from("false"),
+            ).label("accepted"),
+            func.row_number().over(
+                partition_by=(
+                    AuditEntry.marketplace, AuditEntry.payload["thread"].astext,
+                    AuditEntry.payload["message_id"].astext,
+                ),
+                order_by=(AuditEntry.at.desc(), AuditEntry.id.desc()),
+            ).label("nth"),
+        )
+        .where(
+            AuditEntry.action == "review.answer",
+            AuditEntry.payload["automated"].astext == "true", AuditEntry.at >= since,
+        )
+        .subquery()
+    )  # fmt: skip
+    for intent, accepted in session.execute(
+        select(answers.c.intent, answers.c.accepted).where(answers.c.nth == 1)
+    ):
+        counts = per.setdefault(intent or "unknown", [0, 0, 0, 0])
+        counts[2] += 1
+        counts[3] += int(bool(accepted))
+    judged = [IntentJudgement(intent, *c) for intent, c in sorted(per.items())]
+    latest = [
+        AutomaticReply(t, m, i, at, text or "", bool(again))
+        for t, m, i, at, text, again in rows[:sample]
+    ]
+    return judged, latest

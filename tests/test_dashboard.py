@@ -492,6 +492,32 @@ def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
     assert "unverified" in client.predict(str(unverified[0]), api_name="/retry")
 
 
+def test_an_agent_dismisses_an_item_of_needs_attention_or_marks_it_as_spam(
+    desk: Desk, session: Session
+) -> None:
+    event_id, created = failed_message(desk, "ui-failed")
+    forged = {**created["event"], "message_id": "m-forged", "thread_id": "ui-forged"}
+    httpx.post(f"{desk.url}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
+    client = desk.client()
+    rows = {row[1]: row for row in client.predict(api_name="/attention")["data"]}
+    done = client.predict(rows["failed"], api_name="/dismiss")
+    assert done.startswith("Dismissed: message") and "spam" not in done
+    left = [row[1] for row in client.predict(api_name="/attention")["data"]]
+    assert left == ["unverified"]
+    assert desk.shop_messages("ui-failed") == []  # nothing sent, nothing retried
+    spam = client.predict(rows["unverified"], api_name="/mark_spam")
+    assert "closed as spam" in spam, spam
+    remaining = client.predict(api_name="/attention")["data"]
+    assert remaining == [] or all(not any(row) for row in remaining)
+    thread = desk.api("GET", "/threads/ui-forged").json()
+    assert thread["status"] == "closed"
+    trail = [e.actor for e in session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "attention.dismiss")
+    )]  # fmt: skip
+    assert trail == ["Ana Moreau", "Ana Moreau"]
+    assert client.predict([], api_name="/dismiss") == "Pick an item in the table first."
+
+
 def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:
     desk.customer_writes("ui-auto", "Bonjour, où en est ma commande ?", "20567843-A")
     desk.customer_writes(
@@ -500,7 +526,7 @@ def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:
     httpx.post(
         f"{desk.url}/api/v1/threads/ui-review/review", json={"type": "accept"}, headers=REVIEWER
     )
-    figures, *plots, replay = desk.client().predict(api_name="/automation")
+    figures, *plots, replay, judged, latest = desk.client().predict(api_name="/automation")
     # A plot comes back as an update of the component: its new value and y axis.
     per_day, handled, intents = (plot["value"] for plot in plots)
     assert all(plot["y_lim"][0] == 0 for plot in plots)
@@ -509,6 +535,20 @@ def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:
     assert sum(n for _, n in per_day["data"]) == 2
     assert {row[0] for row in intents["data"]} == {"order_status", "return_request"}
     assert "No shadow-mode replay report yet" in replay
+    # Per intent: the automatic reply, nobody wrote again yet; the latest replies to read.
+    by_intent = {row[0]: row for row in judged["data"]}
+    assert by_intent["order_status"][1:3] == [1, "0/1 (0%)"]
+    assert (
+        by_intent["order_status"][4].startswith("0.5") and by_intent["order_status"][5] == "reply"
+    )
+    assert "**order\\_status**" in latest and "`ui-auto`" in latest
+    assert "wrote again" not in latest
+    # The customer writes again the same day: the automatic reply did not settle it.
+    desk.customer_writes("ui-auto", "Le lien de suivi ne marche pas, vous pouvez m'appeler ?", None)
+    *_, judged, latest = desk.client().predict(api_name="/automation")
+    status = next(row for row in judged["data"] if row[0] == "order_status")
+    assert status[2].startswith("1/"), status
+    assert "the customer wrote again within 72 h" in latest
 
 
 def test_csagent_users_manages_the_accounts(db_url: str, session: Session) -> None:

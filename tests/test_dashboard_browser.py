@@ -140,6 +140,11 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
         visible=True
     ).first.wait_for(timeout=30_000)
     page.screenshot(path=ARTIFACTS / "needs-attention.png", full_page=True)
+    # A click on the item, then "Open its thread": the thread, in the work pane.
+    page.locator("#attention-table").get_by_text("database down").filter(visible=True).first.click()
+    page.locator("#attention-open").click()
+    page.locator("#thread-header").get_by_text("browser-failed").first.wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Needs attention").click()
     page.locator("#retry-event textarea, #retry-event input").first.fill(str(event_id))
     page.locator("#retry-button").click()
     page.locator("#retry-result").get_by_text("auto_replied").wait_for(timeout=60_000)

@@ -41,8 +41,12 @@ from store.confirmations import describe
 from store.facts import one_line
 from store.inbox import (
     INBOX_STATUSES,
+    RECONTACT_H,
     UNASSIGNED,
+    attention_key,
     automation_figures,
+    automation_judgement,
+    dismiss_attention,
     list_threads,
     needing_attention,
     thread_detail,
@@ -774,6 +778,44 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             columns=["event", "kind", "thread", "message", "received", "error", "what to do"],
         )  # fmt: skip
 
+    def pick_attention(evt: gr.SelectData) -> tuple[str, list[str]]:
+        """The clicked item: its event (for Retry) and the whole row."""
+        row = [str(v) for v in (getattr(evt, "row_value", None) or [])]
+        return (row[0] if row else ""), row
+
+    def attention_thread(row: list[str]) -> tuple[Any, str]:
+        """Go to the picked item's thread in the work pane."""
+        if not row or not row[2]:
+            return gr.skip(), gr.skip()  # type: ignore[return-value]
+        return gr.Tabs(selected="inbox"), row[2]
+
+    def dismiss(row: list[str], request: gr.Request, spam: bool = False) -> str:
+        """Take the picked item off Needs attention (and, for spam, close its thread: nothing is
+        sent, the customer's next message opens it again)."""
+        if not row:
+            return "Pick an item in the table first."
+        kind, ref, message_id = row[1], row[2], row[3]
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        me = actor(request)
+        try:
+            with ws.sessions.begin() as session:
+                if spam:
+                    close_by_agent(
+                        session, sessions=ws.sessions, agent=ws.agent, thread_id=thread_id,
+                        actor=me, reason="spam", marketplace=marketplace,
+                    )  # fmt: skip
+                dismiss_attention(
+                    session, attention_key(kind, marketplace, message_id), actor=me,
+                    thread_id=thread_id or None, marketplace=marketplace,
+                )  # fmt: skip
+        except LookupError as exc:
+            return f"**Not done:** {md_text(str(exc))}"
+        closed = f" Thread `{md_text(ref)}` closed as spam." if spam else ""
+        return f"Dismissed: message {md_text(message_id)} is off the list.{closed}"
+
+    def dismiss_spam(row: list[str], request: gr.Request) -> str:
+        return dismiss(row, request, spam=True)
+
     def retry(event_id: str, request: gr.Request) -> str:
         actor(request)
         try:
@@ -788,7 +830,40 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     # -- automation ----------------------------------------------------------------------------
 
-    def automation(request: gr.Request) -> tuple[str, Any, Any, Any, str]:
+    def judgement() -> tuple[pd.DataFrame, str]:
+        """Whether to trust the automation, per intent, and its latest replies to read."""
+        settings = ws.settings or get_settings()
+        with ws.sessions() as session:
+            judged, latest = automation_judgement(session)
+
+        def share(part: int, whole: int) -> str:
+            return f"{part}/{whole} ({part / whole:.0%})" if whole else "-"
+
+        rows = []
+        for j in judged:
+            mode = settings.action_mode(j.intent) if j.intent in settings.action_modes else "reply"
+            threshold = settings.automation_thresholds.get(j.intent)
+            asked = settings.confirmation_thresholds.get(j.intent)
+            rows.append([
+                j.intent, j.automatic_replies, share(j.recontacted, j.automatic_replies),
+                share(j.accepted, j.reviews),
+                "-" if threshold is None else f"{threshold:.2f}"
+                + (f" (asks from {asked:.2f})" if asked is not None and mode == "confirm" else ""),
+                mode,
+            ])  # fmt: skip
+        table = pd.DataFrame(rows, columns=[
+            "intent", "automatic replies", f"wrote again within {RECONTACT_H} h",
+            "reviewers accepted its proposals", "threshold", "action mode",
+        ])  # fmt: skip
+        sample = "\n\n".join(
+            f"**{md_text(r.intent or '?')}** · {_when(r.sent_at)} · thread `{md_text(thread_key(r.thread_id, r.marketplace))}`"
+            + (f" · **the customer wrote again within {RECONTACT_H} h**" if r.recontacted else "")
+            + "\n\n" + md_quote(r.text[:600])
+            for r in latest
+        )  # fmt: skip
+        return table, sample or "_No automatic reply in the last 30 days._"
+
+    def automation(request: gr.Request) -> tuple[str, Any, Any, Any, str, Any, str]:
         actor(request)
         with ws.sessions() as session:
             f = automation_figures(session)
@@ -817,6 +892,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             ),
             _bars(pd.DataFrame(f.intents, columns=["intent", "threads"]), "threads"),
             report,
+            *judgement(),
         )
 
     # -- layout --------------------------------------------------------------------------------
@@ -828,7 +904,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         kept_replies = gr.State({})
         seen_last = gr.State("")  # the newest message of the thread as it was last shown
         review_seen = gr.State("")  # the message of the review shown in the thread
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             # One work pane: the inbox on the left, the thread a click opens on the right.
             with gr.Tab("Inbox", id="inbox"):
                 with gr.Row():
@@ -953,9 +1029,15 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 attention_table = gr.Dataframe(
                     interactive=False, elem_id="attention-table", wrap=True
                 )
+                picked_item = gr.JSON(visible=False)  # the clicked row
                 with gr.Row():
                     event_id = gr.Textbox(label="Event to retry", elem_id="retry-event")
                     retry_button = gr.Button("Retry", elem_id="retry-button")
+                    item_thread = gr.Button("Open its thread", elem_id="attention-open")
+                    dismiss_button = gr.Button("Dismiss", elem_id="attention-dismiss")
+                    spam_button = gr.Button(
+                        "Mark as spam (close the thread)", variant="stop", elem_id="attention-spam"
+                    )
                 retry_result = gr.Markdown(elem_id="retry-result")
             with gr.Tab("Automation", id="automation"):
                 automation_refresh = gr.Button("Refresh", elem_id="automation-refresh")
@@ -968,6 +1050,15 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                         x="handled", y="replies", title="Replies: automated, reviewed, manual"
                     )
                 intents_plot = gr.BarPlot(x="intent", y="threads", title="Intents")
+                gr.Markdown(
+                    "#### Can it be trusted? Per intent, the last 30 days\n\nA customer who "
+                    f"writes again within {RECONTACT_H} h of an automatic reply was not helped by "
+                    "it; reviewers' answers to the automation's proposals (shadow mode, "
+                    "policy refusals) say how often it was right."
+                )
+                judged_table = gr.Dataframe(interactive=False, elem_id="automation-intents")
+                gr.Markdown("#### Latest automatic replies")
+                latest_replies = gr.Markdown(elem_id="automation-latest")
                 replay = gr.Markdown()
 
         # fmt: off
@@ -1037,10 +1128,18 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         then_open(approve_here.click(approve_in_thread, [current, reply_box, box_owner, review_seen], [reply_box, reply_status], api_name="approve_in_thread"))
         then_open(ignore_here.click(ignore_in_thread, [current, review_seen], reply_status, api_name="ignore_in_thread"))
         attention_refresh.click(attention, None, attention_table, api_name="attention")
+        attention_table.select(pick_attention, None, [event_id, picked_item], api_visibility="private")
+        then_open(item_thread.click(attention_thread, picked_item, [tabs, current], api_visibility="private").then(
+            switch_thread, *switching, api_visibility="private"
+        ))
+        for button, handler, name in ((dismiss_button, dismiss, "dismiss"), (spam_button, dismiss_spam, "mark_spam")):
+            button.click(handler, picked_item, retry_result, api_name=name).then(
+                attention, None, attention_table, api_visibility="private"
+            )
         retry_button.click(retry, event_id, retry_result, api_name="retry").then(
             attention, None, attention_table, api_visibility="private"
         )
-        automation_outputs = [figures, per_day, handled, intents_plot, replay]
+        automation_outputs = [figures, per_day, handled, intents_plot, replay, judged_table, latest_replies]
         automation_refresh.click(automation, None, automation_outputs, api_name="automation")
 
         def on_load(request: gr.Request) -> str:
