@@ -252,7 +252,7 @@ def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Sessi
     counts, table = client.predict("all", "", True, api_name="/inbox")
     assert "**open** 37" in counts
     assert table["data"][0][-1] == OVERDUE_THREAD and "overdue" in table["data"][0][2]
-    header, messages, order, audit = client.predict(OVERDUE_THREAD, api_name="/open_thread")
+    header, messages, order, audit, tags = client.predict(OVERDUE_THREAD, api_name="/open_thread")
     assert "Daniel" in header and "**Customer** Daniel S." in messages
     assert "Order 20600434-A" in order and "read from Mirakl" in order
     draft, sources, note = client.predict(OVERDUE_THREAD, api_name="/generate_draft")

@@ -5,6 +5,7 @@ test-artifacts/screenshots/ (docs/screenshots/ holds the current ones shown in R
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -181,10 +182,13 @@ def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
     page.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
     reply.fill("Hola Daniel, half-written answer for you only")
 
-    # Another customer's thread: an empty box, no sources of the previous draft.
+    # Another customer's thread: not the text typed for Daniel (the box holds this thread's
+    # pending draft, or nothing), no sources of the previous draft.
     open_thread("browser-other", "browser-other")
+    page.locator("#thread-review").get_by_text("A review is pending").wait_for(timeout=30_000)
     page.wait_for_function(
-        "() => document.querySelector('#reply-box textarea').value === ''", timeout=30_000
+        "() => !document.querySelector('#reply-box textarea').value.includes('half-written')",
+        timeout=30_000,
     )
     assert "Sources" not in page.locator("#draft-sources").inner_text()
 
@@ -315,7 +319,63 @@ def test_two_agents_work_the_same_inbox_without_answering_a_customer_twice(
     header = ana.locator("#thread-header")
     header.get_by_text("I'll call the carrier about the damage.").wait_for(timeout=30_000)
     assert "assigned to Ben Ortiz" in header.inner_text()
-    search = ana.get_by_label("Search")
+    search = ana.locator("#inbox-search textarea")
     search.fill("Daniel")
     search.press("Enter")
     first_row.get_by_text("Ben Ortiz").wait_for(timeout=15_000)  # in Ana's inbox too
+
+
+# The browser's notifications, recorded (Chromium headless shows none), and a tab the agent has
+# left (document.hidden), as a page script sees them.
+RECORD_NOTIFICATIONS = """
+window.shown = [];
+window.Notification = class {
+  constructor(title, options) { window.shown.push(options.body); }
+  static get permission() { return 'granted'; }
+  static requestPermission() { return Promise.resolve('granted'); }
+};
+Object.defineProperty(document, 'hidden', {get: () => window.elsewhere === true});
+"""
+
+
+@pytest.mark.slow
+def test_an_agent_elsewhere_is_notified_and_works_from_the_keyboard(
+    team_desk: Desk, browser: Any
+) -> None:
+    desk = team_desk
+    desk.customer_writes("keys-first", "Bonjour, une question sur ma commande.", None)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(RECORD_NOTIFICATIONS)
+    page = context.new_page()
+    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    page.locator("#inbox-table").get_by_text("keys-first").filter(visible=True).first.wait_for(
+        timeout=30_000
+    )
+    page.wait_for_function("() => window.csagentWaiting === 1", timeout=15_000)
+
+    # The agent is in another tab: a customer writes, the browser tells her.
+    page.evaluate("window.elsewhere = true")
+    desk.customer_writes("keys-second", "Hallo, wo bleibt mein Paket?", None)
+    page.wait_for_function("() => window.shown.length === 1", timeout=15_000)
+    assert page.evaluate("window.shown[0]") == "1 new thread(s) waiting for a reply (2 in all)"
+    page.evaluate("window.elsewhere = false")
+
+    # Back: "/" goes to the search, Alt+D drafts for the open thread, Ctrl+Enter sends.
+    page.locator("body").click()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.closest('#inbox-search') !== null")
+    box = page.locator("#thread-id textarea, #thread-id input").first
+    box.fill("keys-second")
+    box.press("Enter")
+    page.locator("#thread-header").get_by_text("keys-second").first.wait_for(timeout=30_000)
+    page.keyboard.press("Alt+d")
+    page.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
+    reply = page.locator("#reply-box textarea")
+    draft = reply.input_value()
+    assert draft
+    reply.focus()
+    page.keyboard.press("Control+Enter")
+    sent = re.compile("Reply (sent on Mirakl|answered the pending review)")
+    page.locator("#reply-status").get_by_text(sent).wait_for(timeout=60_000)
+    assert desk.shop_messages("keys-second") == [draft]
+    assert page.evaluate("window.shown.length") == 1  # the agent was here: no notification

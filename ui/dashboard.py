@@ -916,7 +916,10 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                         [ALL, *marketplaces()], value=ALL, label="Marketplace", scale=1,
                         elem_id="inbox-marketplace",
                     )  # fmt: skip
-                    search = gr.Textbox(label="Search", placeholder="name, order, text…", scale=2)
+                    search = gr.Textbox(
+                        label="Search", placeholder="name, order, text, #tag  ( / )", scale=2,
+                        elem_id="inbox-search",
+                    )  # fmt: skip
                     overdue = gr.Checkbox(label="Overdue only", scale=1)
                     assigned = gr.Radio(list(ASSIGNED), value="All", label="Show", scale=2)
                     refresh = gr.Button("Refresh", elem_id="inbox-refresh", scale=1)
@@ -959,8 +962,12 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                             elem_id="reply-to",
                         )  # fmt: skip
                         with gr.Row():
-                            draft_button = gr.Button("Generate draft", elem_id="generate-draft")
-                            send_button = gr.Button("Send", variant="primary", elem_id="send-reply")
+                            draft_button = gr.Button(
+                                "Generate draft (Alt+D)", elem_id="generate-draft"
+                            )
+                            send_button = gr.Button(
+                                "Send (Ctrl+Enter)", variant="primary", elem_id="send-reply"
+                            )
                             close_button = gr.Button(
                                 "Close: no reply needed", variant="secondary",
                                 elem_id="close-thread",
@@ -1146,6 +1153,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return f"# csagent — signed in as {md_text(actor(request))}"
 
         blocks.load(on_load, None, who, api_visibility="private")
+        blocks.load(None, None, None, js=SHORTCUTS)
         blocks.load(inbox, inbox_inputs, [counts, table], api_visibility="private")
         blocks.load(reviews, None, [pending, reviews_note], api_visibility="private")
         blocks.load(attention, None, attention_table, api_visibility="private")
@@ -1156,7 +1164,38 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
 # Threads a person should answer, counted in the browser tab's title: "(3) csagent".
 WAITING = ("open", "awaiting_approval", "needs_attention")
-TAB_BADGE = "(n) => { document.title = n > 0 ? `(${n}) csagent` : 'csagent'; }"
+# The tab's title counts them; when more wait than at the last refresh and the agent is
+# elsewhere, a browser notification says so (once the agent allowed notifications).
+TAB_BADGE = """(n) => {
+  document.title = n > 0 ? `(${n}) csagent` : 'csagent';
+  const before = window.csagentWaiting;
+  window.csagentWaiting = n;
+  if (before !== undefined && n > before && document.hidden && 'Notification' in window
+      && Notification.permission === 'granted') {
+    new Notification('csagent', {body: `${n - before} new thread(s) waiting for a reply (${n} in all)`,
+                                 tag: 'csagent-waiting'});
+  }
+}"""
+# Keyboard shortcuts (Alt+D draft, Ctrl+Enter send, Alt+R refresh the inbox, / search), and
+# asking once whether the browser may show notifications.
+SHORTCUTS = """() => {
+  if ('Notification' in window && Notification.permission === 'default') {
+    Notification.requestPermission();
+  }
+  const click = (id) => { const b = document.getElementById(id); if (b) b.click(); };
+  document.addEventListener('keydown', (e) => {
+    const typing = ['INPUT', 'TEXTAREA'].includes(document.activeElement?.tagName);
+    if (e.altKey && e.key.toLowerCase() === 'd') { e.preventDefault(); click('generate-draft'); }
+    else if (e.ctrlKey && e.key === 'Enter'
+             && document.activeElement?.closest('#reply-box')) {
+      e.preventDefault(); click('send-reply');
+    }
+    else if (e.altKey && e.key.toLowerCase() === 'r') { e.preventDefault(); click('inbox-refresh'); }
+    else if (e.key === '/' && !typing) {
+      e.preventDefault(); document.querySelector('#inbox-search textarea, #inbox-search input')?.focus();
+    }
+  });
+}"""
 
 
 def _bars(frame: pd.DataFrame, y: str) -> Any:
