@@ -221,6 +221,7 @@ class MessageView:
     created_at: datetime
     verification: str | None
     by: str  # customer, agent, automation, shop (imported), operator
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # as Mirakl lists them
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,7 @@ def thread_detail(
             created_at=m.created_at,
             verification=m.verification,
             by=_by(m, sent_by),
+            attachments=list(m.attachments or []),
         )  # fmt: skip
         for m in session.scalars(
             select(Message)

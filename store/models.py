@@ -473,6 +473,19 @@ class KnowledgeCollection(Base):
     ingested_at: Mapped[datetime | None]
 
 
+class ReplyDraft(Base):
+    """A reply an agent is writing on a thread, kept until it is sent or cleared."""
+
+    __tablename__ = "reply_drafts"
+
+    thread_id: Mapped[int] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column()
+
+
 class ThreadPresence(Base):
     """An agent on a thread now (viewing it, or writing a reply), as their dashboard last said."""
 

@@ -7,12 +7,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.business import NotFound
-from store.models import Customer, Message, Order, Thread, ThreadNote, ThreadPresence
+from store.models import (
+    Customer,
+    Message,
+    Order,
+    ReplyDraft,
+    Thread,
+    ThreadNote,
+    ThreadPresence,
+)
 from store.settings import DEFAULT_MARKETPLACE
 from store.upserts import get_or_create
 
@@ -548,6 +556,51 @@ def retag(
         raise ValueError(f"a thread has at most {MAX_TAGS} tags")
     session.execute(update(Thread).where(Thread.id == thread_pk).values(tags=after))
     return sorted(before), after
+
+
+def keep_reply_draft(
+    session: Session,
+    mirakl_thread_id: str,
+    agent: str,
+    body: str | None,
+    *,
+    marketplace: str = DEFAULT_MARKETPLACE,
+) -> None:
+    """The reply the agent is writing on the thread, kept on the server (blank: forgotten).
+    NotFound when the thread is not stored."""
+    thread_pk = thread_pk_of(session, mirakl_thread_id, marketplace)
+    if not (body or "").strip():
+        session.execute(
+            delete(ReplyDraft).where(ReplyDraft.thread_id == thread_pk, ReplyDraft.agent == agent)
+        )
+        return
+    now = datetime.now(UTC)
+    session.execute(
+        insert(ReplyDraft)
+        .values(thread_id=thread_pk, agent=agent, body=body, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[ReplyDraft.thread_id, ReplyDraft.agent],
+            set_={"body": body, "updated_at": now},
+        )
+    )
+
+
+def kept_reply_draft(
+    session: Session, mirakl_thread_id: str, agent: str, *, marketplace: str = DEFAULT_MARKETPLACE
+) -> str:
+    """The reply the agent was writing on the thread ("" when none)."""
+    return (
+        session.scalar(
+            select(ReplyDraft.body)
+            .join(Thread, Thread.id == ReplyDraft.thread_id)
+            .where(
+                Thread.marketplace == marketplace,
+                Thread.mirakl_thread_id == mirakl_thread_id,
+                ReplyDraft.agent == agent,
+            )
+        )
+        or ""
+    )
 
 
 # An agent whose dashboard has not said so for this long has left the thread.

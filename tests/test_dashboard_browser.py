@@ -209,6 +209,15 @@ def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
     )
     page.screenshot(path=ARTIFACTS / "thread-switch.png", full_page=True)
 
+    # Kept on the server: after a reload, the other customer's unsent reply is back with them.
+    page.reload()
+    page.get_by_text("signed in as Ana Moreau").wait_for(timeout=30_000)
+    open_thread("browser-other", "browser-other")
+    page.wait_for_function(
+        "() => document.querySelector('#reply-box textarea').value === 'Bonjour, réponse pour ce client'",
+        timeout=30_000,
+    )
+
 
 @pytest.mark.slow
 def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
@@ -379,3 +388,41 @@ def test_an_agent_elsewhere_is_notified_and_works_from_the_keyboard(
     page.locator("#reply-status").get_by_text(sent).wait_for(timeout=60_000)
     assert desk.shop_messages("keys-second") == [draft]
     assert page.evaluate("window.shown.length") == 1  # the agent was here: no notification
+
+
+@pytest.mark.slow
+def test_the_pictures_a_customer_attached_are_shown_with_the_thread(
+    browser_desk: Desk, page: Any
+) -> None:
+    import base64
+    from io import BytesIO
+
+    import httpx
+    from PIL import Image
+
+    desk = browser_desk
+    png = BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(png, format="PNG")
+    event = httpx.post(
+        f"{desk.sim.url}/_sim/threads/browser-photos/customer-message",
+        json={"body": "Das Paket kam beschädigt an, Fotos anbei.", "attachments": [
+            {"name": "karton.png", "type": "image/png",
+             "content_base64": base64.b64encode(png.getvalue()).decode()},
+            {"name": "rechnung.pdf", "type": "application/pdf", "size": 120_000},
+        ]},
+    ).json()["event"]  # fmt: skip
+    answer = httpx.post(
+        f"{desk.url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
+    )
+    assert answer.status_code == 200, answer.text
+    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    box = page.locator("#thread-id textarea, #thread-id input").first
+    box.fill("browser-photos")
+    box.press("Enter")
+    messages = page.locator("#thread-messages")
+    messages.get_by_text("karton.png").wait_for(timeout=30_000)
+    assert "rechnung.pdf (120 KB)" in messages.inner_text()
+    picture = page.locator("#thread-pictures img").first
+    picture.wait_for(timeout=30_000)  # downloaded from Mirakl (M13) and shown
+    assert page.locator("#thread-pictures img").count() == 1  # the PDF is listed, not shown
+    page.screenshot(path=ARTIFACTS / "thread-pictures.png", full_page=True)

@@ -15,7 +15,7 @@ from store.models import Base
 
 EXPECTED_TABLES = {
     "customers", "orders", "order_lines", "shipments", "threads", "messages",
-    "inbound_events", "processing_attempts", "audit_log", "inventory", "order_costs", "sync_cursors", "kb_collections", "users", "confirmations", "thread_notes", "thread_presence",
+    "inbound_events", "processing_attempts", "audit_log", "inventory", "order_costs", "sync_cursors", "kb_collections", "users", "confirmations", "thread_notes", "thread_presence", "reply_drafts",
 }  # fmt: skip
 
 

@@ -559,3 +559,29 @@ def test_mirakl_check_says_plainly_when_the_key_is_wrong(
     result = CliRunner().invoke(cli, ["mirakl", "check"])
     assert result.exit_code == 1
     assert "Mirakl refused the credentials (401" in result.output
+
+
+@pytest.mark.asyncio
+async def test_m13_downloads_what_the_customer_attached(mirakl_sim: Simulator) -> None:
+    """The published M13: GET /api/inbox/threads/{attachment_id}/download answers the file as
+    application/octet-stream; an unknown id is a 404."""
+    import base64
+
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    created = httpx.post(
+        f"{mirakl_sim.url}/_sim/threads/m13-thread/customer-message",
+        json={"body": "Photos attached.", "attachments": [
+            {"name": "damage.png", "type": "image/png",
+             "content_base64": base64.b64encode(photo).decode()},
+        ]},
+    )  # fmt: skip
+    assert created.status_code in (200, 201), created.text
+    [listed] = get(mirakl_sim, "/inbox/threads/m13-thread").json()["messages"][-1]["attachments"]
+    assert (listed["name"], listed["size"]) == ("damage.png", len(photo))
+    raw = get(mirakl_sim, f"/inbox/threads/{listed['id']}/download")
+    assert raw.headers["content-type"] == "application/octet-stream" and raw.content == photo
+    assert get(mirakl_sim, "/inbox/threads/nope/download").status_code == 404
+    async with MiraklClient(mirakl_sim.api, mirakl_sim.api_key) as client:
+        assert await client.download_attachment(listed["id"], max_bytes=10_000) == photo
+        with pytest.raises(MiraklRejected, match="more than 100"):
+            await client.download_attachment(listed["id"], max_bytes=100)

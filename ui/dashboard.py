@@ -7,14 +7,17 @@ review entry points, the queue's retry), in this process; agents sign in with th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import pandas as pd
+from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
@@ -56,6 +59,9 @@ from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
 from store.threads import (
     add_note,
     clean_tag,
+    is_image,
+    keep_reply_draft,
+    kept_reply_draft,
     latest_message_id,
     mark_read_by_agents,
     note_presence,
@@ -66,6 +72,7 @@ from store.threads import (
 )
 from store.users import display_name_of
 from tools.mirakl.blocking import BlockingMirakl
+from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklError
 from ui.signin import DashboardGuard, SessionTokens, check_login
 
@@ -289,21 +296,33 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return latest_message_id(session, thread_id, marketplace) or ""
 
     def switch_thread(
-        ref: str, text: str, owner: str, kept: dict[str, str]
-    ) -> tuple[str, str, str, str, dict[str, str]]:
+        ref: str, text: str, owner: str, request: gr.Request
+    ) -> tuple[str, str, str, str]:
         """Everything typed belongs to its thread: on opening another thread, the reply being
-        written is kept for the thread it was written for (and given back when that thread is
-        opened again); the draft's sources and the last "sent" line are cleared. Returns (reply
-        box, sources, status, whose text the box holds, the kept texts)."""
+        written is kept on the server for the thread it was written for (and given back when
+        that thread is opened again, after a reload too); the draft's sources and the last
+        "sent" line are cleared. Returns (reply box, sources, status, whose text the box holds)."""
         key = _thread_key(ref)
         if key == owner:
-            return text, gr.skip(), gr.skip(), owner, kept  # type: ignore[return-value]
-        kept = dict(kept or {})
-        if owner and (text or "").strip():
-            kept[owner] = text
-        restored = kept.pop(key, "")
+            return text, gr.skip(), gr.skip(), owner  # type: ignore[return-value]
+        me = actor(request)
+        restored = ""
+        with ws.sessions.begin() as session:
+            if owner:
+                keep_draft(session, owner, me, text)
+            thread_id, marketplace = parse_ref(ref, ws.settings)
+            if thread_id:
+                restored = kept_reply_draft(session, thread_id, me, marketplace=marketplace)
         note = "Your unsent reply to this thread is back." if restored else ""
-        return restored, "", note, key, kept
+        return restored, "", note, key
+
+    def keep_draft(session: Session, ref: str, me: str, text: str) -> None:
+        """The agent's reply being written on that thread, kept on the server (blank: none)."""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id:
+            return
+        with suppress(LookupError):  # a thread typed that does not exist: nothing to keep
+            keep_reply_draft(session, thread_id, me, text, marketplace=marketplace)
 
     # -- one thread ----------------------------------------------------------------------------
 
@@ -318,6 +337,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         try:
             with ws.sessions.begin() as session:
                 note_presence(session, thread_id, me, activity, marketplace=marketplace)
+                keep_reply_draft(session, thread_id, me, text, marketplace=marketplace)
                 others = [
                     p for p in presence_of(session, thread_pk_of(session, thread_id, marketplace))
                     if p.agent != me
@@ -357,7 +377,6 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         if detail.language is None:
             asked = [m.body for m in detail.messages if m.direction == "inbound"]
             detail.language = detect_language(asked[-1]) if asked else None
-        pending = ws.agent.pending_review(thread_id, marketplace) if ws.agent is not None else None
         header = [
             f"### Thread `{detail.thread_id}` — {STATUS_LABELS.get(detail.status, detail.status)}",
             f"Customer **{md_text(detail.customer or '?')}** ({detail.customer_id or '-'}) · "
@@ -374,9 +393,6 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         question = detail.confirmation
         if question is not None:
             header.append(confirmation_line(question))
-        if pending is not None:
-            header.append("> **A review is pending:** see the Reviews tab (a reply sent here "
-                          "answers it).")  # fmt: skip
         if detail.notes:
             header.append("**Internal notes** (agents only, never sent):\n\n" + "\n".join(
                 f"- {md_text(n.author)}, {_when(n.created_at)}: {md_text(n.body)}"
@@ -385,9 +401,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         messages = []
         for m in detail.messages:
             flag = " · **unverified by Mirakl**" if m.verification == "unverified" else ""
+            files = "".join(
+                f"\n\n📎 {md_text(str(a.get('name') or 'file'))} ({_size(a.get('size'))})"
+                for a in m.attachments
+            )
             messages.append(
                 f"**{BY_LABELS.get(m.by, m.by)}** {md_text(m.author or '')} · "
-                f"{_when(m.created_at)}{flag}\n\n{md_quote(m.body)}"
+                f"{_when(m.created_at)}{flag}\n\n{md_quote(m.body)}{files}"
             )
         audit = "\n".join(
             f"- {_when(a.at)} · {a.actor_type} {md_text(a.actor or '')} · `{a.action}` → {a.outcome}"
@@ -404,6 +424,41 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             audit or "_nothing recorded yet_",
             ", ".join(detail.tags),
         )
+
+    def thread_pictures(ref: str, request: gr.Request) -> tuple[Any, str]:
+        """The pictures the customer attached (the latest PICTURES), downloaded from Mirakl (M13)
+        when the thread is shown. (gallery, what could not be shown)"""
+        actor(request)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        with ws.sessions() as session:
+            detail = (
+                thread_detail(session, thread_id, marketplace=marketplace) if thread_id else None
+            )
+        wanted = [
+            a for m in (detail.messages if detail else []) for a in m.attachments
+            if a.get("id") and is_image(a)
+        ][-PICTURES:]  # fmt: skip
+        if not wanted:
+            return gr.update(value=None, visible=False), ""
+        shown, problems = [], []
+
+        def download(attachment_id: str) -> Callable[[MiraklClient], Awaitable[bytes]]:
+            return lambda m: m.download_attachment(attachment_id, max_bytes=PICTURE_BYTES)
+
+        for attachment in wanted:
+            name = str(attachment.get("name") or "file")
+            try:
+                data = ws.client(marketplace).call(download(str(attachment["id"])))
+                picture = Image.open(BytesIO(data))
+                picture.load()
+            except (MiraklError, LookupError, OSError, Image.DecompressionBombError) as exc:
+                problems.append(
+                    f"{md_text(name)}: {md_text(getattr(exc, 'message', None) or str(exc))}"
+                )
+                continue
+            shown.append((picture, name))
+        note = ("**Not shown:** " + "; ".join(problems)) if problems else ""
+        return gr.update(value=shown or None, visible=bool(shown)), note
 
     def generate_draft(ref: str, request: gr.Request) -> tuple[str, str, str]:
         actor(request)
@@ -466,6 +521,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         except (MiraklError, ActionFailed, LookupError, InvalidReviewAnswer) as exc:
             message = getattr(exc, "message", None) or str(exc)
             return text, f"**Not sent:** {md_text(message)}. Your text is kept; try again."
+        with ws.sessions.begin() as session:  # sent: nothing kept for this thread any more
+            keep_draft(session, ref, actor(request), "")
         how = "answered the pending review" if sent.via_review else "sent on Mirakl"
         return "", f"Reply {how}."
 
@@ -761,7 +818,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         if owner and owner != _thread_key(ref):
             return text, "**Not approved:** the reply box holds a text for another thread."
         result = answer(ref, "accept", None, text, "", "", "", "", "", "", review_message, request)  # fmt: skip
-        return ("" if result.startswith("Done") else text), result
+        if not result.startswith("Done"):
+            return text, result
+        with ws.sessions.begin() as session:
+            keep_draft(session, ref, actor(request), "")
+        return "", result
 
     def ignore_in_thread(ref: str, review_message: str, request: gr.Request) -> str:
         return answer(ref, "ignore", None, "", "", "", "", "", "", "", review_message, request)
@@ -899,9 +960,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
     with gr.Blocks(title="csagent", analytics_enabled=False, fill_width=True) as blocks:
         who = gr.Markdown("# csagent")
-        # Per browser session: whose thread the reply box's text is, and replies kept aside.
+        # Per browser session: whose thread the reply box's text is (the replies being written
+        # are kept on the server, per thread and agent).
         box_owner = gr.State("")
-        kept_replies = gr.State({})
         seen_last = gr.State("")  # the newest message of the thread as it was last shown
         review_seen = gr.State("")  # the message of the review shown in the thread
         with gr.Tabs() as tabs:
@@ -955,6 +1016,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                                 ignore_here = gr.Button("Ignore review", elem_id="thread-ignore")
                         with gr.Accordion("Order and shipping", open=True):
                             order = gr.Markdown(elem_id="thread-order")
+                        pictures = gr.Gallery(
+                            label="Pictures the customer sent (from Mirakl)", visible=False,
+                            elem_id="thread-pictures", columns=3, height=260,
+                        )  # fmt: skip
+                        pictures_note = gr.Markdown(elem_id="thread-pictures-note")
                         conversation = gr.Markdown(elem_id="thread-messages", max_height=520)
                         reply_box = gr.Textbox(label="Reply", lines=8, elem_id="reply-box")
                         recipients = gr.CheckboxGroup(
@@ -1073,8 +1139,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         # triggers of the same functions.
         inbox_inputs = [status, search, overdue, assigned, market]
         thread_outputs = [header, conversation, order, audit, tags_box]
-        switching = ([current, reply_box, box_owner, kept_replies],
-                     [reply_box, sources, reply_status, box_owner, kept_replies])
+        switching = ([current, reply_box, box_owner], [reply_box, sources, reply_status, box_owner])
 
         def then_open(event: Any, **api: Any) -> Any:
             """After `event`: note the newest message, then show the thread (in this order: a
@@ -1082,6 +1147,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             return event.then(mark_seen, current, seen_last, api_visibility="private").then(
                 open_thread, current, thread_outputs, **(api or {"api_visibility": "private"})
             ).then(presence_here, [box_owner, reply_box], presence, api_visibility="private").then(
+                thread_pictures, current, [pictures, pictures_note], api_visibility="private"
+            ).then(
                 review_in_thread, [current, reply_box, box_owner],
                 [review_group, review_here, reply_box, box_owner, review_seen],
                 api_visibility="private",
@@ -1274,6 +1341,19 @@ def _waited(due: datetime | None, sla_hours: float, now: datetime) -> str:
         f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
     )
     return f" · waited {text}"
+
+
+PICTURES = 6  # the latest pictures of a thread shown
+PICTURE_BYTES = 10_000_000  # larger files are listed, not shown
+
+
+def _size(size: Any) -> str:
+    """An attachment's size as Mirakl gives it (bytes), for people."""
+    if not isinstance(size, int | float) or size <= 0:
+        return "size unknown"
+    if size < 1000:
+        return f"{size:.0f} bytes"
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{size / 1000:.0f} KB"
 
 
 def _when(moment: datetime | None) -> str:

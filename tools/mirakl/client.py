@@ -323,6 +323,17 @@ class MiraklClient:
         response = await self._request("GET", f"/inbox/threads/{segment(thread_id)}")
         return InboxThread.model_validate(response.json())
 
+    async def download_attachment(self, attachment_id: str, *, max_bytes: int) -> bytes:
+        """M13: an attachment's bytes; MiraklRejected when it is larger than `max_bytes`."""
+        response = await self._request("GET", f"/inbox/threads/{segment(attachment_id)}/download")
+        if len(response.content) > max_bytes:
+            raise MiraklRejected(
+                f"attachment {attachment_id} is {len(response.content)} bytes, more than "
+                f"{max_bytes} shown here",
+                413,
+            )
+        return response.content
+
     async def reply(
         self, thread_id: str, body: str, *, to: Iterable[str] = ("CUSTOMER",)
     ) -> ReplyResult:

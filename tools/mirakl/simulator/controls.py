@@ -5,6 +5,7 @@ for operators and other senders: Mirakl sends sellers none."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from typing import Any, Literal
@@ -44,6 +45,9 @@ class SimAttachment(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     type: str = Field(default="application/octet-stream", max_length=100)
     size: int = Field(default=0, ge=0)
+    content_base64: str | None = Field(
+        default=None, max_length=14_000_000, description="The file itself (M13 serves it)"
+    )
 
 
 class CustomerMessageRequest(BaseModel):
@@ -120,17 +124,29 @@ async def customer_message(
     customer_party = next(
         (p for p in thread["current_participants"] if p["type"] == "CUSTOMER"), {}
     )
+    attachments: list[dict[str, Any]] = []
     message = {
         "id": str(uuid.uuid4()),
         "from": state.sender("CUSTOMER", customer_party.get("display_name")),
         "to": [state.shop_party],
         "body": request_body.body,
         "date_created": now_iso(),
-        "attachments": [
-            {"id": str(uuid.uuid4()), "name": a.name, "size": a.size}
-            for a in request_body.attachments
-        ],
+        "attachments": attachments,
     }
+    for attachment in request_body.attachments:
+        attachment_id = str(uuid.uuid4())
+        content = b""
+        if attachment.content_base64 is not None:
+            try:
+                content = base64.b64decode(attachment.content_base64, validate=True)
+            except ValueError:
+                raise SimError(
+                    400, f"attachment {attachment.name!r}: content_base64 is not base64"
+                ) from None
+            state.files[attachment_id] = content
+        attachments.append(
+            {"id": attachment_id, "name": attachment.name, "size": len(content) or attachment.size}
+        )
     state.append_message(thread, message)
     linked = next((e["id"] for e in thread.get("entities", []) if e["type"] == "MMP_ORDER"), None)
     marketplace = state.marketplace or (

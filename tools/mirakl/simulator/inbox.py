@@ -1,12 +1,14 @@
-"""The simulated Mirakl inbox: M10 (list threads, seek paging), M11 (one thread), M12 (reply)."""
+"""The simulated Mirakl inbox: M10 (list threads, seek paging), M11 (one thread), M12 (reply),
+M13 (download an attachment)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from tools.mirakl.simulator.state import (
     SimError,
@@ -146,6 +148,7 @@ async def reply(
     participants.setdefault("OPERATOR", state.operator_party)
     if "SHOP" in {r["type"] for r in recipient_list}:
         raise SimError(400, "a shop cannot address its own message to the shop")
+    attachments: list[dict[str, Any]] = []
     message = {
         "id": str(uuid.uuid4()),
         "from": state.sender("SHOP", state.shop_name),
@@ -159,10 +162,32 @@ async def reply(
         ],
         "body": body,
         "date_created": now_iso(),
-        "attachments": [
-            {"id": str(uuid.uuid4()), "name": f.filename or "file", "size": len(await f.read())}
-            for f in files or []
-        ],
+        "attachments": attachments,
     }
+    for upload in files or []:
+        content = await upload.read()
+        attachment_id = str(uuid.uuid4())
+        state.files[attachment_id] = content
+        attachments.append(
+            {"id": attachment_id, "name": upload.filename or "file", "size": len(content)}
+        )
     state.append_message(thread, message)
     return {"message_id": message["id"], "thread_id": thread_id}
+
+
+@router.get("/inbox/threads/{attachment_id}/download")
+def download_attachment(state: SimState, attachment_id: str) -> Response:
+    """M13: the attachment's bytes, as application/octet-stream (the published contract)."""
+    known = {
+        a["id"]: a
+        for thread in state.threads.values()
+        for m in thread.get("messages", [])
+        for a in m.get("attachments") or []
+    }
+    if attachment_id not in known:
+        raise SimError(404, f"Attachment '{attachment_id}' not found")
+    name = known[attachment_id].get("name") or "file"
+    return Response(
+        state.files.get(attachment_id, b""), media_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )  # fmt: skip

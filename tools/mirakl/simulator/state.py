@@ -66,9 +66,12 @@ class SimulatorState:
     refunds: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    # Attachments' bytes by id (M13), for those given content; others download as empty.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def reset(self, seed: bool | None = None) -> None:
         self.threads, self.orders, self.refunds, self.faults, self.webhooks = {}, {}, [], [], []
+        self.files = {}
         if self.seed if seed is None else seed:
             for thread in json.loads(SAMPLE_V1_FILE.read_text(encoding="utf-8")):
                 self.add_thread(thread)
