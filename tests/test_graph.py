@@ -542,6 +542,31 @@ def test_review_response_redrafts_and_asks_again(stack: Stack) -> None:
     assert {s["doc"] for s in review["draft"]["sources"]} == {"warranty"}
 
 
+def test_a_note_in_another_language_steers_the_draft_but_never_its_language(
+    stack: Stack,
+) -> None:
+    """A German customer, a French agent: the new draft and every policy passage in it are
+    German, whatever language the agent's note is written in."""
+    from knowledge.language import detect_language
+
+    first = stack.customer_writes(
+        "rev-note-lang",
+        "Guten Tag, die Kaffeemaschine funktioniert seit gestern nicht mehr. Was kann ich tun?",
+        "20576630-A",
+    )
+    assert first["status"] == "awaiting_approval"
+    stack.review(
+        "rev-note-lang",
+        {"type": "response", "args": {"note": "expliquer la garantie légale de deux ans et "
+                                               "proposer une réparation ou un remplacement"}},
+    )  # fmt: skip
+    [review] = [r for r in stack.reviews() if r["thread_id"] == "rev-note-lang"]
+    reply = review["action_request"]["args"]["reply"]
+    assert {s["doc"] for s in review["draft"]["sources"]} == {"warranty"}
+    paragraphs = [p for p in reply.split("\n\n") if len(p.split()) >= 12]  # the policy passages
+    assert paragraphs and all(detect_language(p) == "de" for p in paragraphs), reply
+
+
 def test_review_ignore_closes_without_reply(stack: Stack, session: Session) -> None:
     return_question(stack, "rev-ignore")
     done = stack.review("rev-ignore", {"type": "ignore"}).json()
