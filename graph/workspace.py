@@ -4,6 +4,7 @@ a thread, and send a reply written by hand. Both are shared by the API routes an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -44,11 +45,14 @@ def draft_for_thread(
     drafting: DraftingService,
     thread_id: str,
     marketplace: str = DEFAULT_MARKETPLACE,
+    classify: Callable[[str], str | None] | None = None,
 ) -> Draft:
     """A draft for the thread's pending question, on the order as Mirakl has it now (only this
     customer's; when it cannot be read, the draft claims nothing about it). ThreadNotStored
     when the thread is unknown. The session is closed before Mirakl and the model are called.
-    `mirakl` is the client of the thread's marketplace."""
+    `mirakl` is the client of the thread's marketplace. A thread never classified (imported
+    from the old poller, say) is classified now with `classify` when given, so that its draft
+    states the seller's decision first like any other."""
     conversation = read_conversation(session, thread_id, marketplace)
     intent = session.scalar(
         select(Thread.intent).where(
@@ -56,6 +60,11 @@ def draft_for_thread(
         )
     )
     session.close()
+    if intent is None and classify is not None:
+        # Everything the customer wrote: "¿Me mandan otra?" alone says little; after "the
+        # toaster arrived broken" it is a damaged item.
+        said = [body for direction, body in conversation["history"] if direction == "inbound"]
+        intent = classify("\n\n".join([*said, conversation["question"]]))
     reading = thread_orders(mirakl, thread_id, conversation["question"])
     if reading.read:
         with session.begin():
@@ -65,6 +74,20 @@ def draft_for_thread(
         conversation, reading.order, unverified=reading.problem, intent=intent,
         marketplace=marketplace,
     )  # fmt: skip
+
+
+# A thread classified for a draft only: below this, the draft states no decision.
+DRAFT_INTENT_FLOOR = 0.6
+
+
+def intent_for_draft(classifier: Any) -> Callable[[str], str | None]:
+    """The intent of a thread never classified, when the classifier is sure enough of it."""
+
+    def classify(text: str) -> str | None:
+        prediction = classifier.classify(text)
+        return prediction.intent if prediction.confidence >= DRAFT_INTENT_FLOOR else None
+
+    return classify
 
 
 @dataclass(frozen=True)

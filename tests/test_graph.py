@@ -567,6 +567,21 @@ def test_a_note_in_another_language_steers_the_draft_but_never_its_language(
     assert paragraphs and all(detect_language(p) == "de" for p in paragraphs), reply
 
 
+def test_a_thread_never_classified_gets_a_draft_with_the_sellers_decision_first(
+    stack: Stack, session: Session
+) -> None:
+    """Threads imported from the old poller were never classified: "Generate draft" classifies
+    what the customer wrote, so the draft states the decision first like any other."""
+    return_question(stack, "never-classified")
+    session.execute(
+        update(Thread).where(Thread.mirakl_thread_id == "never-classified").values(intent=None)
+    )
+    session.commit()
+    drafted = httpx.post(f"{stack.api}/api/v1/threads/never-classified/draft", headers=REVIEWER)
+    assert drafted.status_code == 200, drafted.text
+    assert (drafted.json()["decision"] or "").startswith("return_"), drafted.json()
+
+
 def test_review_ignore_closes_without_reply(stack: Stack, session: Session) -> None:
     return_question(stack, "rev-ignore")
     done = stack.review("rev-ignore", {"type": "ignore"}).json()

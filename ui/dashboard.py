@@ -34,6 +34,7 @@ from graph.workspace import (
     canned_replies,
     close_by_agent,
     draft_for_thread,
+    intent_for_draft,
     send_manual_reply,
     snooze_by_agent,
     tag_thread,
@@ -468,8 +469,9 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         try:
             with ws.sessions() as session:
                 draft = draft_for_thread(
-                    session, ws.client(marketplace), ws.drafting, thread_id, marketplace
-                )
+                    session, ws.client(marketplace), ws.drafting, thread_id, marketplace,
+                    classify=intent_for_draft(ws.agent.services.classifier) if ws.agent else None,
+                )  # fmt: skip
         except LookupError as exc:
             return "", "", f"**{md_text(str(exc))}**"
         sources = "\n".join(

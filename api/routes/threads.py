@@ -29,6 +29,7 @@ from graph.workspace import (
     canned_replies,
     close_by_agent,
     draft_for_thread,
+    intent_for_draft,
     reopen_by_agent,
     send_manual_reply,
     snooze_by_agent,
@@ -692,11 +693,16 @@ def draft(
     drafting: DraftingDep,
     mirakl: MiraklDep,
     marketplace: MarketplaceDep,
+    request: Request,
 ) -> DraftOut:
     """A reply draft grounded in the knowledge base and the order as Mirakl has it now (only
     this customer's order; when it cannot be read, the draft claims nothing about it).
     Not sent: an agent reviews it."""
-    result = draft_for_thread(session, mirakl, drafting, thread_id, marketplace)  # 404 if unknown
+    agent = optional_agent(request)
+    result = draft_for_thread(  # 404 if unknown
+        session, mirakl, drafting, thread_id, marketplace,
+        classify=intent_for_draft(agent.services.classifier) if agent else None,
+    )  # fmt: skip
     return DraftOut(
         draft=result.text,
         sources=[SourceOut(doc=s.doc, heading=s.heading, score=s.score) for s in result.sources],
