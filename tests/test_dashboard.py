@@ -757,3 +757,47 @@ def test_what_an_agent_has_seen_is_the_message_stored_last(session: Session) -> 
         ))  # fmt: skip
         session.flush()
     assert latest_message_id(session, "seen-order") == "m-customer"
+
+
+def translating_llm(request: dict[str, Any]) -> dict[str, Any]:
+    """A scripted LLM that translates by tagging the text it was given (and drafts in German)."""
+    from openai_stub import text
+
+    system = request["messages"][0]["content"]
+    if system.startswith("You translate"):
+        inner = request["messages"][-1]["content"].split("<<<\n", 1)[-1].split("\n>>>", 1)[0]
+        return text(f"[translated] {inner}")
+    return text("Guten Tag, wir prüfen das und melden uns morgen bei Ihnen.")
+
+
+def test_an_agent_reads_the_customer_and_her_reply_in_her_language_with_an_llm(
+    knowledge: KnowledgeBase, mirakl_sim: Simulator, serve_app: Any
+) -> None:
+    from openai_stub import ScriptedChat
+
+    chat = ScriptedChat(then=translating_llm)
+    with serve_app(chat.app()) as llm:
+        for desk in make_desk(
+            mirakl_sim, openai_api_key=SecretStr("t"), openai_base_url=f"{llm}/v1",
+            openai_model="scripted",
+        ):  # fmt: skip
+            desk.customer_writes("translate-me", "Hallo, das Paket ist nie angekommen.", None)
+            client = desk.client()
+            client.predict("translate-me", api_name="/open_thread")
+            shown = client.predict(
+                "translate-me", "Hallo, wir prüfen es sofort beim Versanddienst.", "en",
+                api_name="/translate",
+            )  # fmt: skip
+            assert shown.startswith("_Machine translation, for you only (never sent)._")
+            assert "(de → en)" in shown
+            assert "\\[translated\\] Hallo, das Paket ist nie angekommen." in shown  # md-escaped
+            assert "\\[translated\\] Hallo, wir prüfen es sofort beim Versanddienst." in shown
+            asked = [r for r in chat.requests if "You translate" in r["messages"][0]["content"]]
+            assert len(asked) == 2 and "into English" in asked[0]["messages"][0]["content"]
+            assert desk.shop_messages("translate-me") == []  # for the agent only
+
+
+def test_without_an_llm_the_agent_is_told_translation_needs_one(desk: Desk) -> None:
+    desk.customer_writes("no-llm", "Hallo, das Paket ist nie angekommen.", None)
+    shown = desk.client().predict("no-llm", "", "en", api_name="/translate")
+    assert shown.startswith("**No translation:** translation needs an LLM")

@@ -294,3 +294,25 @@ def test_the_second_opinion_before_a_direct_action_is_read_from_the_real_server(
         if opinion.agrees:
             quoted = opinion.why.split("quoting ", 1)[1].strip("'\"")
             assert " ".join(quoted.split()).casefold() in " ".join(text.split()).casefold()
+
+
+def test_a_translation_for_the_agent_comes_back_from_the_real_server(
+    llama: tuple[str, Path],
+) -> None:
+    """The translation the dashboard shows an agent, on a real server: whatever a weak model
+    writes, a text comes back (bounded by max_tokens) or the agent is told why not; nothing is
+    sent to anyone."""
+    from graph.llm import chat_model
+    from graph.translate import TranslationUnavailable, translate
+
+    settings = Settings(
+        openai_api_key=SecretStr("local"), openai_base_url=llama[0], openai_model="local",
+        llm_max_tokens=MAX_TOKENS, llm_timeout_s=120,
+    )  # fmt: skip
+    model = chat_model(settings)
+    try:
+        translated = translate(model, "Hallo, das Paket ist nie angekommen. Was nun?", "en")
+    except TranslationUnavailable as exc:
+        assert str(exc) == "the LLM answered with no translation"  # a blank answer, said so
+    else:
+        assert translated.strip() and "<<<" not in translated

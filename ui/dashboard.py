@@ -27,6 +27,7 @@ from graph.markdown import md_link, md_quote, md_text
 from graph.nodes.actions import ActionFailed
 from graph.nodes.review import ACTION_NAMES, InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
+from graph.translate import LANGUAGES, TranslationUnavailable, translate
 from graph.verify import OrderReading, record_reading, thread_orders
 from graph.workspace import (
     ThreadMovedOn,
@@ -425,6 +426,38 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             audit or "_nothing recorded yet_",
             ", ".join(detail.tags),
         )
+
+    def translate_here(ref: str, text: str, target: str, request: gr.Request) -> str:
+        """The customer's latest messages and the reply being written, in the agent's language
+        (machine translation with the configured LLM; for the agent only, never sent)."""
+        actor(request)
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        with ws.sessions() as session:
+            detail = (
+                thread_detail(session, thread_id, marketplace=marketplace) if thread_id else None
+            )
+        if detail is None:
+            return "Open a thread first."
+        parts = [
+            (f"Customer, {_when(m.created_at)}", m.body)
+            for m in detail.messages if m.direction == "inbound"
+        ][-3:]  # fmt: skip
+        if (text or "").strip():
+            parts.append(("Your reply (as it stands)", text))
+        out = []
+        for title, body in parts:
+            written_in = detect_language(body)
+            if written_in == target:
+                out.append(f"**{title}** (already in {target})")
+                continue
+            try:
+                translated = translate(ws.drafting.model, body, target)
+            except TranslationUnavailable as exc:
+                return f"**No translation:** {md_text(str(exc))}."
+            out.append(f"**{title}** ({written_in or '?'} → {target}):\n{md_quote(translated)}")
+        if not out:
+            return "Nothing to translate yet."
+        return "_Machine translation, for you only (never sent)._\n\n" + "\n\n".join(out)
 
     def thread_pictures(ref: str, request: gr.Request) -> tuple[Any, str]:
         """The pictures the customer attached (the latest PICTURES), downloaded from Mirakl (M13)
@@ -1068,6 +1101,17 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                                 label="Canned response", scale=4, elem_id="canned-pick",
                             )  # fmt: skip
                             canned_button = gr.Button("Insert", scale=1, elem_id="canned-insert")
+                        with gr.Accordion("Translation for you (LLM)", open=False):
+                            with gr.Row():
+                                translate_to = gr.Dropdown(
+                                    list(LANGUAGES), value="en", label="Into", scale=1,
+                                    elem_id="translate-to",
+                                )  # fmt: skip
+                                translate_button = gr.Button(
+                                    "Translate the customer's messages and my reply", scale=3,
+                                    elem_id="translate",
+                                )  # fmt: skip
+                            translation = gr.Markdown(elem_id="translation")
                         with gr.Accordion("Audit trail", open=False):
                             audit = gr.Markdown(elem_id="thread-audit")
             with gr.Tab("Reviews", id="reviews"):
@@ -1203,6 +1247,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             )
         then_open(approve_here.click(approve_in_thread, [current, reply_box, box_owner, review_seen], [reply_box, reply_status], api_name="approve_in_thread"))
         then_open(ignore_here.click(ignore_in_thread, [current, review_seen], reply_status, api_name="ignore_in_thread"))
+        translate_button.click(translate_here, [current, reply_box, translate_to], translation, api_name="translate")
+        current.change(lambda: "", None, translation, api_visibility="private")  # its thread's only
         attention_refresh.click(attention, None, attention_table, api_name="attention")
         attention_table.select(pick_attention, None, [event_id, picked_item], api_visibility="private")
         then_open(item_thread.click(attention_thread, picked_item, [tabs, current], api_visibility="private").then(
