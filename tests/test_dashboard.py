@@ -463,6 +463,7 @@ def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
         "ui-cancel", shown[1], "", "", "", "", "", "", shown[7], api_name="/approve_action"
     )
     assert result.startswith("Done: replied") and "order_cancelled" in result
+    assert result.endswith("· thread `ui-cancel`")  # the next review shows under this line
     assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
 
 

@@ -739,7 +739,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         message_id: str, request: gr.Request,
     ) -> str:  # fmt: skip
         reply, note = reply or "", note or ""
-        thread_id, marketplace = parse_ref(thread_id or "", ws.settings)
+        ref = thread_id or ""
+        thread_id, marketplace = parse_ref(ref, ws.settings)
         if not thread_id or ws.agent is None:
             return "Pick a review first."
         found = ws.agent.pending_review(thread_id, marketplace)
@@ -779,7 +780,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             message = getattr(exc, "message", None) or str(exc)
             return f"**Not carried out:** {md_text(message)}. The review is still pending."
         actions = ", ".join(outcome.detail.get("actions") or []) or "none"
-        return f"Done: {outcome.status} (actions: {actions})"
+        # Which thread it was about: the next review shows up under this line.
+        return f"Done: {outcome.status} (actions: {actions}) · thread `{md_text(_thread_key(ref))}`"
 
     def answering(kind: str, with_action: bool | None) -> Any:
         def handler(
