@@ -208,8 +208,18 @@ def retrieval_draft(
             if other
             else p["policy"]
         )
-        parts.append(intro + "\n\n" + "\n\n".join(h.body.strip() for h in passages))
+        parts.append(intro + "\n\n" + "\n\n".join(passage_text(h) for h in passages))
     return "\n\n".join([*parts, *sign_off(lang, shop)])
+
+
+def passage_text(hit: Hit) -> str:
+    """A policy passage as the customer reads it: under its section's title, which a section
+    often needs to make sense ("What the warranty does not cover:" before a list of damages)."""
+    title = hit.heading.rsplit(">", 1)[-1].strip() if hit.heading else ""
+    body = hit.body.strip()
+    if not title or body.startswith(title):
+        return body
+    return f"{title}:\n{body}"
 
 
 # -- the LLM draft ---------------------------------------------------------------------------------

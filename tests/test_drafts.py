@@ -438,3 +438,18 @@ def test_two_units_on_the_damaged_line_state_no_amount() -> None:
     d = decide("delivery_issue", text, order, _conv(text, photos=2), now=datetime.now(UTC),
                lang="en", refund_rules=rules)  # fmt: skip
     assert d is not None and d.kind == "damaged_photos_received_lines" and "amount" not in d.values
+
+
+def test_a_policy_passage_keeps_the_title_it_needs_to_make_sense() -> None:
+    """ "Los daños causados por una caída…" alone is half a sentence: it is what the warranty
+    does not cover, and the customer reads it under that title."""
+    from graph.drafting import passage_text
+    from knowledge.retriever import Hit
+
+    body = "Los daños causados por una caída, un líquido o un uso indebido."
+    hit = Hit(
+        id="1", doc="warranty", path="es/warranty.md", lang="es", doc_type="warranty",
+        heading="Garantía > Qué no cubre la garantía",
+        content=f"Garantía > Qué no cubre la garantía\n\n{body}", score=1.0,
+    )  # fmt: skip
+    assert passage_text(hit) == f"Qué no cubre la garantía:\n{body}"
