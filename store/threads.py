@@ -349,6 +349,30 @@ def latest_message_id(
     )
 
 
+def newest_message_pk(session: Session) -> int:
+    """Where the stored messages stand now (their storing order): a message stored later has a
+    larger key."""
+    return int(session.scalar(select(func.max(Message.id))) or 0)
+
+
+def written_since(
+    session: Session, thread_id: str, upto: int, marketplace: str = DEFAULT_MARKETPLACE
+) -> bool:
+    """The thread has a message stored after `upto` (newest_message_pk when an agent looked)."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .join(Thread, Thread.id == Message.thread_id)
+            .where(
+                Thread.marketplace == marketplace,
+                Thread.mirakl_thread_id == thread_id,
+                Message.id > upto,
+            )
+        )
+    )
+
+
 def thread_of_message(
     session: Session, mirakl_message_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
 ) -> int | None:

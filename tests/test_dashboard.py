@@ -802,3 +802,23 @@ def test_without_an_llm_the_agent_is_told_translation_needs_one(desk: Desk) -> N
     desk.customer_writes("no-llm", "Hallo, das Paket ist nie angekommen.", None)
     shown = desk.client().predict("no-llm", "", "en", api_name="/translate")
     assert shown.startswith("**No translation:** translation needs an LLM")
+
+
+def test_an_agent_closes_every_thread_read_in_the_list_but_none_that_moved_on(
+    desk: Desk, session: Session
+) -> None:
+    from store.threads import newest_message_pk
+
+    desk.customer_writes("bulk-thanks", "Merci beaucoup, bonne journée !", None)
+    desk.customer_writes("bulk-later", "Danke, alles gut.", None)
+    client = desk.client()
+    assert client.predict({}, api_name="/close_listed").startswith("Tick **I have read")
+    read = {"keys": ["bulk-thanks", "bulk-later"], "upto": newest_message_pk(session)}
+    # The customer writes again after the agent read the list: that thread stays open.
+    desk.customer_writes("bulk-later", "Ah, noch eine Frage: wann kommt die Rechnung?", None)
+    done = client.predict(read, api_name="/close_listed")
+    assert done.startswith("Closed 1 thread(s) without a reply."), done
+    assert "`bulk-later` (a new message)" in done
+    assert desk.api("GET", "/threads/bulk-thanks").json()["status"] == "closed"
+    assert desk.api("GET", "/threads/bulk-later").json()["status"] != "closed"
+    assert desk.shop_messages("bulk-thanks") == []  # nothing sent

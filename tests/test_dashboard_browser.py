@@ -389,6 +389,19 @@ def test_an_agent_elsewhere_is_notified_and_works_from_the_keyboard(
     assert desk.shop_messages("keys-second") == [draft]
     assert page.evaluate("window.shown.length") == 1  # the agent was here: no notification
 
+    # The threads a search found, read and closed at once (nothing sent).
+    search = page.locator("#inbox-search textarea")
+    search.fill("keys-first")
+    search.press("Enter")
+    page.locator("#inbox-counts").get_by_text("search keys-first").wait_for(timeout=15_000)
+    page.locator("#inbox-counts").get_by_text("1 thread(s) shown").wait_for(timeout=15_000)
+    page.locator("#bulk-read input").check()
+    page.locator("#bulk-close").click()
+    page.locator("#bulk-result").get_by_text("Closed 1 thread(s) without a reply.").wait_for(
+        timeout=30_000
+    )
+    assert desk.shop_messages("keys-first") == []
+
 
 @pytest.mark.slow
 def test_the_pictures_a_customer_attached_are_shown_with_the_thread(

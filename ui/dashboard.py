@@ -66,11 +66,13 @@ from store.threads import (
     kept_reply_draft,
     latest_message_id,
     mark_read_by_agents,
+    newest_message_pk,
     note_presence,
     presence_of,
     thread_key,
     thread_pk_of,
     threads_awaiting_review,
+    written_since,
 )
 from store.users import display_name_of
 from tools.mirakl.blocking import BlockingMirakl
@@ -178,7 +180,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         assigned: str = "All",
         marketplace: str = ALL,
     ) -> tuple[str, Any]:
-        summary, rows, _ = inbox_page(status, search, overdue, request, assigned, marketplace)
+        summary, rows, _, _ = inbox_page(status, search, overdue, request, assigned, marketplace)
         return summary, rows
 
     def inbox_page(
@@ -188,7 +190,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         request: gr.Request,
         assigned: str = "All",
         marketplace: str = ALL,
-    ) -> tuple[str, Any, dict[str, int]]:
+    ) -> tuple[str, Any, dict[str, int], int]:
         """The inbox's summary and rows, with the counts of all threads by status."""
         me = actor(request)
         now = datetime.now(UTC)
@@ -199,6 +201,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             except ValueError:
                 tag = None
         with ws.sessions() as session:
+            upto = newest_message_pk(session)  # before the list: what it shows is older
             page = list_threads(
                 session,
                 status=None if status in (ALL, "", None) else status,
@@ -247,7 +250,19 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             _clock_state(t.sla_due_at, t.overdue, sla_hours(t.marketplace), now)
             for t in page.threads
         ]
-        return summary, _coloured(pd.DataFrame(rows, columns=INBOX_COLUMNS), states), page.counts
+        table = _coloured(pd.DataFrame(rows, columns=INBOX_COLUMNS), states)
+        return summary, table, page.counts, upto
+
+    def listed(
+        status: str, search: str, overdue: bool, assigned: str, marketplace: str,
+        request: gr.Request,
+    ) -> tuple[str, Any, int]:  # fmt: skip
+        """The inbox with where the stored messages stood when it was listed (what it shows is
+        older: a bulk close leaves anything newer open)."""
+        summary, table, _, upto = inbox_page(
+            status, search, overdue, request, assigned, marketplace
+        )
+        return summary, table, upto
 
     def marketplaces() -> list[str]:
         """The marketplaces csagent works with, as the inbox names them."""
@@ -265,11 +280,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         assigned: str,
         marketplace: str,
         request: gr.Request,
-    ) -> tuple[str, Any, int]:
+    ) -> tuple[str, Any, int, int]:
         """The inbox as `inbox` shows it, refreshed by the timer, with how many threads wait for
-        a reply (for the browser tab's title)."""
-        summary, rows, counts = inbox_page(status, search, overdue, request, assigned, marketplace)
-        return summary, rows, sum(counts.get(s, 0) for s in WAITING)
+        a reply (for the browser tab's title) and where the messages stood."""
+        summary, rows, counts, upto = inbox_page(
+            status, search, overdue, request, assigned, marketplace
+        )
+        return summary, rows, sum(counts.get(s, 0) for s in WAITING), upto
 
     def intake_line() -> str:
         """How fresh each marketplace's inbox is here: Mirakl sends sellers no webhooks."""
@@ -665,6 +682,48 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             "writes (see Assigned: Snoozed)."
         )
 
+    def read_listed(really: bool, table: Any, upto: int | None) -> dict[str, Any]:
+        """What the agent says they have read: the threads shown when they ticked the box (rows
+        the live refresh brings later are not in it), and where the messages stood."""
+        if not really:
+            return {}
+        rows = (
+            table.values.tolist()
+            if isinstance(table, pd.DataFrame)
+            else (table or {}).get("data", [])
+        )
+        return {"keys": [str(row[-1]) for row in rows if row and row[-1]], "upto": upto}
+
+    def close_listed(read: dict[str, Any] | None, request: gr.Request) -> str:
+        """Close every thread the agent read in the list (no reply needed: the "thanks!" threads
+        a search found), each as Close does; one the customer or a colleague wrote in since, or
+        one that appeared after the box was ticked, is left open."""
+        keys, upto = list((read or {}).get("keys") or []), (read or {}).get("upto")
+        upto = int(upto) if upto is not None else None
+        if not read:
+            return "Tick **I have read every thread shown** first."
+        if not keys or upto is None:
+            return "No thread shown to close."
+        me, closed, left = actor(request), 0, []
+        for key in dict.fromkeys(keys):
+            thread_id, marketplace = parse_ref(key, ws.settings)
+            try:
+                with ws.sessions.begin() as session:
+                    if written_since(session, thread_id, upto, marketplace):
+                        left.append(f"`{md_text(key)}` (a new message)")
+                        continue
+                    close_by_agent(
+                        session, sessions=ws.sessions, agent=ws.agent, thread_id=thread_id,
+                        actor=me, reason="no_reply_needed", marketplace=marketplace,
+                        seen_last=latest_message_id(session, thread_id, marketplace),
+                    )  # fmt: skip
+            except (ThreadMovedOn, StaleReview, LookupError) as exc:
+                left.append(f"`{md_text(key)}` ({md_text(str(exc))})")
+                continue
+            closed += 1
+        kept = f" Left open: {', '.join(left)}." if left else ""
+        return f"Closed {closed} thread(s) without a reply.{kept}"
+
     def close_here(ref: str, seen: str, request: gr.Request) -> str:
         """Leave the open thread without a reply (nothing goes to Mirakl), under the agent's
         name; a pending review is ignored, a question to the customer no longer awaited."""
@@ -1021,6 +1080,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                     overdue = gr.Checkbox(label="Overdue only", scale=1)
                     assigned = gr.Radio(list(ASSIGNED), value="All", label="Show", scale=2)
                     refresh = gr.Button("Refresh", elem_id="inbox-refresh", scale=1)
+                    inbox_api = gr.Button(visible=False)  # the inbox for API clients
                 counts = gr.Markdown(elem_id="inbox-counts")
                 waiting = gr.Number(visible=False)
                 refresh_s = ws.settings.dashboard_refresh_s if ws.settings else 10.0
@@ -1032,6 +1092,18 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                             headers=INBOX_COLUMNS, interactive=False, elem_id="inbox-table",
                             wrap=False, column_widths=INBOX_WIDTHS, max_height=900,
                         )  # fmt: skip
+                        listed_upto = gr.Number(visible=False, precision=0)
+                        with gr.Row():
+                            bulk_read = gr.Checkbox(
+                                label="I have read every thread shown", elem_id="bulk-read",
+                                scale=2,
+                            )  # fmt: skip
+                            bulk_close = gr.Button(
+                                "Close every thread shown: no reply needed", scale=3,
+                                elem_id="bulk-close",
+                            )  # fmt: skip
+                        bulk_result = gr.Markdown(elem_id="bulk-result")
+                        bulk_snapshot = gr.JSON(visible=False)  # what the agent said they read
                     with gr.Column(scale=6, elem_id="thread-pane"):
                         with gr.Row():
                             current = gr.Textbox(
@@ -1202,10 +1274,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 api_visibility="private",
             )
 
-        refresh.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
+        # Each listing comes with where the stored messages stood (for the bulk close).
+        listing = [counts, table, listed_upto]
+        refresh.click(listed, inbox_inputs, listing, api_visibility="private")
+        inbox_api.click(inbox, inbox_inputs, [counts, table], api_name="inbox")
         timer.tick(
-            live_inbox, inbox_inputs, [counts, table, waiting], api_visibility="private",
-            show_progress="hidden",
+            live_inbox, inbox_inputs, [counts, table, waiting, listed_upto],
+            api_visibility="private", show_progress="hidden",
         ).then(None, waiting, None, js=TAB_BADGE)
         timer.tick(presence_here, [box_owner, reply_box], presence, api_visibility="private",
                    show_progress="hidden")
@@ -1227,7 +1302,7 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         then_open(tags_button.click(save_tags, [current, tags_box, box_owner], reply_status, api_name="save_tags"))
         then_open(release_button.click(release, current, reply_status, api_name="release_thread"))
         for trigger in (status.change, overdue.change, search.submit, assigned.change, market.change):
-            trigger(inbox, inbox_inputs, [counts, table], api_visibility="private")
+            trigger(listed, inbox_inputs, listing, api_visibility="private")
         then_open(table.select(pick_thread, None, current, api_visibility="private").then(
             switch_thread, *switching, api_visibility="private"
         ))
@@ -1271,7 +1346,13 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
         blocks.load(on_load, None, who, api_visibility="private")
         blocks.load(None, None, None, js=SHORTCUTS)
-        blocks.load(inbox, inbox_inputs, [counts, table], api_visibility="private")
+        blocks.load(listed, inbox_inputs, listing, api_visibility="private")
+        bulk_read.input(read_listed, [bulk_read, table, listed_upto], bulk_snapshot, api_visibility="private")
+        bulk_close.click(close_listed, bulk_snapshot, bulk_result, api_name="close_listed").then(
+            lambda: {}, None, bulk_snapshot, api_visibility="private"
+        ).then(
+            lambda: False, None, bulk_read, api_visibility="private"  # ticked again next time
+        ).then(listed, inbox_inputs, listing, api_visibility="private")
         blocks.load(reviews, None, [pending, reviews_note], api_visibility="private")
         blocks.load(attention, None, attention_table, api_visibility="private")
         blocks.load(automation, None, automation_outputs, api_visibility="private")
