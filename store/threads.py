@@ -598,15 +598,7 @@ def keep_reply_draft(
             delete(ReplyDraft).where(ReplyDraft.thread_id == thread_pk, ReplyDraft.agent == agent)
         )
         return
-    now = datetime.now(UTC)
-    session.execute(
-        insert(ReplyDraft)
-        .values(thread_id=thread_pk, agent=agent, body=body, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=[ReplyDraft.thread_id, ReplyDraft.agent],
-            set_={"body": body, "updated_at": now},
-        )
-    )
+    _put_agents_row(session, ReplyDraft, thread_pk, agent, body=body, updated_at=datetime.now(UTC))
 
 
 def kept_reply_draft(
@@ -652,14 +644,19 @@ def note_presence(
     if activity not in PRESENCE_ACTIVITIES:
         raise ValueError(f"activity must be one of {', '.join(PRESENCE_ACTIVITIES)}")
     thread_pk = thread_pk_of(session, mirakl_thread_id, marketplace)
-    now = datetime.now(UTC)
+    _put_agents_row(
+        session, ThreadPresence, thread_pk, agent, activity=activity, seen_at=datetime.now(UTC)
+    )
+
+
+def _put_agents_row(
+    session: Session, model: Any, thread_pk: int, agent: str, **values: Any
+) -> None:
+    """One row per thread and agent (presence, a reply being written), written or replaced."""
     session.execute(
-        insert(ThreadPresence)
-        .values(thread_id=thread_pk, agent=agent, activity=activity, seen_at=now)
-        .on_conflict_do_update(
-            index_elements=[ThreadPresence.thread_id, ThreadPresence.agent],
-            set_={"activity": activity, "seen_at": now},
-        )
+        insert(model)
+        .values(thread_id=thread_pk, agent=agent, **values)
+        .on_conflict_do_update(index_elements=[model.thread_id, model.agent], set_=values)
     )
 
 

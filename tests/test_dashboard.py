@@ -467,12 +467,18 @@ def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
     assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
 
 
-def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
-    desk: Desk, session: Session
-) -> None:
+def failed_and_unverified(desk: Desk) -> int:
+    """A message whose processing failed (its event id), and one Mirakl does not confirm."""
     event_id, created = failed_message(desk, "ui-failed")
     forged = {**created["event"], "message_id": "m-forged", "thread_id": "ui-forged"}
     httpx.post(f"{desk.url}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
+    return event_id
+
+
+def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
+    desk: Desk, session: Session
+) -> None:
+    event_id = failed_and_unverified(desk)
     client = desk.client()
     table = client.predict(api_name="/attention")
     kinds = {row[1]: row for row in table["data"]}
@@ -496,9 +502,7 @@ def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
 def test_an_agent_dismisses_an_item_of_needs_attention_or_marks_it_as_spam(
     desk: Desk, session: Session
 ) -> None:
-    event_id, created = failed_message(desk, "ui-failed")
-    forged = {**created["event"], "message_id": "m-forged", "thread_id": "ui-forged"}
-    httpx.post(f"{desk.url}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
+    failed_and_unverified(desk)
     client = desk.client()
     rows = {row[1]: row for row in client.predict(api_name="/attention")["data"]}
     done = client.predict(rows["failed"], api_name="/dismiss")
