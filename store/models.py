@@ -239,6 +239,7 @@ class Thread(Base):
             "confidence IS NULL OR confidence BETWEEN 0 AND 1", name="confidence_range"
         ),
         Index("ix_threads_status_sla", "status", "sla_due_at"),
+        Index("ix_threads_tags", "tags", postgresql_using="gin"),
         UniqueConstraint(
             "marketplace", "mirakl_thread_id", name="uq_threads_marketplace_mirakl_thread_id"
         ),
