@@ -425,6 +425,8 @@ def test_the_pictures_a_customer_attached_are_shown_with_the_thread(
         f"{desk.url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
     )
     assert answer.status_code == 200, answer.text
+    listed = desk.api("GET", "/threads/browser-photos").json()["messages"][-1]["attachments"]
+    assert [a["name"] for a in listed] == ["karton.png", "rechnung.pdf"]  # the API lists them too
     sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
     box = page.locator("#thread-id textarea, #thread-id input").first
     box.fill("browser-photos")

@@ -106,6 +106,10 @@ class MessageOut(BaseModel):
     body: str
     created_at: datetime
     verification: str | None = Field(description="verified / unverified by Mirakl, or null")
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The files attached, as Mirakl lists them ({id, name, size})",
+    )
 
 
 class NoteOut(BaseModel):
