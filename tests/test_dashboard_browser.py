@@ -374,6 +374,7 @@ def test_an_agent_elsewhere_is_notified_and_works_from_the_keyboard(
     box.fill("keys-second")
     box.press("Enter")
     page.locator("#thread-header").get_by_text("keys-second").first.wait_for(timeout=30_000)
+    page.locator("#thread-review").get_by_text("A review is pending").wait_for(timeout=30_000)
     page.keyboard.press("Alt+d")
     page.locator("#draft-sources").get_by_text("Sources").wait_for(timeout=60_000)
     reply = page.locator("#reply-box textarea")

@@ -682,18 +682,6 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
             "writes (see Assigned: Snoozed)."
         )
 
-    def read_listed(really: bool, table: Any, upto: int | None) -> dict[str, Any]:
-        """What the agent says they have read: the threads shown when they ticked the box (rows
-        the live refresh brings later are not in it), and where the messages stood."""
-        if not really:
-            return {}
-        rows = (
-            table.values.tolist()
-            if isinstance(table, pd.DataFrame)
-            else (table or {}).get("data", [])
-        )
-        return {"keys": [str(row[-1]) for row in rows if row and row[-1]], "upto": upto}
-
     def close_listed(read: dict[str, Any] | None, request: gr.Request) -> str:
         """Close every thread the agent read in the list (no reply needed: the "thanks!" threads
         a search found), each as Close does; one the customer or a colleague wrote in since, or
@@ -854,27 +842,40 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
 
         return handler
 
-    def review_in_thread(
-        ref: str, text: str, owner: str, request: gr.Request
-    ) -> tuple[Any, str, str, str, str]:
+    def pending_here(ref: str) -> dict[str, Any] | None:
+        thread_id, marketplace = parse_ref(ref, ws.settings)
+        if not thread_id or ws.agent is None:
+            return None
+        found: dict[str, Any] | None = ws.agent.pending_review(thread_id, marketplace)
+        return found
+
+    def prefill_from_review(ref: str, text: str, owner: str) -> tuple[str, str]:
+        """A thread whose pending review is a draft only: the draft goes in the reply box when
+        that holds nothing of the agent's for this thread. Done before the thread is shown, so
+        that a draft the agent then asks for is never overwritten. (reply box, box owner)"""
+        found = pending_here(ref)
+        key = _thread_key(ref)
+        if found is None or ((text or "").strip() and owner == key):
+            return gr.skip(), gr.skip()  # type: ignore[return-value]
+        action_request = found["request"]["action_request"]
+        args = action_request["args"]
+        if (args.get("proposal") or action_request["action"]) != "send_reply":
+            return gr.skip(), gr.skip()  # type: ignore[return-value]  # the box stays the agent's
+        return args.get("reply") or "", key
+
+    def review_in_thread(ref: str, request: gr.Request) -> tuple[Any, str, str]:
         """The open thread's pending review, where the agent works. A proposed action: what is
         done and, quoted, exactly the text Approve sends with it (the reply box stays the
-        agent's: Send sends it without the action). A draft only: it is put in the reply box
-        (when that holds nothing of the agent's), and Approve or Send sends the box.
-        (group, description, reply box, box owner, review's message)"""
+        agent's: Send sends it without the action). A draft only: Approve or Send sends the
+        reply box (where prefill_from_review put the draft). (group, description, review's
+        message)"""
         actor(request)
-        thread_id, marketplace = parse_ref(ref, ws.settings)
-        found = (
-            ws.agent.pending_review(thread_id, marketplace)
-            if thread_id and ws.agent is not None
-            else None
-        )
+        found = pending_here(ref)
         if found is None:
-            return gr.update(visible=False), "", gr.skip(), gr.skip(), ""  # type: ignore[return-value]
+            return gr.update(visible=False), "", ""
         pending = found["request"]
         action, args = pending["action_request"]["action"], pending["action_request"]["args"]
         done = args.get("proposal") or action
-        key = _thread_key(ref)
         message = str(found["values"].get("message_id") or "")
         head = "#### A review is pending on this thread\n\n" + pending["description"]
         if done != "send_reply":
@@ -885,16 +886,11 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
                 + md_quote(sent or "")
                 + "\n\n**Send** sends the Reply box's text alone, without the action."
             )
-            return gr.update(visible=True), f"{head}\n\n{what}", gr.skip(), gr.skip(), message  # type: ignore[return-value]
-        mine = bool((text or "").strip()) and owner == key
-        what = "**Approve and send** sends the Reply box's text below (the draft; edit it first)."
-        return (
-            gr.update(visible=True),
-            f"{head}\n\n{what}",
-            text if mine else args.get("reply") or "",
-            key,
-            message,
-        )
+        else:
+            what = (
+                "**Approve and send** sends the Reply box's text below (the draft; edit it first)."
+            )
+        return gr.update(visible=True), f"{head}\n\n{what}", message
 
     def approve_in_thread(
         ref: str, text: str, owner: str, review_message: str, request: gr.Request
@@ -1264,13 +1260,15 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         def then_open(event: Any, **api: Any) -> Any:
             """After `event`: note the newest message, then show the thread (in this order: a
             message arriving in between makes a reply be refused, never sent blind)."""
-            return event.then(mark_seen, current, seen_last, api_visibility="private").then(
+            return event.then(
+                prefill_from_review, [current, reply_box, box_owner], [reply_box, box_owner],
+                api_visibility="private",
+            ).then(mark_seen, current, seen_last, api_visibility="private").then(
                 open_thread, current, thread_outputs, **(api or {"api_visibility": "private"})
             ).then(presence_here, [box_owner, reply_box], presence, api_visibility="private").then(
                 thread_pictures, current, [pictures, pictures_note], api_visibility="private"
             ).then(
-                review_in_thread, [current, reply_box, box_owner],
-                [review_group, review_here, reply_box, box_owner, review_seen],
+                review_in_thread, current, [review_group, review_here, review_seen],
                 api_visibility="private",
             )
 
@@ -1347,7 +1345,8 @@ def build_dashboard(ws: Workspace) -> gr.Blocks:
         blocks.load(on_load, None, who, api_visibility="private")
         blocks.load(None, None, None, js=SHORTCUTS)
         blocks.load(listed, inbox_inputs, listing, api_visibility="private")
-        bulk_read.input(read_listed, [bulk_read, table, listed_upto], bulk_snapshot, api_visibility="private")
+        # In the browser, at once: a click on Close right after the tick finds it taken.
+        bulk_read.input(None, [bulk_read, table, listed_upto], bulk_snapshot, js=READ_LISTED)
         bulk_close.click(close_listed, bulk_snapshot, bulk_result, api_name="close_listed").then(
             lambda: {}, None, bulk_snapshot, api_visibility="private"
         ).then(
@@ -1374,6 +1373,12 @@ TAB_BADGE = """(n) => {
                                  tag: 'csagent-waiting'});
   }
 }"""
+# What the agent says they have read, taken in the browser when the box is ticked: the threads
+# the inbox shows then (their key is the last column) and where the stored messages stood.
+READ_LISTED = """(really, table, upto) => really
+  ? {keys: ((table && table.data) || []).map((row) => String(row[row.length - 1] ?? ''))
+             .filter((key) => key), upto: upto}
+  : {}"""
 # Keyboard shortcuts (Alt+D draft, Ctrl+Enter send, Alt+R refresh the inbox, / search), and
 # asking once whether the browser may show notifications.
 SHORTCUTS = """() => {
