@@ -21,9 +21,13 @@ The answers were written by a helper who saw neither the reader nor its tests, f
 gave about ten example phrasings (so a few short answers such as "Ja, bitte stornieren." appear
 in both by construction; tests/test_answers.py avoids them).
 
+A yes the reader does not read whole (a yes, then words it does not know, and nothing that says
+otherwise) is asked again, for a plain yes to exactly what will be done: the eval answers that
+second question with the next held-out yes of the same language, and only that one can act.
+
 `answer_figures` reads the 200 held-out answers (yes, no, unclear in five languages) with the
-answer reader alone: how many yes it recognises, and whether it ever takes a no or an unclear
-answer for a yes (it must not).
+answer reader alone: how many yes it recognises, how many it would ask again, and whether it
+ever takes a no or an unclear answer for a yes (it must not).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ class ActionRow:
     acted_before_yes: bool = False  # an order cancelled or an address changed before a yes
     yes: str | None = None  # the customer's yes, when one was sent
     after_yes: str | None = None  # what the agent made of the yes (the `confirmation` field)
+    again: str | None = None  # the second yes, when the first was not all read and asked again
 
 
 def load_rows(path: Path = DATASET) -> list[dict[str, Any]]:
@@ -139,24 +144,15 @@ def run_actions(
             stack.simulator.state.sim.orders[order_id]["order_state"] == "CANCELED"
             or "shipment.address_change" in done
         )
-        yes = after_yes = None
+        yes = after_yes = again = None
         if asked is not None and WANTED.get(asked) == row["asks"]:
             assert question is not None
-            yes = as_proposed(next(yeses[(row.get("language", "en"), ABOUT[asked])]), question)
-            event = httpx.post(
-                f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
-                json={"body": yes, "order_id": order_id},
-            ).json()["event"]
-            after_yes = (
-                httpx.post(
-                    f"{stack.api_url}/api/v1/messages",
-                    json=event,
-                    headers=stack.headers,
-                    timeout=300,
-                )
-                .json()
-                .get("confirmation")
-            )
+            pool = yeses[(row.get("language", "en"), ABOUT[asked])]
+            yes = as_proposed(next(pool), question)
+            after_yes = _answer(stack, thread_id, order_id, yes)
+            if after_yes == "asked":  # asked again, for a plain yes: the next held-out yes
+                again = as_proposed(next(pool), _asked(stack, thread_id))
+                after_yes = _answer(stack, thread_id, order_id, again)
             with session_scope(stack.settings) as session:
                 done = _done(session, order_id)
                 if "shipment.address_change" in done:
@@ -170,7 +166,7 @@ def run_actions(
             address_as_written=written,
             auto_reply=bool(replies) and answer.get("status") == "auto_replied",
             reason=answer.get("reason"), asked=asked, acted_before_yes=acted_before_yes,
-            yes=yes, after_yes=after_yes,
+            yes=yes, again=again, after_yes=after_yes,
         )  # fmt: skip
         results.append(result)
         if echo is not None and _wrong(result):
@@ -178,6 +174,18 @@ def run_actions(
                 f"  wrong: {result.id} ({result.language}, {result.concept}): {row['text'][:90]!r}"
             )
     return results
+
+
+def _answer(stack: Any, thread_id: str, order_id: str, text: str) -> str | None:
+    """The customer answers the thread's question; what the agent made of it."""
+    event = httpx.post(
+        f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
+        json={"body": text, "order_id": order_id},
+    ).json()["event"]
+    answer = httpx.post(
+        f"{stack.api_url}/api/v1/messages", json=event, headers=stack.headers, timeout=300
+    ).json()
+    return answer.get("confirmation")
 
 
 WANTED = {"cancel_order": "cancel", "cancel_lines": "cancel", "update_address": "change_address"}
@@ -290,6 +298,12 @@ def answer_figures(path: Path = ANSWERS) -> dict[str, Any]:
         "taken_for_yes_wrongly": share(
             counts[("no", "yes")] + counts[("unclear", "yes")], total("no") + total("unclear")
         ),
+        # Not acted on: asked once more, for a plain yes to exactly what will be done.
+        "yes_asked_again": share(counts[("yes", "yes_unsure")], total("yes")),
+        "no_or_unclear_asked_again": share(
+            counts[("no", "yes_unsure")] + counts[("unclear", "yes_unsure")],
+            total("no") + total("unclear"),
+        ),
         "taken_for_no_wrongly": share(
             counts[("yes", "no")] + counts[("unclear", "no")], total("yes") + total("unclear")
         ),
@@ -347,6 +361,7 @@ def summarize(results: list[ActionRow]) -> dict[str, Any]:
         "carried_out_after_a_yes": share(
             sum(r.cancelled or r.address_changed for r in answered), len(answered)
         ),
+        "yes_asked_again": share(sum(r.again is not None for r in answered), len(answered)),
         "needless_confirmations": share(
             sum(r.asked is not None for r in by["order_status"] + by["other"]),
             len(by["order_status"]) + len(by["other"]),
@@ -396,7 +411,7 @@ def report(figures: dict[str, Any], echo: Callable[[str], None]) -> None:
     echo(f"actions on {figures['messages']} held-out messages (95 % Wilson intervals)")
     for name in (
         "wrong_actions", "actions_without_a_yes", "requests_asked_to_confirm",
-        "carried_out_after_a_yes", "needless_confirmations", "cancellations_carried_out", "address_changes_carried_out",
+        "carried_out_after_a_yes", "yes_asked_again", "needless_confirmations", "cancellations_carried_out", "address_changes_carried_out",
         "addresses_written_as_the_customer_wrote",
         "status_replies_precision", "status_questions_answered_automatically",
         "automatic_replies_to_other",

@@ -31,8 +31,8 @@ COUNTRY_NAMES = {
 # Kinds of street that tell the country when the postcode alone does not.
 STREET_KINDS = {
     "FRA": r"rue|avenue|av\.|boulevard|bd|allee|chemin|impasse|place|quai|cours|route|square",
-    "DEU": r"\w*strasse|\w+str\.|\w+weg|\w+platz|marienplatz|\w+gasse|\w+allee|\w+ring|\w+damm|\w+ufer",
-    "ESP": r"calle|c/|avenida|avda\.?|plaza|paseo|carrer|camino|ronda|travesia",
+    "DEU": r"\w*strasse|\w+str\.|\w*weg|\w*platz|marienplatz|\w*gasse|\w+allee|\w+ring|\w*damm|\w*ufer",
+    "ESP": r"calle|c/|avenida|avda\.?|plaza|paseo|carrer|camino|ronda|travesia|avinguda|passeig|placa|rambla",
     "ITA": r"via|viale|piazza|piazzale|corso|vicolo|largo|strada",
     "NLD": r"\w+straat|\w+laan|\w+plein|\w+gracht|\w+kade",
     "GBR": r"street|road|lane|avenue|close|drive|way|crescent|terrace|gardens|place|square",
@@ -314,8 +314,12 @@ COUNTRY_LANGUAGES = {
     "FRA": {"fr"}, "DEU": {"de"}, "ESP": {"es"}, "ITA": {"it"}, "BEL": {"fr", "de"},
     "CHE": {"de", "fr", "it"}, "AUT": {"de"},
 }  # fmt: skip
-# Big cities of the countries sharing four-digit postcodes.
-FOUR_DIGIT_CITIES = {
+# Big cities of the countries sharing a postcode format: the city names the country.
+BIG_CITIES = {
+    "DEU": ("berlin", "hamburg", "munchen", "muenchen", "munich", "koln", "koeln", "cologne", "frankfurt", "frankfurt am main", "stuttgart", "dusseldorf", "duesseldorf", "leipzig", "dortmund", "essen", "bremen", "dresden", "hannover", "nurnberg", "nuernberg", "nuremberg", "duisburg", "bochum", "wuppertal", "bielefeld", "bonn", "munster", "muenster", "mannheim", "karlsruhe", "augsburg", "wiesbaden", "regensburg", "freiburg", "freiburg im breisgau", "heidelberg", "kiel", "lubeck", "luebeck", "rostock", "potsdam", "mainz", "erfurt", "magdeburg", "saarbrucken", "saarbruecken", "aachen", "braunschweig", "chemnitz", "halle", "kassel", "ulm", "wurzburg", "wuerzburg", "gottingen", "goettingen"),
+    "FRA": ("paris", "marseille", "lyon", "toulouse", "nice", "nantes", "montpellier", "strasbourg", "bordeaux", "lille", "rennes", "reims", "toulon", "grenoble", "dijon", "angers", "nimes", "villeurbanne", "clermont-ferrand", "le havre", "saint-etienne", "brest", "limoges", "tours", "amiens", "perpignan", "metz", "besancon", "orleans", "rouen", "mulhouse", "caen", "nancy", "avignon", "poitiers", "la rochelle", "annecy", "pau", "versailles", "boulogne-billancourt", "montreuil", "aix-en-provence"),
+    "ESP": ("madrid", "barcelona", "valencia", "sevilla", "zaragoza", "malaga", "murcia", "palma", "palma de mallorca", "las palmas", "las palmas de gran canaria", "bilbao", "alicante", "cordoba", "valladolid", "vigo", "gijon", "vitoria", "vitoria-gasteiz", "a coruna", "la coruna", "granada", "elche", "oviedo", "badalona", "cartagena", "terrassa", "jerez", "jerez de la frontera", "sabadell", "mostoles", "pamplona", "almeria", "san sebastian", "donostia", "leganes", "santander", "burgos", "salamanca", "logrono", "cadiz", "huelva", "leon", "tarragona", "girona", "lleida", "castellon", "toledo", "caceres", "badajoz"),
+    "ITA": ("roma", "rome", "milano", "milan", "napoli", "naples", "torino", "turin", "palermo", "genova", "genoa", "bologna", "firenze", "florence", "bari", "catania", "venezia", "venice", "verona", "messina", "padova", "trieste", "taranto", "brescia", "parma", "prato", "modena", "reggio calabria", "reggio emilia", "perugia", "livorno", "ravenna", "cagliari", "foggia", "rimini", "salerno", "ferrara", "sassari", "latina", "monza", "siracusa", "pescara", "bergamo", "trento", "bolzano", "vicenza", "novara", "piacenza", "ancona", "lecce", "udine", "como", "pisa", "lucca", "siena"),
     "BEL": ("bruxelles", "brussel", "brussels", "antwerpen", "anvers", "gent", "gand", "liege", "namur", "charleroi", "bruges", "brugge", "leuven", "mons"),
     "CHE": ("zurich", "geneve", "geneva", "genf", "bern", "berne", "basel", "bale", "lausanne", "luzern", "lucerne", "lugano", "winterthur", "st. gallen", "sion"),
     "AUT": ("wien", "vienna", "vienne", "graz", "linz", "salzburg", "innsbruck", "klagenfurt", "villach"),
@@ -349,11 +353,10 @@ def _country(
             f"the message names {named[0]}, but the postcode {c.zip_code} is not of its format"
         )
         return None
-    if c.kind == "4DIGIT":
-        city = _fold(c.city or "")
-        by_city = [code for code, cities in FOUR_DIGIT_CITIES.items() if city in cities]
-        if len(by_city) == 1:
-            return by_city[0]
+    city = _fold(c.city or "")
+    by_city = [code for code, cities in BIG_CITIES.items() if code in options and city in cities]
+    if len(by_city) == 1:
+        return by_city[0]
     street = _fold(c.street or "")
     kinds = [
         code

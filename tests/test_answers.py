@@ -164,7 +164,8 @@ def test_what_was_proposed_may_be_named_in_a_yes() -> None:
     known = known_words("Wireless headphones", "12 rue des Lilas, 69003 Lyon, France")
     said = "Yes, cancel the wireless headphones please"
     assert read_answer(said, "20481-A", "en", known) == "yes"
-    assert read_answer(said, "20481-A", "en") == "unclear"  # not what was proposed: a person
+    # Not what was proposed: never a yes; asked again, with what was proposed, for a plain yes.
+    assert read_answer(said, "20481-A", "en") == "yes_unsure"
     assert read_answer("Oui, 12 rue des Lilas à Lyon", "20481-A", "fr", known, "address") == "yes"
     # Another house number is another address: a person reads it.
     assert read_answer("Oui, 14 rue des Lilas", "20481-A", "fr", known, "address") == "unclear"
@@ -407,3 +408,36 @@ def test_the_address_is_fine_and_to_my_address_go_to_a_person() -> None:
     for text in ["Oui c'est la bonne adresse, merci", "Yes, the new address is correct",
                  "Yes, the address is correct", "Oui, l'adresse est correcte"]:  # fmt: skip
         assert read_answer(text, "20481-A", None, known, "address") == "yes", text
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "yes ta"), ("en", "Yes grand, thanks a million"), ("de", "Ja, das isch korrekt"),
+        ("en", "Yes!! my sister already bought him the same"), ("en", "Y"),
+        ("it", "Sì sì, mia cognata gliel'ha già regalata"),
+    ],
+)  # fmt: skip
+def test_a_yes_in_words_not_all_read_is_asked_again_never_acted_on(lang: str, text: str) -> None:
+    assert read_answer(text, "20481-A", lang) == "yes_unsure"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "Ok thanks, let me check"), ("de", "Ja, ich bestätige morgen"),
+        ("en", "yes, and also send me the invoice"), ("fr", "Oui, je l'ai"),
+        ("en", "Yes, I moved to Baker Street"), ("it", "Sì, annullate anche quella blu"),
+        ("en", "ok whatever"), ("de", "Ja, und bitte auf mein anderes Konto erstatten"),
+        ("en", "Yes. I already filed a chargeback"), ("en", "Yes, I'll order it again"),
+        ("de", "Ja bitte schnell verschicken!"), ("en", "yes, but only the mug"),
+        ("en", "my parcel arrived, ok"), ("fr", "oui, livrez ailleurs"),
+    ],
+)  # fmt: skip
+def test_a_doubt_a_delay_or_something_else_after_a_yes_is_not_asked_again(
+    lang: str, text: str
+) -> None:
+    """Read past its unknown words, an answer still goes to a person when it asks for more, puts
+    off, names a street, an item's colour, a dispute, or the other action."""
+    known = known_words("Mug", "Plate")
+    assert read_answer(text, "20481-A", lang, known) == "unclear"

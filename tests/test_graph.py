@@ -336,6 +336,43 @@ def test_an_unclear_answer_goes_to_a_person_who_may_still_cancel(
     assert stack.order_state("30000012-A") == "CANCELED"
 
 
+def test_a_yes_in_words_not_all_read_is_asked_again_and_only_a_plain_yes_acts(
+    stack: Stack, session: Session
+) -> None:
+    ask_to_cancel(stack, session, "cancel-again", "30000015-A")
+    first = confirmation_of(session, "cancel-again")
+    # A yes, then a reason in words the reader does not know: not enough to cancel on.
+    answer = stack.customer_writes(
+        "cancel-again", "Yes!! my sister already bought him the same", "30000015-A"
+    )
+    assert answer["status"] == "auto_replied" and answer["confirmation"] == "asked", answer
+    assert stack.order_state("30000015-A") == "WAITING_ACCEPTANCE"
+    again = stack.shop_messages("cancel-again")[-1]
+    line = stack.sim.state.orders["30000015-A"]["order_lines"][0]
+    assert "To be sure we understood you: shall we cancel order 30000015-A" in again
+    assert line["product_title"] in again and "reply just YES" in again
+    session.expire_all()
+    assert session.get(Confirmation, first.id).status == "superseded"  # type: ignore[union-attr]
+    second = confirmation_of(session, "cancel-again")
+    assert (second.status, second.details["again"]) == ("pending", True)
+    assert audit(session, "order.cancel") == []
+    done = stack.customer_writes("cancel-again", "YES", "30000015-A")
+    assert done["confirmation"] == "yes", done
+    assert stack.order_state("30000015-A") == "CANCELED"
+    assert [a.outcome for a in audit(session, "order.cancel")] == ["succeeded"]
+
+
+def test_a_second_answer_not_all_read_goes_to_a_person(stack: Stack, session: Session) -> None:
+    ask_to_cancel(stack, session, "cancel-twice", "30000016-A")
+    asked = stack.customer_writes("cancel-twice", "Ja, das isch korrekt", "30000016-A")
+    assert asked["confirmation"] == "asked", asked
+    answer = stack.customer_writes("cancel-twice", "jo passt scho", "30000016-A")
+    assert answer["status"] == "awaiting_approval" and answer["confirmation"] == "unclear"
+    assert stack.order_state("30000016-A") == "WAITING_ACCEPTANCE"
+    assert confirmation_of(session, "cancel-twice").status == "unclear"
+    assert audit(session, "order.cancel") == []
+
+
 def test_a_yes_after_the_order_shipped_cancels_nothing_and_tells_the_customer(
     stack: Stack, session: Session
 ) -> None:

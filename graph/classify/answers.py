@@ -16,7 +16,10 @@ from typing import Literal
 
 from graph.classify.explicit import fold
 
-Answer = Literal["yes", "no", "unclear"]
+# yes_unsure: a yes first, then words the reader does not know and nothing that says otherwise
+# ("yes ta", "ja, das isch korrekt", "yes! my sister already got him one"): not enough to act on,
+# enough to ask once more, in plain words, for a bare yes.
+Answer = Literal["yes", "no", "unclear", "yes_unsure"]
 
 
 def _vocabulary(words: str) -> frozenset[str]:
@@ -67,6 +70,8 @@ PHRASES: dict[str, str] = {
     r"\b(?:talla|color) equivocad[oa]\b": " zreason ",
     r"\b(?:ho )?sbagliato (?:taglia|colore|modello)\b": " zreason ",
     r"\b(?:taglia|colore) sbagliat[oa]\b": " zreason ",
+    r"\b(?:order|buy|commander|acheter|bestellen|kaufen|pedir|comprar|ordinare|comprare)\b"
+    r"[^,.;!\n]{0,12}\b(?:again|de nouveau|a nouveau|nochmal|neu|otra vez|di nuovo)\b": " zhuh ",
     r"\bgo ahead\b": " zyes ", r"\bsounds good\b": " zyes ", r"\bof course\b": " zyes ",
     r"\bthat'?s (?:fine|right|correct|ok)\b(?! ?(?:but|all|it))": " zyes ",
     r"\bplease do\b": " zyes ",
@@ -196,7 +201,8 @@ ACTION = _vocabulary(
     " schicken envienlo mandenlo spedite mandatelo envoyez mandar spedire annulla annullalo "
     "cancela cancelad cancelalo cancelala cancelalos cancelalas cancle cancell cancl "
     "cancellare annuller stonieren storniern "
-    "adressanderung adressaenderung adresswechsel cambiamento "
+    "adressanderung adressaenderung adresswechsel cambiamento verschicken versenden ship "
+    "expedier expediez "
     " zneed "
 )
 FILLER = _vocabulary(
@@ -283,8 +289,32 @@ ADDRESS_WORDS = _vocabulary(
     "liefern lieferung lieferadresse senden entregar entrega envio enviar consegnare consegna "
     "consegnate spedire spedizione address adresse direccion indirizzo new nouvelle nouvel neue "
     "neuen neu nueva nuevo nuova nuovo schicken envienlo mandenlo spedite mandatelo envoyez "
-    "mandar adressanderung adressaenderung adresswechsel cambiamento"
+    "mandar adressanderung adressaenderung adresswechsel cambiamento verschicken versenden "
+    "ship expedier expediez"
 )
+# In an answer read past its unknown words (`yes_unsure`), these still send it to a person:
+# another request or document, not minding either way, a delay, somewhere else, a street, a
+# colour or a size (another address or item), a parcel already there, a bank dispute.
+MORE = _vocabulary(
+    "also aussi auch anche tambien ademas inoltre zusatzlich add ajoutez ajouter anadan anadir "
+    "aggiungete aggiungere hinzufugen refund rembourser remboursez remboursement erstatten "
+    "erstattung reembolso reembolsar rimborso rimborsare account konto compte cuenta conto iban "
+    "invoice facture rechnung factura fattura receipt "
+    "whatever egal importe igual another autre andere anderen otro otra altro altra right "
+    "check checking think thinking reflechis reflechir reflechirai reflechisse uberlege "
+    "ueberlege pienso pensare penso later tard spater despues dopo soon bientot bald pronto "
+    "presto tomorrow demain morgen manana domani morning matin tonight soir week semaine woche "
+    "semana settimana moment let wait "
+    "elsewhere ailleurs anderswo woanders altrove street st road rd avenue av rue strasse str "
+    "calle via viale piazza platz weg allee chemin boulevard bd lane drive place "
+    "blue bleu blau azul blu red rouge rot rojo rosso black noir schwarz negro nero white blanc "
+    "weiss blanco bianco green vert grun verde size taille grosse talla taglia xs xl xxl "
+    "exchange echange umtausch "
+    "received recu recue erhalten recibido ricevuto arrived arrive arrivee ai "
+    "chargeback dispute litige bank banque paypal reorder "
+    "zhuh zboth"
+)
+LEAD = 3  # a yes asked again opens the answer: within its first words ("bai, sí, correcto")
 BOTH = "zboth"
 STOP = "zstop"
 VERBS = CANCEL_WORDS | ADDRESS_WORDS
@@ -385,7 +415,12 @@ def read_answer(
         return "unclear"
     if len(items) > 1 and sum(bool(_item_words(c, items)) for c in CLAUSE.split(folded)) > 1:
         return "unclear"  # "cancel the mug, the plate is fine": each item said apart
-    return _read(words, folded, known_set, about, items)
+    if words in (["y"], ["ya"], ["yea"], ["yeh"], ["yah"]):
+        return "yes_unsure"  # a yes, or Spanish "already": asked again
+    answer = _read(words, folded, known_set, about, items)
+    if answer == "unclear" and _read(words, folded, known_set, about, items, unknown=True) == "yes":
+        return "yes_unsure"
+    return answer
 
 
 def _read(
@@ -394,19 +429,24 @@ def _read(
     known_set: frozenset[str],
     about: str,
     items: Sequence[Iterable[str]] = (),
+    unknown: bool = False,
 ) -> Answer:
-    """Every word read: a yes, a no, or unclear as soon as one word says something else."""
+    """Every word read: a yes, a no, or unclear as soon as one word says something else. With
+    `unknown`, words the reader does not know are passed over once a yes was said before them
+    (every other rule still holds): the answer may be a yes, to be asked again."""
     if _names_part_of(words, items):
         return "unclear"  # "yes, cancel the mug" when a mug and a plate were proposed
     other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
-    yes = no = keep = 0
+    yes = no = keep = unread = 0
     negated_action = named_action = reason = wanting = False
     for i, word in enumerate(words):
+        if unknown and unread and not yes and i >= LEAD:
+            return "unclear"  # words not known, and no yes where the answer opens
         after = words[i + 1] if i + 1 < len(words) else None
         if word == "ma" and after in ACTION:
             continue  # French "ma commande", not Italian "but"
-        if word in CONTRAST or word in other_action:
-            return "unclear"  # a condition, a "but", or the other action
+        if word in CONTRAST or word in other_action or (unknown and word in MORE):
+            return "unclear"  # a condition, a "but", the other action (or more, read past)
         before = words[i - 1] if i else None
         if word in ONE and (
             after is None or after in ACTION or after in POLITE or after in OF
@@ -446,6 +486,9 @@ def _read(
                 return "unclear"
         elif word == STOP or (word.endswith("'") and len(word) <= 3):
             continue  # l', d', j', qu': an elided article or pronoun
+        elif unknown and (yes or i < LEAD) and word.isalpha() and len(word) > 1:
+            unread += 1  # a word not known, after a yes or before one that opens the answer
+            continue  # (numbers and letters were read above)
         else:
             return "unclear"
     verbs = {w for w in words if w in CANCEL_WORDS and w not in CANCEL_NOUNS}

@@ -131,6 +131,11 @@ def record_confirmation(state: AgentState, runtime: Runtime[RunContext]) -> None
         return
     marketplace = marketplace_of(state)
     with transaction(runtime) as session:
+        if answered:  # first: a question asked again supersedes the one answered
+            settle(
+                session, answered["id"], answered["status"],
+                answered_by=state["message_id"], outcome=answered["outcome"],
+            )  # fmt: skip
         if asked:
             ask(
                 session, state["thread_id"], marketplace=marketplace,
@@ -138,11 +143,6 @@ def record_confirmation(state: AgentState, runtime: Runtime[RunContext]) -> None
                 language=asked["language"], requested_by=state["message_id"],
                 requested_at=datetime.fromisoformat(asked["requested_at"]),
                 expires_at=datetime.fromisoformat(asked["expires_at"]),
-            )  # fmt: skip
-        if answered:
-            settle(
-                session, answered["id"], answered["status"],
-                answered_by=state["message_id"], outcome=answered["outcome"],
             )  # fmt: skip
 
 

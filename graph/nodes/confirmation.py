@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from graph.classify.answers import BOTH, known_words, read_answer
 from graph.drafting import PHRASES, reply_language
-from graph.nodes.resolutions import after_automation, compose, redirect_decision
+from graph.nodes.resolutions import after_automation, compose, question, redirect_decision
 from graph.policies import SHIPMENT_LEFT, SHIPPED_STATES, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState, marketplace_of
@@ -76,7 +76,7 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
                 "reason": reason}  # fmt: skip
 
     if datetime.now(UTC) >= datetime.fromisoformat(awaiting["expires_at"]):
-        if answer == "yes":
+        if answer in ("yes", "yes_unsure"):
             _settle(runtime, state, "expired", "a yes after the question expired: nothing done")
             return to_a_person(
                 "late",
@@ -85,7 +85,17 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             )
         _settle(runtime, state, "expired", "no yes before it expired: nothing done")
         return {"answer": "expired"}  # the message is read as any other
-    if answer == "unclear":
+    if answer == "yes_unsure" and not details.get("again") and readable:
+        # A yes, then words not read: asked once more, for a plain yes to exactly this.
+        asked = question(state, runtime, action, order_id, details, again=True)
+        return {
+            **base, **asked, "answer": "yes_unsure", "route": "confirmation",
+            "reason": f"the customer's answer reads as a yes, in words csagent does not all "
+            f"read ({what}): {asked['reason']}",
+            "settle": {"id": awaiting["id"], "status": "superseded", "outcome": "a yes in words "
+                       "not all read: asked again, for a plain yes"},
+        }  # fmt: skip
+    if answer in ("unclear", "yes_unsure"):
         _settle(runtime, state, "unclear", "not a clear yes or no: read by a person")
         return to_a_person(
             "unclear",

@@ -3,6 +3,7 @@ policy code and writes the reply; `act` carries the decision out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -143,8 +144,13 @@ def how_to_act(
 def items_text(order: OrderFacts) -> str:
     """ "1 × Wireless headphones (59.90 EUR)": what a cancellation takes back."""
     lines = [line for line in order["lines"] if line["state"] != "CANCELED"]
+    return lines_text(lines, order["currency"])
+
+
+def lines_text(lines: Iterable[Mapping[str, Any]], currency: str) -> str:
+    """Order lines (as an order has them, or as a question recorded them) in words."""
     return ", ".join(
-        f"{line['qty']} × {line['product']} ({Decimal(line['price']):.2f} {order['currency']})"
+        f"{line['qty']} × {line['product']} ({Decimal(line['price']):.2f} {currency})"
         for line in lines
     )
 
@@ -159,23 +165,10 @@ def ask_to_confirm(
     """Tell the customer exactly what will be done and ask for a yes; `act` records the
     question once the reply is sent, and the customer's answer is read by the `confirmation`
     node (graph/nodes/confirmation.py)."""
-    settings = services_of(runtime).settings_for(marketplace_of(state))
-    # From when the customer wrote (Mirakl's date), so a retried run words the question alike.
-    written = state.get("message_at")
-    now = datetime.fromisoformat(written) if written else datetime.now(UTC)
-    until = now + timedelta(hours=settings.confirmation_hours)
-    lang = reply_language(state.get("language") or "en")
-    until_text = until.strftime("%Y-%m-%d %H:%M UTC")
     if action == "update_address":
         assert address is not None
-        sentence = PHRASES[lang]["confirm_address"].format(
-            order=order["order_id"], address=one_line(address), until=until_text
-        )
         details: dict[str, Any] = {"address": dict(address)}
     else:
-        sentence = PHRASES[lang]["confirm_cancel"].format(
-            order=order["order_id"], items=items_text(order), until=until_text
-        )
         details = {
             "lines": [
                 {"id": line["id"], "product": line["product"], "qty": line["qty"],
@@ -184,15 +177,46 @@ def ask_to_confirm(
             ],
             "currency": order["currency"],
         }  # fmt: skip
+    return question(state, runtime, action, order["order_id"], details)
+
+
+def question(
+    state: AgentState,
+    runtime: Runtime[RunContext],
+    action: str,
+    order_id: str,
+    details: dict[str, Any],
+    again: bool = False,
+) -> dict[str, Any]:
+    """The question, in the customer's language, with its deadline; `again`: asked once more,
+    for a plain yes, after an answer that looked like a yes in words csagent does not read."""
+    settings = services_of(runtime).settings_for(marketplace_of(state))
+    # From when the customer wrote (Mirakl's date), so a retried run words the question alike.
+    written = state.get("message_at")
+    now = datetime.fromisoformat(written) if written else datetime.now(UTC)
+    until = now + timedelta(hours=settings.confirmation_hours)
+    lang = reply_language(state.get("language") or "en")
+    address = details.get("address")
+    phrase = ("confirm_again_" if again else "confirm_") + (
+        "address" if action == "update_address" else "cancel"
+    )
+    sentence = PHRASES[lang][phrase].format(
+        order=order_id,
+        address=one_line(address) if address else "",
+        items=lines_text(details.get("lines", []), details.get("currency", "")),
+        until=until.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    what = f"{action.replace('_', ' ')} of order {order_id}"
     return {
         "reply": compose(state, runtime, sentence),
         "action": "send_reply",
-        "reason": f"asking the customer to confirm ({action.replace('_', ' ')} of order "
-        f"{order['order_id']}) before doing it",
+        "reason": f"asking the customer again, for a plain yes ({what})"
+        if again
+        else f"asking the customer to confirm ({what}) before doing it",
         "confirm": {
-            "order_id": order["order_id"],
+            "order_id": order_id,
             "action": action,
-            "details": details,
+            "details": {**details, "again": True} if again else details,
             "language": lang,
             "requested_at": now.isoformat(),
             "expires_at": until.isoformat(),
