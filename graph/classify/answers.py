@@ -445,8 +445,10 @@ def _read(
         after = words[i + 1] if i + 1 < len(words) else None
         if word == "ma" and after in ACTION:
             continue  # French "ma commande", not Italian "but"
-        if word in CONTRAST or word in other_action or (
-            unknown and word in MORE and word not in known_set
+        if (
+            word in CONTRAST
+            or word in other_action
+            or (unknown and word in MORE and word not in known_set)
         ):
             return "unclear"  # a condition, a "but", the other action (or more, read past)
         before = words[i - 1] if i else None
