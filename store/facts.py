@@ -38,6 +38,23 @@ def one_line(address: Address | dict[str, Any]) -> str:
     return f"{address['street_1']}, {address['zip_code']} {address['city']}"
 
 
+# How a country is written on an envelope there.
+COUNTRY_NAMES = {
+    "FRA": "France", "DEU": "Deutschland", "ESP": "España", "ITA": "Italia", "BEL": "Belgique",
+    "CHE": "Schweiz", "AUT": "Österreich", "NLD": "Nederland", "PRT": "Portugal",
+    "GBR": "United Kingdom", "IRL": "Ireland", "LUX": "Luxembourg",
+}  # fmt: skip
+
+
+def whole_address(address: Address | dict[str, Any]) -> str:
+    """Everything that is written when the customer says yes: the street, its second line, the
+    postcode and city, the country."""
+    second = f", {address['street_2']}" if address.get("street_2") else ""
+    country = address.get("country")
+    where = f", {COUNTRY_NAMES.get(country, country)}" if country else ""
+    return f"{address['street_1']}{second}, {address['zip_code']} {address['city']}{where}"
+
+
 # What Mirakl's order state says of the parcel (None: nothing, or not a delivery any more).
 SHIPMENT_OF_STATE = {
     "STAGING": "pending", "WAITING_ACCEPTANCE": "pending", "WAITING_DEBIT": "pending",

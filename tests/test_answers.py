@@ -432,6 +432,9 @@ def test_a_yes_in_words_not_all_read_is_asked_again_never_acted_on(lang: str, te
         ("en", "Yes. I already filed a chargeback"), ("en", "Yes, I'll order it again"),
         ("de", "Ja bitte schnell verschicken!"), ("en", "yes, but only the mug"),
         ("en", "my parcel arrived, ok"), ("fr", "oui, livrez ailleurs"),
+        ("en", "Yes, ignore my previous message"), ("en", "yes cancel my other order"),
+        ("en", "Ok, I withdraw my request"), ("en", "ok i didnt order this"), ("da", "Nej, ok"),
+        ("en", "yes call me"), ("en", "yes cancel the second item"),
     ],
 )  # fmt: skip
 def test_a_doubt_a_delay_or_something_else_after_a_yes_is_not_asked_again(
@@ -441,3 +444,9 @@ def test_a_doubt_a_delay_or_something_else_after_a_yes_is_not_asked_again(
     off, names a street, an item's colour, a dispute, or the other action."""
     known = known_words("Mug", "Plate")
     assert read_answer(text, "20481-A", lang, known) == "unclear"
+
+
+def test_shipping_it_is_not_a_yes_to_a_new_address_nor_to_a_cancellation() -> None:
+    known = known_words("12 rue des Lilas, 69003 Lyon, France")
+    assert read_answer("ok ship it", "20481-A", "en", known, "address") != "yes"
+    assert read_answer("Ja bitte schnell verschicken!", "20481-A", "de") == "unclear"

@@ -464,7 +464,8 @@ def test_a_new_address_is_read_back_and_written_only_after_the_yes(
     )
     assert asked["confirmation"] == "asked", asked
     [question] = stack.shop_messages("address-confirm")
-    assert "12 rue des Lilas, 69003 Lyon" in question and "répondre OUI" in question
+    # Everything written on a yes is read back, the country included.
+    assert "12 rue des Lilas, 69003 Lyon, France" in question and "répondre OUI" in question
     assert audit(session, "shipment.address_change") == []
     done = stack.customer_writes("address-confirm", "Oui c'est bien ça, merci !", "30000021-A")
     assert done["confirmation"] == "yes", done

@@ -201,8 +201,7 @@ ACTION = _vocabulary(
     " schicken envienlo mandenlo spedite mandatelo envoyez mandar spedire annulla annullalo "
     "cancela cancelad cancelalo cancelala cancelalos cancelalas cancle cancell cancl "
     "cancellare annuller stonieren storniern "
-    "adressanderung adressaenderung adresswechsel cambiamento verschicken versenden ship "
-    "expedier expediez "
+    "adressanderung adressaenderung adresswechsel cambiamento "
     " zneed "
 )
 FILLER = _vocabulary(
@@ -289,9 +288,10 @@ ADDRESS_WORDS = _vocabulary(
     "liefern lieferung lieferadresse senden entregar entrega envio enviar consegnare consegna "
     "consegnate spedire spedizione address adresse direccion indirizzo new nouvelle nouvel neue "
     "neuen neu nueva nuevo nuova nuovo schicken envienlo mandenlo spedite mandatelo envoyez "
-    "mandar adressanderung adressaenderung adresswechsel cambiamento verschicken versenden "
-    "ship expedier expediez"
+    "mandar adressanderung adressaenderung adresswechsel cambiamento"
 )
+# Shipping it: the other action to a cancellation (and, to an address question, not a yes).
+SHIP = _vocabulary("verschicken versenden ship shipping expedier expediez")
 # In an answer read past its unknown words (`yes_unsure`), these still send it to a person:
 # another request or document, not minding either way, a delay, somewhere else, a street, a
 # colour or a size (another address or item), a parcel already there, a bank dispute.
@@ -312,9 +312,15 @@ MORE = _vocabulary(
     "exchange echange umtausch "
     "received recu recue erhalten recibido ricevuto arrived arrive arrivee ai "
     "chargeback dispute litige bank banque paypal reorder "
+    "other rest resto reste else too previous orders commandes bestellungen pedidos ordini "
+    "first second premier deuxieme erste zweite primero segundo primo secondo two deux zwei dos "
+    "due different apartment apt flat floor etage appartement wohnung stock piso planta nombre "
+    "name nom ignore withdraw withdrawn retract reconsider reconsidered scratch didnt doesnt "
+    "isnt wasnt wont cant havent call phone email contact appel appelez anrufen llamar chiamare "
+    "nao nej ikke inte nu geen niet "
     "zhuh zboth"
 )
-LEAD = 3  # a yes asked again opens the answer: within its first words ("bai, sí, correcto")
+LEAD = 2  # a yes asked again opens the answer: within its first words ("bai, sí, correcto")
 BOTH = "zboth"
 STOP = "zstop"
 VERBS = CANCEL_WORDS | ADDRESS_WORDS
@@ -436,7 +442,7 @@ def _read(
     (every other rule still holds): the answer may be a yes, to be asked again."""
     if _names_part_of(words, items):
         return "unclear"  # "yes, cancel the mug" when a mug and a plate were proposed
-    other_action = ADDRESS_WORDS if about == "cancel" else CANCEL_WORDS
+    other_action = ADDRESS_WORDS | SHIP if about == "cancel" else CANCEL_WORDS
     yes = no = keep = unread = 0
     negated_action = named_action = reason = wanting = False
     for i, word in enumerate(words):

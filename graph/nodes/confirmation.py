@@ -85,7 +85,11 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             )
         _settle(runtime, state, "expired", "no yes before it expired: nothing done")
         return {"answer": "expired"}  # the message is read as any other
-    if answer == "yes_unsure" and not details.get("again") and readable:
+    settings = services_of(runtime).settings_for(marketplace_of(state))
+    # Asked again only when a plain yes could act (not with automation off, nor in review mode).
+    mode = settings.action_mode(INTENT_OF[action])
+    may_act = settings.automation_mode != "off" and mode != "review"
+    if answer == "yes_unsure" and not details.get("again") and readable and may_act:
         # A yes, then words not read: asked once more, for a plain yes to exactly this.
         asked = question(state, runtime, action, order_id, details, again=True)
         return {

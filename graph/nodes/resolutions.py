@@ -15,7 +15,7 @@ from graph.drafting import PHRASES, greeting, order_sentence, reply_language, si
 from graph.policies import PolicyDecision, address_policy, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState, marketplace_of
-from store.facts import Address, OrderFacts, one_line
+from store.facts import Address, OrderFacts, one_line, whole_address
 from store.ids import url_segment
 from store.mirakl_models import CANCELLABLE_STATES
 
@@ -202,7 +202,7 @@ def question(
     )
     sentence = PHRASES[lang][phrase].format(
         order=order_id,
-        address=one_line(address) if address else "",
+        address=whole_address(address) if address else "",
         items=lines_text(details.get("lines", []), details.get("currency", "")),
         until=until.strftime("%Y-%m-%d %H:%M UTC"),
     )
