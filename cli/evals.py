@@ -181,6 +181,50 @@ def eval_actions(
         report(figures, typer.echo)
 
 
+@eval_app.command("thresholds")
+def eval_thresholds(
+    target: Annotated[
+        float, typer.Option(min=0.5, max=1, help="Precision the interval must stay above.")
+    ] = 0.9,
+    as_json: Annotated[bool, typer.Option("--json", help="The figures as JSON.")] = False,
+    data: Annotated[
+        Path | None, typer.Option(help="Training data, JSON lines (default: the bundled file).")
+    ] = None,
+) -> None:
+    """Per-intent thresholds from concept-grouped calibration: out-of-fold precision and
+    coverage of each automatable intent at each threshold, the lowest one the data supports,
+    and the thresholds in force (automation, and asking to confirm)."""
+    import json
+
+    from evals.thresholds import report, thresholds
+    from graph.classify.intents import AUTOMATABLE
+    from graph.classify.model import TRAINING_DATA, LocalIntentModel, load_examples
+
+    settings = get_settings()
+    try:
+        rows = load_examples(data or TRAINING_DATA)
+    except (OSError, ValueError, KeyError) as exc:
+        raise fail(f"cannot read the training data: {exc}") from None
+    model = LocalIntentModel(settings)
+    figures = thresholds(rows, model.embed, AUTOMATABLE, target)
+    in_force: dict[str, dict[str, float]] = {
+        intent: {
+            name: value
+            for name, value in (
+                ("automation", settings.automation_thresholds.get(intent)),
+                ("confirmation", settings.confirmation_thresholds.get(intent)),
+            )
+            if value is not None
+        }
+        for intent in AUTOMATABLE
+    }
+    figures["in_force"] = in_force
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2))
+    else:
+        report(figures, in_force, typer.echo)
+
+
 @eval_app.command("replay")
 def eval_replay(
     v1_file: Annotated[

@@ -252,3 +252,43 @@ def test_the_held_out_action_set_was_written_apart_from_the_training_data() -> N
     assert {r["language"] for r in rows} == {"en", "fr", "de", "es", "it"}
     assert {r["asks"] for r in rows} == set(ASKS)
     assert_written_apart([row["text"] for row in rows])
+
+
+def test_eval_thresholds_reports_what_concept_grouped_calibration_supports(
+    tmp_path: Path,
+) -> None:
+    """Out of fold, grouped by concept: at the threshold it says the data supports, precision's
+    interval is above the target, and at no lower one; coverage only falls as the threshold rises; the
+    thresholds in force are marked."""
+    import json
+
+    from graph.classify.model import TRAINING_DATA
+
+    rows = [json.loads(line) for line in TRAINING_DATA.read_text(encoding="utf-8").splitlines()]
+    subset = tmp_path / "train.jsonl"  # two languages: the same recipe, faster
+    subset.write_text(
+        "\n".join(json.dumps(r) for r in rows if r.get("lang") in ("en", "de")), encoding="utf-8"
+    )
+    result = runner.invoke(
+        app, ["eval", "thresholds", "--data", str(subset), "--target", "0.9", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert set(figures["intents"]) == {"order_status", "cancellation_request", "address_update"}
+    for intent, data in figures["intents"].items():
+        points = data["points"]
+        coverage = [p["coverage"] for p in points]
+        assert coverage == sorted(coverage, reverse=True), intent
+        enough = [p["threshold"] for p in points if p["chosen"] and p["low"] >= 0.9]
+        assert data["supported"] == (min(enough) if enough else None), intent
+    # Order-status questions are the classifier's surest: some threshold is supported.
+    assert figures["intents"]["order_status"]["supported"] is not None
+    assert figures["in_force"]["order_status"] == {"automation": 0.65}
+    from evals.thresholds import report
+
+    said: list[str] = []
+    report(figures, figures["in_force"], said.append)
+    assert any(line.startswith("  0.65  precision") and "<- automation in force" in line
+               for line in said)  # fmt: skip
+    bad = runner.invoke(app, ["eval", "thresholds", "--data", str(tmp_path / "none.jsonl")])
+    assert bad.exit_code != 0 and "cannot read the training data" in bad.output
