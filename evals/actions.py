@@ -44,9 +44,11 @@ from typing import Any, Literal
 
 import httpx
 
+from store.ids import ORDER_ID_IN_TEXT
+
 DATASET = Path(__file__).parent / "data" / "actions_heldout.jsonl"
 ANSWERS = Path(__file__).parent / "data" / "confirm_answers_heldout.jsonl"
-MESSAGE_ORDER_ID = re.compile(r"\b\d{5,12}-[A-Z]\b")
+MESSAGE_ORDER_ID = ORDER_ID_IN_TEXT
 ASKS = ("cancel", "change_address", "order_status", "other")
 
 
@@ -252,7 +254,6 @@ WRITTEN_FOR = {"order": "20481-A", "item": "Wireless headphones", "street": "12 
 def as_proposed(answer: str, question: Any) -> str:
     """A held-out answer as the customer would write it to this question: the order, item and
     address it names are the ones proposed (the answers were written for another order)."""
-    import re
 
     details = question.details or {}
     lines = details.get("lines") or []

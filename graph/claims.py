@@ -17,7 +17,7 @@ from functools import cache
 
 from babel.dates import get_month_names
 
-from graph.policies import ORDER_ID
+from store.ids import ORDER_ID_IN_TEXT as ORDER_ID
 
 LOCALES = ("en", "fr", "de", "es", "it")
 URL = re.compile(r"https?://\S+")

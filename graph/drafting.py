@@ -29,6 +29,7 @@ from knowledge.ingest import KnowledgeError
 from knowledge.language import detect_language
 from knowledge.retriever import Hit, Retriever
 from store.facts import OrderFacts
+from store.mirakl_models import CANCELLABLE_STATES
 from store.settings import DEFAULT_MARKETPLACE, Settings
 from tools.business import BusinessApi
 from tools.refunds import RefundRules
@@ -63,16 +64,11 @@ DECISIONS: dict[str, dict[str, str]] = PHRASEBOOK["decisions"]
 LANGUAGE_NAMES: dict[str, dict[str, str]] = PHRASEBOOK["language_names"]
 
 
-PENDING_STATES = frozenset(
-    {"STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"}
-)
-
-
 def order_sentence(facts: OrderFacts, lang: str) -> str | None:
     """What can truthfully be said of an order from its Mirakl facts, or None (nothing safe)."""
     p = PHRASES[lang]
     state, order_id = facts["state"], facts["order_id"]
-    if state in PENDING_STATES:
+    if state in CANCELLABLE_STATES:  # not yet debited: being confirmed
         return p["pending"].format(order=order_id)
     if state == "SHIPPING":
         return p["preparing"].format(order=order_id)

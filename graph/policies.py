@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from graph.state import Action, Route
+from store.ids import ORDER_ID_IN_TEXT
 from store.mirakl_models import CANCELLABLE_STATES
 
 SHIPPED_STATES = frozenset(
@@ -92,8 +92,5 @@ def automation_route(
     return cast(Route, intent), "confident automatable request"
 
 
-ORDER_ID = re.compile(r"\b(\d{5,12}-[A-Z])\b")
-
-
 def extract_order_ids(text: str) -> list[str]:
-    return ORDER_ID.findall(text)
+    return ORDER_ID_IN_TEXT.findall(text)

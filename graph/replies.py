@@ -221,7 +221,6 @@ def says_received(text: str) -> bool:
     )
 
 
-PENDING = frozenset(CANCELLABLE_STATES)
 DELIVERED_STATES = frozenset({"RECEIVED", "CLOSED"})
 SELLER_TZ = "Europe/Paris"  # the seller's warehouse: the day a parcel left or arrived
 
@@ -325,7 +324,7 @@ def decide(
             state, created, o["shipment_status"], now, cancellation_window_hours
         )
         if verdict.allowed:
-            section = (0, 1, 2) if state in PENDING else (1, 1, 2)
+            section = (0, 1, 2) if state in CANCELLABLE_STATES else (1, 1, 2)
             return Decision(
                 "cancel_possible",
                 f"possible ({verdict.reason}): the customer confirms, a person cancels",
@@ -363,7 +362,7 @@ def decide(
             )
         if state in DELIVERED_STATES or (left and says_received(said)):
             return Decision("return_check", "delivered, but Mirakl gives no delivery date", values)
-        if state in PENDING or state in ("SHIPPING", "SHIPPED", "TO_COLLECT"):
+        if state in CANCELLABLE_STATES or state in ("SHIPPING", "SHIPPED", "TO_COLLECT"):
             return Decision(
                 "return_not_delivered",
                 f"not delivered yet ({state}): the 14 days start at delivery",

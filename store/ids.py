@@ -5,8 +5,17 @@ alike. An id is one path segment or one item of a comma-separated list, never mo
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from urllib.parse import quote
+
+# A Mirakl order id: the order's commercial id, a dash and the shop's letter ("20567843-A"; the
+# published OpenAPI's examples also have "MIR-8EFZBFMN-A" and "Order_00010-A"). One shape for the
+# internal API's paths and for ids read in a customer's text.
+ORDER_ID = r"[A-Za-z0-9_][A-Za-z0-9_-]{4,}-[A-Z]"
+# In text: such an id as a word of its own, with a digit in it ("order 20567843-A.", and the
+# order of a line id "20567843-A-1"), not a size or a model name ("44-L").
+ORDER_ID_IN_TEXT = re.compile(rf"(?<![\w-])(?=[\w-]*\d){ORDER_ID}(?!\w)")
 
 MAX_ID_LENGTH = 255
 

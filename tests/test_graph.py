@@ -125,6 +125,9 @@ def test_extraction() -> None:
         "20567843-A",
         "20571120-B",
     ]
+    # Mirakl's published examples' order ids; the order of a line id; a size is not an order.
+    said = "order MIR-8EFZBFMN-A, Order_00010-A, line 20567843-A-1, size 44-L"
+    assert extract_order_ids(said) == ["MIR-8EFZBFMN-A", "Order_00010-A", "20567843-A"]
     from graph.address import parse_address
 
     assert parse_address(
@@ -930,6 +933,22 @@ def test_a_less_certain_cancellation_is_asked_back_but_not_proposed_for_review(
             assert answer["status"] == "awaiting_approval"
             assert "below the 0.99 threshold" in answer["reason"]
         assert stack.order_state("30000077-A") == "WAITING_ACCEPTANCE"
+
+
+def test_a_yes_not_all_read_is_not_asked_again_once_the_action_is_for_a_person(
+    knowledge: KnowledgeBase, mirakl_sim: Simulator, session: Session
+) -> None:
+    """The seller moved cancellations to `review` after the question was asked: a yes in words
+    not all read goes to a person at once (a plain yes could not act either)."""
+    for stack in make_stack(mirakl_sim):
+        ask_to_cancel(stack, session, "again-review", "30000078-A")
+    modes = {"cancellation_request": "review", "address_update": "confirm"}
+    for stack in make_stack(mirakl_sim, action_modes=modes):
+        answer = stack.customer_writes("again-review", "yes ta", "30000078-A")
+        assert answer["status"] == "awaiting_approval" and answer["confirmation"] == "unclear"
+        assert len(stack.shop_messages("again-review")) == 1  # the first question only
+        assert confirmation_of(session, "again-review").status == "unclear"
+        assert stack.order_state("30000078-A") == "WAITING_ACCEPTANCE"
 
 
 def test_an_agent_closes_a_thread_that_needs_no_reply_and_the_customer_can_open_it_again(

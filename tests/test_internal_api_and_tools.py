@@ -74,6 +74,9 @@ def test_shipment(internal: Internal) -> None:
     assert shipment["address"]["city"]
     assert internal.get("/shipments/99999999-A").status_code == 404
     assert internal.get("/shipments/abc").status_code == 422
+    # The shapes of Mirakl's published examples are order ids: unknown here, not malformed.
+    assert internal.get("/shipments/MIR-8EFZBFMN-A").status_code == 404
+    assert internal.get("/shipments/Order_00010-A").status_code == 404
 
 
 def test_address_change_before_shipment(internal: Internal, session: Session) -> None:

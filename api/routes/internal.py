@@ -17,11 +17,12 @@ from api.deps import SessionDep, require_internal_key
 from api.errors import error_responses
 from store import business
 from store.facts import Address
+from store.ids import ORDER_ID
 from store.models import AuditEntry
 from store.settings import DEFAULT_MARKETPLACE
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-ORDER_ID_PATTERN = r"^[0-9]{4,20}-[A-Z]$"
+ORDER_ID_PATTERN = rf"^{ORDER_ID}$"
 
 
 router = APIRouter(

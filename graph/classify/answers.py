@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from graph.classify.explicit import fold
+from store.ids import ORDER_ID_IN_TEXT
 
 # yes_unsure: a yes first, then words the reader does not know and nothing that says otherwise
 # ("yes ta", "ja, das isch korrekt", "yes! my sister already got him one"): not enough to act on,
@@ -364,7 +365,7 @@ NEGATED_KEEP = re.compile(
 ELIDED = frozenset("aeiyuk")  # à, e (it. and), i, y (es. and), u (you), k (ok); not S, M, L, o
 YES_EMOJI = "👍✅👌✔☑🆗"
 SOFT_EMOJI = "🙈🥰😍🤞💪🙏😊🙂😀😃😄😁☺😉❤♥💙💚🌸👋😅🤗"
-ORDER_ID = re.compile(r"\b\d{5,12}-[a-z]\b")
+ORDER_ID = re.compile(ORDER_ID_IN_TEXT.pattern, re.IGNORECASE)  # in folded (lowercase) text
 # An item count in a restatement, "(2 x Espresso cups)": the items are read, not the count.
 COUNT = re.compile(r"\(([^()\n]{0,120})\)")
 COUNT_IN = re.compile(r"\b\d{1,3} ?[x×]\s|\b[x×] ?\d{1,3}\b")

@@ -16,6 +16,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from store.ids import ORDER_ID_IN_TEXT
+
 Flags = re.IGNORECASE | re.UNICODE
 
 
@@ -327,7 +329,7 @@ GENERAL_SHIPPING = _rx(
 )
 MY_ORDER = _rx(
     r"\bmy (?:order|parcel|package|delivery|item|shipment|purchase)\b",
-    r"\b\d{5,12}-[A-Z]\b",
+    ORDER_ID_IN_TEXT.pattern,
     r"\b(?:ma|mon|notre) (?:commande|colis|livraison|achat|paquet)\b",
     r"\b(?:meine|meiner|unsere) (?:bestellung|lieferung|sendung|paket)\w*\b",
     r"\bmein (?:paket|packchen|kauf)\b",
