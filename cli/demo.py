@@ -25,7 +25,7 @@ from store.business import register_shipment, seed_business_data
 from store.db import get_engine, session_scope
 from store.ingest import IncomingMessage
 from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
-from store.settings import MarketplaceConnection, Settings
+from store.settings import DEFAULT_MARKETPLACE, MarketplaceConnection, Settings
 from tools.business import BusinessApi, make_business_tools
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.models import CANCELLABLE_STATES
@@ -188,7 +188,10 @@ def _live(
         if order["order_state"] == "SHIPPING":  # the warehouse knows what it is preparing
             with session_scope(settings) as session:
                 address = order["customer"]["shipping_address"]
-                register_shipment(session, order["order_id"], "preparing", address)
+                register_shipment(
+                    session, order["order_id"], "preparing", address,
+                    marketplace=DEFAULT_MARKETPLACE,
+                )  # fmt: skip
     echo(
         f"  {len(DEMO_ORDERS)} new orders created on the simulator's Mirakl API "
         f"({', '.join(state for _, _, state, _ in DEMO_ORDERS)}); csagent reads them when a "
@@ -248,7 +251,9 @@ def _live(
         async with MiraklClient(f"{sim_url}/api", "sim-shop-key") as client:
             since = datetime.now(UTC) - timedelta(minutes=5)
             sessions = lambda: session_scope(settings)  # noqa: E731
-            return await sync_inbox(client, sessions, ingest, since=since)
+            return await sync_inbox(
+                client, sessions, ingest, since=since, marketplace=DEFAULT_MARKETPLACE
+            )
 
     report = asyncio.run(reconcile())
     echo(
@@ -273,7 +278,9 @@ def _live(
         echo(f"  accepted by the agent -> {done['status']}, actions {done['actions']}")
 
     business = BusinessApi(f"{api_url}/internal/v1", resolve_internal_api_key(settings))
-    tools = make_business_tools(business, RefundRules.load(settings.refund_rules_path))
+    tools = make_business_tools(
+        business, RefundRules.load(settings.refund_rules_path), DEFAULT_MARKETPLACE
+    )
     stock = tools["check_inventory"].invoke({"sku": "VAC-CYC-900"})
     echo(f"  tool check_inventory(VAC-CYC-900) -> {stock['available']} available")
     quote = tools["compute_partial_refund"].invoke(

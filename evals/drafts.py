@@ -34,6 +34,7 @@ from graph.policies import extract_order_ids
 from knowledge.language import LANGUAGES, STOPWORDS, WORD
 from store.facts import OrderFacts, facts_from_mirakl
 from store.mirakl_models import Order as MiraklOrder
+from store.settings import DEFAULT_MARKETPLACE
 from store.threads import ThreadSnapshot, is_image
 
 DATASET = Path(__file__).parent / "data" / "draft_threads.jsonl"
@@ -83,6 +84,7 @@ def thread_input(row: dict[str, Any]) -> tuple[Any, OrderFacts | None, datetime,
     snapshot = ThreadSnapshot(
         pk=0,
         mirakl_thread_id=row["id"],
+        marketplace=DEFAULT_MARKETPLACE,
         locale=None,
         order_pk=None,
         customer_pk=None,
@@ -216,7 +218,10 @@ def evaluate_drafts(service: DraftingService, rows: list[dict[str, Any]]) -> dic
     scores: list[Score] = []
     for row in rows:
         conversation, order, now, latest = thread_input(row)
-        draft = service.draft(conversation, order, intent=row["intent"], text=latest, now=now)
+        draft = service.draft(
+            conversation, order, intent=row["intent"], text=latest, now=now,
+            marketplace=DEFAULT_MARKETPLACE,
+        )  # fmt: skip
         scores.append(score_draft(row, draft))
     return summarize(scores)
 

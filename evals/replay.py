@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.classify.intents import AUTOMATABLE
+from store.settings import DEFAULT_MARKETPLACE
 from tools.mirakl.models import role
 
 
@@ -88,7 +89,9 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
         if record["id"] not in simulator.threads:  # "Mirakl" has the history too
             simulator.add_thread(record)
     with session_scope(stack.settings) as session:
-        import_v1(session, records, sla_hours=stack.settings.sla_hours)
+        import_v1(
+            session, records, sla_hours=stack.settings.sla_hours, marketplace=DEFAULT_MARKETPLACE
+        )
     agent = stack.app.state.pipeline.processor
     report = ReplayReport()
     for record in records:

@@ -9,7 +9,6 @@ from graph.replies import addressee
 from graph.state import Conversation
 from knowledge.language import detect_language
 from store.business import NotFound
-from store.settings import DEFAULT_MARKETPLACE
 from store.threads import ThreadSnapshot, read_thread
 
 HISTORY = 8  # messages of the conversation a draft sees
@@ -52,9 +51,7 @@ def conversation_of(thread: ThreadSnapshot) -> Conversation:
     )
 
 
-def read_conversation(
-    session: Session, mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
-) -> Conversation:
+def read_conversation(session: Session, mirakl_thread_id: str, marketplace: str) -> Conversation:
     """The thread's conversation as stored (its order's facts are read from Mirakl, elsewhere)."""
     thread = read_thread(session, mirakl_thread_id, marketplace=marketplace)
     if thread is None:

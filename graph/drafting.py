@@ -594,7 +594,7 @@ class DraftingService:
         text: str | None = None,
         address: dict[str, Any] | None = None,
         now: datetime | None = None,
-        marketplace: str = DEFAULT_MARKETPLACE,
+        marketplace: str,
     ) -> Draft:
         """The draft for `intent` (when known): the seller's decision first, then the policy,
         with the thread's marketplace's window, deadline, signature and order lookups."""

@@ -27,7 +27,7 @@ from store.ingest import IncomingMessage
 from store.metrics import stage
 from store.models import AuditEntry, Thread
 from store.queue import Outcome, Processor, store_only
-from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.settings import Settings
 from store.threads import flag_unverified, lock_thread, set_thread_state, thread_key
 
 
@@ -48,7 +48,8 @@ class Agent:
         input: Any,
         message: IncomingMessage | None = None,
         check: MessageCheck | None = None,
-        marketplace: str = DEFAULT_MARKETPLACE,
+        *,
+        marketplace: str,
     ) -> dict[str, Any]:
         context = RunContext(services=self.services, session=session, message=message, check=check)
         result: dict[str, Any] = self.graph.invoke(
@@ -105,7 +106,7 @@ class Agent:
             },
             message,
             check,
-            marketplace,
+            marketplace=marketplace,
         )
         return self._outcome(session, message.thread_id, result, marketplace)
 
@@ -114,7 +115,7 @@ class Agent:
         session: Session,
         thread_id: str,
         answer: Any,
-        marketplace: str = DEFAULT_MARKETPLACE,
+        marketplace: str,
     ) -> Outcome:
         """Answer a pending review: {type: accept|edit|response|ignore, args}.
 
@@ -140,9 +141,7 @@ class Agent:
         record_review_answer(session, thread_id, state.values, parsed, marketplace)
         return self._outcome(session, thread_id, result, marketplace)
 
-    def pending_review(
-        self, thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
-    ) -> dict[str, Any] | None:
+    def pending_review(self, thread_id: str, marketplace: str) -> dict[str, Any] | None:
         state = self.graph.get_state(config_of(thread_id, marketplace))
         if (request := _interrupt(state)) is not None:
             return {"request": request, "values": state.values}
@@ -160,7 +159,7 @@ class Agent:
         session: Session,
         thread_id: str,
         result: dict[str, Any],
-        marketplace: str = DEFAULT_MARKETPLACE,
+        marketplace: str,
     ) -> Outcome:
         intent, confidence = result.get("intent"), result.get("confidence")
         if "__interrupt__" in result:
@@ -195,7 +194,7 @@ def record_review_answer(
     thread_id: str,
     values: dict[str, Any],
     answer: ReviewAnswer,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """What the reviewer decided, for the audit trail and the automation's precision (a review
     of a decision the automation would have carried out, accepted unchanged or not)."""
@@ -254,7 +253,7 @@ def _failed_after_review(state: Any) -> str | None:
     return str(errors[0]) if errors else "unknown error"
 
 
-def config_of(thread_id: str, marketplace: str = DEFAULT_MARKETPLACE) -> dict[str, Any]:
+def config_of(thread_id: str, marketplace: str) -> dict[str, Any]:
     """The run config of a thread: its checkpoint is its own on its marketplace (the same
     Mirakl thread id on two marketplaces is two threads, two checkpoints)."""
     return {"configurable": {"thread_id": thread_key(thread_id, marketplace)}}

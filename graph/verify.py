@@ -22,7 +22,6 @@ from store.business import record_mirakl_order
 from store.facts import OrderFacts, facts_from_mirakl
 from store.ingest import IncomingMessage
 from store.mirakl_models import InboxThread, Order
-from store.settings import DEFAULT_MARKETPLACE
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.errors import MiraklError, MiraklNotFound
 
@@ -190,7 +189,7 @@ def record_reading(
     session: Session,
     thread_id: str,
     reading: OrderReading,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Keep what was read in the system of record (orders, lines, customers, shipments). Meant
     for a short transaction of its own: it never waits long for a row another run holds."""

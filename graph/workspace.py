@@ -24,7 +24,7 @@ from store.confirmations import supersede
 from store.inbox import thread_detail
 from store.models import Message, Thread
 from store.queue import Outcome
-from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.settings import Settings
 from store.threads import (
     close_thread,
     latest_message_id,
@@ -44,7 +44,7 @@ def draft_for_thread(
     mirakl: BlockingMirakl,
     drafting: DraftingService,
     thread_id: str,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
     classify: Callable[[str], str | None] | None = None,
 ) -> Draft:
     """A draft for the thread's pending question, on the order as Mirakl has it now (only this
@@ -111,7 +111,7 @@ def send_manual_reply(
     thread_id: str,
     text: str,
     actor: str,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
     to: tuple[str, ...] = ("CUSTOMER",),
     seen_last: str | None = None,
 ) -> ManualReply:
@@ -202,7 +202,7 @@ def close_by_agent(
     thread_id: str,
     actor: str,
     reason: CloseReason,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
     seen_last: str | None = None,
 ) -> bool:
     """Close a thread without replying ("thanks!", spam, handled elsewhere), under the agent's
@@ -246,7 +246,7 @@ def reopen_by_agent(
     thread_id: str,
     actor: str,
     sla_hours: float,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> str:
     """Open a closed thread again (closed by mistake); its status and reply deadline come back
     from its messages. The new status; LookupError for an unknown thread."""
@@ -266,7 +266,7 @@ def assign_thread(
     thread_id: str,
     to: str | None,
     actor: str,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> str | None:
     """Give the thread to an agent (`to`: their name; the actor's own to take it), or release
     it (None), recorded under the actor's name. The previous assignee; LookupError for an
@@ -289,7 +289,7 @@ def tag_thread(
     add: list[str],
     remove: list[str],
     actor: str,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> list[str]:
     """Tags added to and removed from the thread under the actor's name (audit `thread.tags`).
     Its tags now; LookupError for an unknown thread, ValueError for a tag that is not one."""
@@ -304,7 +304,7 @@ def tag_thread(
 
 
 def canned_replies(
-    session: Session, thread_id: str, settings: Settings, marketplace: str = DEFAULT_MARKETPLACE
+    session: Session, thread_id: str, settings: Settings, marketplace: str
 ) -> list[Canned]:
     """The shop's canned responses in the thread's language, filled from the thread: the
     customer's name, the order, its carrier and tracking link. LookupError for an unknown
@@ -334,7 +334,7 @@ def snooze_by_agent(
     thread_id: str,
     until: datetime | None,
     actor: str,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Put a thread aside until `until` (None: back now), under the agent's name; it comes
     back then, or as soon as the customer writes. LookupError for an unknown thread."""

@@ -17,7 +17,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.models import AuditEntry
-from store.settings import DEFAULT_MARKETPLACE
 from store.threads import scoped
 
 
@@ -31,7 +30,7 @@ def perform_once(
     payload: dict[str, Any],
     act: Callable[[], dict[str, Any]],
     already_done: Callable[[datetime], dict[str, Any] | None] | None = None,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> dict[str, Any]:
     """Run `act` unless the audit log says this `key` already happened; return its result.
 
@@ -94,7 +93,7 @@ def reply_already_sent(
     reply_sha256: str,
     since: datetime | None,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> str | None:
     """Mirakl's id of a reply with this text already sent to the thread (by the agent or by hand)
     since `since` (the customer's latest message), if there is one."""
@@ -122,7 +121,7 @@ def record_human(
     actor: str,
     thread_pk: int,
     payload: dict[str, Any],
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """An agent's bookkeeping on a thread (assign, reopen): done once it is written."""
     session.add(

@@ -41,7 +41,7 @@ def upsert_mirakl_order(
     *,
     source: str = "seed",
     fetched_at: datetime | None = None,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> int:
     """Insert or refresh an order (with its lines and customer) from Mirakl's JSON; its id.
     `source` says where the facts come from ('mirakl' when read from its API at `fetched_at`)."""
@@ -118,7 +118,7 @@ def record_mirakl_order(
     order: MiraklOrder,
     fetched_at: datetime,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> int:
     """Record an order just read from Mirakl: the order, its lines and customer, and what Mirakl
     says of its shipment (carrier, tracking, how far it went, never backwards)."""
@@ -147,9 +147,7 @@ def record_mirakl_order(
     return order_pk
 
 
-def find_order(
-    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> Order | None:
+def find_order(session: Session, mirakl_order_id: str, *, marketplace: str) -> Order | None:
     """An order by its Mirakl id on a marketplace (the same id elsewhere is another order)."""
     return session.scalar(
         select(Order).where(
@@ -158,18 +156,14 @@ def find_order(
     )
 
 
-def order_by_mirakl_id(
-    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> Order:
+def order_by_mirakl_id(session: Session, mirakl_order_id: str, *, marketplace: str) -> Order:
     order = find_order(session, mirakl_order_id, marketplace=marketplace)
     if order is None:
         raise NotFound(f"order {mirakl_order_id} not found")
     return order
 
 
-def mark_order_cancelled(
-    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> None:
+def mark_order_cancelled(session: Session, mirakl_order_id: str, *, marketplace: str) -> None:
     """Mirakl cancelled it: the stored copy says so until the next reading."""
     order = find_order(session, mirakl_order_id, marketplace=marketplace)
     if order is not None:
@@ -216,9 +210,7 @@ class OrderCostView:
         return revenue - item_cost - self.shipping_cost - self.marketplace_fee
 
 
-def get_order_cost(
-    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> OrderCostView:
+def get_order_cost(session: Session, mirakl_order_id: str, *, marketplace: str) -> OrderCostView:
     order = order_by_mirakl_id(session, mirakl_order_id, marketplace=marketplace)
     cost = session.scalar(select(OrderCost).where(OrderCost.order_id == order.id))
     if cost is None:
@@ -246,9 +238,7 @@ def get_order_cost(
 # -- shipments -------------------------------------------------------------------------------------
 
 
-def get_shipment(
-    session: Session, mirakl_order_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> Shipment:
+def get_shipment(session: Session, mirakl_order_id: str, *, marketplace: str) -> Shipment:
     order = order_by_mirakl_id(session, mirakl_order_id, marketplace=marketplace)
     shipment = session.scalar(select(Shipment).where(Shipment.order_id == order.id))
     if shipment is None:
@@ -261,7 +251,7 @@ def update_shipment_address(
     mirakl_order_id: str,
     address: dict[str, Any],
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> Shipment:
     """Redirect a shipment that has not left the warehouse; Conflict once it has."""
     order = order_by_mirakl_id(session, mirakl_order_id, marketplace=marketplace)
@@ -289,7 +279,7 @@ def register_shipment(
     status: str,
     address: dict[str, Any] | None,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """The warehouse learns of an order it will ship (the demo's stand-in for the seller's WMS,
     which knows every order it prepares); the order itself is known here by reference only."""
@@ -312,7 +302,7 @@ def seed_business_data(session: Session, examples: Path = EXAMPLES_ROOT) -> dict
     """Load the example orders (as Mirakl has them) and the ERP's stock, costs and shipments."""
     orders = json.loads((examples / "mirakl" / "orders.json").read_text(encoding="utf-8"))["orders"]
     for raw in orders:
-        upsert_mirakl_order(session, raw)
+        upsert_mirakl_order(session, raw, marketplace=DEFAULT_MARKETPLACE)
     erp = examples / "erp"
     inventory = json.loads((erp / "inventory.json").read_text(encoding="utf-8"))
     for item in inventory:

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from store.confirmations import ConfirmationView, describe, latest, pending_by_thread
 from store.models import AuditEntry, Customer, InboundEvent, Message, Order, Shipment, Thread
-from store.settings import DEFAULT_MARKETPLACE
 from store.threads import NoteView, PresenceView, notes_of, presence_of
 
 # What an agent sees; `auto_resolved` is a thread the automation closed itself.
@@ -270,7 +269,7 @@ def awaiting_text(question: ConfirmationView | None, now: datetime) -> str | Non
 
 
 def thread_detail(
-    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+    session: Session, mirakl_thread_id: str, *, marketplace: str
 ) -> ThreadDetail | None:
     row = session.execute(
         select(Thread, _inbox_status(), Customer)
@@ -385,7 +384,7 @@ class AttentionItem:
     error: str
     at: datetime
     event_id: int | None  # what a retry re-runs
-    marketplace: str = DEFAULT_MARKETPLACE
+    marketplace: str
 
     @property
     def key(self) -> str:

@@ -93,7 +93,7 @@ def record_event(
     *,
     source: str,
     raw: dict[str, Any] | None = None,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> tuple[int, bool]:
     """Write the raw event keyed by marketplace and message id; (event id, True if it was new)."""
     payload = raw if raw is not None else message.model_dump(mode="json")
@@ -124,7 +124,7 @@ def store_message(
     message: IncomingMessage,
     *,
     sla_hours: float,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> tuple[int, bool]:
     """Upsert customer, order reference, thread and message; (thread id, message is new).
 
@@ -236,7 +236,7 @@ def store_party_message(
     author_name: str | None,
     topic: str | None,
     sla_hours: float,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> bool:
     """Store a message the shop (SHOP: written in Mirakl's back office, outbound and sent) or
     the marketplace's operator (OPERATOR: inbound) wrote, read from Mirakl: history, never

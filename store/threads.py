@@ -122,7 +122,7 @@ def record_reply_clock(
     needed_since: datetime | None,
     *,
     sla_hours: float,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
     read_at: datetime | None = None,
 ) -> bool:
     """Keep Mirakl's reply clock of a stored thread (read from M10/M11 `metadata` at `read_at`)
@@ -169,17 +169,17 @@ class ThreadSnapshot:
     customer_name: str | None  # first name when known, else the display name
     customer_locale: str | None
     messages: list[tuple[str, str]]  # (direction, body)
+    marketplace: str
     # What a reply must take into account beyond the words: who, when, what was attached.
     firstname: str | None = None
     lastname: str | None = None
     display_name: str | None = None
     sent_at: list[datetime] = field(default_factory=list)  # of each message, as `messages`
     images: list[int] = field(default_factory=list)  # pictures attached to each message
-    marketplace: str = DEFAULT_MARKETPLACE
 
 
 def read_thread(
-    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
+    session: Session, mirakl_thread_id: str, *, marketplace: str
 ) -> ThreadSnapshot | None:
     row = session.execute(
         select(
@@ -227,7 +227,7 @@ def set_thread_state(
     session: Session,
     mirakl_thread_id: str,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
     **values: Any,
 ) -> None:
     """Update a thread's columns (status, intent, confidence, ...) by its Mirakl id."""
@@ -245,7 +245,7 @@ def record_outbound(
     body: str,
     author: str,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Store a reply the shop sent (once: keyed by Mirakl's message id) and mark the thread
     answered."""
@@ -277,9 +277,7 @@ def record_outbound(
     )
 
 
-def close_thread(
-    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> None:
+def close_thread(session: Session, mirakl_thread_id: str, *, marketplace: str) -> None:
     set_thread_state(
         session, mirakl_thread_id, marketplace=marketplace, status="closed", sla_due_at=None
     )
@@ -292,7 +290,7 @@ def scoped(marketplace: str, key: str) -> str:
     return key if marketplace == DEFAULT_MARKETPLACE else f"{marketplace}/{key}"
 
 
-def thread_key(mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE) -> str:
+def thread_key(mirakl_thread_id: str, marketplace: str) -> str:
     """One string per thread across marketplaces: its lock, its queue lane, its checkpoint."""
     return scoped(marketplace, mirakl_thread_id)
 
@@ -301,9 +299,7 @@ def _lock_key(key: str) -> Any:
     return func.hashtextextended(key, 0)
 
 
-def lock_thread(
-    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> None:
+def lock_thread(session: Session, mirakl_thread_id: str, *, marketplace: str) -> None:
     """Hold the thread's advisory lock until the transaction ends: one run per thread at a time."""
     key = thread_key(mirakl_thread_id, marketplace)
     session.execute(select(func.pg_advisory_xact_lock(_lock_key(key))))
@@ -334,9 +330,7 @@ def threads_awaiting_review(
     return [(t, i, c, m) for t, i, c, m in rows]
 
 
-def latest_message_id(
-    session: Session, thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
-) -> str | None:
+def latest_message_id(session: Session, thread_id: str, marketplace: str) -> str | None:
     """The Mirakl id of the message stored last in the thread, whoever wrote it: what an agent
     who opened the thread has seen (by storing order, not Mirakl's date: a customer message
     polled after an agent's reply is newer to the agent even when written before it)."""
@@ -355,9 +349,7 @@ def newest_message_pk(session: Session) -> int:
     return int(session.scalar(select(func.max(Message.id))) or 0)
 
 
-def written_since(
-    session: Session, thread_id: str, upto: int, marketplace: str = DEFAULT_MARKETPLACE
-) -> bool:
+def written_since(session: Session, thread_id: str, upto: int, marketplace: str) -> bool:
     """The thread has a message stored after `upto` (newest_message_pk when an agent looked)."""
     return bool(
         session.scalar(
@@ -373,9 +365,7 @@ def written_since(
     )
 
 
-def thread_of_message(
-    session: Session, mirakl_message_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> int | None:
+def thread_of_message(session: Session, mirakl_message_id: str, *, marketplace: str) -> int | None:
     """The thread a stored message belongs to (None when the message is not stored)."""
     return session.scalar(
         select(Message.thread_id).where(
@@ -385,7 +375,7 @@ def thread_of_message(
 
 
 def needs_attention(
-    session: Session, mirakl_thread_id: str, reason: str, *, marketplace: str = DEFAULT_MARKETPLACE
+    session: Session, mirakl_thread_id: str, reason: str, *, marketplace: str
 ) -> None:
     """Processing a message of this thread failed: a human should look, and here is why."""
     set_thread_state(
@@ -411,7 +401,7 @@ def link_thread_order(
     mirakl_thread_id: str,
     mirakl_order_id: str,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Link a thread to the order Mirakl says it is about (the order row exists by now)."""
     order_pk = session.scalar(
@@ -429,7 +419,7 @@ def mark_verified(
     body: str,
     attachments: list[dict[str, Any]] | None = None,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Mirakl confirmed the message: its copy of the text (and of what was attached) is kept."""
     values: dict[str, Any] = {"body": body, "verification": "verified"}
@@ -450,7 +440,7 @@ def flag_unverified(
     *,
     review_pending: bool,
     sla_hours: float,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Mirakl does not confirm the message: kept and shown with why, never read into a
     conversation nor counted in the thread's deadline. A thread waiting for a review keeps
@@ -478,7 +468,7 @@ def adopt_customer(
     mirakl_customer_id: str,
     display_name: str | None,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """The thread's customer is the one Mirakl names (a first notification may have said
     otherwise), shown as Mirakl's inbox shows them ("M. Dupont": how to greet them)."""
@@ -517,9 +507,7 @@ class NoteView:
     created_at: datetime
 
 
-def thread_pk_of(
-    session: Session, mirakl_thread_id: str, marketplace: str = DEFAULT_MARKETPLACE
-) -> int:
+def thread_pk_of(session: Session, mirakl_thread_id: str, marketplace: str) -> int:
     """The stored thread's key; NotFound (a LookupError, 404 in the API) when it is not stored."""
     thread_pk = session.scalar(
         select(Thread.id).where(
@@ -537,7 +525,7 @@ def add_note(
     author: str,
     body: str,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> NoteView:
     """An internal note on the thread, for the other agents (never sent to Mirakl).
     LookupError for an unknown thread."""
@@ -588,7 +576,7 @@ def keep_reply_draft(
     agent: str,
     body: str | None,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """The reply the agent is writing on the thread, kept on the server (blank: forgotten).
     NotFound when the thread is not stored."""
@@ -602,7 +590,7 @@ def keep_reply_draft(
 
 
 def kept_reply_draft(
-    session: Session, mirakl_thread_id: str, agent: str, *, marketplace: str = DEFAULT_MARKETPLACE
+    session: Session, mirakl_thread_id: str, agent: str, *, marketplace: str
 ) -> str:
     """The reply the agent was writing on the thread ("" when none)."""
     return (
@@ -637,7 +625,7 @@ def note_presence(
     agent: str,
     activity: str,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """The agent is on the thread now (viewing it, or writing a reply); NotFound when the thread
     is not stored."""
@@ -673,9 +661,7 @@ def presence_of(
     return [PresenceView(p.agent, p.activity, p.seen_at) for p in rows]
 
 
-def mark_read_by_agents(
-    session: Session, mirakl_thread_id: str, *, marketplace: str = DEFAULT_MARKETPLACE
-) -> None:
+def mark_read_by_agents(session: Session, mirakl_thread_id: str, *, marketplace: str) -> None:
     """An agent opened the thread: what the customer wrote so far is read."""
     set_thread_state(
         session, mirakl_thread_id, marketplace=marketplace, read_by_agents_at=datetime.now(UTC)
@@ -687,7 +673,7 @@ def snooze_thread(
     mirakl_thread_id: str,
     until: datetime | None,
     *,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """Put the thread aside until `until` (None: back now); a customer message after now brings
     it back sooner."""

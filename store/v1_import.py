@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from store.mirakl_models import InboxThread
 from store.models import Customer, Message, Order, Thread
-from store.settings import DEFAULT_MARKETPLACE
 from store.threads import link_order, refresh_thread_summary
 from store.upserts import get_or_create
 
@@ -215,7 +214,7 @@ def import_v1(
     *,
     sla_hours: float,
     dry_run: bool = False,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> ImportReport:
     """Import thread records (all from one marketplace) into the session's transaction; the
     caller commits (or not)."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store import migrate
 from store.db import get_engine, libpq_url, start_embedded_server
 from store.models import Base
-from store.settings import get_settings
+from store.settings import DEFAULT_MARKETPLACE, get_settings
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +121,9 @@ def tools(internal: Internal) -> Iterator[dict[str, Any]]:
     from tools.refunds import RefundRules
 
     api = BusinessApi(f"{internal.url}/internal/v1", "internal-key")
-    yield make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
+    yield make_business_tools(
+        api, RefundRules.load(Settings().refund_rules_path), DEFAULT_MARKETPLACE
+    )
     api.close()
 
 

@@ -22,7 +22,7 @@ from examples import SAMPLE_V1_FILE
 from knowledge.ingest import KnowledgeBase
 from store.db import session_scope
 from store.models import AuditEntry, InboundEvent
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 
 REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana Moreau"}
 OVERDUE_THREAD = "1888a15a-a825-5ff6-8ff4-39a3ecbe7305"  # Daniel S., "Producto dañado"
@@ -63,7 +63,9 @@ def import_sample() -> None:
     from store.v1_import import import_v1, load_v1_records
 
     with session_scope() as session:
-        import_v1(session, load_v1_records(SAMPLE_V1_FILE), sla_hours=24)
+        import_v1(
+            session, load_v1_records(SAMPLE_V1_FILE), sla_hours=24, marketplace=DEFAULT_MARKETPLACE
+        )
 
 
 def make_desk(sim: Simulator, **overrides: Any) -> Iterator[Desk]:
@@ -101,8 +103,8 @@ def failed_message(desk: Desk, thread_id: str) -> tuple[int, dict[str, Any]]:
     ).json()
     with session_scope() as s:
         message = IncomingMessage.model_validate(created["event"])
-        event_id, _ = record_event(s, message, source="webhook")
-        store_message(s, message, sla_hours=24)
+        event_id, _ = record_event(s, message, source="webhook", marketplace=DEFAULT_MARKETPLACE)
+        store_message(s, message, sla_hours=24, marketplace=DEFAULT_MARKETPLACE)
         event = s.get(InboundEvent, event_id)
         assert event is not None
         event.status, event.error = "failed", "OperationalError: database down"
@@ -761,7 +763,7 @@ def test_what_an_agent_has_seen_is_the_message_stored_last(session: Session) -> 
             created_at=at,
         ))  # fmt: skip
         session.flush()
-    assert latest_message_id(session, "seen-order") == "m-customer"
+    assert latest_message_id(session, "seen-order", DEFAULT_MARKETPLACE) == "m-customer"
 
 
 def translating_llm(request: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from graph.replies import addressee, day, money
 from knowledge.ingest import KnowledgeBase
 from knowledge.language import detect_language
 from store.db import get_engine
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 
 runner = CliRunner()
 
@@ -221,7 +221,12 @@ def test_a_draft_in_the_wrong_language_or_a_failing_server_falls_back_to_the_kno
     )
     with serve_app(english.app()) as url:
         draft = _llm_service(url).draft(
-            conversation, order, intent=row["intent"], text=latest, now=now
+            conversation,
+            order,
+            intent=row["intent"],
+            text=latest,
+            now=now,
+            marketplace=DEFAULT_MARKETPLACE,
         )
     assert english.requests  # the model was asked...
     assert draft.generator == "retrieval"  # ...and its English answer to a German customer dropped
@@ -231,7 +236,12 @@ def test_a_draft_in_the_wrong_language_or_a_failing_server_falls_back_to_the_kno
     down = ScriptedChat(then={"error": 503})
     with serve_app(down.app()) as url:
         draft = _llm_service(url).draft(
-            conversation, order, intent=row["intent"], text=latest, now=now
+            conversation,
+            order,
+            intent=row["intent"],
+            text=latest,
+            now=now,
+            marketplace=DEFAULT_MARKETPLACE,
         )
     assert draft.generator == "retrieval" and detect_language(draft.text) == "de"
     assert any("the LLM could not draft" in f for f in draft.flags)

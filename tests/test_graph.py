@@ -27,7 +27,7 @@ from knowledge.ingest import KnowledgeBase
 from store.business import seed_business_data, upsert_mirakl_order
 from store.db import session_scope
 from store.models import AuditEntry, Confirmation, Order, Shipment, Thread
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana (support)"}
@@ -253,7 +253,7 @@ def young_order(
     for line in order["order_lines"]:
         line["order_line_id"] = f"{order_id}-1"
     assert httpx.post(f"{sim.url}/_sim/orders", json=order).status_code == 201
-    upsert_mirakl_order(session, order)
+    upsert_mirakl_order(session, order, marketplace=DEFAULT_MARKETPLACE)
     session.commit()
 
 
@@ -1116,7 +1116,7 @@ def test_an_agent_sees_who_else_is_on_the_thread_and_who_is_writing_a_reply(
         ("Bruno", "viewing"),
     ]
     later = datetime.now(UTC) + timedelta(seconds=PRESENCE_S + 1)
-    assert presence_of(session, thread_pk_of(session, "busy"), now=later) == []
+    assert presence_of(session, thread_pk_of(session, "busy", DEFAULT_MARKETPLACE), now=later) == []
     typo = httpx.post(f"{url}/presence", json={"activity": "typing"}, headers=ana)
     assert typo.status_code == 422 and "activity" in typo.text
     missing = httpx.post(

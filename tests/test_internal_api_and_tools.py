@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.models import AuditEntry, Order, Shipment
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from tools.business import DRAFTING_TOOLS, BusinessApi, make_business_tools
 from tools.refunds import RefundRules
 
@@ -182,7 +182,9 @@ def test_refund_tool_quotes_from_the_order_and_the_rules(tools: dict[str, Any]) 
 
 def test_tools_survive_an_unreachable_api() -> None:
     api = BusinessApi(f"http://127.0.0.1:{free_port()}/internal/v1", KEY)
-    tools = make_business_tools(api, RefundRules.load(Settings().refund_rules_path))
+    tools = make_business_tools(
+        api, RefundRules.load(Settings().refund_rules_path), DEFAULT_MARKETPLACE
+    )
     assert tools["get_shipment"].invoke({"order_id": SHIPPED}) == {
         "error": "business API unreachable: ConnectError", "status": None,
     }  # fmt: skip
@@ -191,7 +193,9 @@ def test_tools_survive_an_unreachable_api() -> None:
 def test_drafting_tools_cannot_change_anything() -> None:
     assert "update_shipping_address" not in DRAFTING_TOOLS
     schema = make_business_tools(
-        BusinessApi("http://x", "k"), RefundRules.load(Settings().refund_rules_path)
+        BusinessApi("http://x", "k"),
+        RefundRules.load(Settings().refund_rules_path),
+        DEFAULT_MARKETPLACE,
     )
     assert set(DRAFTING_TOOLS) < set(schema)
     assert "order_id" in schema["compute_partial_refund"].args
@@ -252,7 +256,12 @@ def test_the_shipment_of_an_order_in_mirakls_published_shape_is_served(
     address.update({"company": None, "state": None, "additional_info": "code 1234",
                     "country_iso_code": address.get("country_iso_code") or "FRA"})  # fmt: skip
     with session_scope() as session:  # as the agent records an order it read from Mirakl
-        record_mirakl_order(session, MiraklOrder.model_validate(order), datetime.now(UTC))
+        record_mirakl_order(
+            session,
+            MiraklOrder.model_validate(order),
+            datetime.now(UTC),
+            marketplace=DEFAULT_MARKETPLACE,
+        )
     answer = internal.get("/shipments/77000001-A")
     assert answer.status_code == 200, answer.text
     served = answer.json()["address"]

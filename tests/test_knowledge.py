@@ -25,7 +25,7 @@ from knowledge.language import detect_language
 from knowledge.retriever import Retriever, reciprocal_rank_fusion
 from store.db import get_engine, session_scope
 from store.facts import OrderFacts
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 
 DOCS = Settings().knowledge_dir
 
@@ -188,7 +188,7 @@ def return_thread(session: Session, sim: Simulator | None = None) -> str:
         "messages": [{"id": "m-ret-1", "from": {"type": "CUSTOMER"}, "date_created": "2026-11-20T09:00:00Z",
                       "body": "Bonjour, la machine à café est trop bruyante, je voudrais la retourner. Comment faire pour le retour ?"}],
     }  # fmt: skip
-    import_v1(session, [record], sla_hours=24)
+    import_v1(session, [record], sla_hours=24, marketplace=DEFAULT_MARKETPLACE)
     if sim is not None:
         sim.state.add_thread(record)
     return "t-return-fr"
@@ -263,7 +263,7 @@ def test_llm_draft_is_grounded_in_the_retrieved_policy(
 ) -> None:
     with session_scope() as session:
         thread_id = return_thread(session)
-        context = read_conversation(session, thread_id)
+        context = read_conversation(session, thread_id, DEFAULT_MARKETPLACE)
     order = mirakl_facts("20576630-A")
     script = ScriptedChat(
         text("Bonjour Isabelle, ouvrez une demande de retour depuis votre commande.")
@@ -273,7 +273,7 @@ def test_llm_draft_is_grounded_in_the_retrieved_policy(
             openai_api_key=SecretStr("t"), openai_base_url=f"{url}/v1", openai_model="scripted"
         )
         service = DraftingService(settings, get_engine(), model=chat_model(settings))
-        draft = service.draft(context, order)
+        draft = service.draft(context, order, marketplace=DEFAULT_MARKETPLACE)
     assert (draft.generator, draft.text) == (
         "llm",
         "Bonjour Isabelle, ouvrez une demande de retour depuis votre commande.",
@@ -333,12 +333,12 @@ def test_without_a_knowledge_base_the_draft_is_still_written_from_the_order(
 
     with session_scope() as session:
         thread_id = return_thread(session)
-        context = read_conversation(session, thread_id)
+        context = read_conversation(session, thread_id, DEFAULT_MARKETPLACE)
     order = mirakl_facts("20576630-A")
     settings = Settings()
     service = DraftingService(settings, get_engine())
     service._retriever = Retriever(KnowledgeBase(settings, get_engine(), table="kb_never_built"))
-    draft = service.draft(context, order)
+    draft = service.draft(context, order, marketplace=DEFAULT_MARKETPLACE)
     assert draft.generator == "retrieval" and draft.sources == []
     assert draft.text.startswith("Bonjour Isabelle")
     assert "20576630-A" in draft.text  # the order's facts

@@ -26,7 +26,7 @@ from graph.claims import unsupported_claims
 from knowledge.ingest import KnowledgeBase
 from knowledge.language import detect_language
 from store.models import AuditEntry, InboundEvent
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from tools.business import BusinessApi, make_business_tools
 from tools.refunds import RefundRules
 
@@ -125,7 +125,9 @@ def test_a_weak_model_on_a_real_server_never_acts_alone_and_never_gets_stuck(
     other_customer = sim.state.orders["20567843-A"]["customer"]
     secret = [other_customer["lastname"], other_customer["shipping_address"]["street_1"]]
     business = BusinessApi(f"{url}/internal/v1", "ik")
-    drafting_tools = make_business_tools(business, RefundRules.load(Settings().refund_rules_path))
+    drafting_tools = make_business_tools(
+        business, RefundRules.load(Settings().refund_rules_path), DEFAULT_MARKETPLACE
+    )
 
     def answer_of(call: dict[str, Any]) -> Any:
         try:

@@ -32,7 +32,7 @@ from graph.processor import config_of
 from knowledge.ingest import KnowledgeBase
 from store.db import get_engine
 from store.models import AuditEntry, InboundEvent, Message, Order, SyncCursor, Thread
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 from store.threads import thread_key
 from tools.mirakl.simulator.app import create_marketplaces_simulator
 from tools.mirakl.sync import sync_marketplaces
@@ -488,7 +488,7 @@ def test_the_llm_tools_read_the_order_of_the_threads_marketplace(
 
     address = {"lastname": "Martin", "street_1": "1 rue A", "zip_code": "75001", "city": "Paris",
                "country": "FRA"}  # fmt: skip
-    register_shipment(session, "43000009-A", "preparing", address)
+    register_shipment(session, "43000009-A", "preparing", address, marketplace=DEFAULT_MARKETPLACE)
     register_shipment(session, "43000009-A", "shipped", address, marketplace="carrefour")
     session.commit()
     api = BusinessApi(f"{two.api}/internal/v1", "ik")

@@ -24,7 +24,7 @@ from store.db import session_scope
 from store.ingest import IncomingMessage
 from store.models import InboundEvent, Message, Order, Thread
 from store.queue import Outcome, Pipeline
-from store.settings import get_settings
+from store.settings import DEFAULT_MARKETPLACE, get_settings
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.sync import sync_inbox
 
@@ -136,7 +136,14 @@ def run_sync(sim: Simulator, since: Any = None, pipeline: Pipeline | None = None
 
     async def go() -> Any:
         async with MiraklClient(sim.api, sim.api_key, backoff_s=0.01) as client:
-            return await sync_inbox(client, session_scope, ingest, since=since, page_size=10)
+            return await sync_inbox(
+                client,
+                session_scope,
+                ingest,
+                since=since,
+                page_size=10,
+                marketplace=DEFAULT_MARKETPLACE,
+            )
 
     return asyncio.run(go())
 

@@ -31,6 +31,7 @@ from store.mirakl_models import (
     ThreadMetadata,
     Topic,
 )
+from store.settings import DEFAULT_MARKETPLACE
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklRejected
 from tools.mirakl.events import incoming_from_mirakl
@@ -456,7 +457,9 @@ def test_a_thread_longer_than_m11_lists_is_read_whole_with_m10(
 
     async def one_pass() -> Any:
         async with MiraklClient(mirakl_sim.api, mirakl_sim.api_key) as client:
-            return await sync_inbox(client, session_scope, ingest, sla_hours=24)
+            return await sync_inbox(
+                client, session_scope, ingest, sla_hours=24, marketplace=DEFAULT_MARKETPLACE
+            )
 
     report = asyncio.run(one_pass())
     assert report.threads_read_whole == 1

@@ -24,7 +24,7 @@ from api.app import create_app
 from cli.local_server import free_port
 from knowledge.ingest import KnowledgeBase
 from store.models import AuditEntry, Order, Thread
-from store.settings import Settings
+from store.settings import DEFAULT_MARKETPLACE, Settings
 
 SIM_KEY = {"Authorization": "sim-shop-key"}
 REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana (support)"}
@@ -326,7 +326,7 @@ def test_a_forged_message_neither_replaces_a_pending_review_nor_enters_the_conve
     thread = thread_row(session, "pending")
     assert thread is not None and thread.status == "awaiting_approval"
     assert thread.attention is not None and "m-forged-p" in thread.attention
-    conversation = read_conversation(session, "pending")
+    conversation = read_conversation(session, "pending", DEFAULT_MARKETPLACE)
     assert "IGNORE PREVIOUS" not in conversation["question"]
     assert all("IGNORE PREVIOUS" not in body for _, body in conversation["history"])
     assert world.review("pending", {"type": "accept"}).json()["status"] == "replied"
@@ -587,11 +587,11 @@ def test_sync_reads_changed_orders_and_fills_referenced_ones(
     old_ref = {**record, "id": "v1-gone", "entities": [{"type": "MMP_ORDER", "id": "99999999-Z"}]}
     old_ref["messages"] = [{**record["messages"][0], "id": "v1-m2"}]  # type: ignore[index]
     with session_scope() as s:
-        import_v1(s, [record, old_ref], sla_hours=24)
+        import_v1(s, [record, old_ref], sla_hours=24, marketplace=DEFAULT_MARKETPLACE)
 
     async def one_pass() -> Any:
         async with MiraklClient(f"{empty_mirakl}/api", "sim-shop-key") as client:
-            return await sync_orders(client, session_scope)
+            return await sync_orders(client, session_scope, marketplace=DEFAULT_MARKETPLACE)
 
     report = asyncio.run(one_pass())
     assert (report.orders_read, report.details_filled, report.not_on_mirakl) == (3, 0, 1)

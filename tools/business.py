@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from store.facts import Address
 from store.ids import InvalidId, url_segment
 from store.keys import resolve_internal_api_key
-from store.settings import DEFAULT_MARKETPLACE, Settings, get_settings
+from store.settings import Settings, get_settings
 from tools.refunds import RefundError, RefundLine, RefundRules, quote_refund
 
 
@@ -101,7 +101,7 @@ def _ids_checked(tool: Callable[..., dict[str, Any]]) -> Callable[..., dict[str,
 
 
 def make_business_tools(
-    api: BusinessApi, rules: RefundRules, marketplace: str = DEFAULT_MARKETPLACE
+    api: BusinessApi, rules: RefundRules, marketplace: str
 ) -> dict[str, BaseTool]:
     """The LangChain tools, by name, bound to one API client, one set of refund rules and one
     marketplace (the same order id on another marketplace is another order)."""

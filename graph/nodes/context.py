@@ -19,7 +19,6 @@ from graph.state import AgentState, Route, fresh_message_state, marketplace_of
 from graph.verify import OrderReading, check_message, read_orders, record_reading
 from store.confirmations import answered_by, pending
 from store.metrics import stage
-from store.settings import DEFAULT_MARKETPLACE
 from store.threads import (
     adopt_customer,
     flag_unverified,
@@ -107,7 +106,7 @@ def keep_reading(
     sessions: sessionmaker[Session],
     thread_id: str,
     reading: OrderReading,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> None:
     """What was read is a fact whatever this run does next: kept in a transaction of its own, so
     rows shared with other threads (orders, customers, shipments) are not held for the run. If

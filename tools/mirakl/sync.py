@@ -31,7 +31,7 @@ from store.ingest import (
     store_party_message,
 )
 from store.models import InboundEvent, Message, Order, SyncCursor
-from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.settings import Settings
 from store.threads import record_reply_clock, scoped
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
@@ -88,9 +88,7 @@ def write_cursor(
     )
 
 
-def failed_message_ids(
-    session: Session, ids: list[str], marketplace: str = DEFAULT_MARKETPLACE
-) -> set[str]:
+def failed_message_ids(session: Session, ids: list[str], marketplace: str) -> set[str]:
     """Messages whose event failed for good: stored and visible, but not done."""
     if not ids:
         return set()
@@ -103,9 +101,7 @@ def failed_message_ids(
     return {keys[k] for k in found}
 
 
-def known_message_ids(
-    session: Session, ids: list[str], marketplace: str = DEFAULT_MARKETPLACE
-) -> set[str]:
+def known_message_ids(session: Session, ids: list[str], marketplace: str) -> set[str]:
     if not ids:
         return set()
     found = session.scalars(
@@ -123,7 +119,7 @@ async def sync_inbox(
     *,
     since: datetime | None = None,
     page_size: int = 100,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
     label: str | None = None,
     overlap: timedelta = timedelta(0),
     sla_hours: float = 24.0,
@@ -256,7 +252,7 @@ class OrderSyncReport:
     not_on_mirakl: int = 0  # referenced, but Mirakl does not have them
 
 
-def referenced_order_ids(session: Session, marketplace: str = DEFAULT_MARKETPLACE) -> list[str]:
+def referenced_order_ids(session: Session, marketplace: str) -> list[str]:
     """Orders csagent knows only by id (named by a message or the V1 import, never read)."""
     return list(
         session.scalars(
@@ -273,7 +269,7 @@ async def sync_orders(
     *,
     since: datetime | None = None,
     page_size: int = 100,
-    marketplace: str = DEFAULT_MARKETPLACE,
+    marketplace: str,
 ) -> OrderSyncReport:
     """One pass over one marketplace's orders: those Mirakl changed since the cursor (`since`
     overrides it), then those known only by reference."""
