@@ -117,7 +117,7 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
             )
             assert thread_pk is not None
             outcome = agent(session, incoming, thread_pk)
-        pending = agent.pending_review(record["id"]) or {}
+        pending = agent.pending_review(record["id"], DEFAULT_MARKETPLACE) or {}
         values = pending.get("values") or {}
         automated = values.get("route") in AUTOMATABLE
         report.rows.append(

@@ -32,42 +32,15 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
     # A short answer ("yes, go ahead") says little of its language: the question's decides then.
     language = detect_language(state["text"], awaiting.get("language"))
     state = {**state, "language": language}
-    action = awaiting["action"]
-    order_id = awaiting["order_id"]
-    details = awaiting.get("details") or {}
-    address: Address | None = details.get("address")
-    conversation = state.get("conversation")
-    known = proposal_words(
-        details,
-        state.get("customer_name"),
-        conversation.get("customer_name") if conversation else None,
-    )
-    about: Literal["cancel", "address"] = "address" if action == "update_address" else "cancel"
-    items = proposal_items(details)
-    answer = read_answer(state["text"], order_id, state.get("language"), known, about, items)
+    action, order_id = awaiting["action"], awaiting["order_id"]
+    answer = _answer_of(state, awaiting)
     what = describe(action, order_id)
     # Shown like a classification: the thread is about what was asked.
     base: dict[str, Any] = {
         "intent": INTENT_OF[action], "confidence": 1.0, "classifier": "confirmation",
         "language": language,
     }  # fmt: skip
-    lang = reply_language(state.get("language") or "en")
-    done_phrase = "address_done" if action == "update_address" else "cancel_done"
-    done_reply = compose(
-        state,
-        runtime,
-        PHRASES[lang][done_phrase].format(
-            order=order_id, address=one_line(address) if address else ""
-        ),
-    )
-    # A reviewer may still carry it out, only on the order read again in this run.
-    order = state.get("order")
-    readable = order is not None and order["order_id"] == order_id and not state.get("problem")
-    for_a_person: dict[str, Any] = {
-        "proposal": action if readable else None,
-        "proposal_reply": done_reply if readable else None,
-        **({"address": address} if address else {}),
-    }
+    for_a_person = _proposal(state, runtime, awaiting)
 
     def to_a_person(read_as: str, reason: str) -> dict[str, Any]:
         """Nothing done: a person decides, with the proposal (classified first, see
@@ -85,20 +58,8 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             )
         _settle(runtime, state, "expired", "no yes before it expired: nothing done")
         return {"answer": "expired"}  # the message is read as any other
-    settings = services_of(runtime).settings_for(marketplace_of(state))
-    # Asked again only when a plain yes could act (not with automation off, nor in review mode).
-    mode = settings.action_mode(INTENT_OF[action])
-    may_act = settings.automation_mode != "off" and mode != "review"
-    if answer == "yes_unsure" and not details.get("again") and readable and may_act:
-        # A yes, then words not read: asked once more, for a plain yes to exactly this.
-        asked = question(state, runtime, action, order_id, details, again=True)
-        return {
-            **base, **asked, "answer": "yes_unsure", "route": "confirmation",
-            "reason": f"the customer's answer reads as a yes, in words csagent does not all "
-            f"read ({what}): {asked['reason']}",
-            "settle": {"id": awaiting["id"], "status": "superseded", "outcome": "a yes in words "
-                       "not all read: asked again, for a plain yes"},
-        }  # fmt: skip
+    if answer == "yes_unsure" and _may_ask_again(state, runtime, awaiting, for_a_person):
+        return {**base, **_ask_again(state, runtime, awaiting)}
     if answer in ("unclear", "yes_unsure"):
         _settle(runtime, state, "unclear", "not a clear yes or no: read by a person")
         return to_a_person(
@@ -107,6 +68,7 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
             "nothing was done",
         )
     if answer == "no":
+        lang = reply_language(language or "en")
         kept = "address_kept" if action == "update_address" else "cancel_kept"
         return {
             **base,
@@ -119,6 +81,78 @@ def confirmation(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, A
                        "said no: nothing done"},
         }  # fmt: skip
     return {**base, "answer": "yes", **_on_yes(state, runtime, awaiting, for_a_person)}  # type: ignore[arg-type]
+
+
+def _answer_of(state: AgentState, awaiting: dict[str, Any]) -> str:
+    """The customer's message read as an answer to exactly what was proposed."""
+    details = awaiting.get("details") or {}
+    conversation = state.get("conversation")
+    known = proposal_words(
+        details,
+        state.get("customer_name"),
+        conversation.get("customer_name") if conversation else None,
+    )
+    action = awaiting["action"]
+    about: Literal["cancel", "address"] = "address" if action == "update_address" else "cancel"
+    items = proposal_items(details)
+    return read_answer(
+        state["text"], awaiting["order_id"], state.get("language"), known, about, items
+    )
+
+
+def _proposal(
+    state: AgentState, runtime: Runtime[RunContext], awaiting: dict[str, Any]
+) -> dict[str, Any]:
+    """What a person may approve with one click: the proposed action and its reply, only on the
+    order read again in this run."""
+    action, order_id = awaiting["action"], awaiting["order_id"]
+    address: Address | None = (awaiting.get("details") or {}).get("address")
+    lang = reply_language(state.get("language") or "en")
+    done_phrase = "address_done" if action == "update_address" else "cancel_done"
+    done_reply = compose(
+        state,
+        runtime,
+        PHRASES[lang][done_phrase].format(
+            order=order_id, address=one_line(address) if address else ""
+        ),
+    )
+    order = state.get("order")
+    readable = order is not None and order["order_id"] == order_id and not state.get("problem")
+    return {
+        "proposal": action if readable else None,
+        "proposal_reply": done_reply if readable else None,
+        **({"address": address} if address else {}),
+    }
+
+
+def _may_ask_again(
+    state: AgentState,
+    runtime: Runtime[RunContext],
+    awaiting: dict[str, Any],
+    for_a_person: dict[str, Any],
+) -> bool:
+    """Asked again once, on the order read again, and only when a plain yes could act (not
+    with automation off, nor in review mode)."""
+    if (awaiting.get("details") or {}).get("again") or for_a_person["proposal"] is None:
+        return False
+    settings = services_of(runtime).settings_for(marketplace_of(state))
+    mode = settings.action_mode(INTENT_OF[awaiting["action"]])
+    return settings.automation_mode != "off" and mode != "review"
+
+
+def _ask_again(
+    state: AgentState, runtime: Runtime[RunContext], awaiting: dict[str, Any]
+) -> dict[str, Any]:
+    """A yes, then words not read: asked once more, for a plain yes to exactly this."""
+    action, order_id = awaiting["action"], awaiting["order_id"]
+    asked = question(state, runtime, action, order_id, awaiting.get("details") or {}, again=True)
+    return {
+        **asked, "answer": "yes_unsure", "route": "confirmation",
+        "reason": f"the customer's answer reads as a yes, in words csagent does not all read "
+        f"({describe(action, order_id)}): {asked['reason']}",
+        "settle": {"id": awaiting["id"], "status": "superseded", "outcome": "a yes in words not "
+                   "all read: asked again, for a plain yes"},
+    }  # fmt: skip
 
 
 def proposal_words(details: dict[str, Any], *names: str | None) -> frozenset[str]:
