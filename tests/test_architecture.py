@@ -1,0 +1,57 @@
+"""Rules of the code's shape that a reviewer would otherwise have to hunt for."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+PACKAGES = ("api", "cli", "evals", "graph", "knowledge", "store", "tools", "ui")
+
+
+def functions() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            found += [
+                (f"{path.relative_to(ROOT)}:{node.lineno} {node.name}", node)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            ]
+    return found
+
+
+SAYS_DEFAULT = ("DEFAULT_MARKETPLACE", "DEFAULT", "'default'")
+
+
+def is_route(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """An HTTP route: its `?marketplace=` query parameter may be left out (documented)."""
+    return any(ast.unparse(d).startswith(("router.", "app.")) for d in node.decorator_list)
+
+
+def test_every_function_is_told_which_marketplace_it_works_for() -> None:
+    """A thread or an order belongs to one marketplace: a function that works on one takes it
+    without the default marketplace as a default, so a caller that forgets it fails the type
+    check instead of silently reading or writing the default marketplace's thread of the same
+    id. (None, where a function takes it, means "no marketplace filter" or "as the payload
+    says"; HTTP routes keep their documented `?marketplace=` default.)"""
+    defaulted = []
+    for where, node in functions():
+        if is_route(node):
+            continue
+        args = node.args
+        positional = args.posonlyargs + args.args
+        with_defaults = list(
+            zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
+        )
+        with_defaults += [
+            (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d
+        ]
+        defaulted += [
+            where
+            for arg, default in with_defaults
+            if arg.arg == "marketplace" and ast.unparse(default) in SAYS_DEFAULT
+        ]
+    assert functions(), "the packages were found"
+    assert defaulted == []
