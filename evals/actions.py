@@ -126,13 +126,7 @@ def run_actions(
         order_id = _order_for(row["asks"], number, stack.simulator, stack.sim_url)
         # An order number the customer wrote is the order made for them.
         text = MESSAGE_ORDER_ID.sub(order_id, row["text"])
-        event = httpx.post(
-            f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
-            json={"body": text, "order_id": order_id},
-        ).json()["event"]
-        answer = httpx.post(
-            f"{stack.api_url}/api/v1/messages", json=event, headers=stack.headers, timeout=300
-        ).json()
+        answer = _writes(stack, thread_id, order_id, text)
         with session_scope(stack.settings) as session:
             done = _done(session, order_id)
             written = None
@@ -178,16 +172,22 @@ def run_actions(
     return results
 
 
-def _answer(stack: Any, thread_id: str, order_id: str, text: str) -> str | None:
-    """The customer answers the thread's question; what the agent made of it."""
+def _writes(stack: Any, thread_id: str, order_id: str, text: str) -> dict[str, Any]:
+    """The customer writes on "Mirakl"; what csagent answers to the notification."""
     event = httpx.post(
         f"{stack.sim_url}/_sim/threads/{thread_id}/customer-message",
         json={"body": text, "order_id": order_id},
     ).json()["event"]
-    answer = httpx.post(
-        f"{stack.api_url}/api/v1/messages", json=event, headers=stack.headers, timeout=300
-    ).json()
-    return answer.get("confirmation")
+    return dict(
+        httpx.post(
+            f"{stack.api_url}/api/v1/messages", json=event, headers=stack.headers, timeout=300
+        ).json()
+    )
+
+
+def _answer(stack: Any, thread_id: str, order_id: str, text: str) -> str | None:
+    """The customer answers the thread's question; what the agent made of it."""
+    return _writes(stack, thread_id, order_id, text).get("confirmation")
 
 
 WANTED = {"cancel_order": "cancel", "cancel_lines": "cancel", "update_address": "change_address"}

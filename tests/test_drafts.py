@@ -216,18 +216,14 @@ def test_a_draft_in_the_wrong_language_or_a_failing_server_falls_back_to_the_kno
 
     row = next(r for r in load_threads(DATASET) if r["language"] == "de")
     conversation, order, now, latest = thread_input(row)
+    asked: dict[str, Any] = {
+        "intent": row["intent"], "text": latest, "now": now, "marketplace": DEFAULT_MARKETPLACE,
+    }  # fmt: skip
     english = ScriptedChat(
         then=text("Hello, thank you for your message. We will check your order.")
     )
     with serve_app(english.app()) as url:
-        draft = _llm_service(url).draft(
-            conversation,
-            order,
-            intent=row["intent"],
-            text=latest,
-            now=now,
-            marketplace=DEFAULT_MARKETPLACE,
-        )
+        draft = _llm_service(url).draft(conversation, order, **asked)
     assert english.requests  # the model was asked...
     assert draft.generator == "retrieval"  # ...and its English answer to a German customer dropped
     assert any("answered in en, not in de" in f for f in draft.flags)
@@ -235,14 +231,7 @@ def test_a_draft_in_the_wrong_language_or_a_failing_server_falls_back_to_the_kno
 
     down = ScriptedChat(then={"error": 503})
     with serve_app(down.app()) as url:
-        draft = _llm_service(url).draft(
-            conversation,
-            order,
-            intent=row["intent"],
-            text=latest,
-            now=now,
-            marketplace=DEFAULT_MARKETPLACE,
-        )
+        draft = _llm_service(url).draft(conversation, order, **asked)
     assert draft.generator == "retrieval" and detect_language(draft.text) == "de"
     assert any("the LLM could not draft" in f for f in draft.flags)
 
