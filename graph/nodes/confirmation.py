@@ -135,9 +135,18 @@ def _may_ask_again(
     with automation off, nor in review mode)."""
     if (awaiting.get("details") or {}).get("again") or for_a_person["proposal"] is None:
         return False
+    return _why_a_person(state, runtime, awaiting["action"]) is None
+
+
+def _why_a_person(state: AgentState, runtime: Runtime[RunContext], action: str) -> str | None:
+    """Why a yes cannot act now, by the seller's switches as they are now (not as they were
+    when the question was asked); None when it can."""
     settings = services_of(runtime).settings_for(marketplace_of(state))
-    mode = settings.action_mode(INTENT_OF[awaiting["action"]])
-    return settings.automation_mode != "off" and mode != "review"
+    if settings.automation_mode == "off":
+        return "automation is off"
+    if settings.action_mode(INTENT_OF[action]) == "review":
+        return "this marketplace's action mode is now review"
+    return None
 
 
 def _ask_again(
@@ -199,12 +208,10 @@ def _on_yes(
         return to_person(f"it could not be verified ({state.get('problem')})")
     if order is None or order["order_id"] != order_id:
         return to_person(f"order {order_id} could not be read again from Mirakl")
-    # The seller's switches as they are now, not as they were when the question was asked.
+    blocked = _why_a_person(state, runtime, action)
+    if blocked is not None:
+        return to_person(blocked)
     settings = services_of(runtime).settings_for(marketplace_of(state))
-    if settings.automation_mode == "off":
-        return to_person("automation is off")
-    if settings.action_mode(INTENT_OF[action]) == "review":
-        return to_person("this marketplace's action mode is now review")
     lang = reply_language(state.get("language") or "en")
     confirmed = {
         "id": awaiting["id"], "status": "confirmed", "outcome": "the customer said yes: done",

@@ -141,14 +141,8 @@ def how_to_act(
     return "confirm", f"action mode direct, but {opinion.why}: the customer is asked"
 
 
-def items_text(order: OrderFacts) -> str:
-    """ "1 × Wireless headphones (59.90 EUR)": what a cancellation takes back."""
-    lines = [line for line in order["lines"] if line["state"] != "CANCELED"]
-    return lines_text(lines, order["currency"])
-
-
 def lines_text(lines: Iterable[Mapping[str, Any]], currency: str) -> str:
-    """Order lines (as an order has them, or as a question recorded them) in words."""
+    """ "1 × Wireless headphones (59.90 EUR)": order lines, as a question recorded them."""
     return ", ".join(
         f"{line['qty']} × {line['product']} ({Decimal(line['price']):.2f} {currency})"
         for line in lines
