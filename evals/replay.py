@@ -117,8 +117,8 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
             )
             assert thread_pk is not None
             outcome = agent(session, incoming, thread_pk)
-        pending = agent.pending_review(record["id"], DEFAULT_MARKETPLACE) or {}
-        values = pending.get("values") or {}
+        pending = agent.pending_review(record["id"], DEFAULT_MARKETPLACE)
+        values = agent.state_of(record["id"], DEFAULT_MARKETPLACE) if pending else {}
         automated = values.get("route") in AUTOMATABLE
         report.rows.append(
             ReplayRow(

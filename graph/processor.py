@@ -13,14 +13,8 @@ from sqlalchemy.orm import Session
 from graph.builder import compile_graph, postgres_checkpointer
 from graph.classify.intents import AUTOMATABLE
 from graph.markdown import md_text
-from graph.nodes.review import (
-    InvalidReviewAnswer,
-    ReviewAnswer,
-    check_answer_allowed,
-    read_review_answer,
-    review_request,
-    review_update,
-)
+from graph.nodes.review import check_answer_allowed, review_request, review_update
+from graph.review_protocol import InvalidReviewAnswer, PendingReview, ReviewAnswer, ReviewRequest
 from graph.services import RunContext, Services
 from graph.verify import MessageCheck, check_message
 from store.ingest import IncomingMessage
@@ -114,45 +108,57 @@ class Agent:
         self,
         session: Session,
         thread_id: str,
-        answer: Any,
+        answer: ReviewAnswer,
         marketplace: str,
     ) -> Outcome:
-        """Answer a pending review: {type: accept|edit|response|ignore, args}.
+        """Answer a pending review (read at the edge by `read_review_answer`).
 
         A review whose approved action failed to be carried out (Mirakl down) is still pending:
         the new answer replaces the old one and the run goes on from there. An unusable answer
-        raises InvalidReviewAnswer before anything is resumed."""
-        parsed = read_review_answer(answer)
+        raises InvalidReviewAnswer, one for an older message StaleReview, before anything is
+        resumed."""
         lock_thread(session, thread_id, marketplace=marketplace)
         config = config_of(thread_id, marketplace)
         state = self.graph.get_state(config)
         if (request := _interrupt(state)) is not None:
-            check_answer_fits(request, state.values, answer)
-            check_answer_allowed(parsed, state.values)
-            result = self._run(session, thread_id, Command(resume=answer), marketplace=marketplace)
+            check_answer_fits(ReviewRequest.model_validate(request), state.values, answer)
+            check_answer_allowed(answer, state.values)
+            resume: Command[Any] = Command(resume=answer.model_dump(mode="json"))
+            result = self._run(session, thread_id, resume, marketplace=marketplace)
         elif _failed_after_review(state) is not None:
             check_answer_fits(review_request(state.values), state.values, answer)
-            check_answer_allowed(parsed, state.values)
-            update = review_update(parsed, state.values)
+            check_answer_allowed(answer, state.values)
+            update = review_update(answer, state.values)
             self.graph.update_state(config, update, as_node="human_review")
             result = self._run(session, thread_id, None, marketplace=marketplace)
         else:
             raise LookupError(f"thread {thread_id} has no pending review")
-        record_review_answer(session, thread_id, state.values, parsed, marketplace)
+        record_review_answer(session, thread_id, state.values, answer, marketplace)
         return self._outcome(session, thread_id, result, marketplace)
 
-    def pending_review(self, thread_id: str, marketplace: str) -> dict[str, Any] | None:
+    def pending_review(self, thread_id: str, marketplace: str) -> PendingReview | None:
+        """The thread's review waiting for an answer, if there is one."""
         state = self.graph.get_state(config_of(thread_id, marketplace))
+        message_id = state.values.get("message_id")
         if (request := _interrupt(state)) is not None:
-            return {"request": request, "values": state.values}
+            return PendingReview(
+                request=ReviewRequest.model_validate(request), message_id=message_id
+            )
         if (error := _failed_after_review(state)) is not None:
             request = review_request(state.values)
-            request["description"] = (
+            description = (
                 f"**Approved, but carrying it out failed:** {md_text(error)}. "
-                "Answer again to retry.\n\n" + request["description"]
+                "Answer again to retry.\n\n" + request.description
             )
-            return {"request": request, "values": state.values}
+            return PendingReview(
+                request=request.model_copy(update={"description": description}),
+                message_id=message_id,
+            )
         return None
+
+    def state_of(self, thread_id: str, marketplace: str) -> dict[str, Any]:
+        """The thread's last checkpointed state (what the replay report reads)."""
+        return dict(self.graph.get_state(config_of(thread_id, marketplace)).values)
 
     def _outcome(
         self,
@@ -163,12 +169,12 @@ class Agent:
     ) -> Outcome:
         intent, confidence = result.get("intent"), result.get("confidence")
         if "__interrupt__" in result:
-            request = result["__interrupt__"][0].value
+            request = ReviewRequest.model_validate(result["__interrupt__"][0].value)
             set_thread_state(
                 session, thread_id, marketplace=marketplace, status="awaiting_approval",
                 intent=intent, confidence=confidence,
             )  # fmt: skip
-            reply = request["action_request"]["args"].get("reply") or None
+            reply = request.action_request.args.reply or None
             return Outcome(
                 "awaiting_approval", intent, confidence, reply,
                 {"reason": result.get("reason"), "classifier": result.get("classifier"),
@@ -218,18 +224,15 @@ def record_review_answer(
     )
 
 
-def check_answer_fits(request: dict[str, Any], values: dict[str, Any], answer: Any) -> None:
+def check_answer_fits(request: ReviewRequest, values: dict[str, Any], answer: ReviewAnswer) -> None:
     """An answer must be for the message the reviewer saw, and allowed by the request."""
-    first = answer[0] if isinstance(answer, list) and answer else answer
-    if not isinstance(first, dict):
-        return
-    seen = first.get("message_id")
+    seen = answer.message_id
     if seen and seen != values.get("message_id"):
         raise StaleReview(
             f"the review was for message {seen}; a newer message "
             f"{values.get('message_id')} replaced it: read the review again"
         )
-    if first.get("type") == "accept" and not request["config"].get("allow_accept"):
+    if answer.decision == "accepted" and not request.config.allow_accept:
         raise InvalidReviewAnswer("there is no draft to accept: edit it or respond with a note")
 
 

@@ -16,6 +16,7 @@ from graph.conversation import read_conversation
 from graph.drafting import Draft, DraftingService
 from graph.nodes.actions import CLOCK_SKEW
 from graph.processor import Agent
+from graph.review_protocol import ReviewAnswer
 from graph.verify import record_reading, thread_orders
 from knowledge.canned import Canned, canned_for
 from knowledge.language import detect_language
@@ -154,17 +155,11 @@ def send_manual_reply(
     if agent is not None and pending is not None:
         # The text answers the review as an edit of its reply only: whatever action the review
         # proposed is not carried out by a reply typed by hand.
-        outcome = agent.resume(
-            session,
-            thread_id,
-            {
-                "type": "edit",
-                "args": {"reply": text, "with_action": False, "to": list(to)},
-                "reviewer": actor,
-                "message_id": pending["values"].get("message_id"),
-            },
-            marketplace,
-        )
+        answer = ReviewAnswer(
+            decision="edited", reply=text, with_action=False, to=to, reviewer=actor,
+            message_id=pending.message_id,
+        )  # fmt: skip
+        outcome = agent.resume(session, thread_id, answer, marketplace)
         return ManualReply(None, True, outcome)
 
     def post() -> dict[str, Any]:
@@ -222,8 +217,7 @@ def close_by_agent(
     )
     pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
     if agent is not None and pending is not None:
-        answer = {"type": "ignore", "reviewer": actor,
-                  "message_id": pending["values"].get("message_id")}  # fmt: skip
+        answer = ReviewAnswer(decision="ignored", reviewer=actor, message_id=pending.message_id)
         agent.resume(session, thread_id, answer, marketplace)
         return True
     perform_once(

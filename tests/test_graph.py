@@ -888,7 +888,8 @@ def test_an_empty_list_of_answers_is_refused(stack: Stack) -> None:
 
 
 def test_a_review_answer_may_approve_the_proposed_action_with_a_corrected_address() -> None:
-    from graph.nodes.review import InvalidReviewAnswer, read_review_answer, review_update
+    from graph.nodes.review import review_update
+    from graph.review_protocol import InvalidReviewAnswer, read_review_answer
 
     address = {"lastname": "Rossi", "street_1": "Via Roma 15", "zip_code": "20121",
                "city": "Milano", "country": "ITA"}  # fmt: skip

@@ -10,7 +10,7 @@ import markdown_it
 
 from graph.markdown import md_link, md_quote, md_text
 from graph.nodes.review import review_request
-from ui.dashboard import _order_markdown
+from ui.formatting import order_markdown
 
 EVIL_IMAGE = "![x](https://evil.example/p.png)"
 HOSTILE_ORDER: dict[str, Any] = {
@@ -32,7 +32,7 @@ def rendered(markdown: str) -> str:
 
 
 def test_the_order_panel_renders_no_image_link_or_html_from_mirakl() -> None:
-    html = rendered(_order_markdown(HOSTILE_ORDER))
+    html = rendered(order_markdown(HOSTILE_ORDER))
     assert "<img" not in html
     assert 'href="https://evil.example' not in html and "<b>EUR" not in html
     assert "<strong>urgent" not in html and "<h1>" not in html
@@ -48,7 +48,7 @@ def test_a_review_renders_no_image_or_link_from_the_order_or_the_reason() -> Non
                   "carrier": "[c](https://evil.example)", "tracking_number": "T1",
                   "fetched_at": "2026-12-01T10:00:00"},
     }  # fmt: skip
-    description = review_request(state)["description"]
+    description = review_request(state).description
     html = rendered(description)
     assert "<img" not in html and 'href="https://evil' not in html and "<strong>x" not in html
 

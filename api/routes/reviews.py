@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from api.deps import AgentDep, MarketplaceDep, ReviewerKeyDep, SessionDep, SettingsDep
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
-from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import StaleReview
+from graph.review_protocol import InvalidReviewAnswer, read_review_answer
 from store.threads import threads_awaiting_review
 from tools.mirakl.errors import MiraklError
 
@@ -75,14 +75,13 @@ def reviews(
         found = agent.pending_review(thread_id, marketplace)
         if found is None:
             continue
-        req = found["request"]
+        req = found.request.model_dump()
         pending.append(
             PendingReview(
                 thread_id=thread_id, marketplace=settings.display_name(marketplace),
-                message_id=found["values"].get("message_id"),
-                intent=intent, confidence=confidence,
+                message_id=found.message_id, intent=intent, confidence=confidence,
                 action_request=req["action_request"], config=req["config"],
-                description=req["description"], draft=req.get("draft"),
+                description=req["description"], draft=req["draft"],
             )
         )  # fmt: skip
     return pending
@@ -114,7 +113,7 @@ def answer_review(
     if isinstance(first, dict):
         first["reviewer"] = x_actor or "reviewer"
     try:
-        outcome = agent.resume(session, thread_id, first, marketplace)
+        outcome = agent.resume(session, thread_id, read_review_answer(first), marketplace)
     except StaleReview as exc:
         raise ApiError(409, "stale_review", str(exc)) from None
     except InvalidReviewAnswer as exc:

@@ -21,8 +21,8 @@ from api.deps import (
 )
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
-from graph.nodes.review import InvalidReviewAnswer
 from graph.processor import Agent, StaleReview
+from graph.review_protocol import InvalidReviewAnswer
 from graph.workspace import (
     ThreadMovedOn,
     assign_thread,
@@ -323,8 +323,8 @@ def thread(
         pending_review=None
         if pending is None
         else {
-            "message_id": pending["values"].get("message_id"),
-            **{k: pending["request"][k] for k in ("action_request", "config", "description")},
+            "message_id": pending.message_id,
+            **pending.request.model_dump(include={"action_request", "config", "description"}),
         },
     )
 

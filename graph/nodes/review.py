@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from pydantic import TypeAdapter, ValidationError
 
 from graph.classify.intents import AUTOMATABLE
 from graph.markdown import md_quote, md_text
+from graph.review_protocol import (
+    ActionRequest,
+    InvalidReviewAnswer,
+    ReviewAnswer,
+    ReviewArgs,
+    ReviewConfig,
+    ReviewRequest,
+    read_review_answer,
+)
 from graph.services import RunContext, services_of
-from graph.state import AgentState, Conversation, Decision, marketplace_of
-from store.facts import Address, one_line
+from graph.state import AgentState, Conversation, marketplace_of
+from store.facts import one_line
 from store.metrics import stage
 
 # The policy document a request is about, when there is one.
@@ -72,7 +79,7 @@ def draft(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     }
 
 
-def review_request(state: AgentState) -> dict[str, Any]:
+def review_request(state: AgentState) -> ReviewRequest:
     """The Agent Inbox–style request a human answers."""
     order = state.get("order")
     automated = state.get("action") not in (None, "send_reply") or state.get("route") == (
@@ -123,30 +130,18 @@ def review_request(state: AgentState) -> dict[str, Any]:
                 + md_quote(state.get("proposal_reply") or "")
             )
     lines.append(f"**Customer wrote:**\n{md_quote(state['text'])}")
-    address = state.get("address")
-    return {
-        "action_request": {
-            "action": state.get("action") or "send_reply",
-            "args": {
-                "reply": state.get("reply") or "",
-                **({"address": address} if address else {}),
-                **({"proposal": proposal} if proposal else {}),
-                **(
-                    {"proposal_reply": state["proposal_reply"]}
-                    if state.get("proposal_reply")
-                    else {}
-                ),
-            },
-        },
-        "config": {
-            "allow_accept": bool(state.get("reply")),
-            "allow_edit": True,
-            "allow_respond": True,
-            "allow_ignore": True,
-        },
-        "description": "\n\n".join(lines),
-        "draft": state.get("draft"),
-    }
+    args = ReviewArgs(
+        reply=state.get("reply") or "",
+        address=dict(address) if (address := state.get("address")) else None,
+        proposal=proposal or None,
+        proposal_reply=state.get("proposal_reply") or None,
+    )
+    return ReviewRequest(
+        action_request=ActionRequest(action=state.get("action") or "send_reply", args=args),
+        config=ReviewConfig(allow_accept=bool(state.get("reply"))),
+        description="\n\n".join(lines),
+        draft=dict(shown) if shown else None,
+    )
 
 
 ACTION_NAMES = {
@@ -155,110 +150,6 @@ ACTION_NAMES = {
     "cancel_lines": "cancel the order's lines on Mirakl (refunding the customer)",
     "update_address": "change the delivery address through the warehouse",
 }
-
-
-class InvalidReviewAnswer(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class ReviewAnswer:
-    """A reviewer's answer, whatever shape it came in."""
-
-    decision: Decision
-    reply: str | None = None  # edit: the text to send
-    note: str | None = None  # response: what the new draft should do
-    reviewer: str | None = None
-    with_action: bool | None = None  # True: the proposed action too; False: the text only
-    address: dict[str, Any] | None = None  # a corrected address for update_address
-    to: tuple[str, ...] | None = None  # who the reply goes to (CUSTOMER, OPERATOR); None: customer
-
-
-RECIPIENTS = ("CUSTOMER", "OPERATOR")
-
-
-def read_recipients(args: Any) -> tuple[str, ...] | None:
-    """`args.to` of an accept or edit: the reply's recipients on Mirakl (M12 `to`)."""
-    to = args.get("to") if isinstance(args, dict) else None
-    if to is None:
-        return None
-    if isinstance(to, str):
-        to = [to]
-    if (
-        not isinstance(to, list)
-        or not to
-        or any(not isinstance(t, str) or t.upper() not in RECIPIENTS for t in to)
-    ):
-        raise InvalidReviewAnswer('args.to lists the recipients: "CUSTOMER", "OPERATOR" or both')
-    return tuple(dict.fromkeys(t.upper() for t in to))
-
-
-def read_review_answer(answer: Any) -> ReviewAnswer:
-    """accept / edit / response / ignore: the one place a reviewer's answer is interpreted.
-
-    Takes csagent's `{"type", "args"}`, Agent Inbox's list of responses (the first counts) and
-    its edit whose args are the whole action request (`{"action", "args": {"reply"}}`);
-    InvalidReviewAnswer says what is wrong."""
-    if isinstance(answer, list) and answer:
-        answer = answer[0]
-    if not isinstance(answer, dict):
-        raise InvalidReviewAnswer('an answer is {"type": accept|edit|response|ignore, "args"}')
-    kind, args = answer.get("type"), answer.get("args")
-    reviewer = answer.get("reviewer")
-    reviewer = str(reviewer)[:128] if reviewer else None
-    with_action, address = _action_choice(args)
-    if kind == "accept":
-        return ReviewAnswer(
-            "accepted", reviewer=reviewer, with_action=with_action, address=address,
-            to=read_recipients(args),
-        )  # fmt: skip
-    if kind == "ignore":
-        return ReviewAnswer("ignored", reviewer=reviewer)
-    if kind == "edit":
-        if isinstance(args, dict) and isinstance(args.get("args"), dict):
-            args = args["args"]  # Agent Inbox: the edited action request
-            with_action, address = _action_choice(args)
-        reply = args.get("reply") if isinstance(args, dict) else None
-        if not isinstance(reply, str) or not reply.strip():
-            raise InvalidReviewAnswer("an edit needs args.reply, the text to send")
-        return ReviewAnswer(
-            "edited", reply=reply, reviewer=reviewer, with_action=with_action, address=address,
-            to=read_recipients(args) or read_recipients(answer.get("args")),
-        )  # fmt: skip
-    if kind == "response":
-        note = args if isinstance(args, str) else None
-        if isinstance(args, dict):
-            note = args.get("note") or args.get("response")
-        if not isinstance(note, str) or not note.strip():
-            raise InvalidReviewAnswer("a response needs a note: what the new draft should do")
-        return ReviewAnswer("responded", note=note, reviewer=reviewer)
-    raise InvalidReviewAnswer(
-        f"unknown review answer {kind!r}: use accept, edit, response or ignore"
-    )
-
-
-def _action_choice(args: Any) -> tuple[bool | None, dict[str, Any] | None]:
-    """(with_action, address) of an accept or edit: whether the proposed action is approved
-    too, and a corrected address (validated as csagent's address shape)."""
-    if not isinstance(args, dict):
-        return None, None
-    with_action = args.get("with_action")
-    if with_action is not None and not isinstance(with_action, bool):
-        raise InvalidReviewAnswer("args.with_action is true or false")
-    address = args.get("address")
-    if address is None:
-        return with_action, None
-    try:
-        checked = _ADDRESS.validate_python(address)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise InvalidReviewAnswer(f"args.address is not a usable address ({problems})") from None
-    return with_action, dict(checked)
-
-
-_ADDRESS: TypeAdapter[Address] = TypeAdapter(Address)
 
 
 def check_answer_allowed(answer: ReviewAnswer, state: AgentState) -> None:
@@ -276,7 +167,9 @@ def check_answer_allowed(answer: ReviewAnswer, state: AgentState) -> None:
 def human_review(state: AgentState) -> dict[str, Any]:
     """Ask a human; an answer that cannot be used asks again (never fails the paused run)."""
     try:
-        answer = read_review_answer(interrupt(review_request(state)))
+        # The request goes out in Agent Inbox's shape; the answer comes back in any shape
+        # read_review_answer takes (csagent's API and dashboard resume with a ReviewAnswer).
+        answer = read_review_answer(interrupt(review_request(state).model_dump()))
         check_answer_allowed(answer, state)
     except InvalidReviewAnswer as exc:
         return {"decision": None, "reason": f"the previous answer was not usable: {exc}"}
