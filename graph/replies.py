@@ -14,6 +14,7 @@ Pure: no I/O except reading the seller's policy files (cached).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,7 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_currency
 
+from graph.classify.intents import Intent
 from graph.policies import SHIPMENT_LEFT, SHIPPED_STATES, cancellation_policy
 from graph.state import Conversation
 from store.facts import OrderFacts, OrderLineFacts, one_line
@@ -252,6 +254,29 @@ def wants(conversation: Conversation, text: str) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class OrderRequest:
+    """A request about an order, read against the order's facts: what every decision about it
+    starts from."""
+
+    text: str  # the message being answered
+    said: str  # it and everything else the customer wrote in the thread
+    order: OrderFacts
+    conversation: Conversation
+    now: datetime
+    lang: str
+    asked: date  # the first unanswered message's day: deadlines are judged on it
+    shipped: date | None
+    delivered: date | None
+    is_delivered: bool
+    left: bool  # the parcel left the warehouse (shipped, on its way or delivered)
+    return_deadline: date | None
+    values: Mapping[str, str]  # the facts every decision states: order, shipping date
+    cancellation_window_hours: float
+    refund_rules: RefundRules | None
+    address: dict[str, Any] | None
+
+
 def decide(
     intent: str | None,
     text: str,
@@ -270,189 +295,262 @@ def decide(
 
     Deadlines (14-day return, 7-day photos) are judged on when the customer asked (their first
     unanswered message), not on when the draft happens to be written."""
-    if intent not in ORDER_INTENTS:
+    if intent not in DECIDERS:
         return None
     if order is None:
         if unverified:
             return Decision("order_checking", f"nothing could be verified: {unverified}")
         return Decision("order_needed", "no order of this customer is known for this thread")
-    o = order
-    values = {"order": o["order_id"]}
-    state = o["state"]
-    shipped, delivered = _date(o.get("shipped")), _date(o.get("delivered"))
+    request = _order_request(
+        text, order, conversation, now=now, lang=lang,
+        cancellation_window_hours=cancellation_window_hours, refund_rules=refund_rules,
+        address=address,
+    )  # fmt: skip
+    return DECIDERS[intent](request)
+
+
+def _order_request(
+    text: str,
+    order: OrderFacts,
+    conversation: Conversation,
+    *,
+    now: datetime,
+    lang: str,
+    cancellation_window_hours: float,
+    refund_rules: RefundRules | None,
+    address: dict[str, Any] | None,
+) -> OrderRequest:
+    state = order["state"]
+    shipped, delivered = _date(order.get("shipped")), _date(order.get("delivered"))
     since = conversation.get("waiting_since")
-    asked = _local(datetime.fromisoformat(since)) if since else _local(now)
     is_delivered = state in DELIVERED_STATES or delivered is not None
     left = (
         state in SHIPPED_STATES
-        or o["shipment_status"] in SHIPMENT_LEFT
+        or order["shipment_status"] in SHIPMENT_LEFT
         or shipped is not None
         or is_delivered
     )
+    values = {"order": order["order_id"]}
     if shipped:
         values["date"] = day(shipped, lang)
-    return_deadline = delivered + timedelta(days=RETURN_DAYS) if delivered else None
-    said = "\n".join(
-        [text, *(body for direction, body in conversation["history"] if direction == "inbound")]
+    inbound = (body for direction, body in conversation["history"] if direction == "inbound")
+    return OrderRequest(
+        text=text,
+        said="\n".join([text, *inbound]),
+        order=order,
+        conversation=conversation,
+        now=now,
+        lang=lang,
+        asked=_local(datetime.fromisoformat(since)) if since else _local(now),
+        shipped=shipped,
+        delivered=delivered,
+        is_delivered=is_delivered,
+        left=left,
+        return_deadline=delivered + timedelta(days=RETURN_DAYS) if delivered else None,
+        values=values,
+        cancellation_window_hours=cancellation_window_hours,
+        refund_rules=refund_rules,
+        address=address,
     )
 
-    if intent == "cancellation_request":
-        if state == "CANCELED":
-            return Decision("cancel_already", f"order {o['order_id']} is already cancelled", values)
-        if state == "REFUSED":
-            return None  # refused by the shop: a person explains why
-        if is_delivered and shipped and return_deadline:
-            open_ = asked <= return_deadline
-            return Decision(
-                "cancel_refused_shipped_delivered" + ("" if open_ else "_closed"),
-                f"refused: order {o['order_id']} shipped {shipped.isoformat()} and was "
-                f"delivered {delivered}; return "
-                + (f"possible until {return_deadline}" if open_ else f"closed {return_deadline}"),
-                {**values, "deadline": day(return_deadline, lang)},
-                ("returns", 1, 0, 1) if open_ else ("warranty", 0, 0, 1),
-            )
-        if left:
-            return Decision(
-                "cancel_refused_shipped" if shipped else "cancel_refused_shipped_nodate",
-                f"refused: order {o['order_id']} has shipped"
-                + (f" ({shipped.isoformat()})" if shipped else ""),
-                values,
-                ("returns", 0, 0, 1) if is_delivered else ("cancellations", 2, 1, 2),
-            )
-        created = datetime.fromisoformat(o["created"]) if o["created"] else None
-        verdict = cancellation_policy(
-            state, created, o["shipment_status"], now, cancellation_window_hours
+
+# -- one decision per intent ----------------------------------------------------------------------
+
+
+def _cancellation(request: OrderRequest) -> Decision | None:
+    o, shipped, deadline = request.order, request.shipped, request.return_deadline
+    if o["state"] == "CANCELED":
+        return Decision(
+            "cancel_already", f"order {o['order_id']} is already cancelled", {**request.values}
         )
-        if verdict.allowed:
-            section = (0, 1, 2) if state in CANCELLABLE_STATES else (1, 1, 2)
-            return Decision(
-                "cancel_possible",
-                f"possible ({verdict.reason}): the customer confirms, a person cancels",
-                values,
-                ("cancellations", *section),
-            )
-        if created is not None:
-            # Past the automatic window, but still in the warehouse: the policy says it can be
-            # cancelled until it leaves, so a person asks the warehouse; nothing is promised.
-            return Decision(
-                "cancel_refused_window",
-                f"not cancelled automatically ({verdict.reason}); not shipped: a person asks "
-                "the warehouse to stop it and confirms",
-                {**values, "date": day(created, lang), "hours": f"{cancellation_window_hours:g}"},
-            )
-        return None
-
-    if intent == "return_request":
-        if delivered and return_deadline:
-            values["date"] = day(return_deadline, lang)
-            if asked <= return_deadline:
-                return Decision(
-                    "return_open",
-                    f"accepted: delivered {delivered.isoformat()}, return possible until "
-                    f"{return_deadline.isoformat()}",
-                    values,
-                    ("returns", 1, 0, 2),
-                )
-            return Decision(
-                "return_closed",
-                f"the 14-day window closed on {return_deadline.isoformat()} (delivered "
-                f"{delivered.isoformat()}; asked {asked.isoformat()})",
-                values,
-                ("warranty", 0, 0, 1),
-            )
-        if state in DELIVERED_STATES or (left and says_received(said)):
-            return Decision("return_check", "delivered, but Mirakl gives no delivery date", values)
-        if state in CANCELLABLE_STATES or state in ("SHIPPING", "SHIPPED", "TO_COLLECT"):
-            return Decision(
-                "return_not_delivered",
-                f"not delivered yet ({state}): the 14 days start at delivery",
-                values,
-            )
-        return None
-
-    if intent == "delivery_issue" and DAMAGE.search(said):
-        if conversation.get("photos"):
-            quote = _damage_refund(o, refund_rules, said)
-            if quote is not None:
-                values["amount"] = money(quote, o["currency"], lang)
-            asked_for = wants(conversation, text)
-            kind = (
-                "damaged_photos_received" if quote is not None else "damaged_photos_received_lines"
-            )
-            if asked_for == {"replace"}:
-                kind = "damaged_photos_received_replace"  # what they asked for, not asked again
-            elif asked_for == {"refund"} and quote is not None:
-                kind = "damaged_photos_received_refund"
-            return Decision(
-                kind,
-                "damaged, photos received: replacement at the seller's cost or refund"
-                + (f" of {quote} {o['currency']} (refund rules: damaged)" if quote else ""),
-                values,
-                ("damaged-items", 0, 2, 3),
-            )
-        deadline = delivered + timedelta(days=PHOTO_DAYS) if delivered else None
-        in_time = deadline is not None and asked <= deadline
-        if in_time and deadline is not None:
-            values["date"] = day(deadline, lang)
-        else:
-            values.pop("date", None)
+    if o["state"] == "REFUSED":
+        return None  # refused by the shop: a person explains why
+    if request.is_delivered and shipped and deadline:
+        open_ = request.asked <= deadline
         return Decision(
-            "damaged_photos_needed" if in_time else "damaged_photos_needed_nodate",
-            "damaged, no photo yet: photos of the product and the box are needed"
-            + ("" if in_time or deadline is None else f" (the 7 days ended {deadline}: a person "
-               "decides)"),
-            values,
-            ("damaged-items", 0, 1, 3),
-        )  # fmt: skip
-
-    if intent == "address_update":
-        if is_delivered:
-            return Decision(
-                "address_refused_delivered", f"order {o['order_id']} was delivered", values
-            )
-        if left:
-            values["tracking"] = o["tracking_number"] or ""
-            values["carrier"] = o["carrier"] or ""
-            kind = "address_refused_shipped" if o["tracking_number"] else "address_refused_nodate"
-            return Decision(
-                kind, f"refused: order {o['order_id']} has left the warehouse", values,
-                ("cancellations", 4, 2, 3) if o["tracking_number"] else None,
-            )  # fmt: skip
-        if state in ("CANCELED", "REFUSED"):
-            return None
-        if address:
-            return Decision(
-                "address_possible",
-                "not shipped yet: the address can still be changed (a person applies it)",
-                {**values, "address": one_line(address)},
-            )
-        return Decision(
-            "address_needed", "not shipped yet, but the new address is incomplete", values
+            "cancel_refused_shipped_delivered" + ("" if open_ else "_closed"),
+            f"refused: order {o['order_id']} shipped {shipped.isoformat()} and was "
+            f"delivered {request.delivered}; return "
+            + (f"possible until {deadline}" if open_ else f"closed {deadline}"),
+            {**request.values, "deadline": day(deadline, request.lang)},
+            ("returns", 1, 0, 1) if open_ else ("warranty", 0, 0, 1),
         )
-
-    if intent == "invoice_request":
-        if state in ("CANCELED", "REFUSED"):
-            return None
-        company = bool(COMPANY.search(text or ""))
-        if left:
-            return Decision(
-                "invoice_available", "the order has shipped: the invoice is in the account",
-                values, ("invoices", 1, 0, 2) if company else ("invoices", 0, 1, 2),
-            )  # fmt: skip
+    if request.left:
         return Decision(
-            "invoice_later", "not shipped yet: the invoice comes with the shipment", values,
-            ("invoices", 1, 0, 2) if company else None,
-        )  # fmt: skip
+            "cancel_refused_shipped" if shipped else "cancel_refused_shipped_nodate",
+            f"refused: order {o['order_id']} has shipped"
+            + (f" ({shipped.isoformat()})" if shipped else ""),
+            {**request.values},
+            ("returns", 0, 0, 1) if request.is_delivered else ("cancellations", 2, 1, 2),
+        )
+    return _cancellation_before_shipping(request)
 
-    if intent in ("order_status", "delivery_issue"):
-        return Decision("order_state", f"order {o['order_id']} is {state} on Mirakl", values)
+
+def _cancellation_before_shipping(request: OrderRequest) -> Decision | None:
+    o, hours = request.order, request.cancellation_window_hours
+    created = datetime.fromisoformat(o["created"]) if o["created"] else None
+    verdict = cancellation_policy(o["state"], created, o["shipment_status"], request.now, hours)
+    if verdict.allowed:
+        section = (0, 1, 2) if o["state"] in CANCELLABLE_STATES else (1, 1, 2)
+        return Decision(
+            "cancel_possible",
+            f"possible ({verdict.reason}): the customer confirms, a person cancels",
+            {**request.values},
+            ("cancellations", *section),
+        )
+    if created is not None:
+        # Past the automatic window, but still in the warehouse: the policy says it can be
+        # cancelled until it leaves, so a person asks the warehouse; nothing is promised.
+        return Decision(
+            "cancel_refused_window",
+            f"not cancelled automatically ({verdict.reason}); not shipped: a person asks "
+            "the warehouse to stop it and confirms",
+            {**request.values, "date": day(created, request.lang), "hours": f"{hours:g}"},
+        )
     return None
 
 
-ORDER_INTENTS = frozenset(
-    {"cancellation_request", "return_request", "delivery_issue", "address_update",
-     "invoice_request", "order_status"}
-)  # fmt: skip
+def _return(request: OrderRequest) -> Decision | None:
+    state, delivered, deadline = request.order["state"], request.delivered, request.return_deadline
+    if delivered and deadline:
+        values = {**request.values, "date": day(deadline, request.lang)}
+        if request.asked <= deadline:
+            return Decision(
+                "return_open",
+                f"accepted: delivered {delivered.isoformat()}, return possible until "
+                f"{deadline.isoformat()}",
+                values,
+                ("returns", 1, 0, 2),
+            )
+        return Decision(
+            "return_closed",
+            f"the 14-day window closed on {deadline.isoformat()} (delivered "
+            f"{delivered.isoformat()}; asked {request.asked.isoformat()})",
+            values,
+            ("warranty", 0, 0, 1),
+        )
+    if state in DELIVERED_STATES or (request.left and says_received(request.said)):
+        return Decision(
+            "return_check", "delivered, but Mirakl gives no delivery date", {**request.values}
+        )
+    if state in CANCELLABLE_STATES or state in ("SHIPPING", "SHIPPED", "TO_COLLECT"):
+        return Decision(
+            "return_not_delivered",
+            f"not delivered yet ({state}): the 14 days start at delivery",
+            {**request.values},
+        )
+    return None
+
+
+def _delivery_issue(request: OrderRequest) -> Decision | None:
+    if not DAMAGE.search(request.said):
+        return _order_state(request)
+    if request.conversation.get("photos"):
+        return _damaged_with_photos(request)
+    return _damaged_without_photos(request)
+
+
+def _damaged_with_photos(request: OrderRequest) -> Decision:
+    o = request.order
+    values = {**request.values}
+    quote = _damage_refund(o, request.refund_rules, request.said)
+    if quote is not None:
+        values["amount"] = money(quote, o["currency"], request.lang)
+    asked_for = wants(request.conversation, request.text)
+    kind = "damaged_photos_received" if quote is not None else "damaged_photos_received_lines"
+    if asked_for == {"replace"}:
+        kind = "damaged_photos_received_replace"  # what they asked for, not asked again
+    elif asked_for == {"refund"} and quote is not None:
+        kind = "damaged_photos_received_refund"
+    return Decision(
+        kind,
+        "damaged, photos received: replacement at the seller's cost or refund"
+        + (f" of {quote} {o['currency']} (refund rules: damaged)" if quote else ""),
+        values,
+        ("damaged-items", 0, 2, 3),
+    )
+
+
+def _damaged_without_photos(request: OrderRequest) -> Decision:
+    values = {**request.values}
+    deadline = request.delivered + timedelta(days=PHOTO_DAYS) if request.delivered else None
+    in_time = deadline is not None and request.asked <= deadline
+    if in_time and deadline is not None:
+        values["date"] = day(deadline, request.lang)
+    else:
+        values.pop("date", None)
+    return Decision(
+        "damaged_photos_needed" if in_time else "damaged_photos_needed_nodate",
+        "damaged, no photo yet: photos of the product and the box are needed"
+        + ("" if in_time or deadline is None else f" (the 7 days ended {deadline}: a person "
+           "decides)"),
+        values,
+        ("damaged-items", 0, 1, 3),
+    )  # fmt: skip
+
+
+def _address_update(request: OrderRequest) -> Decision | None:
+    o = request.order
+    if request.is_delivered:
+        return Decision(
+            "address_refused_delivered", f"order {o['order_id']} was delivered", {**request.values}
+        )
+    if request.left:
+        values = {
+            **request.values,
+            "tracking": o["tracking_number"] or "",
+            "carrier": o["carrier"] or "",
+        }
+        kind = "address_refused_shipped" if o["tracking_number"] else "address_refused_nodate"
+        return Decision(
+            kind, f"refused: order {o['order_id']} has left the warehouse", values,
+            ("cancellations", 4, 2, 3) if o["tracking_number"] else None,
+        )  # fmt: skip
+    if o["state"] in ("CANCELED", "REFUSED"):
+        return None
+    if request.address:
+        return Decision(
+            "address_possible",
+            "not shipped yet: the address can still be changed (a person applies it)",
+            {**request.values, "address": one_line(request.address)},
+        )
+    return Decision(
+        "address_needed", "not shipped yet, but the new address is incomplete", {**request.values}
+    )
+
+
+def _invoice(request: OrderRequest) -> Decision | None:
+    if request.order["state"] in ("CANCELED", "REFUSED"):
+        return None
+    company = bool(COMPANY.search(request.text or ""))
+    if request.left:
+        return Decision(
+            "invoice_available", "the order has shipped: the invoice is in the account",
+            {**request.values}, ("invoices", 1, 0, 2) if company else ("invoices", 0, 1, 2),
+        )  # fmt: skip
+    return Decision(
+        "invoice_later", "not shipped yet: the invoice comes with the shipment", {**request.values},
+        ("invoices", 1, 0, 2) if company else None,
+    )  # fmt: skip
+
+
+def _order_state(request: OrderRequest) -> Decision:
+    o = request.order
+    return Decision(
+        "order_state", f"order {o['order_id']} is {o['state']} on Mirakl", {**request.values}
+    )
+
+
+# The intents a reply states a decision for: each is read against the order by its own function.
+Decider = Callable[[OrderRequest], Decision | None]
+DECIDERS: dict[Intent, Decider] = {
+    "cancellation_request": _cancellation,
+    "return_request": _return,
+    "delivery_issue": _delivery_issue,
+    "address_update": _address_update,
+    "invoice_request": _invoice,
+    "order_status": _order_state,
+}
 
 
 def damaged_lines(lines: list[OrderLineFacts], said: str) -> list[OrderLineFacts]:
