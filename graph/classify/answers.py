@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from graph.classify.explicit import fold
@@ -430,6 +431,19 @@ def read_answer(
     return answer
 
 
+@dataclass
+class _Tally:
+    """What the words of an answer said so far, as they are read one by one."""
+
+    yes: int = 0
+    no: int = 0
+    keep: int = 0
+    unread: int = 0  # words not known, passed over (reading with `unknown`)
+    named_action: bool = False  # the answer says the action: "cancel", "annuler", "adresse"
+    reason: bool = False
+    wanting: bool = False  # "I want", not followed by the action
+
+
 def _read(
     words: list[str],
     folded: str,
@@ -444,10 +458,9 @@ def _read(
     if _names_part_of(words, items):
         return "unclear"  # "yes, cancel the mug" when a mug and a plate were proposed
     other_action = ADDRESS_WORDS | SHIP if about == "cancel" else CANCEL_WORDS
-    yes = no = keep = unread = 0
-    negated_action = named_action = reason = wanting = False
+    said = _Tally()
     for i, word in enumerate(words):
-        if unknown and unread and not yes and i >= LEAD:
+        if unknown and said.unread and not said.yes and i >= LEAD:
             return "unclear"  # words not known, and no yes where the answer opens
         after = words[i + 1] if i + 1 < len(words) else None
         if word == "ma" and after in ACTION:
@@ -465,58 +478,76 @@ def _read(
         ):  # fmt: skip
             return "unclear"  # "annulez-en une", "cancelen uno", "eine stornieren": a count
         if word in WANT and not any(w in VERBS for w in words[i + 1 : i + 4]):
-            wanting = True  # "I want my order" is not "I want to cancel it"
+            said.wanting = True  # "I want my order" is not "I want to cancel it"
         if word == SI:
-            if all(w in FILLER or w in YES or w == SI for w in words[:i]) and (
-                after is None
-                or after == SI
-                or after in YES
-                or after in ACTION
-                or after in POLITE
-                or re.search(r"\bsi\s*[,.!]", folded)
-            ):
-                yes += 1
-                continue
-            return "unclear"  # "si" as "if"
-        if word in YES:
-            yes += 1
-        elif word in NO:
-            no += 1
-        elif word in KEEP:
-            keep += 1
-        elif word in REASON:
-            reason = True
-        elif word in ACTION:
-            named_action = named_action or word in CANCEL_WORDS | ADDRESS_WORDS
-        elif word in FILLER or word in known_set:
-            continue
-        elif word.isdigit() or len(word) == 1:
-            # A number or a letter is the proposal's (its address) or an elided article; any
-            # other may name another order, an item count, another house number.
-            if word not in known_set and word not in ELIDED:
-                return "unclear"
-        elif word == STOP or (word.endswith("'") and len(word) <= 3):
-            continue  # l', d', j', qu': an elided article or pronoun
-        elif unknown and (yes or i < LEAD) and word.isalpha() and len(word) > 1:
-            unread += 1  # a word not known, after a yes or before one that opens the answer
-            continue  # (numbers and letters were read above)
-        else:
+            if not _si_is_yes(words, i, folded):
+                return "unclear"  # "si" as "if"
+            said.yes += 1
+        elif not _read_word(word, i, said, known_set, unknown):
             return "unclear"
+    return _verdict(words, folded, said)
+
+
+def _si_is_yes(words: list[str], i: int, folded: str) -> bool:
+    """ "si" opening the answer, alone or before a yes, the action or a "please", is a yes; any
+    other is "if"."""
+    after = words[i + 1] if i + 1 < len(words) else None
+    return all(w in FILLER or w in YES or w == SI for w in words[:i]) and (
+        after is None
+        or after == SI
+        or after in YES
+        or after in ACTION
+        or after in POLITE
+        or re.search(r"\bsi\s*[,.!]", folded) is not None
+    )
+
+
+def _read_word(word: str, i: int, said: _Tally, known_set: frozenset[str], unknown: bool) -> bool:
+    """One word read into `said`; False when it says something the reader cannot take as part
+    of a yes or a no."""
+    if word in YES:
+        said.yes += 1
+    elif word in NO:
+        said.no += 1
+    elif word in KEEP:
+        said.keep += 1
+    elif word in REASON:
+        said.reason = True
+    elif word in ACTION:
+        said.named_action = said.named_action or word in CANCEL_WORDS | ADDRESS_WORDS
+    elif word in FILLER or word in known_set:
+        pass
+    elif word.isdigit() or len(word) == 1:
+        # Not the proposal's (its address, read above): an elided article, or it may name
+        # another order, an item count, another house number.
+        return word in ELIDED
+    elif word == STOP or (word.endswith("'") and len(word) <= 3):
+        pass  # l', d', j', qu': an elided article or pronoun
+    elif unknown and (said.yes or i < LEAD) and word.isalpha() and len(word) > 1:
+        said.unread += 1  # a word not known, after a yes or before one that opens the answer
+    else:
+        return False
+    return True
+
+
+def _verdict(words: list[str], folded: str, said: _Tally) -> Answer:
+    """The answer once every word was read and none said something else."""
     verbs = {w for w in words if w in CANCEL_WORDS and w not in CANCEL_NOUNS}
     if verbs and any(w in CANCEL_NOUNS for w in words):
         return "unclear"  # "cancel the cancellation"
-    if reason and not named_action:
+    if said.reason and not said.named_action:
         return "unclear"  # "ok my mistake" may as well mean "forget it"
-    if reason and any(w in CANCEL_NOUNS for w in words):
+    if said.reason and any(w in CANCEL_NOUNS for w in words):
         return "unclear"  # "the cancellation was a mistake" takes it back
-    negated_action = negated_action or bool(NEGATED_ACTION.search(folded))
-    if no and any(w in WHOLE for w in words):
+    negated_action = bool(NEGATED_ACTION.search(folded))
+    refused = said.no or said.keep
+    if said.no and any(w in WHOLE for w in words):
         return "unclear"  # "no, the whole order": a correction, not a refusal
-    if (no or keep) and named_action and not negated_action:
+    if refused and said.named_action and not negated_action:
         return "unclear"  # "never mind, cancel it", "no I don't need it anymore"
-    if yes and not (no or keep):
-        return "unclear" if wanting else "yes"
-    if (no or keep) and not yes and (keep or negated_action or not named_action):
+    if said.yes and not refused:
+        return "unclear" if said.wanting else "yes"
+    if refused and not said.yes and (said.keep or negated_action or not said.named_action):
         return "no"
     return "unclear"
 
