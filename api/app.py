@@ -14,14 +14,10 @@ from sqlalchemy import Engine
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import health, internal, messages, metrics, reviews, threads
-from graph.drafting import DraftingService
-from graph.processor import processor_for
-from graph.services import Services
-from store.db import get_engine
+from graph.composition import Composition
 from store.keys import resolve_api_key, resolve_internal_api_key, resolve_reviewer_api_key
-from store.queue import Pipeline, Processor
+from store.queue import Processor
 from store.settings import Settings, get_settings
-from tools.mirakl.poller import Poller
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -32,26 +28,30 @@ def create_app(
     engine: Engine | None = None,
     processor: Processor | None = None,
     queue_worker: bool | None = None,
-    drafting: DraftingService | None = None,
     poll: bool = False,
 ) -> FastAPI:
-    """The app; `poll`: also read each marketplace's inbox in the background (the seller's
-    intake, tools/mirakl/poller.py), what `csagent serve` does when CSAGENT_MIRAKL_POLL is on."""
-    settings = settings or get_settings()
-    engine = engine or get_engine(settings)
-    pipeline = Pipeline.from_settings(
-        settings, engine=engine, processor=processor or processor_for(settings, engine)
+    """The app over a process's services built here (see `app_for`); `poll`: also read each
+    marketplace's inbox in the background, what `csagent serve` does when CSAGENT_MIRAKL_POLL
+    is on."""
+    composition = Composition.build(
+        settings or get_settings(), engine=engine, processor=processor, poll=poll
     )
+    return app_for(composition, queue_worker=queue_worker)
+
+
+def app_for(composition: Composition, *, queue_worker: bool | None = None) -> FastAPI:
+    """The app over the services the composition root built once: the routes, the queue worker
+    and the poller all use the same ones."""
+    settings, pipeline, poller = composition.settings, composition.pipeline, composition.poller
+    agent = composition.agent
     run_worker = settings.api_queue_worker if queue_worker is None else queue_worker
-    # A polled message takes the webhook's path: recorded, then processed by the queue.
-    poller = Poller(settings, engine, pipeline.enqueue) if poll else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if agent_services is not None:
+        if agent is not None:
             # Load (or, on a fresh install, train) the classifier before the server says it is
             # up, never inside the first customer's request.
-            await run_in_threadpool(agent_services.classifier.local.predict, "warm up")
+            await run_in_threadpool(agent.services.classifier.local.predict, "warm up")
         stop = threading.Event()
         worker = None
         if run_worker:
@@ -69,7 +69,7 @@ def create_app(
                 polling.join(timeout=15)  # its lock is released: another process takes over
             if worker is not None:
                 worker.join(timeout=10)
-            services.close()
+            composition.close()
 
     app = FastAPI(
         title="csagent",
@@ -80,15 +80,15 @@ def create_app(
     app.state.settings = settings
     app.state.pipeline = pipeline
     app.state.poller = poller
+    app.state.agent = agent  # None: reviews and drafts by the agent answer 409
     app.state.api_key = resolve_api_key(settings)
     app.state.internal_api_key = resolve_internal_api_key(settings)
     app.state.reviewer_api_key = resolve_reviewer_api_key(settings)
-    # When the agent runs, its drafting service (knowledge base, model, tools) serves the draft
-    # endpoint too, rather than a second copy of everything.
-    agent_services: Services | None = getattr(pipeline.processor, "services", None)
-    services = agent_services or Services.from_settings(settings, engine)
-    app.state.drafting = drafting or services.drafting
-    app.state.mirakl = services.mirakl  # drafts read the order from Mirakl, as the agent does
+    # The agent's drafting service (knowledge base, model, tools) serves the draft endpoint
+    # too, and drafts read the order from Mirakl with the agent's clients.
+    services = composition.services
+    app.state.drafting = services.drafting
+    app.state.mirakl = services.mirakl
     app.state.mirakl_for = services.mirakl_for  # each thread's own marketplace
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, prefix="/")

@@ -36,10 +36,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_agent(request: Request) -> Agent:
-    processor = request.app.state.pipeline.processor
-    if not isinstance(processor, Agent):
+    agent: Agent | None = request.app.state.agent
+    if agent is None:
         raise ApiError(409, "agent_disabled", "the agent is off (CSAGENT_PROCESSING=store)")
-    return processor
+    return agent
 
 
 def get_drafting(request: Request) -> DraftingService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -43,14 +43,9 @@ def ensure_knowledge_base(settings: Settings) -> None:
 
 def agent_pipeline() -> Pipeline:
     """The queue with this process's processor: the agent graph (or storage only)."""
-    from graph.processor import processor_for
-    from store.db import get_engine
+    from graph.composition import Composition
 
-    settings = get_settings()
-    engine = get_engine(settings)
-    return Pipeline.from_settings(
-        settings, engine=engine, processor=processor_for(settings, engine)
-    )
+    return Composition.build(get_settings()).pipeline
 
 
 def mirakl_sim(
@@ -205,9 +200,10 @@ def serve(
         single_threaded_embedder()
     if "internal_api_url" not in settings.model_fields_set:
         # The agent's tools call this server's own internal API: follow the chosen port.
-        os.environ["CSAGENT_INTERNAL_API_URL"] = f"http://127.0.0.1:{port}/internal/v1"
-        get_settings.cache_clear()
-        settings = get_settings()
+        own = f"http://127.0.0.1:{port}/internal/v1"
+        settings = settings.model_copy(update={"internal_api_url": own})
+        if workers > 1:  # the worker processes build their app from the environment
+            os.environ["CSAGENT_INTERNAL_API_URL"] = own
     migrate.upgrade(database_url())
     ensure_knowledge_base(settings)
     # Created here, once, so the worker processes only read them.
@@ -218,8 +214,15 @@ def serve(
     typer.echo(f"csagent API on http://{host}:{port} (API key: {where}; docs at /docs)")
     typer.echo(f"the agent's business tools call {settings.internal_api_url}")
     exit_on_sigterm()
+    # One process: the app is built here from these settings. Several: uvicorn's worker
+    # processes each build theirs, from the environment.
+    app: Any = "cli.web:create_web_app"
+    if workers == 1:
+        from cli.web import create_web_app
+
+        app = create_web_app(settings)
     uvicorn.run(
-        "cli.web:create_web_app", factory=True, host=host, port=port, workers=workers,
+        app, factory=workers > 1, host=host, port=port, workers=workers,
         log_level="info", http=PROTOCOL,  # requests read within CSAGENT_HTTP_READ_TIMEOUT_S
     )  # fmt: skip
 

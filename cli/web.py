@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.app import create_app
-from graph.processor import Agent
+from api.app import app_for
+from graph.composition import Composition
 from store.settings import Settings, get_settings
 from ui.dashboard import Workspace, mount_dashboard
 
@@ -18,19 +18,23 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def create_web_app(settings: Settings | None = None, **kwargs: Any) -> FastAPI:
-    """`create_app` plus the dashboard; what `csagent serve` and the demo run."""
+    """The API and the dashboard over one set of services, built here once per process; what
+    `csagent serve` and the demo run. kwargs: `engine`, `processor`, `poll` (Composition.build)
+    and `queue_worker` (app_for)."""
     settings = settings or get_settings()
+    queue_worker = kwargs.pop("queue_worker", None)
     kwargs.setdefault("poll", settings.mirakl_poll)
-    app = create_app(settings, **kwargs)
-    processor = app.state.pipeline.processor
+    composition = Composition.build(settings, **kwargs)
+    app = app_for(composition, queue_worker=queue_worker)
+    services = composition.services
     workspace = Workspace(
-        sessions=app.state.pipeline.sessions,
-        pipeline=app.state.pipeline,
-        agent=processor if isinstance(processor, Agent) else None,
-        mirakl=app.state.mirakl,
-        mirakl_for=app.state.mirakl_for,
+        sessions=composition.pipeline.sessions,
+        pipeline=composition.pipeline,
+        agent=composition.agent,
+        mirakl=services.mirakl,
+        mirakl_for=services.mirakl_for,
         settings=settings,
-        drafting=app.state.drafting,
+        drafting=services.drafting,
         replay_report=settings.data_dir / "reports" / "replay.md",
     )
     mounted: FastAPI = mount_dashboard(app, workspace)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.types import Command
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
@@ -20,8 +20,7 @@ from graph.verify import MessageCheck, check_message
 from store.ingest import IncomingMessage
 from store.metrics import stage
 from store.models import AuditEntry, Thread
-from store.queue import Outcome, Processor, store_only
-from store.settings import Settings
+from store.queue import Outcome
 from store.threads import flag_unverified, lock_thread, set_thread_state, thread_key
 
 
@@ -260,11 +259,3 @@ def config_of(thread_id: str, marketplace: str) -> dict[str, Any]:
     """The run config of a thread: its checkpoint is its own on its marketplace (the same
     Mirakl thread id on two marketplaces is two threads, two checkpoints)."""
     return {"configurable": {"thread_id": thread_key(thread_id, marketplace)}}
-
-
-def processor_for(settings: Settings, engine: Engine) -> Processor:
-    """What processes each stored message: the agent graph, or storage only when
-    CSAGENT_PROCESSING=store."""
-    if settings.processing == "store":
-        return store_only
-    return Agent.create(Services.from_settings(settings, engine))

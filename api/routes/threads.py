@@ -247,8 +247,9 @@ class DraftOut(BaseModel):
 
 
 def optional_agent(request: Request) -> Agent | None:
-    processor = request.app.state.pipeline.processor
-    return processor if isinstance(processor, Agent) else None
+    """The agent, or None when it is off (a reply by hand is then sent without a review)."""
+    agent: Agent | None = request.app.state.agent
+    return agent
 
 
 @router.get("", response_model=ThreadList)
