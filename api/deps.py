@@ -16,6 +16,7 @@ from graph.drafting import DraftingService
 from graph.processor import Agent
 from store.queue import Pipeline
 from store.settings import Settings
+from store.threads import has_threads, marketplaces_of_thread
 from tools.mirakl.blocking import BlockingMirakl
 
 
@@ -80,24 +81,13 @@ def get_marketplace(
 
 
 def _marketplaces_of(request: Request, thread_id: str) -> list[str]:
-    from sqlalchemy import select
-
-    from store.models import Thread
-
     with request.app.state.pipeline.sessions() as session:
-        return list(
-            session.scalars(select(Thread.marketplace).where(Thread.mirakl_thread_id == thread_id))
-        )
+        return marketplaces_of_thread(session, thread_id)
 
 
 def _has_threads(request: Request, marketplace: str) -> bool:
-    from sqlalchemy import select
-
-    from store.models import Thread
-
     with request.app.state.pipeline.sessions() as session:
-        found = session.scalar(select(Thread.id).where(Thread.marketplace == marketplace).limit(1))
-    return found is not None
+        return has_threads(session, marketplace)
 
 
 def get_mirakl(

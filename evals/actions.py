@@ -210,30 +210,18 @@ def load_answers(path: Path = ANSWERS) -> list[dict[str, Any]]:
 
 
 def _done(session: Any, order_id: str) -> set[str]:
-    from sqlalchemy import select
+    from store.audit import succeeded_actions
 
-    from store.models import AuditEntry
-
-    return set(
-        session.scalars(
-            select(AuditEntry.action).where(
-                AuditEntry.payload["order"].astext == order_id, AuditEntry.outcome == "succeeded"
-            )
-        )
-    )
+    return succeeded_actions(session, order_id)
 
 
 def _address_of(session: Any, order_id: str) -> dict[str, Any]:
-    from sqlalchemy import select
+    from store.business import NotFound, get_shipment
 
-    from store.models import Order, Shipment
-
-    address = session.scalar(
-        select(Shipment.address)
-        .join(Order, Order.id == Shipment.order_id)
-        .where(Order.mirakl_order_id == order_id)
-    )
-    return dict(address or {})
+    try:
+        return dict(get_shipment(session, order_id, marketplace="default").address or {})
+    except NotFound:
+        return {}
 
 
 def _asked(stack: Any, thread_id: str) -> Any:

@@ -76,12 +76,10 @@ class ReplayReport:
 def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None]) -> ReplayReport:
     """Import the records into the stack's database and simulator, then run each thread's
     latest customer message (one still waiting for the shop) through the shadow-mode agent."""
-    from sqlalchemy import select
-
     from knowledge.language import detect_language
     from store.db import session_scope
     from store.ingest import CustomerRef, IncomingMessage
-    from store.models import Thread
+    from store.threads import thread_pk_of
     from store.v1_import import import_v1
 
     simulator = stack.simulator.state.sim
@@ -112,10 +110,7 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
             customer=CustomerRef(id=customer.get("id") or "unknown", name=customer.get("display_name")),
         )  # fmt: skip
         with session_scope(stack.settings) as session:
-            thread_pk = session.scalar(
-                select(Thread.id).where(Thread.mirakl_thread_id == record["id"])
-            )
-            assert thread_pk is not None
+            thread_pk = thread_pk_of(session, record["id"], DEFAULT_MARKETPLACE)
             outcome = agent(session, incoming, thread_pk)
         pending = agent.pending_review(record["id"], DEFAULT_MARKETPLACE)
         values = agent.state_of(record["id"], DEFAULT_MARKETPLACE) if pending else {}

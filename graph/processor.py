@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.types import Command
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from graph.builder import compile_graph, postgres_checkpointer
@@ -17,11 +15,17 @@ from graph.nodes.review import check_answer_allowed, review_request, review_upda
 from graph.review_protocol import InvalidReviewAnswer, PendingReview, ReviewAnswer, ReviewRequest
 from graph.services import RunContext, Services
 from graph.verify import MessageCheck, check_message
+from store.audit import record_done
 from store.ingest import IncomingMessage
 from store.metrics import stage
-from store.models import AuditEntry, Thread
 from store.queue import Outcome
-from store.threads import flag_unverified, lock_thread, set_thread_state, thread_key
+from store.threads import (
+    flag_unverified,
+    lock_thread,
+    marketplace_of_thread,
+    set_thread_state,
+    thread_key,
+)
 
 
 @dataclass
@@ -65,8 +69,9 @@ class Agent:
         settings = self.services.settings
         # The marketplace the message was stored under when it was accepted (not worked out
         # again from the payload: the configuration may have changed since).
-        marketplace = session.scalar(select(Thread.marketplace).where(Thread.id == thread_pk))
-        marketplace = marketplace or settings.stored_name(message.marketplace)
+        marketplace = marketplace_of_thread(session, thread_pk) or settings.stored_name(
+            message.marketplace
+        )
 
         def unverified(reason: str) -> Outcome:
             flag_unverified(
@@ -203,23 +208,20 @@ def record_review_answer(
 ) -> None:
     """What the reviewer decided, for the audit trail and the automation's precision (a review
     of a decision the automation would have carried out, accepted unchanged or not)."""
-    session.add(
-        AuditEntry(
-            actor_type="human",
-            actor=answer.reviewer or "reviewer",
-            action="review.answer",
-            marketplace=marketplace,
-            payload={
-                "thread": thread_id,
-                "message_id": values.get("message_id"),
-                "decision": answer.decision,
-                "intent": values.get("intent"),
-                "automated": values.get("route") in AUTOMATABLE,
-                "with_action": answer.with_action,
-            },
-            outcome="succeeded",
-            finished_at=datetime.now(UTC),
-        )
+    record_done(
+        session,
+        actor_type="human",
+        actor=answer.reviewer or "reviewer",
+        action="review.answer",
+        marketplace=marketplace,
+        payload={
+            "thread": thread_id,
+            "message_id": values.get("message_id"),
+            "decision": answer.decision,
+            "intent": values.get("intent"),
+            "automated": values.get("route") in AUTOMATABLE,
+            "with_action": answer.with_action,
+        },
     )
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from graph.policies import extract_order_ids
 from store.business import record_mirakl_order
+from store.db import wait_for_locks_at_most
 from store.facts import OrderFacts, facts_from_mirakl
 from store.ingest import IncomingMessage
 from store.mirakl_models import InboxThread, Order
@@ -195,6 +195,6 @@ def record_reading(
     for a short transaction of its own: it never waits long for a row another run holds."""
     if reading.fetched_at is None:
         return
-    session.execute(text("SET LOCAL lock_timeout = '5s'"))
+    wait_for_locks_at_most(session, 5)
     for order in reading.read:
         record_mirakl_order(session, order, reading.fetched_at, marketplace=marketplace)

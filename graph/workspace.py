@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from graph.conversation import read_conversation
@@ -23,17 +22,19 @@ from knowledge.language import detect_language
 from store.audit import perform_once, record_human, reply_already_sent
 from store.confirmations import supersede
 from store.inbox import thread_detail
-from store.models import Message, Thread
 from store.queue import Outcome
 from store.settings import Settings
 from store.threads import (
     close_thread,
+    latest_inbound,
     latest_message_id,
     lock_thread,
+    reassign,
     record_outbound,
     refresh_thread_summary,
     retag,
     snooze_thread,
+    thread_intent,
     thread_pk_of,
 )
 from tools.mirakl.blocking import BlockingMirakl
@@ -55,11 +56,7 @@ def draft_for_thread(
     from the old poller, say) is classified now with `classify` when given, so that its draft
     states the seller's decision first like any other."""
     conversation = read_conversation(session, thread_id, marketplace)
-    intent = session.scalar(
-        select(Thread.intent).where(
-            Thread.marketplace == marketplace, Thread.mirakl_thread_id == thread_id
-        )
-    )
+    intent = thread_intent(session, thread_id, marketplace)
     session.close()
     if intent is None and classify is not None:
         # Everything the customer wrote: "¿Me mandan otra?" alone says little; after "the
@@ -129,24 +126,12 @@ def send_manual_reply(
     thread_pk = thread_pk_of(session, thread_id, marketplace)
     # One at a time per thread (with the agent's runs): a double click waits, then sees the first.
     lock_thread(session, thread_id, marketplace=marketplace)
-    last = session.execute(
-        select(Message.mirakl_message_id, Message.created_at)
-        .where(Message.thread_id == thread_pk, Message.direction == "inbound")
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    ).first()
-    last_inbound, asked_at = (last[0], last[1]) if last else (None, None)
+    last_inbound, asked_at = latest_inbound(session, thread_pk)
     digest = hashlib.sha256(text.encode()).hexdigest()
     already = reply_already_sent(session, thread_id, digest, asked_at, marketplace=marketplace)
     if already is not None:  # this text already answered this customer message
         return ManualReply(already, False)
-    if seen_last is not None:
-        latest = latest_message_id(session, thread_id, marketplace)
-        if latest is not None and latest != seen_last:
-            raise ThreadMovedOn(
-                f"thread {thread_id} has a newer message than the one you read "
-                "(the customer wrote again, or someone replied): read it, then send"
-            )
+    check_not_moved_on(session, thread_id, marketplace, seen_last, then="send")
     # A person answers: a question csagent asked the customer is no longer awaited.
     supersede(
         session, thread_id, marketplace=marketplace, outcome=f"{actor} replied by hand instead"
@@ -161,6 +146,28 @@ def send_manual_reply(
         )  # fmt: skip
         outcome = agent.resume(session, thread_id, answer, marketplace)
         return ManualReply(None, True, outcome)
+    message_id = _post_once(
+        sessions, mirakl, thread_id, text, to, actor=actor, marketplace=marketplace,
+        key=f"manual:{thread_id}:{last_inbound}:{digest[:32]}", digest=digest,
+    )  # fmt: skip
+    record_outbound(session, thread_id, message_id, text, actor, marketplace=marketplace)
+    return ManualReply(message_id, False)
+
+
+def _post_once(
+    sessions: sessionmaker[Session],
+    mirakl: BlockingMirakl,
+    thread_id: str,
+    text: str,
+    to: tuple[str, ...],
+    *,
+    actor: str,
+    marketplace: str,
+    key: str,
+    digest: str,
+) -> str:
+    """Post the agent's text on Mirakl once for `key` (found there again after a crash); the
+    id Mirakl gave the message."""
 
     def post() -> dict[str, Any]:
         result = mirakl.call(lambda m: m.reply(thread_id, text, to=to))
@@ -172,18 +179,27 @@ def send_manual_reply(
         return {"message_id": found.id} if found else None
 
     result = perform_once(
-        sessions,
-        key=f"manual:{thread_id}:{last_inbound}:{digest[:32]}",
-        action="reply.manual",
-        actor_type="human",
-        actor=actor,
-        payload={"thread": thread_id, "reply_sha256": digest},
-        act=post,
-        already_done=already_sent,
-        marketplace=marketplace,
-    )
-    record_outbound(session, thread_id, result["message_id"], text, actor, marketplace=marketplace)
-    return ManualReply(result["message_id"], False)
+        sessions, key=key, action="reply.manual", actor_type="human", actor=actor,
+        payload={"thread": thread_id, "reply_sha256": digest}, act=post,
+        already_done=already_sent, marketplace=marketplace,
+    )  # fmt: skip
+    return str(result["message_id"])
+
+
+def check_not_moved_on(
+    session: Session, thread_id: str, marketplace: str, seen_last: str | None, *, then: str
+) -> None:
+    """ThreadMovedOn when the thread has a message newer than `seen_last`, the newest one the
+    agent had read (None: not said); called under the thread's lock, so of two agents acting at
+    once, the second is refused."""
+    if seen_last is None:
+        return
+    latest = latest_message_id(session, thread_id, marketplace)
+    if latest is not None and latest != seen_last:
+        raise ThreadMovedOn(
+            f"thread {thread_id} has a newer message than the one you read "
+            f"(the customer wrote again, or someone replied): read it, then {then}"
+        )
 
 
 CloseReason = Literal["no_reply_needed", "resolved", "spam"]
@@ -207,11 +223,8 @@ def close_by_agent(
     message newer than `seen_last`; LookupError for an unknown thread."""
     thread_pk_of(session, thread_id, marketplace)
     lock_thread(session, thread_id, marketplace=marketplace)
+    check_not_moved_on(session, thread_id, marketplace, seen_last, then="close")
     latest = latest_message_id(session, thread_id, marketplace)
-    if seen_last is not None and latest is not None and latest != seen_last:
-        raise ThreadMovedOn(
-            f"thread {thread_id} has a newer message than the one you read: read it, then close"
-        )
     supersede(
         session, thread_id, marketplace=marketplace, outcome=f"{actor} closed the thread ({reason})"
     )
@@ -267,8 +280,7 @@ def assign_thread(
     unknown thread."""
     thread_pk = thread_pk_of(session, thread_id, marketplace)
     lock_thread(session, thread_id, marketplace=marketplace)  # two agents taking it: one after
-    previous = session.scalar(select(Thread.assignee).where(Thread.id == thread_pk))
-    session.execute(update(Thread).where(Thread.id == thread_pk).values(assignee=to))
+    previous = reassign(session, thread_pk, to)
     record_human(
         session, action="thread.assign", actor=actor, thread_pk=thread_pk,
         payload={"thread": thread_id, "from": previous, "to": to}, marketplace=marketplace,

@@ -131,3 +131,34 @@ def record_human(
             finished_at=datetime.now(UTC),
         )
     )  # fmt: skip
+
+
+def record_done(
+    session: Session,
+    *,
+    actor_type: str,
+    actor: str,
+    action: str,
+    payload: dict[str, Any],
+    marketplace: str,
+    order_id: int | None = None,  # the order's row
+) -> None:
+    """Something done, in the audit log as succeeded (a reviewer's answer, an address changed
+    through the internal API)."""
+    session.add(
+        AuditEntry(
+            actor_type=actor_type, actor=actor, action=action, marketplace=marketplace,
+            order_id=order_id, payload=payload, outcome="succeeded",
+            finished_at=datetime.now(UTC),
+        )
+    )  # fmt: skip
+
+
+def succeeded_actions(session: Session, order_id: str) -> set[str]:
+    """The actions done on an order (its id in the entry's payload)."""
+    found = session.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.payload["order"].astext == order_id, AuditEntry.outcome == "succeeded"
+        )
+    )
+    return set(found)

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.settings import Settings, get_settings
@@ -121,3 +121,9 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
     factory = sessionmaker(bind=get_engine(settings), expire_on_commit=False)
     with factory.begin() as session:
         yield session
+
+
+def wait_for_locks_at_most(session: Session, seconds: int) -> None:
+    """Within the session's transaction, a row another transaction holds is waited for at most
+    `seconds`, then the statement fails (a short bookkeeping transaction never queues long)."""
+    session.execute(text(f"SET LOCAL lock_timeout = '{int(seconds)}s'"))

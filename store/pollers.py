@@ -56,3 +56,13 @@ def release_poller_lock(connection: Connection) -> None:
         connection.invalidate()  # closes the database session, not just back to the pool
     with contextlib.suppress(Exception):
         connection.close()
+
+
+def still_held(lock: Connection) -> bool:
+    """Whether the connection holding a poller lock is still alive (its lock with it)."""
+    try:
+        lock.scalar(select(1))
+        lock.commit()
+        return True
+    except Exception:
+        return False

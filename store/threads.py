@@ -681,3 +681,49 @@ def snooze_thread(
         session, mirakl_thread_id, marketplace=marketplace, snoozed_until=until,
         snoozed_at=datetime.now(UTC) if until else None,
     )  # fmt: skip
+
+
+def marketplace_of_thread(session: Session, thread_pk: int) -> str | None:
+    """The marketplace a stored thread belongs to."""
+    return session.scalar(select(Thread.marketplace).where(Thread.id == thread_pk))
+
+
+def marketplaces_of_thread(session: Session, mirakl_thread_id: str) -> list[str]:
+    """Every marketplace with a thread of that Mirakl id (the same id on two is two threads)."""
+    found = session.scalars(
+        select(Thread.marketplace).where(Thread.mirakl_thread_id == mirakl_thread_id)
+    )
+    return list(found)
+
+
+def has_threads(session: Session, marketplace: str) -> bool:
+    """Whether any thread is stored under that marketplace."""
+    found = session.scalar(select(Thread.id).where(Thread.marketplace == marketplace).limit(1))
+    return found is not None
+
+
+def thread_intent(session: Session, mirakl_thread_id: str, marketplace: str) -> str | None:
+    """The intent the thread was last classified as (None: never classified)."""
+    return session.scalar(
+        select(Thread.intent).where(
+            Thread.marketplace == marketplace, Thread.mirakl_thread_id == mirakl_thread_id
+        )
+    )
+
+
+def latest_inbound(session: Session, thread_pk: int) -> tuple[str | None, datetime | None]:
+    """(Mirakl id, time) of the thread's newest customer message; (None, None) if none."""
+    last = session.execute(
+        select(Message.mirakl_message_id, Message.created_at)
+        .where(Message.thread_id == thread_pk, Message.direction == "inbound")
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    ).first()
+    return (last[0], last[1]) if last else (None, None)
+
+
+def reassign(session: Session, thread_pk: int, to: str | None) -> str | None:
+    """Give the thread to `to` (None: nobody); who had it before."""
+    previous = session.scalar(select(Thread.assignee).where(Thread.id == thread_pk))
+    session.execute(update(Thread).where(Thread.id == thread_pk).values(assignee=to))
+    return previous

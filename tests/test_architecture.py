@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -55,3 +56,50 @@ def test_every_function_is_told_which_marketplace_it_works_for() -> None:
         ]
     assert functions(), "the packages were found"
     assert defaulted == []
+
+
+# What a module outside store/ and knowledge/ may take from SQLAlchemy: an engine, a connection
+# or a session to hand over, and the errors it raises. Statements are the repositories' own.
+MAY_TAKE = {
+    "sqlalchemy": {"Engine", "Connection"},
+    "sqlalchemy.orm": {"Session", "sessionmaker"},
+    "sqlalchemy.exc": None,  # any error class
+}
+HOLD_SQL = ("store", "knowledge")
+STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|SET|CREATE|ALTER|DROP|LOCK)\s")
+
+
+def sql_outside_the_repositories() -> list[str]:
+    found = []
+    for package in (p for p in PACKAGES if p not in HOLD_SQL):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    if STATEMENT.match(node.value):
+                        found.append(f"{where} {node.value[:40]!r}")
+                elif isinstance(node, ast.Import):
+                    found += [
+                        f"{where} import {a.name}"
+                        for a in node.names
+                        if a.name.startswith(("sqlalchemy", "store.models"))
+                    ]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    module = node.module
+                    if module.startswith("store.models"):
+                        found.append(f"{where} from {module}")
+                    elif module.startswith("sqlalchemy"):
+                        allowed = MAY_TAKE.get(module, set())
+                        found += [
+                            f"{where} from {module} import {a.name}"
+                            for a in node.names
+                            if allowed is not None and a.name not in allowed
+                        ]
+    return found
+
+
+def test_sql_is_written_only_in_the_repositories() -> None:
+    """The map says store/ (and the knowledge base's own queries, knowledge/) hold the SQL: a
+    statement written elsewhere is one a reader of store/ cannot see, and one a schema change
+    misses. Outside them, no module builds a statement or touches the ORM's tables."""
+    assert sql_outside_the_repositories() == []

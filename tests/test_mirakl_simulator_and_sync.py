@@ -217,7 +217,7 @@ def test_a_failed_pass_does_not_move_the_cursor(
     db_url: str, session: Session, mirakl_sim: Simulator
 ) -> None:
     run_sync(mirakl_sim)
-    from tools.mirakl.sync import read_cursor
+    from store.sync_state import read_cursor
 
     cursor = read_cursor(session)
     customer_message(mirakl_sim, "late-thread", body="Hello?")

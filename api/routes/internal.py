@@ -6,7 +6,7 @@ their own systems; the agent's tools (tools/business.py) only ever talk to it ov
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, cast
 
@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from api.deps import SessionDep, require_internal_key
 from api.errors import error_responses
 from store import business
+from store.audit import record_done
 from store.facts import Address
 from store.ids import ORDER_ID
-from store.models import AuditEntry
 from store.settings import DEFAULT_MARKETPLACE
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -161,18 +161,11 @@ def update_address(
     new = dict(address)
     previous = business.get_shipment(session, order_id, marketplace=marketplace).address
     updated = business.update_shipment_address(session, order_id, new, marketplace=marketplace)
-    session.add(
-        AuditEntry(
-            actor_type="system",
-            actor=x_actor or "internal-api",
-            action="shipment.address_updated",
-            marketplace=marketplace,
-            order_id=updated.order_id,
-            payload={"order_id": order_id, "from": previous, "to": new},
-            outcome="succeeded",
-            finished_at=datetime.now(UTC),
-        )
-    )
+    record_done(
+        session, actor_type="system", actor=x_actor or "internal-api",
+        action="shipment.address_updated", marketplace=marketplace, order_id=updated.order_id,
+        payload={"order_id": order_id, "from": previous, "to": new},
+    )  # fmt: skip
     answer = _shipment_out(order_id, updated)
     session.commit()
     return answer

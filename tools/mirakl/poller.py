@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 
 from store.metrics import MIRAKL_POLL_PASSES
-from store.pollers import release_poller_lock, try_poller_lock
+from store.pollers import release_poller_lock, still_held, try_poller_lock
 from store.settings import MarketplaceConnection, Settings
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
@@ -132,7 +132,7 @@ class Poller:
         interval = self.settings.mirakl_poll_interval_s
         failures = 0
         while not stop.is_set():
-            if not await asyncio.to_thread(_still_held, lock):
+            if not await asyncio.to_thread(still_held, lock):
                 status.last_error = "lost the database session holding the poller lock"
                 return  # another process may poll now: try for the lock again
             try:
@@ -161,15 +161,6 @@ class Poller:
                 )
                 wait = min(interval * 2 ** (failures - 1), interval * 10)
             await _sleep(stop, wait)
-
-
-def _still_held(lock: Connection) -> bool:
-    try:
-        lock.scalar(select(1))
-        lock.commit()
-        return True
-    except Exception:
-        return False
 
 
 async def _sleep(stop: threading.Event, seconds: float) -> None:

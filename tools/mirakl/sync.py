@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from store.business import record_mirakl_order
@@ -30,9 +28,15 @@ from store.ingest import (
     store_message,
     store_party_message,
 )
-from store.models import InboundEvent, Message, Order, SyncCursor
 from store.settings import Settings
-from store.threads import record_reply_clock, scoped
+from store.sync_state import (
+    failed_message_ids,
+    known_message_ids,
+    read_cursor,
+    referenced_order_ids,
+    write_cursor,
+)
+from store.threads import record_reply_clock
 from tools.mirakl.client import MiraklClient
 from tools.mirakl.errors import MiraklConfigError, MiraklError
 from tools.mirakl.events import incoming_from_mirakl
@@ -60,56 +64,6 @@ class SyncReport:
     history: int = 0  # already answered customer messages and the shop's own: stored only
     rejected: int = 0  # messages csagent cannot take (logged): not stored
     threads_read_whole: int = 0  # more messages than M11 lists: read with M10
-
-
-def read_cursor(session: Session, name: str = INBOX_CURSOR) -> datetime | None:
-    return session.scalar(select(SyncCursor.position).where(SyncCursor.name == name))
-
-
-def write_cursor(
-    session: Session,
-    position: datetime,
-    name: str = INBOX_CURSOR,
-    *,
-    checked_at: datetime | None = None,
-) -> None:
-    """Move the cursor forward (never back); `checked_at`: when the complete pass that read up
-    to it started (the lag is measured from it)."""
-    statement = insert(SyncCursor).values(name=name, position=position, checked_at=checked_at)
-    new = statement.excluded
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["name"],
-            set_={
-                "position": func.greatest(SyncCursor.position, new.position),
-                "checked_at": func.greatest(SyncCursor.checked_at, new.checked_at),
-            },
-        )
-    )
-
-
-def failed_message_ids(session: Session, ids: list[str], marketplace: str) -> set[str]:
-    """Messages whose event failed for good: stored and visible, but not done."""
-    if not ids:
-        return set()
-    keys = {scoped(marketplace, i): i for i in ids}
-    found = session.scalars(
-        select(InboundEvent.dedupe_key).where(
-            InboundEvent.dedupe_key.in_(list(keys)), InboundEvent.status == "failed"
-        )
-    )
-    return {keys[k] for k in found}
-
-
-def known_message_ids(session: Session, ids: list[str], marketplace: str) -> set[str]:
-    if not ids:
-        return set()
-    found = session.scalars(
-        select(Message.mirakl_message_id).where(
-            Message.marketplace == marketplace, Message.mirakl_message_id.in_(ids)
-        )
-    )
-    return set(found)
 
 
 async def sync_inbox(
@@ -250,17 +204,6 @@ class OrderSyncReport:
     orders_read: int = 0  # changed on Mirakl since the cursor
     details_filled: int = 0  # known only by reference before, read now
     not_on_mirakl: int = 0  # referenced, but Mirakl does not have them
-
-
-def referenced_order_ids(session: Session, marketplace: str) -> list[str]:
-    """Orders csagent knows only by id (named by a message or the V1 import, never read)."""
-    return list(
-        session.scalars(
-            select(Order.mirakl_order_id)
-            .where(Order.source == "reference", Order.marketplace == marketplace)
-            .order_by(Order.mirakl_order_id)
-        )
-    )
 
 
 async def sync_orders(
