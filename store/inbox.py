@@ -3,11 +3,12 @@ its messages, order, shipment and audit trail, and the automation figures of the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Float, Result, Row, Select, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.confirmations import ConfirmationView, describe, latest, pending_by_thread
@@ -98,45 +99,8 @@ def list_threads(
     agent's threads, or UNASSIGNED for nobody's. Snoozed threads are left out, or only they
     are listed (`snoozed`)."""
     now = now or datetime.now(UTC)
-    inbox_status = _inbox_status().label("inbox_status")
-    last_body = (
-        select(Message.body)
-        .where(Message.thread_id == Thread.id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    is_overdue = and_(Thread.sla_due_at.is_not(None), Thread.sla_due_at < now)
-    is_snoozed = and_(
-        Thread.snoozed_until.is_not(None),
-        Thread.snoozed_until > now,
-        ~exists().where(
-            Message.thread_id == Thread.id,
-            Message.direction == "inbound",
-            Message.created_at > Thread.snoozed_at,
-        ),
-    )
-    # Waiting for a person, and the customer wrote since an agent last opened it.
-    unread = and_(
-        Thread.status.in_(("open", "awaiting_approval", "needs_attention")),
-        exists().where(
-            Message.thread_id == Thread.id,
-            Message.direction == "inbound",
-            or_(Thread.read_by_agents_at.is_(None), Message.created_at > Thread.read_by_agents_at),
-        ),
-    )
-    query = (
-        select(
-            Thread.mirakl_thread_id, inbox_status, Thread.intent, Thread.confidence,
-            Thread.locale, Thread.marketplace,
-            func.coalesce(FULL_NAME, Customer.display_name, Customer.mirakl_customer_id),
-            Order.mirakl_order_id, Thread.topic, last_body, Thread.last_message_at,
-            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee, unread,
-            case((is_snoozed, Thread.snoozed_until)), Thread.tags,
-        )
-        .outerjoin(Customer, Customer.id == Thread.customer_id)
-        .outerjoin(Order, Order.id == Thread.order_id)
-    )  # fmt: skip
+    is_overdue = _overdue(now)
+    is_snoozed = _snoozed(now)
     conditions = []
     if marketplace:
         conditions.append(Thread.marketplace == marketplace)
@@ -152,18 +116,8 @@ def list_threads(
     elif assignee:
         conditions.append(Thread.assignee == assignee)
     if search:
-        like = f"%{search.strip()}%"
-        conditions.append(
-            or_(
-                Thread.mirakl_thread_id.ilike(like),
-                Thread.topic.ilike(like),
-                Customer.display_name.ilike(like),
-                FULL_NAME.ilike(like),
-                Order.mirakl_order_id.ilike(like),
-                exists().where(Message.thread_id == Thread.id, Message.body.ilike(like)),
-            )
-        )
-    filtered = query.where(*conditions)
+        conditions.append(_matching(search))
+    filtered = _inbox_rows(is_overdue, is_snoozed).where(*conditions)
     total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
     rows = session.execute(
         filtered.order_by(
@@ -175,39 +129,117 @@ def list_threads(
         .limit(limit)
         .offset(offset)
     ).all()
+    counts = _counts_per_status(session)
+    questions = pending_by_thread(session, [r[14] for r in rows])
+    return InboxPage(
+        threads=[_inbox_row(r, questions.get(r[14]), now) for r in rows],
+        total=total,
+        counts=counts,
+    )
+
+
+def _overdue(now: datetime) -> Any:
+    return and_(Thread.sla_due_at.is_not(None), Thread.sla_due_at < now)
+
+
+def _snoozed(now: datetime) -> Any:
+    """Put aside until later, and the customer has not written since."""
+    return and_(
+        Thread.snoozed_until.is_not(None),
+        Thread.snoozed_until > now,
+        ~exists().where(
+            Message.thread_id == Thread.id,
+            Message.direction == "inbound",
+            Message.created_at > Thread.snoozed_at,
+        ),
+    )
+
+
+def _unread() -> Any:
+    """Waiting for a person, and the customer wrote since an agent last opened it."""
+    return and_(
+        Thread.status.in_(("open", "awaiting_approval", "needs_attention")),
+        exists().where(
+            Message.thread_id == Thread.id,
+            Message.direction == "inbound",
+            or_(Thread.read_by_agents_at.is_(None), Message.created_at > Thread.read_by_agents_at),
+        ),
+    )
+
+
+def _last_message_body() -> Any:
+    return (
+        select(Message.body)
+        .where(Message.thread_id == Thread.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _inbox_rows(is_overdue: Any, is_snoozed: Any) -> Select[*tuple[Any, ...]]:
+    """Every thread as a row of the inbox, its columns in the order `_inbox_row` reads them."""
+    return (
+        select(
+            Thread.mirakl_thread_id, _inbox_status().label("inbox_status"), Thread.intent,
+            Thread.confidence, Thread.locale, Thread.marketplace,
+            func.coalesce(FULL_NAME, Customer.display_name, Customer.mirakl_customer_id),
+            Order.mirakl_order_id, Thread.topic, _last_message_body(), Thread.last_message_at,
+            Thread.sla_due_at, is_overdue, Thread.attention, Thread.id, Thread.assignee,
+            _unread(), case((is_snoozed, Thread.snoozed_until)), Thread.tags,
+        )
+        .outerjoin(Customer, Customer.id == Thread.customer_id)
+        .outerjoin(Order, Order.id == Thread.order_id)
+    )  # fmt: skip
+
+
+def _matching(search: str) -> Any:
+    """The text is in the thread id, the topic, the customer's name, the order id or a
+    message."""
+    like = f"%{search.strip()}%"
+    return or_(
+        Thread.mirakl_thread_id.ilike(like),
+        Thread.topic.ilike(like),
+        Customer.display_name.ilike(like),
+        FULL_NAME.ilike(like),
+        Order.mirakl_order_id.ilike(like),
+        exists().where(Message.thread_id == Thread.id, Message.body.ilike(like)),
+    )
+
+
+def _counts_per_status(session: Session) -> dict[str, int]:
+    """Every thread, per inbox status (0 for a status no thread has)."""
     counts = dict.fromkeys(INBOX_STATUSES, 0)
     statuses = select(_inbox_status().label("s")).select_from(Thread).subquery()
     for name, n in session.execute(select(statuses.c.s, func.count()).group_by(statuses.c.s)):
         counts[name] = n
-    questions = pending_by_thread(session, [r[14] for r in rows])
-    return InboxPage(
-        threads=[
-            InboxRow(
-                thread_id=r[0],
-                status=r[1],
-                intent=r[2],
-                confidence=r[3],
-                language=(r[4] or "")[:2] or None,
-                marketplace=r[5],
-                customer=r[6],
-                order_id=r[7],
-                topic=r[8],
-                last_message=(r[9] or "")[:200] or None,
-                last_message_at=r[10],
-                sla_due_at=r[11],
-                overdue=bool(r[12]),
-                attention=r[13],
-                awaiting_customer=awaiting_text(questions.get(r[14]), now),
-                assignee=r[15],
-                unread=bool(r[16]),
-                snoozed_until=r[17],
-                tags=list(r[18] or []),
-            )  # fmt: skip
-            for r in rows
-        ],
-        total=total,
-        counts=counts,
-    )
+    return counts
+
+
+def _inbox_row(
+    r: Row[*tuple[Any, ...]], question: ConfirmationView | None, now: datetime
+) -> InboxRow:
+    return InboxRow(
+        thread_id=r[0],
+        status=r[1],
+        intent=r[2],
+        confidence=r[3],
+        language=(r[4] or "")[:2] or None,
+        marketplace=r[5],
+        customer=r[6],
+        order_id=r[7],
+        topic=r[8],
+        last_message=(r[9] or "")[:200] or None,
+        last_message_at=r[10],
+        sla_due_at=r[11],
+        overdue=bool(r[12]),
+        attention=r[13],
+        awaiting_customer=awaiting_text(question, now),
+        assignee=r[15],
+        unread=bool(r[16]),
+        snoozed_until=r[17],
+        tags=list(r[18] or []),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -480,14 +512,40 @@ class AutomationFigures:
 
 def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
     since = datetime.now(UTC) - timedelta(days=days)
+    per_day = _inbound_messages_per_day(session, since)
+    replies = _replies_by_kind(session)
+    intents = session.execute(
+        select(Thread.intent, func.count())
+        .where(Thread.intent.is_not(None))
+        .group_by(Thread.intent)
+        .order_by(func.count().desc())
+    ).all()
+    median = _median_first_response_h(session)
+    reviewed = _latest_reviews_of_automation(session)
+    return AutomationFigures(
+        messages_per_day=[(d, n) for d, n in per_day],
+        replies_by=replies,
+        intents=[(str(i), n) for i, n in intents],
+        median_first_response_h=round(float(median), 2) if median is not None else None,
+        reviews_of_automation=sum(n for _, n in reviewed),
+        accepted_unchanged=sum(n for d, n in reviewed if d == "accepted"),
+    )
+
+
+def _inbound_messages_per_day(session: Session, since: datetime) -> Sequence[Row[str, int]]:
+    """(YYYY-MM-DD, inbound messages), oldest day first."""
     days_q = (
         select(func.to_char(Message.created_at, "YYYY-MM-DD").label("day"))
         .where(Message.direction == "inbound", Message.created_at >= since)
         .subquery()
     )
-    per_day = session.execute(
+    return session.execute(
         select(days_q.c.day, func.count()).group_by(days_q.c.day).order_by(days_q.c.day)
     ).all()
+
+
+def _replies_by_kind(session: Session) -> dict[str, int]:
+    """Replies sent: by the automation, by an agent approving a draft, or written by hand."""
     kind = case(
         (AuditEntry.action == "reply.manual", "manual"),
         (AuditEntry.actor_type == "automation", "automated"),
@@ -504,12 +562,12 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
     )
     for name, n in session.execute(select(kinds.c.kind, func.count()).group_by(kinds.c.kind)):
         replies[name] = n
-    intents = session.execute(
-        select(Thread.intent, func.count())
-        .where(Thread.intent.is_not(None))
-        .group_by(Thread.intent)
-        .order_by(func.count().desc())
-    ).all()
+    return replies
+
+
+def _median_first_response_h(session: Session) -> Any:
+    """Hours from a thread's first inbound message to the first reply after it, the median
+    over threads (None: no thread was answered)."""
     first_in = (
         select(Message.thread_id, func.min(Message.created_at).label("first_in"))
         .where(Message.direction == "inbound")
@@ -524,35 +582,40 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
         .subquery()
     )
     hours = func.extract("epoch", first_out.c.first_out - first_in.c.first_in) / 3600.0
-    median = session.scalar(
+    return session.scalar(
         select(func.percentile_cont(0.5).within_group(cast(hours, Float))).select_from(
             first_in.join(first_out, first_out.c.thread_id == first_in.c.thread_id)
         )
     )
-    # The last answer per reviewed message (a retry after a failed approval answers again);
-    # "accepted" means accepted with the proposed action kept, not declined.
+
+
+def _accepted_as_proposed() -> Any:
+    """A reviewer's answer accepted the proposal with its action kept (not declined)."""
+    return and_(
+        AuditEntry.payload["decision"].astext == "accepted",
+        AuditEntry.payload["with_action"].astext.is_distinct_from("false"),
+    )
+
+
+def _nth_answer_from_last() -> Any:
+    """1 for the last answer per reviewed message: a retry after a failed approval answers
+    again, and the last answer is the one that counts."""
+    return func.row_number().over(
+        partition_by=(
+            AuditEntry.marketplace,
+            AuditEntry.payload["thread"].astext,
+            AuditEntry.payload["message_id"].astext,
+        ),
+        order_by=(AuditEntry.at.desc(), AuditEntry.id.desc()),
+    )
+
+
+def _latest_reviews_of_automation(session: Session) -> Sequence[Row[str, int]]:
+    """(accepted | corrected, reviews) over the last answer per reviewed message."""
     decisions = (
         select(
-            case(
-                (
-                    and_(
-                        AuditEntry.payload["decision"].astext == "accepted",
-                        AuditEntry.payload["with_action"].astext.is_distinct_from("false"),
-                    ),
-                    "accepted",
-                ),
-                else_="corrected",
-            ).label("decision"),
-            func.row_number()
-            .over(
-                partition_by=(
-                    AuditEntry.marketplace,
-                    AuditEntry.payload["thread"].astext,
-                    AuditEntry.payload["message_id"].astext,
-                ),
-                order_by=(AuditEntry.at.desc(), AuditEntry.id.desc()),
-            )
-            .label("nth"),
+            case((_accepted_as_proposed(), "accepted"), else_="corrected").label("decision"),
+            _nth_answer_from_last().label("nth"),
         )
         .where(
             AuditEntry.action == "review.answer",
@@ -560,19 +623,11 @@ def automation_figures(session: Session, days: int = 30) -> AutomationFigures:
         )
         .subquery()
     )
-    reviewed = session.execute(
+    return session.execute(
         select(decisions.c.decision, func.count())
         .where(decisions.c.nth == 1)
         .group_by(decisions.c.decision)
     ).all()
-    return AutomationFigures(
-        messages_per_day=[(d, n) for d, n in per_day],
-        replies_by=replies,
-        intents=[(str(i), n) for i, n in intents],
-        median_first_response_h=round(float(median), 2) if median is not None else None,
-        reviews_of_automation=sum(n for _, n in reviewed),
-        accepted_unchanged=sum(n for d, n in reviewed if d == "accepted"),
-    )
 
 
 RECONTACT_H = 72  # a customer who writes again this soon after an automatic reply: unresolved
@@ -612,6 +667,29 @@ def automation_judgement(
     customers wrote again within 72 h (the industry's resolution measure), and reviewers'
     answers to its proposals; with the latest automatic replies to read."""
     since = (now or datetime.now(UTC)) - timedelta(days=days)
+    rows = _automatic_replies_since(session, since)
+    per: dict[str, list[int]] = {}
+    for _, _, intent, _, _, again in rows:
+        counts = per.setdefault(intent or "unknown", [0, 0, 0, 0])
+        counts[0] += 1
+        counts[1] += int(bool(again))
+    for intent, accepted in _latest_answers_to_automation(session, since):
+        counts = per.setdefault(intent or "unknown", [0, 0, 0, 0])
+        counts[2] += 1
+        counts[3] += int(bool(accepted))
+    judged = [IntentJudgement(intent, *c) for intent, c in sorted(per.items())]
+    latest = [
+        AutomaticReply(t, m, i, at, text or "", bool(again))
+        for t, m, i, at, text, again in rows[:sample]
+    ]
+    return judged, latest
+
+
+def _automatic_replies_since(
+    session: Session, since: datetime
+) -> Sequence[Row[str, str, str | None, datetime, str | None, bool]]:
+    """(thread id, marketplace, intent, sent at, text, the customer wrote again within
+    RECONTACT_H hours) per reply the automation sent since then, the latest first."""
     sent = (
         select(
             Thread.id.label("thread_pk"), Thread.mirakl_thread_id, Thread.marketplace,
@@ -645,31 +723,22 @@ def automation_judgement(
         .limit(1)
         .scalar_subquery()
     )
-    rows = session.execute(
+    return session.execute(
         select(
             sent.c.mirakl_thread_id, sent.c.marketplace, sent.c.intent, sent.c.at, body,
             wrote_again,
         ).order_by(sent.c.at.desc())
     ).all()  # fmt: skip
-    per: dict[str, list[int]] = {}
-    for _, _, intent, _, _, again in rows:
-        counts = per.setdefault(intent or "unknown", [0, 0, 0, 0])
-        counts[0] += 1
-        counts[1] += int(bool(again))
+
+
+def _latest_answers_to_automation(session: Session, since: datetime) -> Result[str | None, bool]:
+    """(intent, accepted as proposed) per message whose proposal a reviewer answered since
+    then, the last answer only."""
     answers = (
         select(
             AuditEntry.payload["intent"].astext.label("intent"),
-            and_(
-                AuditEntry.payload["decision"].astext == "accepted",
-                AuditEntry.payload["with_action"].astext.is_distinct_from("false"),
-            ).label("accepted"),
-            func.row_number().over(
-                partition_by=(
-                    AuditEntry.marketplace, AuditEntry.payload["thread"].astext,
-                    AuditEntry.payload["message_id"].astext,
-                ),
-                order_by=(AuditEntry.at.desc(), AuditEntry.id.desc()),
-            ).label("nth"),
+            _accepted_as_proposed().label("accepted"),
+            _nth_answer_from_last().label("nth"),
         )
         .where(
             AuditEntry.action == "review.answer",
@@ -677,15 +746,4 @@ def automation_judgement(
         )
         .subquery()
     )  # fmt: skip
-    for intent, accepted in session.execute(
-        select(answers.c.intent, answers.c.accepted).where(answers.c.nth == 1)
-    ):
-        counts = per.setdefault(intent or "unknown", [0, 0, 0, 0])
-        counts[2] += 1
-        counts[3] += int(bool(accepted))
-    judged = [IntentJudgement(intent, *c) for intent, c in sorted(per.items())]
-    latest = [
-        AutomaticReply(t, m, i, at, text or "", bool(again))
-        for t, m, i, at, text, again in rows[:sample]
-    ]
-    return judged, latest
+    return session.execute(select(answers.c.intent, answers.c.accepted).where(answers.c.nth == 1))
