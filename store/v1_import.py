@@ -133,7 +133,35 @@ def _import_thread(
             {"marketplace": marketplace, "mirakl_order_id": order_ref, "customer_id": customer_pk},
         )
 
-    thread_pk, thread_created = get_or_create(
+    thread_pk, thread_created = _get_or_create_thread(
+        session, thread, marketplace, order_pk=order_pk, customer_pk=customer_pk
+    )
+    if thread_created:
+        report.threads_added += 1
+        report.orders_linked += order_pk is not None
+    else:
+        report.threads_present += 1
+        if order_pk is not None:
+            report.orders_linked += link_order(session, thread_pk, order_pk)
+
+    new_ids = _insert_messages(session, thread, thread_pk, marketplace)
+    report.messages_added += len(new_ids)
+    report.messages_present += len(thread.messages) - len(new_ids)
+
+    if thread_created or new_ids:
+        refresh_thread_summary(session, thread_pk, sla_hours)
+    return report
+
+
+def _get_or_create_thread(
+    session: Session,
+    thread: InboxThread,
+    marketplace: str,
+    *,
+    order_pk: int | None,
+    customer_pk: int | None,
+) -> tuple[int, bool]:
+    return get_or_create(
         session,
         Thread,
         ("marketplace", "mirakl_thread_id"),
@@ -148,64 +176,61 @@ def _import_thread(
             "mirakl_updated_at": thread.date_updated or thread.date_created,
         },
     )
-    if thread_created:
-        report.threads_added += 1
-        report.orders_linked += order_pk is not None
-    else:
-        report.threads_present += 1
-        if order_pk is not None:
-            report.orders_linked += link_order(session, thread_pk, order_pk)
 
-    new_ids: set[str] = set()
-    if thread.messages:
-        rows = [
-            {
-                "mirakl_message_id": m.id,
-                "marketplace": marketplace,
-                "thread_id": thread_pk,
-                "direction": "outbound" if m.author == "SHOP" else "inbound",
-                "author_type": m.author or "OPERATOR",
-                "author_name": m.sender.display_name,
-                "body": m.body,
-                "created_at": m.date_created,
-                # V1 only saw messages already in Mirakl, so the shop's own were delivered.
-                "delivery_status": "sent" if m.author == "SHOP" else None,
-                "attachments": [
-                    a.model_dump(mode="json", exclude_none=True) for a in m.attachments
-                ],
-            }
-            for m in thread.messages
-        ]
-        new_ids = set(
-            session.execute(
-                insert(Message)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
-                .returning(Message.mirakl_message_id)
-            ).scalars()
+
+def _insert_messages(
+    session: Session, thread: InboxThread, thread_pk: int, marketplace: str
+) -> set[str]:
+    """The thread's messages not yet stored go in; the ids of those that did. A message already
+    stored under another thread rejects the record."""
+    if not thread.messages:
+        return set()
+    rows = [
+        {
+            "mirakl_message_id": m.id,
+            "marketplace": marketplace,
+            "thread_id": thread_pk,
+            "direction": "outbound" if m.author == "SHOP" else "inbound",
+            "author_type": m.author or "OPERATOR",
+            "author_name": m.sender.display_name,
+            "body": m.body,
+            "created_at": m.date_created,
+            # V1 only saw messages already in Mirakl, so the shop's own were delivered.
+            "delivery_status": "sent" if m.author == "SHOP" else None,
+            "attachments": [a.model_dump(mode="json", exclude_none=True) for a in m.attachments],
+        }
+        for m in thread.messages
+    ]
+    new_ids = set(
+        session.execute(
+            insert(Message)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["marketplace", "mirakl_message_id"])
+            .returning(Message.mirakl_message_id)
+        ).scalars()
+    )
+    known = [m.id for m in thread.messages if m.id not in new_ids]
+    if known:
+        _reject_messages_of_another_thread(session, known, thread_pk, marketplace)
+    return new_ids
+
+
+def _reject_messages_of_another_thread(
+    session: Session, message_ids: list[str], thread_pk: int, marketplace: str
+) -> None:
+    """A message already stored under another thread refuses the record (it is not moved)."""
+    foreign = session.execute(
+        select(Message.mirakl_message_id, Thread.mirakl_thread_id)
+        .join(Thread, Message.thread_id == Thread.id)
+        .where(
+            Message.marketplace == marketplace,
+            Message.mirakl_message_id.in_(message_ids),
+            Message.thread_id != thread_pk,
         )
-        known = [m.id for m in thread.messages if m.id not in new_ids]
-        if known:
-            foreign = session.execute(
-                select(Message.mirakl_message_id, Thread.mirakl_thread_id)
-                .join(Thread, Message.thread_id == Thread.id)
-                .where(
-                    Message.marketplace == marketplace,
-                    Message.mirakl_message_id.in_(known),
-                    Message.thread_id != thread_pk,
-                )
-                .limit(1)
-            ).first()
-            if foreign is not None:
-                raise RecordRejected(
-                    f"message id {foreign[0]!r} already belongs to thread {foreign[1]!r}"
-                )
-    report.messages_added += len(new_ids)
-    report.messages_present += len(thread.messages) - len(new_ids)
-
-    if thread_created or new_ids:
-        refresh_thread_summary(session, thread_pk, sla_hours)
-    return report
+        .limit(1)
+    ).first()
+    if foreign is not None:
+        raise RecordRejected(f"message id {foreign[0]!r} already belongs to thread {foreign[1]!r}")
 
 
 def import_v1(
