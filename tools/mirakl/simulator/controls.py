@@ -83,57 +83,91 @@ async def put_order(state: SimState, request: Request) -> dict[str, Any]:
 async def customer_message(
     state: SimState, thread_id: str, request_body: CustomerMessageRequest
 ) -> dict[str, Any]:
-    order = state.orders.get(request_body.order_id) if request_body.order_id else None
     thread = state.threads.get(thread_id)
     if thread is None:
-        customer = (order or {}).get("customer") or {}
-        customer_id = request_body.customer_id or customer.get("customer_id")
-        if not customer_id:
-            customer_id = "cust-sim-" + hashlib.sha1(thread_id.encode()).hexdigest()[:8]
-        name = (
-            request_body.customer_name
-            or " ".join(
-                p
-                for p in (customer.get("firstname"), (customer.get("lastname") or "")[:1] + ".")
-                if p and p != "."
-            )
-            or None
-        )
-        created = now_iso()
-        customer_party = {"type": "CUSTOMER", "id": customer_id, "display_name": name or "Customer"}
-        thread = state.add_thread(
-            {
-                "id": thread_id,
-                "topic": {"type": "FREE_TEXT", "value": request_body.body.splitlines()[0][:80]},
-                "entities": [
-                    {
-                        "type": "MMP_ORDER",
-                        "id": request_body.order_id,
-                        "label": request_body.order_id,
-                    }
-                ]
-                if request_body.order_id
-                else [],
-                "current_participants": [customer_party, state.shop_party],
-                "authorized_participants": [customer_party, state.shop_party],
-                "date_created": created,
-                "date_updated": created,
-                "messages": [],
-            }
-        )
-    customer_party = next(
+        thread = _open_customer_thread(state, thread_id, request_body)
+    customer_party: dict[str, Any] = next(
         (p for p in thread["current_participants"] if p["type"] == "CUSTOMER"), {}
     )
-    attachments: list[dict[str, Any]] = []
     message = {
         "id": str(uuid.uuid4()),
         "from": state.sender("CUSTOMER", customer_party.get("display_name")),
         "to": [state.shop_party],
         "body": request_body.body,
         "date_created": now_iso(),
-        "attachments": attachments,
+        "attachments": _stored_attachments(state, request_body.attachments),
     }
-    for attachment in request_body.attachments:
+    state.append_message(thread, message)
+    thread_model = InboxThread.model_validate(without_messages(thread))
+    event = incoming_from_mirakl(
+        thread_model,
+        InboxMessage.model_validate(message),
+        locale=request_body.locale,
+        marketplace=_marketplace_of(state, thread),
+    ).model_dump(mode="json")
+    result: dict[str, Any] = {
+        "thread_id": thread_id,
+        "message_id": message["id"],
+        "event": event,
+    }
+    if state.webhook_url:
+        result["webhook"] = await deliver_webhook(state, without_messages(thread), message)
+    return result
+
+
+def _open_customer_thread(
+    state: SimulatorState, thread_id: str, request_body: CustomerMessageRequest
+) -> dict[str, Any]:
+    """The customer's first message opens the thread, about the order it names if any."""
+    order = state.orders.get(request_body.order_id) if request_body.order_id else None
+    customer = (order or {}).get("customer") or {}
+    customer_id = request_body.customer_id or customer.get("customer_id")
+    if not customer_id:
+        customer_id = "cust-sim-" + hashlib.sha1(thread_id.encode()).hexdigest()[:8]
+    name = request_body.customer_name or _short_name(customer)
+    created = now_iso()
+    customer_party = {"type": "CUSTOMER", "id": customer_id, "display_name": name or "Customer"}
+    return state.add_thread(
+        {
+            "id": thread_id,
+            "topic": {"type": "FREE_TEXT", "value": request_body.body.splitlines()[0][:80]},
+            "entities": [
+                {
+                    "type": "MMP_ORDER",
+                    "id": request_body.order_id,
+                    "label": request_body.order_id,
+                }
+            ]
+            if request_body.order_id
+            else [],
+            "current_participants": [customer_party, state.shop_party],
+            "authorized_participants": [customer_party, state.shop_party],
+            "date_created": created,
+            "date_updated": created,
+            "messages": [],
+        }
+    )
+
+
+def _short_name(customer: dict[str, Any]) -> str | None:
+    """ "Laura F.", as Mirakl shows a customer to the shop (None: the order names nobody)."""
+    return (
+        " ".join(
+            p
+            for p in (customer.get("firstname"), (customer.get("lastname") or "")[:1] + ".")
+            if p and p != "."
+        )
+        or None
+    )
+
+
+def _stored_attachments(
+    state: SimulatorState, attachments: list[SimAttachment]
+) -> list[dict[str, Any]]:
+    """The attachments as a message lists them; the files sent with their content are kept for
+    M13 to serve."""
+    listed: list[dict[str, Any]] = []
+    for attachment in attachments:
         attachment_id = str(uuid.uuid4())
         content = b""
         if attachment.content_base64 is not None:
@@ -144,29 +178,18 @@ async def customer_message(
                     400, f"attachment {attachment.name!r}: content_base64 is not base64"
                 ) from None
             state.files[attachment_id] = content
-        attachments.append(
+        listed.append(
             {"id": attachment_id, "name": attachment.name, "size": len(content) or attachment.size}
         )
-    state.append_message(thread, message)
+    return listed
+
+
+def _marketplace_of(state: SimulatorState, thread: dict[str, Any]) -> str | None:
+    """The simulator's own marketplace, or else the channel of the order the thread is about."""
     linked = next((e["id"] for e in thread.get("entities", []) if e["type"] == "MMP_ORDER"), None)
-    marketplace = state.marketplace or (
+    return state.marketplace or (
         ((state.orders.get(linked) or {}).get("channel") or {}).get("code") if linked else None
     )
-    thread_model = InboxThread.model_validate(without_messages(thread))
-    event = incoming_from_mirakl(
-        thread_model,
-        InboxMessage.model_validate(message),
-        locale=request_body.locale,
-        marketplace=marketplace,
-    ).model_dump(mode="json")
-    result: dict[str, Any] = {
-        "thread_id": thread_id,
-        "message_id": message["id"],
-        "event": event,
-    }
-    if state.webhook_url:
-        result["webhook"] = await deliver_webhook(state, without_messages(thread), message)
-    return result
 
 
 class OperatorMessageRequest(BaseModel):
