@@ -120,11 +120,6 @@ def bench_ingest(
     """On `stack` (a whole csagent on loopback, cli/stack.py): the classifier alone, then the
     webhook path with the agent, with where each message's time went; then a bare insert-only
     endpoint (served by `serve`) on the same database as the baseline."""
-    from fastapi import FastAPI
-    from sqlalchemy import text as sql
-
-    from store.metrics import embeddings_total, stage_totals
-
     classify_rate = bench_classify(texts, echo)
     orders = list(stack.simulator.state.sim.orders.values())
 
@@ -143,6 +138,26 @@ def bench_ingest(
     client = httpx.Client(timeout=300, headers=stack.headers)
     url = f"{stack.api_url}/api/v1/messages"
     client.post(url, json=customer_writes("bench-warm-up", 0))  # model load, connections
+    total = _bench_agent(stack, client, url, bodies, concurrency, classify_rate, echo)
+    base_total = _bench_bare_insert(stack.engine, serve, bodies, concurrency, echo)
+    echo(f"overhead: the agent takes {total / base_total:.1f}x the time of a bare insert")
+    echo(f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def _bench_agent(
+    stack: Any,
+    client: httpx.Client,
+    url: str,
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    classify_rate: float,
+    echo: Callable[[str], None],
+) -> float:
+    """Seconds the agent took over the webhook bodies (echoing the rate, the latencies per
+    outcome and where a message's time went)."""
+    from store.metrics import embeddings_total, stage_totals
+
+    messages = len(bodies)
     metrics, cpu_metric = stack.metrics, "csagent_stage_cpu_seconds"
     wall_before, cpu_before = stage_totals(metrics), stage_totals(metrics, cpu_metric)
     embedded_before = embeddings_total(metrics).get("query", 0.0)
@@ -162,28 +177,31 @@ def bench_ingest(
     for line in stage_breakdown((wall_before, wall_after), (cpu_before, cpu_after), messages):
         echo(line)
     echo(f"embeddings per message: {(embedded_after - embedded_before) / messages:.2f}")
+    return total
 
-    engine = stack.engine
-    with engine.begin() as conn:
-        conn.execute(
-            sql(
-                "INSERT INTO threads (mirakl_thread_id) VALUES ('bench-baseline') ON CONFLICT DO NOTHING"
-            )
-        )
-        thread_pk = conn.execute(
-            sql("SELECT id FROM threads WHERE mirakl_thread_id = 'bench-baseline'")
-        ).scalar_one()
+
+def _bench_bare_insert(
+    engine: Any,
+    serve: Callable[[Any], Any],
+    bodies: list[dict[str, Any]],
+    concurrency: int,
+    echo: Callable[[str], None],
+) -> float:
+    """Seconds an endpoint that only inserts each message took over the same bodies, on the
+    same database (echoing its rate and latencies): the baseline."""
+    from fastapi import FastAPI
+
+    from store.bench import bench_baseline_thread, insert_bare_message
+
+    messages = len(bodies)
+    thread_pk = bench_baseline_thread(engine)
     bare = FastAPI()
 
     @bare.post("/messages")
     def insert_only(body: dict[str, Any]) -> dict[str, str]:
-        with engine.begin() as conn:
-            conn.execute(
-                sql(
-                    "INSERT INTO messages (mirakl_message_id, thread_id, direction, author_type, body, created_at) VALUES (:m, :t, 'inbound', 'CUSTOMER', :b, now())"
-                ),
-                {"m": "base-" + body["message_id"], "t": thread_pk, "b": body["body"]},
-            )
+        insert_bare_message(
+            engine, message_id="base-" + body["message_id"], thread_pk=thread_pk, body=body["body"]
+        )
         return {"status": "stored"}
 
     with serve(bare) as bare_url:
@@ -194,8 +212,7 @@ def bench_ingest(
     echo(
         f"baseline (bare insert, same database): {messages / base_total:.1f} messages/s, p50 {statistics.median(latencies):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms"
     )
-    echo(f"overhead: the agent takes {total / base_total:.1f}x the time of a bare insert")
-    echo(f"peak RSS {peak_rss_mb():.0f} MB")
+    return base_total
 
 
 def bench_intake(stack: Any, messages: int, interval_s: float, echo: Callable[[str], None]) -> None:
@@ -206,8 +223,7 @@ def bench_intake(stack: Any, messages: int, interval_s: float, echo: Callable[[s
     import random
     import threading
 
-    from sqlalchemy import text as sql
-
+    from store.bench import intake_delays_s
     from store.queue import Pipeline
     from tools.mirakl.poller import Poller
 
@@ -231,16 +247,7 @@ def bench_intake(stack: Any, messages: int, interval_s: float, echo: Callable[[s
     deadline = time.monotonic() + 3 * interval_s + 30
     stored: dict[str, float] = {}
     while time.monotonic() < deadline and len(stored) < len(written):
-        with stack.engine.connect() as conn:
-            rows = conn.execute(
-                sql(
-                    "SELECT m.mirakl_message_id, extract(epoch FROM e.received_at - m.created_at) "
-                    "FROM messages m JOIN inbound_events e ON e.dedupe_key = m.mirakl_message_id "
-                    "WHERE m.mirakl_message_id = ANY(:ids)"
-                ),
-                {"ids": written},
-            ).all()
-        stored = {r[0]: float(r[1]) for r in rows}
+        stored = intake_delays_s(stack.engine, written)
         time.sleep(0.2)
     stop.set()
     running.join(timeout=30)
