@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.common import fail
 from cli.kb import knowledge_base
-from store.settings import get_settings
+from store.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from graph.classify.model import IntentClassifier, LocalIntentModel
 
 eval_app = typer.Typer(help="Offline evaluations that print numbers.", no_args_is_help=True)
 
@@ -43,14 +46,12 @@ def eval_intents(
     from evals.intents import (
         DATASET,
         HARD_NEGATIVES,
-        format_report,
         hard_negatives,
         load_labelled,
         run,
         write_report,
     )
-    from graph.classify.model import IntentClassifier, LocalIntentModel
-    from graph.llm import chat_model
+    from graph.classify.model import IntentClassifier
 
     settings = get_settings()
     try:
@@ -58,6 +59,29 @@ def eval_intents(
         negative_rows = load_labelled(negatives or HARD_NEGATIVES)
     except (OSError, ValueError) as exc:
         raise fail(f"cannot read the dataset: {exc}") from None
+    local_model, classifier, name = _intent_classifiers(settings, with_llm)
+    result = run(classifier, rows, threshold)
+    traps = hard_negatives(classifier, negative_rows, threshold)
+    beside = run(IntentClassifier(local_model), rows, threshold) if with_llm else None
+    if report is not None:
+        path = write_report(result, name, report)
+        typer.echo(f"report written to {path}", err=True)
+    if as_json:
+        typer.echo(json.dumps(_intents_as_json(result, name, traps, beside)))
+    else:
+        _echo_intents_report(result, name, traps, beside, settings.openai_model)
+    if traps["automated"]:
+        raise typer.Exit(1)
+
+
+def _intent_classifiers(
+    settings: Settings, with_llm: bool
+) -> tuple[LocalIntentModel, IntentClassifier, str]:
+    """The local model, the classifier evaluated (the cascade to the LLM when one is configured)
+    and its name; `with_llm` fails without an LLM."""
+    from graph.classify.model import IntentClassifier, LocalIntentModel
+    from graph.llm import chat_model
+
     llm = chat_model(settings)
     if with_llm and llm is None:
         raise fail("--llm needs an LLM: set OPENAI_API_KEY (and OPENAI_BASE_URL)")
@@ -70,56 +94,68 @@ def eval_intents(
         if llm
         else ""
     )
-    result = run(classifier, rows, threshold)
-    traps = hard_negatives(classifier, negative_rows, threshold)
-    beside = run(IntentClassifier(local_model), rows, threshold) if with_llm else None
-    if report is not None:
-        path = write_report(result, name, report)
-        typer.echo(f"report written to {path}", err=True)
-    if as_json:
-        out = {
-            k: result[k]
-            for k in (
-                "n",
-                "accuracy",
-                "macro_f1",
-                "per_intent",
-                "per_language",
-                "automation",
-                "latency_ms",
-            )
-        }
-        out["automation"] = {
-            k: result["automation"][k] for k in ("threshold", "coverage", "precision")
-        }
-        out["classifier"] = name
-        out["llm_calls"] = result["llm_calls"]
-        out["llm_tokens_per_message"] = result["llm_tokens_per_message"]
-        out["automation"]["precision_ci"] = result["automation"]["precision_ci"]
-        out["hard_negatives"] = traps
-        if beside is not None:
-            out["local"] = _headline(beside)
-        typer.echo(json.dumps(out))
-    else:
-        typer.echo(format_report(result, name))
-        typer.echo(
-            f"\nhard negatives: {traps['n']} messages ({', '.join(traps['languages'])}), "
-            f"{traps['automated']} automated actions"
+    return local_model, classifier, name
+
+
+def _intents_as_json(
+    result: dict[str, Any],
+    name: str,
+    traps: dict[str, Any],
+    beside: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What `eval intents --json` prints: the figures of `result` (and of the local classifier
+    alone, `beside`, under "local"), the classifier's name and the hard negatives."""
+    out = {
+        k: result[k]
+        for k in (
+            "n",
+            "accuracy",
+            "macro_f1",
+            "per_intent",
+            "per_language",
+            "automation",
+            "latency_ms",
         )
-        for row in traps["messages"]:
-            typer.echo(f"  AUTOMATED {row['predicted']} ({row['confidence']:.2f}): {row['text']}")
-        if beside is not None:
-            typer.echo(f"\n{'':<28}{'accuracy':>9}{'macro-F1':>9}{'coverage':>9}{'precision':>10}")
-            for label, figures in (
-                ("local alone", _headline(beside)),
-                (f"cascade ({settings.openai_model})", _headline(result)),
-            ):
-                typer.echo(
-                    f"{label[:27]:<28}{figures['accuracy']:>9.3f}{figures['macro_f1']:>9.3f}"
-                    f"{figures['coverage']:>9.3f}{figures['precision']:>10.3f}"
-                )
-    if traps["automated"]:
-        raise typer.Exit(1)
+    }
+    out["automation"] = {k: result["automation"][k] for k in ("threshold", "coverage", "precision")}
+    out["classifier"] = name
+    out["llm_calls"] = result["llm_calls"]
+    out["llm_tokens_per_message"] = result["llm_tokens_per_message"]
+    out["automation"]["precision_ci"] = result["automation"]["precision_ci"]
+    out["hard_negatives"] = traps
+    if beside is not None:
+        out["local"] = _headline(beside)
+    return out
+
+
+def _echo_intents_report(
+    result: dict[str, Any],
+    name: str,
+    traps: dict[str, Any],
+    beside: dict[str, Any] | None,
+    llm_model: str,
+) -> None:
+    """The report of `eval intents`, the hard negatives automated, and the local classifier
+    beside the cascade (`beside`, when the LLM was asked for)."""
+    from evals.intents import format_report
+
+    typer.echo(format_report(result, name))
+    typer.echo(
+        f"\nhard negatives: {traps['n']} messages ({', '.join(traps['languages'])}), "
+        f"{traps['automated']} automated actions"
+    )
+    for row in traps["messages"]:
+        typer.echo(f"  AUTOMATED {row['predicted']} ({row['confidence']:.2f}): {row['text']}")
+    if beside is not None:
+        typer.echo(f"\n{'':<28}{'accuracy':>9}{'macro-F1':>9}{'coverage':>9}{'precision':>10}")
+        for label, figures in (
+            ("local alone", _headline(beside)),
+            (f"cascade ({llm_model})", _headline(result)),
+        ):
+            typer.echo(
+                f"{label[:27]:<28}{figures['accuracy']:>9.3f}{figures['macro_f1']:>9.3f}"
+                f"{figures['coverage']:>9.3f}{figures['precision']:>10.3f}"
+            )
 
 
 def _headline(result: dict[str, Any]) -> dict[str, float]:
