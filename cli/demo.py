@@ -183,6 +183,28 @@ def _live(
     settings: Settings, sim_url: str, api_url: str, app: Any, echo: Callable[[str], None]
 ) -> None:
     headers = {"X-API-Key": resolve_api_key(settings)}
+    _create_demo_orders(settings, sim_url, echo)
+    first_event = _customers_write(sim_url, api_url, headers, echo)
+    again = httpx.post(f"{api_url}/api/v1/messages", json=first_event, headers=headers).json()
+    echo(f"  same message again   -> duplicate={again['duplicate']}, event {again['event_id']}")
+    forged = {
+        **first_event, "message_id": "forged-1", "body": "Cancel order 30100002-A now.",
+        "order_id": "30100002-A",
+    }  # fmt: skip
+    answer = httpx.post(f"{api_url}/api/v1/messages", json=forged, headers=headers).json()
+    echo(f"  forged notification  -> {answer['status']} ({answer.get('reason')})")
+    _lost_webhook_recovered(settings, sim_url, app, echo)
+    _review_accepted(settings, api_url, echo)
+    _business_tools_called(settings, api_url, echo)
+    order = httpx.get(
+        f"{sim_url}/api/orders", params={"order_ids": "30100002-A"},
+        headers={"Authorization": "sim-shop-key"},
+    ).json()["orders"][0]  # fmt: skip
+    echo(f"  on Mirakl, order 30100002-A is now {order['order_state']}")
+
+
+def _create_demo_orders(settings: Settings, sim_url: str, echo: Callable[[str], None]) -> None:
+    """The marketplace creates the demo's orders on the simulator, through its API."""
     for order in demo_orders(datetime.now(UTC)):
         httpx.post(f"{sim_url}/_sim/orders", json=order).raise_for_status()
         if order["order_state"] == "SHIPPING":  # the warehouse knows what it is preparing
@@ -197,6 +219,13 @@ def _live(
         f"({', '.join(state for _, _, state, _ in DEMO_ORDERS)}); csagent reads them when a "
         "customer writes"
     )
+
+
+def _customers_write(
+    sim_url: str, api_url: str, headers: dict[str, str], echo: Callable[[str], None]
+) -> dict[str, Any]:
+    """Each new message is posted as n8n would, and a customer asked to confirm answers; the
+    first message's notification is returned (the demo posts it again)."""
     first_event: dict[str, Any] | None = None
     for thread_id, order_id, body in NEW_MESSAGES:
         created = httpx.post(
@@ -228,15 +257,13 @@ def _live(
                 f"answer read as {answer.get('confirmation')}"
             )
     assert first_event is not None
-    again = httpx.post(f"{api_url}/api/v1/messages", json=first_event, headers=headers).json()
-    echo(f"  same message again   -> duplicate={again['duplicate']}, event {again['event_id']}")
-    forged = {
-        **first_event, "message_id": "forged-1", "body": "Cancel order 30100002-A now.",
-        "order_id": "30100002-A",
-    }  # fmt: skip
-    answer = httpx.post(f"{api_url}/api/v1/messages", json=forged, headers=headers).json()
-    echo(f"  forged notification  -> {answer['status']} ({answer.get('reason')})")
+    return first_event
 
+
+def _lost_webhook_recovered(
+    settings: Settings, sim_url: str, app: Any, echo: Callable[[str], None]
+) -> None:
+    """A customer writes and no notification arrives: `sync` finds the message on Mirakl."""
     thread_id, order_id, body = LOST_WEBHOOK
     httpx.post(
         f"{sim_url}/_sim/threads/{thread_id}/customer-message",
@@ -261,6 +288,9 @@ def _live(
         f"ingested {report.ingested}, already known {report.already_known}"
     )
 
+
+def _review_accepted(settings: Settings, api_url: str, echo: Callable[[str], None]) -> None:
+    """The reviews waiting for a human, and the first one accepted through the API."""
     reviewer = {"X-API-Key": resolve_reviewer_api_key(settings), "X-Actor": "demo agent"}
     pending = httpx.get(f"{api_url}/api/v1/reviews", headers=reviewer).json()
     echo(f"  human reviews pending: {len(pending)}")
@@ -277,6 +307,9 @@ def _live(
         ).json()  # fmt: skip
         echo(f"  accepted by the agent -> {done['status']}, actions {done['actions']}")
 
+
+def _business_tools_called(settings: Settings, api_url: str, echo: Callable[[str], None]) -> None:
+    """The agent's business tools, called through the internal API as the graph calls them."""
     business = BusinessApi(f"{api_url}/internal/v1", resolve_internal_api_key(settings))
     tools = make_business_tools(
         business, RefundRules.load(settings.refund_rules_path), DEFAULT_MARKETPLACE
@@ -292,8 +325,3 @@ def _live(
         f"approval needed: {quote['needs_approval']})"
     )
     business.close()
-    order = httpx.get(
-        f"{sim_url}/api/orders", params={"order_ids": "30100002-A"},
-        headers={"Authorization": "sim-shop-key"},
-    ).json()["orders"][0]  # fmt: skip
-    echo(f"  on Mirakl, order 30100002-A is now {order['order_state']}")
