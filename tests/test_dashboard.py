@@ -242,8 +242,13 @@ def test_a_reviewer_can_approve_the_cancellation_the_policy_refused(
 def test_the_dashboard_needs_an_account(desk: Desk) -> None:
     page = httpx.get(f"{desk.url}/ui/", follow_redirects=True)
     assert page.status_code == 200
+    # Without a session the dashboard's data is refused, with the sign-in hint the page shows.
     config = httpx.get(f"{desk.url}/ui/config")
-    assert config.status_code == 401 or "auth_required" in config.text
+    assert config.status_code == 401
+    assert config.json()["detail"] == {
+        "error": "Not authenticated",
+        "auth_message": "Sign in with your csagent account (`csagent users add`).",
+    }
     with pytest.raises(ValueError, match="Could not login"):
         desk.client(password="wrong password")
 
