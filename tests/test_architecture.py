@@ -103,3 +103,17 @@ def test_sql_is_written_only_in_the_repositories() -> None:
     statement written elsewhere is one a reader of store/ cannot see, and one a schema change
     misses. Outside them, no module builds a statement or touches the ORM's tables."""
     assert sql_outside_the_repositories() == []
+
+
+LONGEST = 80  # lines a reader can hold of one function
+
+
+def test_no_function_is_too_long_to_hold() -> None:
+    """A function a newcomer must scroll through to follow is split into named steps (the
+    dashboard's handlers, decide's table, the inbox's query and rows show how)."""
+    too_long = [
+        f"{where} ({node.end_lineno - node.lineno + 1} lines)"
+        for where, node in functions()
+        if "/migrations/" not in where and (node.end_lineno or 0) - node.lineno + 1 > LONGEST
+    ]
+    assert too_long == []
