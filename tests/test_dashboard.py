@@ -6,57 +6,24 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from helpers import Simulator, serve
+from helpers import LOW_THRESHOLDS, Csagent, Simulator, serve_csagent
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cli.local_server import free_port
 from examples import SAMPLE_V1_FILE
 from knowledge.ingest import KnowledgeBase
 from store.db import session_scope
 from store.models import AuditEntry, InboundEvent
-from store.settings import DEFAULT_MARKETPLACE, Settings
+from store.settings import DEFAULT_MARKETPLACE
 
 REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana Moreau"}
 OVERDUE_THREAD = "1888a15a-a825-5ff6-8ff4-39a3ecbe7305"  # Daniel S., "Producto dañado"
-
-
-@dataclass
-class Desk:
-    url: str
-    sim: Simulator
-    app: Any
-
-    def client(self, password: str = "correct horse") -> Any:
-        from gradio_client import Client
-
-        return Client(f"{self.url}/ui/", auth=("ana", password), verbose=False)
-
-    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        kwargs.setdefault("headers", REVIEWER)
-        return httpx.request(method, f"{self.url}/api/v1{path}", timeout=300, **kwargs)
-
-    def customer_writes(self, thread_id: str, body: str, order_id: str | None) -> dict[str, Any]:
-        event = httpx.post(
-            f"{self.sim.url}/_sim/threads/{thread_id}/customer-message",
-            json={"body": body, "order_id": order_id},
-        ).json()["event"]
-        answer = httpx.post(
-            f"{self.url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
-        )
-        assert answer.status_code == 200, answer.text
-        return dict(answer.json())
-
-    def shop_messages(self, thread_id: str) -> list[str]:
-        thread = self.sim.state.threads[thread_id]
-        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
 
 
 def import_sample() -> None:
@@ -68,37 +35,33 @@ def import_sample() -> None:
         )
 
 
-def make_desk(sim: Simulator, **overrides: Any) -> Iterator[Desk]:
-    from cli.web import create_web_app
+def make_desk(sim: Simulator, **overrides: Any) -> Iterator[Csagent]:
+    """csagent with the dashboard, Ana signed up as an agent."""
     from store.users import add_user
 
     with session_scope() as session:
         add_user(session, "ana", "correct horse", "Ana Moreau")
-    port = free_port()
-    settings = Settings(**{
-        "api_key": SecretStr("k"), "reviewer_api_key": SecretStr("rk"),
-        "internal_api_key": SecretStr("ik"), "processing": "agent",
-        "mirakl_base_url": sim.api, "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
-        "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5, "address_update": 0.5},
-        **overrides,
-    })  # fmt: skip
-    app = create_web_app(settings, queue_worker=False, poll=False)
-    with serve(app, lifespan="on", port=port) as url:
-        yield Desk(url, sim, app)
+    with serve_csagent(
+        sim.url, sim_state=sim.state, dashboard=True,
+        **{"mirakl_base_url": sim.api, "automation_thresholds": LOW_THRESHOLDS,
+           **overrides},
+    ) as desk:  # fmt: skip
+        desk.reviewer = REVIEWER  # the API in Ana's name too
+        yield desk
 
 
 @pytest.fixture
-def desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+def desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Csagent]:
     yield from make_desk(mirakl_sim)
 
 
-def failed_message(desk: Desk, thread_id: str) -> tuple[int, dict[str, Any]]:
+def failed_message(desk: Csagent, thread_id: str) -> tuple[int, dict[str, Any]]:
     """A customer message (on the simulator) whose processing failed earlier, say while the
     database was down: stored with its error. (its event id, the simulator's answer)"""
     from store.ingest import IncomingMessage, record_event, store_message
 
     created = httpx.post(
-        f"{desk.sim.url}/_sim/threads/{thread_id}/customer-message",
+        f"{desk.sim}/_sim/threads/{thread_id}/customer-message",
         json={"body": "Où est ma commande ?", "order_id": "20567843-A"},
     ).json()
     with session_scope() as s:
@@ -111,25 +74,25 @@ def failed_message(desk: Desk, thread_id: str) -> tuple[int, dict[str, Any]]:
     return event_id, dict(created)
 
 
-def old_cancellable_order(sim: Simulator, order_id: str) -> str:
+def old_cancellable_order(desk: Csagent, order_id: str) -> str:
     """A WAITING_ACCEPTANCE order placed three days ago: Mirakl would still cancel it, csagent's
     policy (24 h window) does not do it by itself."""
-    order = copy.deepcopy(sim.state.orders["20620000-A"])
+    order = copy.deepcopy(desk.sim_state.orders["20620000-A"])
     created = datetime.now(UTC) - timedelta(days=3)
     order.update(order_id=order_id, order_state="WAITING_ACCEPTANCE", can_cancel=True,
                  created_date=created.isoformat().replace("+00:00", "Z"))  # fmt: skip
     for line in order["order_lines"]:
         line["order_line_id"] = f"{order_id}-1"
-    assert httpx.post(f"{sim.url}/_sim/orders", json=order).status_code == 201
+    desk.create_order(order)
     return order_id
 
 
 # -- the API behind the dashboard -----------------------------------------------------------------
 
 
-def test_the_inbox_lists_overdue_threads_first_with_counts(desk: Desk) -> None:
+def test_the_inbox_lists_overdue_threads_first_with_counts(desk: Csagent) -> None:
     import_sample()
-    page = desk.api("GET", "/threads", params={"limit": 5}).json()
+    page = desk.call("GET", "/threads", params={"limit": 5}).json()
     assert (
         page["total"] == sum(page["counts"].values()) == len(json.loads(SAMPLE_V1_FILE.read_text()))
     )
@@ -138,98 +101,100 @@ def test_the_inbox_lists_overdue_threads_first_with_counts(desk: Desk) -> None:
     assert first["overdue"] is True
     dues = [t["sla_due_at"] for t in page["threads"] if t["overdue"]]
     assert dues == sorted(dues)
-    found = desk.api("GET", "/threads", params={"q": "Producto dañado"}).json()
+    found = desk.call("GET", "/threads", params={"q": "Producto dañado"}).json()
     assert [t["topic"] for t in found["threads"]] == ["Producto dañado"]
-    none = desk.api("GET", "/threads", params={"status": "needs_attention"}).json()
+    none = desk.call("GET", "/threads", params={"status": "needs_attention"}).json()
     assert none["threads"] == [] and none["total"] == 0
-    assert desk.api("GET", "/threads", params={"status": "teleported"}).status_code == 422
-    assert desk.api("GET", "/threads", headers={"X-API-Key": "k"}).status_code == 401
+    assert desk.call("GET", "/threads", params={"status": "teleported"}).status_code == 422
+    assert desk.call("GET", "/threads", headers={"X-API-Key": "k"}).status_code == 401
 
 
 def test_a_thread_shows_who_wrote_what_its_order_and_its_audit(
-    desk: Desk, session: Session
+    desk: Csagent, session: Session
 ) -> None:
     answer = desk.customer_writes("api-status", "Bonjour, où en est ma commande ?", "20567843-A")
     assert answer["status"] == "auto_replied"
-    thread = desk.api("GET", "/threads/api-status").json()
+    thread = desk.call("GET", "/threads/api-status").json()
     assert thread["status"] == "auto_resolved"
     assert [m["by"] for m in thread["messages"]] == ["customer", "automation"]
     assert thread["order"]["state"] == "SHIPPED" and thread["order"]["source"] == "mirakl"
     assert thread["order"]["fetched_at"] is not None
     assert thread["order"]["shipment"]["tracking_number"] == "6A01815623033"
     assert [a["action"] for a in thread["audit"]] == ["reply.send", "thread.close"]
-    assert desk.api("GET", "/threads/nope").status_code == 404
+    assert desk.call("GET", "/threads/nope").status_code == 404
 
 
-def test_a_reply_by_hand_is_sent_once_under_the_agents_name(desk: Desk, session: Session) -> None:
+def test_a_reply_by_hand_is_sent_once_under_the_agents_name(
+    desk: Csagent, session: Session
+) -> None:
     import_sample()
     text = "Bonjour Daniel, nous vous envoyons un produit de remplacement aujourd'hui."
     for _ in range(2):  # a double click
-        sent = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": text})
+        sent = desk.call("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": text})
         assert sent.status_code == 200, sent.text
     assert desk.shop_messages(OVERDUE_THREAD).count(text) == 1
-    thread = desk.api("GET", f"/threads/{OVERDUE_THREAD}").json()
+    thread = desk.call("GET", f"/threads/{OVERDUE_THREAD}").json()
     assert thread["status"] == "answered" and thread["sla_due_at"] is None
     assert (
         thread["messages"][-1]["by"] == "agent" and thread["messages"][-1]["author"] == "Ana Moreau"
     )
     [audit] = [a for a in thread["audit"] if a["action"] == "reply.manual"]
     assert (audit["actor"], audit["outcome"]) == ("Ana Moreau", "succeeded")
-    empty = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": ""})
+    empty = desk.call("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": ""})
     assert empty.status_code == 422
 
 
-def test_a_reply_by_hand_while_mirakl_is_down_is_a_502_and_records_nothing(desk: Desk) -> None:
+def test_a_reply_by_hand_while_mirakl_is_down_is_a_502_and_records_nothing(desk: Csagent) -> None:
     import_sample()
     httpx.post(
-        f"{desk.sim.url}/_sim/faults",
+        f"{desk.sim}/_sim/faults",
         json={"status": 503, "count": 50, "path_prefix": f"/inbox/threads/{OVERDUE_THREAD}"},
     )
-    failed = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": "Bonjour"})
+    failed = desk.call("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": "Bonjour"})
     assert failed.status_code == 502 and failed.json()["error"] == "mirakl_failed"
-    httpx.delete(f"{desk.sim.url}/_sim/faults")
-    thread = desk.api("GET", f"/threads/{OVERDUE_THREAD}").json()
+    httpx.delete(f"{desk.sim}/_sim/faults")
+    thread = desk.call("GET", f"/threads/{OVERDUE_THREAD}").json()
     assert thread["status"] == "open" and thread["messages"][-1]["by"] == "customer"
-    again = desk.api("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": "Bonjour"})
+    again = desk.call("POST", f"/threads/{OVERDUE_THREAD}/reply", json={"text": "Bonjour"})
     assert again.status_code == 200 and desk.shop_messages(OVERDUE_THREAD)[-1] == "Bonjour"
 
 
-def test_a_reply_by_hand_answers_the_pending_review(desk: Desk) -> None:
+def test_a_reply_by_hand_answers_the_pending_review(desk: Csagent) -> None:
     answer = desk.customer_writes(
         "api-review", "Bonjour, je voudrais retourner la machine à café.", "20576630-A"
     )
     assert answer["status"] == "awaiting_approval"
-    sent = desk.api("POST", "/threads/api-review/reply", json={"text": "Bonjour, voici comment."})
+    sent = desk.call("POST", "/threads/api-review/reply", json={"text": "Bonjour, voici comment."})
     assert sent.json()["answered_review"] is True
     assert desk.shop_messages("api-review") == ["Bonjour, voici comment."]
-    assert httpx.get(f"{desk.url}/api/v1/reviews", headers=REVIEWER).json() == []
+    assert httpx.get(f"{desk.api}/api/v1/reviews", headers=REVIEWER).json() == []
 
 
 def test_a_reviewer_can_approve_the_cancellation_the_policy_refused(
-    desk: Desk, session: Session
+    desk: Csagent, session: Session
 ) -> None:
-    order_id = old_cancellable_order(desk.sim, "70000001-A")
+    order_id = old_cancellable_order(desk, "70000001-A")
     answer = desk.customer_writes("api-cancel", "Please cancel my order.", order_id)
     assert answer["status"] == "awaiting_approval"
-    thread = desk.api("GET", "/threads/api-cancel").json()
+    thread = desk.call("GET", "/threads/api-cancel").json()
     review = thread["pending_review"]
     assert review["action_request"]["args"]["proposal"] == "cancel_order"
     assert "Proposed action, refused by policy" in review["description"]
     done = httpx.post(
-        f"{desk.url}/api/v1/threads/api-cancel/review",
+        f"{desk.api}/api/v1/threads/api-cancel/review",
         json={"type": "accept", "args": {"with_action": True}},
         headers=REVIEWER,
         timeout=300,
     )
     assert done.status_code == 200, done.text
     assert done.json()["actions"] == ["order_cancelled", "reply_sent"]
-    assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+    assert desk.sim_state.orders[order_id]["order_state"] == "CANCELED"
     # The customer is told what was done (the confirmation shown in the review), not the draft.
     assert "If approved, the customer is told" in review["description"]
     [sent] = desk.shop_messages("api-cancel")
     assert sent == review["action_request"]["args"]["proposal_reply"]
     assert f"{order_id} is cancelled" in sent
-    last = desk.api("GET", "/threads/api-cancel").json()["messages"][-1]
+    last = desk.call("GET", "/threads/api-cancel").json()["messages"][-1]
     assert (last["by"], last["author"]) == ("agent", "Ana Moreau")
     session.expire_all()
     [answered] = session.scalars(select(AuditEntry).where(AuditEntry.action == "review.answer"))
@@ -239,11 +204,11 @@ def test_a_reviewer_can_approve_the_cancellation_the_policy_refused(
 # -- the dashboard, through gradio_client -----------------------------------------------------------
 
 
-def test_the_dashboard_needs_an_account(desk: Desk) -> None:
-    page = httpx.get(f"{desk.url}/ui/", follow_redirects=True)
+def test_the_dashboard_needs_an_account(desk: Csagent) -> None:
+    page = httpx.get(f"{desk.api}/ui/", follow_redirects=True)
     assert page.status_code == 200
     # Without a session the dashboard's data is refused, with the sign-in hint the page shows.
-    config = httpx.get(f"{desk.url}/ui/config")
+    config = httpx.get(f"{desk.api}/ui/config")
     assert config.status_code == 401
     assert config.json()["detail"] == {
         "error": "Not authenticated",
@@ -253,7 +218,7 @@ def test_the_dashboard_needs_an_account(desk: Desk) -> None:
         desk.client(password="wrong password")
 
 
-def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Session) -> None:
+def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Csagent, session: Session) -> None:
     import_sample()
     client = desk.client()
     counts, table = client.predict("all", "", True, api_name="/inbox")
@@ -272,7 +237,7 @@ def test_the_dashboard_reads_drafts_and_sends_a_reply(desk: Desk, session: Sessi
     assert sent.actor == "Ana Moreau"
 
 
-def test_the_agent_closes_a_thread_without_a_reply(desk: Desk, session: Session) -> None:
+def test_the_agent_closes_a_thread_without_a_reply(desk: Csagent, session: Session) -> None:
     import_sample()
     client = desk.client()
     before = desk.shop_messages(OVERDUE_THREAD)
@@ -286,7 +251,7 @@ def test_the_agent_closes_a_thread_without_a_reply(desk: Desk, session: Session)
     assert [row[-1] for row in table["data"]] == [OVERDUE_THREAD]
 
 
-def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
+def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Csagent) -> None:
     import_sample()
     client = desk.client()
     assert client.predict(OVERDUE_THREAD, api_name="/take_thread") == "Assigned to you."
@@ -304,7 +269,7 @@ def test_the_agent_takes_a_thread_and_finds_it_under_mine(desk: Desk) -> None:
     assert mine["data"] == [] or all(not any(row) for row in mine["data"])
 
 
-def test_an_agent_leaves_a_note_the_team_sees_on_the_thread(desk: Desk) -> None:
+def test_an_agent_leaves_a_note_the_team_sees_on_the_thread(desk: Csagent) -> None:
     import_sample()
     client = desk.client()
     client.predict(OVERDUE_THREAD, api_name="/open_thread")
@@ -318,7 +283,7 @@ def test_an_agent_leaves_a_note_the_team_sees_on_the_thread(desk: Desk) -> None:
     assert all("sending photos" not in m for m in desk.shop_messages(OVERDUE_THREAD))
 
 
-def test_an_agent_tags_the_open_thread_and_the_inbox_finds_it_by_tag(desk: Desk) -> None:
+def test_an_agent_tags_the_open_thread_and_the_inbox_finds_it_by_tag(desk: Csagent) -> None:
     import_sample()
     client = desk.client()
     client.predict(OVERDUE_THREAD, api_name="/open_thread")
@@ -334,7 +299,7 @@ def test_an_agent_tags_the_open_thread_and_the_inbox_finds_it_by_tag(desk: Desk)
     assert table["data"] == [] or all(not any(row) for row in table["data"])
 
 
-def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Desk) -> None:
+def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Csagent) -> None:
     import_sample()
     client = desk.client()
     client.predict(OVERDUE_THREAD, api_name="/open_thread")
@@ -351,7 +316,7 @@ def test_a_canned_response_is_inserted_filled_for_the_open_thread(desk: Desk) ->
     )
 
 
-def test_a_new_customer_message_is_marked_until_an_agent_opens_the_thread(desk: Desk) -> None:
+def test_a_new_customer_message_is_marked_until_an_agent_opens_the_thread(desk: Csagent) -> None:
     desk.customer_writes("marked-new", "Bonjour, une question sur ma commande.", None)
     client = desk.client()
     _, table = client.predict("all", "marked-new", False, api_name="/inbox")
@@ -361,7 +326,7 @@ def test_a_new_customer_message_is_marked_until_an_agent_opens_the_thread(desk: 
     assert not table["data"][0][1].startswith("● new")
 
 
-def test_a_snoozed_thread_is_out_of_the_inbox_and_under_snoozed(desk: Desk) -> None:
+def test_a_snoozed_thread_is_out_of_the_inbox_and_under_snoozed(desk: Csagent) -> None:
     import_sample()
     client = desk.client()
     status = client.predict(OVERDUE_THREAD, "3 days", api_name="/snooze_thread")
@@ -374,7 +339,7 @@ def test_a_snoozed_thread_is_out_of_the_inbox_and_under_snoozed(desk: Desk) -> N
     assert "Filters: showing: **snoozed**." in counts
 
 
-def test_the_inbox_filters_by_marketplace_and_says_so(desk: Desk) -> None:
+def test_the_inbox_filters_by_marketplace_and_says_so(desk: Csagent) -> None:
     import_sample()
     client = desk.client()
     counts, table = client.predict("all", "", False, "All", "default", api_name="/inbox")
@@ -386,7 +351,7 @@ def test_the_inbox_filters_by_marketplace_and_says_so(desk: Desk) -> None:
     ]  # fmt: skip
 
 
-def test_the_inbox_says_how_long_each_customer_has_really_waited(desk: Desk) -> None:
+def test_the_inbox_says_how_long_each_customer_has_really_waited(desk: Csagent) -> None:
     """From Mirakl's reply clock (the deadline less the marketplace's reply time), not from the
     latest message: the oldest imported thread has waited weeks."""
     import re
@@ -399,11 +364,11 @@ def test_the_inbox_says_how_long_each_customer_has_really_waited(desk: Desk) -> 
     assert waited and int(waited.group(1)) >= 7, due
 
 
-def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> None:
-    order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
+def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Csagent) -> None:
+    order = copy.deepcopy(desk.sim_state.orders["20620000-A"])
     order.update(order_id="70000030-A", created_date=datetime.now(UTC).isoformat())
     order["order_lines"][0]["order_line_id"] = "70000030-A-1"
-    httpx.post(f"{desk.sim.url}/_sim/orders", json=order)
+    httpx.post(f"{desk.sim}/_sim/orders", json=order)
     asked = desk.customer_writes("confirm-shown", "Please cancel my order.", "70000030-A")
     assert asked["confirmation"] == "asked", asked
     client = desk.client()
@@ -416,11 +381,11 @@ def test_the_agent_sees_what_the_customer_is_asked_to_confirm(desk: Desk) -> Non
     desk.customer_writes("confirm-shown", "No thanks, I'll keep it.", "70000030-A")
     header = client.predict("confirm-shown", api_name="/open_thread")[0]
     assert "**The customer said no:** cancel order 70000030-A" in header
-    assert desk.sim.state.orders["70000030-A"]["order_state"] == "WAITING_ACCEPTANCE"
+    assert desk.sim_state.orders["70000030-A"]["order_state"] == "WAITING_ACCEPTANCE"
 
 
 def test_the_dashboard_addresses_a_reply_to_the_operator_and_says_whose_clock_it_is(
-    desk: Desk,
+    desk: Csagent,
 ) -> None:
     import_sample()
     client = desk.client()
@@ -435,23 +400,23 @@ def test_the_dashboard_addresses_a_reply_to_the_operator_and_says_whose_clock_it
         api_name="/send_reply",
     )  # fmt: skip
     assert box == "" and "Reply sent on Mirakl" in status
-    last = desk.sim.state.threads[OVERDUE_THREAD]["messages"][-1]
+    last = desk.sim_state.threads[OVERDUE_THREAD]["messages"][-1]
     assert last["body"] == "Bonjour, le colis est parti hier."
     assert [r["type"] for r in last["to"]] == ["OPERATOR"]
 
 
-def test_the_dashboard_keeps_the_text_when_mirakl_is_down(desk: Desk) -> None:
+def test_the_dashboard_keeps_the_text_when_mirakl_is_down(desk: Csagent) -> None:
     import_sample()
     httpx.post(
-        f"{desk.sim.url}/_sim/faults",
+        f"{desk.sim}/_sim/faults",
         json={"status": 503, "count": 50, "path_prefix": f"/inbox/threads/{OVERDUE_THREAD}"},
     )
     box, status = desk.client().predict(OVERDUE_THREAD, "Mon texte", api_name="/send_reply")
     assert box == "Mon texte" and "Not sent" in status
 
 
-def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
-    order_id = old_cancellable_order(desk.sim, "70000002-A")
+def test_the_dashboard_answers_reviews_with_the_action(desk: Csagent) -> None:
+    order_id = old_cancellable_order(desk, "70000002-A")
     desk.customer_writes("ui-cancel", "Please cancel my order.", order_id)
     client = desk.client()
     picker, note = client.predict(api_name="/reviews")
@@ -464,26 +429,26 @@ def test_the_dashboard_answers_reviews_with_the_action(desk: Desk) -> None:
         "ui-cancel", edited, "", "", "", "", "", "", shown[7], api_name="/approve_action"
     )
     assert refused.startswith("**Not sent:**")
-    assert desk.sim.state.orders[order_id]["order_state"] != "CANCELED"
+    assert desk.sim_state.orders[order_id]["order_state"] != "CANCELED"
     assert desk.shop_messages("ui-cancel") == []
     result = client.predict(
         "ui-cancel", shown[1], "", "", "", "", "", "", shown[7], api_name="/approve_action"
     )
     assert result.startswith("Done: replied") and "order_cancelled" in result
     assert result.endswith("· thread `ui-cancel`")  # the next review shows under this line
-    assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+    assert desk.sim_state.orders[order_id]["order_state"] == "CANCELED"
 
 
-def failed_and_unverified(desk: Desk) -> int:
+def failed_and_unverified(desk: Csagent) -> int:
     """A message whose processing failed (its event id), and one Mirakl does not confirm."""
     event_id, created = failed_message(desk, "ui-failed")
     forged = {**created["event"], "message_id": "m-forged", "thread_id": "ui-forged"}
-    httpx.post(f"{desk.url}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
+    httpx.post(f"{desk.api}/api/v1/messages", json=forged, headers={"X-API-Key": "k"}, timeout=60)
     return event_id
 
 
 def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
-    desk: Desk, session: Session
+    desk: Csagent, session: Session
 ) -> None:
     event_id = failed_and_unverified(desk)
     client = desk.client()
@@ -507,7 +472,7 @@ def test_the_dashboard_lists_failed_and_unverified_messages_and_retries(
 
 
 def test_an_agent_dismisses_an_item_of_needs_attention_or_marks_it_as_spam(
-    desk: Desk, session: Session
+    desk: Csagent, session: Session
 ) -> None:
     failed_and_unverified(desk)
     client = desk.client()
@@ -521,7 +486,7 @@ def test_an_agent_dismisses_an_item_of_needs_attention_or_marks_it_as_spam(
     assert "closed as spam" in spam, spam
     remaining = client.predict(api_name="/attention")["data"]
     assert remaining == [] or all(not any(row) for row in remaining)
-    thread = desk.api("GET", "/threads/ui-forged").json()
+    thread = desk.call("GET", "/threads/ui-forged").json()
     assert thread["status"] == "closed"
     trail = [e.actor for e in session.scalars(
         select(AuditEntry).where(AuditEntry.action == "attention.dismiss")
@@ -530,13 +495,13 @@ def test_an_agent_dismisses_an_item_of_needs_attention_or_marks_it_as_spam(
     assert client.predict([], api_name="/dismiss") == "Pick an item in the table first."
 
 
-def test_the_automation_panel_counts_what_happened(desk: Desk) -> None:
+def test_the_automation_panel_counts_what_happened(desk: Csagent) -> None:
     desk.customer_writes("ui-auto", "Bonjour, où en est ma commande ?", "20567843-A")
     desk.customer_writes(
         "ui-review", "Bonjour, je voudrais retourner la machine à café.", "20576630-A"
     )
     httpx.post(
-        f"{desk.url}/api/v1/threads/ui-review/review", json={"type": "accept"}, headers=REVIEWER
+        f"{desk.api}/api/v1/threads/ui-review/review", json={"type": "accept"}, headers=REVIEWER
     )
     figures, *plots, replay, judged, latest = desk.client().predict(api_name="/automation")
     # A plot comes back as an update of the component: its new value and y axis.
@@ -592,14 +557,14 @@ def test_csagent_users_manages_the_accounts(db_url: str, session: Session) -> No
     assert gone.exit_code == 2 and "no user ana" in gone.output
 
 
-def test_a_reply_by_hand_after_answering_a_review_is_not_sent_twice(desk: Desk) -> None:
+def test_a_reply_by_hand_after_answering_a_review_is_not_sent_twice(desk: Csagent) -> None:
     desk.customer_writes("twice", "Bonjour, je voudrais retourner la machine à café.", "20576630-A")
-    first = desk.api("POST", "/threads/twice/reply", json={"text": "Bonjour, voici comment."})
+    first = desk.call("POST", "/threads/twice/reply", json={"text": "Bonjour, voici comment."})
     assert first.json()["answered_review"] is True
-    second = desk.api("POST", "/threads/twice/reply", json={"text": "Bonjour, voici comment."})
+    second = desk.call("POST", "/threads/twice/reply", json={"text": "Bonjour, voici comment."})
     assert second.status_code == 200 and second.json()["answered_review"] is False
     assert desk.shop_messages("twice") == ["Bonjour, voici comment."]
-    blank = desk.api("POST", "/threads/twice/reply", json={"text": "   "})
+    blank = desk.call("POST", "/threads/twice/reply", json={"text": "   "})
     assert blank.status_code == 422
 
 
@@ -618,7 +583,9 @@ def agreeing_llm(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def shadow_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator, serve_app: Any) -> Iterator[Desk]:
+def shadow_desk(
+    knowledge: KnowledgeBase, mirakl_sim: Simulator, serve_app: Any
+) -> Iterator[Csagent]:
     """Shadow mode, cancellations `direct` (with an LLM that agrees): the automation would
     cancel at once, and stops at a person instead."""
     from openai_stub import ScriptedChat
@@ -632,27 +599,27 @@ def shadow_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator, serve_app: Any)
 
 
 def test_in_shadow_mode_text_alone_never_carries_out_or_claims_the_action(
-    shadow_desk: Desk,
+    shadow_desk: Csagent,
 ) -> None:
     desk = shadow_desk
-    order = copy.deepcopy(desk.sim.state.orders["20620000-A"])
+    order = copy.deepcopy(desk.sim_state.orders["20620000-A"])
     order.update(order_id="70000020-A", created_date=datetime.now(UTC).isoformat())
     order["order_lines"][0]["order_line_id"] = "70000020-A-1"
-    httpx.post(f"{desk.sim.url}/_sim/orders", json=order)
+    httpx.post(f"{desk.sim}/_sim/orders", json=order)
     desk.customer_writes("shadow-text", "Please cancel my order.", "70000020-A")
-    review = httpx.get(f"{desk.url}/api/v1/reviews", headers=REVIEWER).json()[0]
+    review = httpx.get(f"{desk.api}/api/v1/reviews", headers=REVIEWER).json()[0]
     assert review["action_request"]["action"] == "cancel_order"
     # "Send text only" with the confirmation "your order is cancelled" would be a lie: refused.
     refused = httpx.post(
-        f"{desk.url}/api/v1/threads/shadow-text/review",
+        f"{desk.api}/api/v1/threads/shadow-text/review",
         json={"type": "accept", "args": {"with_action": False}},
         headers=REVIEWER,
     )
     assert refused.status_code == 422 and "confirms the action" in refused.text
     # A reply typed by hand answers the review without cancelling anything.
-    sent = desk.api("POST", "/threads/shadow-text/reply", json={"text": "We are checking."})
+    sent = desk.call("POST", "/threads/shadow-text/reply", json={"text": "We are checking."})
     assert sent.json()["answered_review"] is True
-    assert desk.sim.state.orders["70000020-A"]["order_state"] == "WAITING_ACCEPTANCE"
+    assert desk.sim_state.orders["70000020-A"]["order_state"] == "WAITING_ACCEPTANCE"
     assert desk.shop_messages("shadow-text") == ["We are checking."]
     # The reviewer corrected the automation's proposal (the refused answer does not count).
     from store.inbox import automation_figures
@@ -662,7 +629,7 @@ def test_in_shadow_mode_text_alone_never_carries_out_or_claims_the_action(
     assert (figures.reviews_of_automation, figures.automation_precision) == (1, 0.0)
 
 
-def test_a_removed_account_can_do_nothing_more(desk: Desk) -> None:
+def test_a_removed_account_can_do_nothing_more(desk: Csagent) -> None:
     """Nothing more is done in its name, and its open session ends (tests/test_signin.py holds
     sign-in under attack)."""
     client = desk.client()
@@ -677,7 +644,7 @@ def test_a_removed_account_can_do_nothing_more(desk: Desk) -> None:
         client.predict("all", "", False, api_name="/inbox")
 
 
-def test_an_unexpected_error_shows_the_agent_no_sql(desk: Desk) -> None:
+def test_an_unexpected_error_shows_the_agent_no_sql(desk: Csagent) -> None:
     """An event number past PostgreSQL's bigint fails in the database: the agent sees an error,
     not the statement."""
     from gradio_client.exceptions import AppError
@@ -709,17 +676,17 @@ def test_customer_text_in_a_review_is_shown_as_written() -> None:
     assert review_update(answer, state)["reply"].endswith("Via Roma 51, 20121 Milano.")
 
 
-def test_two_agents_answering_at_once_send_one_reply_and_the_other_is_told(desk: Desk) -> None:
+def test_two_agents_answering_at_once_send_one_reply_and_the_other_is_told(desk: Csagent) -> None:
     """A reply carries the newest message its agent read: when the thread moved on (another
     agent replied, the customer wrote again), it is refused with 409 and nothing is sent."""
     import threading
 
     desk.customer_writes("two-agents", "Bonjour, avez-vous reçu mon retour ?", None)
-    seen = desk.api("GET", "/threads/two-agents").json()["messages"][-1]["message_id"]
+    seen = desk.call("GET", "/threads/two-agents").json()["messages"][-1]["message_id"]
     answers: dict[str, httpx.Response] = {}
 
     def agent(name: str) -> None:
-        answers[name] = desk.api(
+        answers[name] = desk.call(
             "POST", "/threads/two-agents/reply",
             json={"text": f"Bonjour, ici {name} : oui, bien reçu.", "last_message_id": seen},
             headers={**REVIEWER, "X-Actor": name},
@@ -738,12 +705,12 @@ def test_two_agents_answering_at_once_send_one_reply_and_the_other_is_told(desk:
 
     # The customer writes again: a reply to what the agent read before is refused too...
     desk.customer_writes("two-agents", "Et quand serai-je remboursé ?", None)
-    latest = desk.api("GET", "/threads/two-agents").json()["messages"][-1]["message_id"]
-    stale = desk.api("POST", "/threads/two-agents/reply",
+    latest = desk.call("GET", "/threads/two-agents").json()["messages"][-1]["message_id"]
+    stale = desk.call("POST", "/threads/two-agents/reply",
                      json={"text": "Merci, bonne journée.", "last_message_id": seen})  # fmt: skip
     assert stale.status_code == 409
     # ...and one to the newest message goes.
-    fresh = desk.api("POST", "/threads/two-agents/reply",
+    fresh = desk.call("POST", "/threads/two-agents/reply",
                      json={"text": "Le remboursement part aujourd'hui.", "last_message_id": latest})  # fmt: skip
     assert fresh.status_code == 200, fresh.text
     assert len(desk.shop_messages("two-agents")) == 2
@@ -810,14 +777,14 @@ def test_an_agent_reads_the_customer_and_her_reply_in_her_language_with_an_llm(
             assert desk.shop_messages("translate-me") == []  # for the agent only
 
 
-def test_without_an_llm_the_agent_is_told_translation_needs_one(desk: Desk) -> None:
+def test_without_an_llm_the_agent_is_told_translation_needs_one(desk: Csagent) -> None:
     desk.customer_writes("no-llm", "Hallo, das Paket ist nie angekommen.", None)
     shown = desk.client().predict("no-llm", "", "en", api_name="/translate")
     assert shown.startswith("**No translation:** translation needs an LLM")
 
 
 def test_an_agent_closes_every_thread_read_in_the_list_but_none_that_moved_on(
-    desk: Desk, session: Session
+    desk: Csagent, session: Session
 ) -> None:
     from store.threads import newest_message_pk
 
@@ -831,6 +798,6 @@ def test_an_agent_closes_every_thread_read_in_the_list_but_none_that_moved_on(
     done = client.predict(read, api_name="/close_listed")
     assert done.startswith("Closed 1 thread(s) without a reply."), done
     assert "`bulk-later` (a new message)" in done
-    assert desk.api("GET", "/threads/bulk-thanks").json()["status"] == "closed"
-    assert desk.api("GET", "/threads/bulk-later").json()["status"] != "closed"
+    assert desk.call("GET", "/threads/bulk-thanks").json()["status"] == "closed"
+    assert desk.call("GET", "/threads/bulk-later").json()["status"] != "closed"
     assert desk.shop_messages("bulk-thanks") == []  # nothing sent

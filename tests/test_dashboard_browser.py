@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Simulator
+from helpers import Csagent, Simulator
 from test_dashboard import (
     OVERDUE_THREAD,
-    Desk,
     failed_message,
     import_sample,
     make_desk,
@@ -48,7 +47,7 @@ def chromium() -> str:
 
 
 @pytest.fixture
-def browser_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+def browser_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Csagent]:
     yield from make_desk(mirakl_sim)
 
 
@@ -81,17 +80,17 @@ def sign_in(page: Any, url: str, user: str, password: str, name: str, click: Any
 
 @pytest.mark.slow
 def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
-    browser_desk: Desk, page: Any
+    browser_desk: Csagent, page: Any
 ) -> None:
     desk = browser_desk
     import_sample()
     # A cancellation the policy refused (placed three days ago), waiting for a person.
-    order_id = old_cancellable_order(desk.sim, "70000009-A")
+    order_id = old_cancellable_order(desk, "70000009-A")
     desk.customer_writes("browser-cancel", "Please cancel my order, I ordered twice.", order_id)
     # A message whose processing failed earlier (stored, with its error).
     event_id, _ = failed_message(desk, "browser-failed")
 
-    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    sign_in(page, desk.api, "ana", "correct horse", "Ana Moreau")
 
     # The inbox: overdue imported threads first; open the first one.
     first_row = page.locator("#inbox-table").get_by_text(OVERDUE_THREAD).filter(visible=True)
@@ -128,7 +127,7 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
     page.screenshot(path=ARTIFACTS / "review-in-thread.png", full_page=True)
     page.locator("#thread-approve").click()
     page.locator("#reply-status").get_by_text("order_cancelled").wait_for(timeout=60_000)
-    assert desk.sim.state.orders[order_id]["order_state"] == "CANCELED"
+    assert desk.sim_state.orders[order_id]["order_state"] == "CANCELED"
     sent = desk.shop_messages("browser-cancel")[-1]
     assert "is cancelled" in sent
     quoted = " ".join(review.inner_text().split())
@@ -164,12 +163,12 @@ def test_an_agent_works_the_inbox_reviews_and_failures_in_a_browser(
 
 @pytest.mark.slow
 def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
-    browser_desk: Desk, page: Any
+    browser_desk: Csagent, page: Any
 ) -> None:
     desk = browser_desk
     import_sample()
     desk.customer_writes("browser-other", "Bonjour, une question sur ma commande.", None)
-    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    sign_in(page, desk.api, "ana", "correct horse", "Ana Moreau")
     thread_box = page.locator("#thread-id textarea, #thread-id input").first
     reply = page.locator("#reply-box textarea")
 
@@ -222,13 +221,13 @@ def test_a_reply_typed_for_one_customer_never_follows_the_agent_to_another(
 
 @pytest.mark.slow
 def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
-    browser_desk: Desk, page: Any
+    browser_desk: Csagent, page: Any
 ) -> None:
     """Within 15 s (the inbox refreshes itself every CSAGENT_DASHBOARD_REFRESH_S, 10 s), with the
     number of threads waiting for a person in the browser tab's title."""
     desk = browser_desk
     desk.customer_writes("browser-before", "Bonjour, une question sur ma commande.", None)
-    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    sign_in(page, desk.api, "ana", "correct horse", "Ana Moreau")
     table = page.locator("#inbox-table")
     table.get_by_text("browser-before").filter(visible=True).first.wait_for(timeout=30_000)
     assert "browser-live" not in table.inner_text()
@@ -244,7 +243,7 @@ def test_a_new_customer_message_reaches_a_signed_in_agent_without_a_click(
 
 
 @pytest.fixture
-def team_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]:
+def team_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Csagent]:
     """The dashboard refreshing every 2 s (the presence line and the inbox), with a second
     agent."""
     from store.db import session_scope
@@ -257,7 +256,7 @@ def team_desk(knowledge: KnowledgeBase, mirakl_sim: Simulator) -> Iterator[Desk]
 
 @pytest.mark.slow
 def test_two_agents_work_the_same_inbox_without_answering_a_customer_twice(
-    team_desk: Desk, browser: Any
+    team_desk: Csagent, browser: Any
 ) -> None:
     desk = team_desk
     import_sample()
@@ -275,7 +274,7 @@ def test_two_agents_work_the_same_inbox_without_answering_a_customer_twice(
         locator.click()
 
     # Ana: sign in, open the most urgent thread (the inbox's first row), draft, send.
-    sign_in(ana, desk.url, "ana", "correct horse", "Ana Moreau", click=click)
+    sign_in(ana, desk.api, "ana", "correct horse", "Ana Moreau", click=click)
     _, listed = desk.client().predict("all", "", False, api_name="/inbox")
     assert listed["data"][0][-1] == OVERDUE_THREAD  # overdue longest: the inbox's first row
     first_row = ana.locator('#inbox-table [role="row"][data-index="0"]')
@@ -284,7 +283,7 @@ def test_two_agents_work_the_same_inbox_without_answering_a_customer_twice(
     ana.locator("#thread-header").get_by_text("Daniel").first.wait_for(timeout=30_000)
 
     # Ben opens the same thread meanwhile.
-    sign_in(ben, desk.url, "ben", "battery staple", "Ben Ortiz")
+    sign_in(ben, desk.api, "ben", "battery staple", "Ben Ortiz")
     ben_box = ben.locator("#thread-id textarea, #thread-id input").first
     ben_box.fill(OVERDUE_THREAD)
     ben_box.press("Enter")
@@ -346,14 +345,14 @@ Object.defineProperty(document, 'hidden', {get: () => window.elsewhere === true}
 
 @pytest.mark.slow
 def test_an_agent_elsewhere_is_notified_and_works_from_the_keyboard(
-    team_desk: Desk, browser: Any
+    team_desk: Csagent, browser: Any
 ) -> None:
     desk = team_desk
     desk.customer_writes("keys-first", "Bonjour, une question sur ma commande.", None)
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.add_init_script(RECORD_NOTIFICATIONS)
     page = context.new_page()
-    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    sign_in(page, desk.api, "ana", "correct horse", "Ana Moreau")
     page.locator("#inbox-table").get_by_text("keys-first").filter(visible=True).first.wait_for(
         timeout=30_000
     )
@@ -403,7 +402,7 @@ def test_an_agent_elsewhere_is_notified_and_works_from_the_keyboard(
 
 @pytest.mark.slow
 def test_the_pictures_a_customer_attached_are_shown_with_the_thread(
-    browser_desk: Desk, page: Any
+    browser_desk: Csagent, page: Any
 ) -> None:
     import base64
     from io import BytesIO
@@ -415,7 +414,7 @@ def test_the_pictures_a_customer_attached_are_shown_with_the_thread(
     png = BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(png, format="PNG")
     event = httpx.post(
-        f"{desk.sim.url}/_sim/threads/browser-photos/customer-message",
+        f"{desk.sim}/_sim/threads/browser-photos/customer-message",
         json={"body": "Das Paket kam beschädigt an, Fotos anbei.", "attachments": [
             {"name": "karton.png", "type": "image/png",
              "content_base64": base64.b64encode(png.getvalue()).decode()},
@@ -423,12 +422,12 @@ def test_the_pictures_a_customer_attached_are_shown_with_the_thread(
         ]},
     ).json()["event"]  # fmt: skip
     answer = httpx.post(
-        f"{desk.url}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
+        f"{desk.api}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
     )
     assert answer.status_code == 200, answer.text
-    listed = desk.api("GET", "/threads/browser-photos").json()["messages"][-1]["attachments"]
+    listed = desk.call("GET", "/threads/browser-photos").json()["messages"][-1]["attachments"]
     assert [a["name"] for a in listed] == ["karton.png", "rechnung.pdf"]  # the API lists them too
-    sign_in(page, desk.url, "ana", "correct horse", "Ana Moreau")
+    sign_in(page, desk.api, "ana", "correct horse", "Ana Moreau")
     box = page.locator("#thread-id textarea, #thread-id input").first
     box.fill("browser-photos")
     box.press("Enter")

@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import Csagent
 from openai_stub import ScriptedChat, text
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
-from test_mirakl_truth import World, empty_mirakl, make_world, order_json  # noqa: F401
+from test_mirakl_truth import empty_mirakl, make_world, order_json  # noqa: F401
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -240,7 +241,7 @@ def test_a_draft_in_the_wrong_language_or_a_failing_server_falls_back_to_the_kno
 
 
 @pytest.fixture
-def world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[World]:  # noqa: F811
+def world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[Csagent]:  # noqa: F811
     yield from make_world(empty_mirakl)
 
 
@@ -254,7 +255,7 @@ def _shipped(order_id: str, customer: str, days_ago: int, **fields: Any) -> dict
 
 
 def test_a_german_cancellation_after_shipment_is_refused_in_german_with_the_date(
-    world: World, session: Session
+    world: Csagent, session: Session
 ) -> None:
     order = _shipped("42000001-A", "cust-de-1", 2, firstname="Jonas", lastname="Weber",
                      locale="de_DE")  # fmt: skip
@@ -272,7 +273,7 @@ def test_a_german_cancellation_after_shipment_is_refused_in_german_with_the_date
     assert world.shop_messages("de-cancel") == []  # a draft waits for a person
 
 
-def test_photos_sent_on_mirakl_are_not_asked_for_again(world: World, session: Session) -> None:
+def test_photos_sent_on_mirakl_are_not_asked_for_again(world: Csagent, session: Session) -> None:
     order = order_json("42000002-A", "cust-fr-2", "RECEIVED", age=timedelta(days=4))
     order["order_lines"][0]["received_date"] = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     world.create_order(order)
@@ -293,7 +294,7 @@ def test_photos_sent_on_mirakl_are_not_asked_for_again(world: World, session: Se
     assert review["draft"]["decision"] == "damaged_photos_received"
 
 
-def test_a_return_outside_the_window_says_when_it_closed_in_italian(world: World) -> None:
+def test_a_return_outside_the_window_says_when_it_closed_in_italian(world: Csagent) -> None:
     order = order_json("42000003-A", "cust-it-3", "CLOSED", age=timedelta(days=40))
     received = datetime.now(UTC) - timedelta(days=30)
     order["order_lines"][0]["received_date"] = received.isoformat()
@@ -312,7 +313,7 @@ def test_a_return_outside_the_window_says_when_it_closed_in_italian(world: World
     assert " voi " not in f" {reply} " and "potete" not in reply
 
 
-def test_an_order_named_only_in_the_text_is_the_one_the_draft_talks_about(world: World) -> None:
+def test_an_order_named_only_in_the_text_is_the_one_the_draft_talks_about(world: Csagent) -> None:
     order = order_json("42000004-A", "cust-en-4", "SHIPPING", age=timedelta(days=3))
     world.create_order(order)
     thread = httpx.post(

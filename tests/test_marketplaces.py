@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,14 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from helpers import serve
-from pydantic import SecretStr
+from helpers import (
+    LOW_THRESHOLDS,
+    REVIEWER,
+    Csagent,
+    csagent_settings,
+    serve,
+    serve_csagent,
+)
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from test_mirakl_truth import order_json
@@ -37,8 +42,6 @@ from store.threads import thread_key
 from tools.mirakl.simulator.app import create_marketplaces_simulator
 from tools.mirakl.sync import sync_marketplaces
 
-SIM_KEY = {"Authorization": "sim-shop-key"}
-REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana (support)"}
 COLLIDING_ORDER = "43000001-A"
 COLLIDING_THREAD = "t-1"
 
@@ -58,76 +61,22 @@ def marketplaces(sim: str, **carrefour: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-@dataclass
-class Two:
-    sim: str
-    api: str
-    app: Any
-
-    def sim_url(self, marketplace: str) -> str:
-        return f"{self.sim}/{marketplace}"
-
-    def create_order(self, marketplace: str, order: dict[str, Any]) -> None:
-        created = httpx.post(f"{self.sim_url(marketplace)}/_sim/orders", json=order)
-        assert created.status_code == 201, created.text
-
-    def writes(
-        self, marketplace: str, thread_id: str, body: str, order_id: str | None = None, **extra: Any
-    ) -> dict[str, Any]:
-        """The customer writes on that marketplace; its n8n workflow notifies csagent."""
-        created = httpx.post(
-            f"{self.sim_url(marketplace)}/_sim/threads/{thread_id}/customer-message",
-            json={"body": body, "order_id": order_id, **extra},
-        )
-        assert created.status_code == 201, created.text
-        event = created.json()["event"]
-        assert event["marketplace"] == marketplace  # what the per-marketplace workflow says
-        return self.notify(event)
-
-    def notify(self, event: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.api}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
-        )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def shop_messages(self, marketplace: str, thread_id: str) -> list[str]:
-        thread = httpx.get(
-            f"{self.sim_url(marketplace)}/api/inbox/threads/{thread_id}", headers=SIM_KEY
-        )
-        if thread.status_code == 404:
-            return []
-        return [m["body"] for m in thread.json()["messages"] if m["from"]["type"] == "SHOP_USER"]
-
-    def order_state(self, marketplace: str, order_id: str) -> str:
-        page = httpx.get(
-            f"{self.sim_url(marketplace)}/api/orders",
-            params={"order_ids": order_id},
-            headers=SIM_KEY,
-        ).json()
-        return str(page["orders"][0]["order_state"])
-
-
 def settings_for(sim: str, port: int, **overrides: Any) -> Settings:
-    return Settings(**{
-        "api_key": SecretStr("k"), "internal_api_key": SecretStr("ik"), "processing": "agent",
-        "reviewer_api_key": SecretStr("rk"), "marketplaces": marketplaces(sim),
-        "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
-        "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5,
-                                  "address_update": 0.5},
-        **overrides,
+    settings: Settings = csagent_settings(port, **{
+        "marketplaces": marketplaces(sim), "automation_thresholds": LOW_THRESHOLDS, **overrides,
     })  # fmt: skip
+    return settings
 
 
 @pytest.fixture
-def two(knowledge: KnowledgeBase, mirakls: str) -> Iterator[Two]:
+def two(knowledge: KnowledgeBase, mirakls: str) -> Iterator[Csagent]:
     for name in ("fnac", "carrefour"):
         httpx.post(f"{mirakls}/{name}/_sim/reset", json={"seed": False})
         httpx.delete(f"{mirakls}/{name}/_sim/faults")
-    port = free_port()
-    app = create_app(settings_for(mirakls, port), queue_worker=False)
-    with serve(app, lifespan="on", port=port) as url:
-        yield Two(mirakls, url, app)
+    with serve_csagent(
+        mirakls, marketplaces=marketplaces(mirakls), automation_thresholds=LOW_THRESHOLDS
+    ) as two:
+        yield two
 
 
 def threads(session: Session, thread_id: str) -> dict[str, Thread]:
@@ -137,21 +86,26 @@ def threads(session: Session, thread_id: str) -> dict[str, Thread]:
 
 
 def test_colliding_threads_and_orders_stay_on_their_own_marketplace(
-    two: Two, session: Session
+    two: Csagent, session: Session
 ) -> None:
     # The same order id and thread id on both marketplaces, two different customers and parcels.
-    two.create_order("fnac", order_json(COLLIDING_ORDER, "fnac-cust", "SHIPPED",
-                                        tracking="6AFNAC0000001", first="Claire"))  # fmt: skip
-    two.create_order("carrefour", order_json(COLLIDING_ORDER, "crf-cust", "SHIPPED",
-                                             tracking="6ACRF00000002", first="Marc"))  # fmt: skip
-    on_fnac = two.writes("fnac", COLLIDING_THREAD, "Bonjour, où est ma commande ?",
-                         COLLIDING_ORDER)  # fmt: skip
-    on_crf = two.writes("carrefour", COLLIDING_THREAD, "Bonjour, où en est ma commande ?",
-                        COLLIDING_ORDER)  # fmt: skip
+    fnac = order_json(COLLIDING_ORDER, "fnac-cust", "SHIPPED", tracking="6AFNAC0000001",
+                      first="Claire")  # fmt: skip
+    two.create_order(fnac, marketplace="fnac")
+    carrefour = order_json(COLLIDING_ORDER, "crf-cust", "SHIPPED", tracking="6ACRF00000002",
+                           first="Marc")  # fmt: skip
+    two.create_order(carrefour, marketplace="carrefour")
+    on_fnac = two.customer_writes(
+        COLLIDING_THREAD, "Bonjour, où est ma commande ?", COLLIDING_ORDER, marketplace="fnac"
+    )
+    on_crf = two.customer_writes(
+        COLLIDING_THREAD, "Bonjour, où en est ma commande ?", COLLIDING_ORDER,
+        marketplace="carrefour",
+    )  # fmt: skip
     assert on_fnac["status"] == on_crf["status"] == "auto_replied", (on_fnac, on_crf)
     # Each answer rests on its own marketplace's order, and is posted there only.
-    [fnac_reply] = two.shop_messages("fnac", COLLIDING_THREAD)
-    [crf_reply] = two.shop_messages("carrefour", COLLIDING_THREAD)
+    [fnac_reply] = two.shop_messages(COLLIDING_THREAD, marketplace="fnac")
+    [crf_reply] = two.shop_messages(COLLIDING_THREAD, marketplace="carrefour")
     assert "6AFNAC0000001" in fnac_reply and "6ACRF00000002" not in fnac_reply
     assert "6ACRF00000002" in crf_reply and "6AFNAC0000001" not in crf_reply
     # Stored apart: two threads, two orders, each message on its marketplace.
@@ -171,7 +125,7 @@ def test_colliding_threads_and_orders_stay_on_their_own_marketplace(
     assert "Bonjour, où est ma commande ?" in bodies["default"]
     assert "Bonjour, où en est ma commande ?" in bodies["carrefour"]
     assert "Bonjour, où est ma commande ?" not in bodies["carrefour"]
-    # Two checkpoints: each thread's run state is its own.
+    # Csagent checkpoints: each thread's run state is its own.
     agent = two.app.state.pipeline.processor
     fnac_state = agent.graph.get_state(config_of(COLLIDING_THREAD, "default")).values
     crf_state = agent.graph.get_state(config_of(COLLIDING_THREAD, "carrefour")).values
@@ -206,26 +160,30 @@ def test_the_same_thread_id_on_two_marketplaces_never_shares_a_lock() -> None:
                 assert not take(second, thread_key(COLLIDING_THREAD, "default"))
 
 
-def test_a_cancellation_reaches_only_its_own_marketplace(two: Two, session: Session) -> None:
+def test_a_cancellation_reaches_only_its_own_marketplace(two: Csagent, session: Session) -> None:
     order_id = "43000002-A"
     for name, customer in (("fnac", "fnac-c2"), ("carrefour", "crf-c2")):
         order = order_json(order_id, customer, "WAITING_ACCEPTANCE", age=timedelta(hours=2))
-        two.create_order(name, order)
-    answer = two.writes("carrefour", "t-cancel", "Please cancel my order.", order_id)
+        two.create_order(order, marketplace=name)
+    answer = two.customer_writes(
+        "t-cancel", "Please cancel my order.", order_id, marketplace="carrefour"
+    )
     assert (answer["status"], answer["confirmation"]) == ("auto_replied", "asked"), answer
     # The same thread id on Fnac has no question pending: its customer's own request is a
     # request, asked back in turn, not an answer to Carrefour's question.
-    answer = two.writes("fnac", "t-cancel", "Please cancel my order.", order_id)
+    answer = two.customer_writes(
+        "t-cancel", "Please cancel my order.", order_id, marketplace="fnac"
+    )
     assert answer["confirmation"] == "asked", answer
-    answer = two.writes("carrefour", "t-cancel", "Yes please.", order_id)
+    answer = two.customer_writes("t-cancel", "Yes please.", order_id, marketplace="carrefour")
     assert answer["confirmation"] == "yes", answer
-    assert two.order_state("carrefour", order_id) == "CANCELED"
-    assert two.order_state("fnac", order_id) == "WAITING_ACCEPTANCE"  # untouched
+    assert two.order_state(order_id, marketplace="carrefour") == "CANCELED"
+    assert two.order_state(order_id, marketplace="fnac") == "WAITING_ACCEPTANCE"  # untouched
     # The Fnac customer's yes is its own cancellation: not "already done" because the same
     # order id was cancelled on Carrefour.
-    answer = two.writes("fnac", "t-cancel", "Yes please.", order_id)
+    answer = two.customer_writes("t-cancel", "Yes please.", order_id, marketplace="fnac")
     assert answer["confirmation"] == "yes", answer
-    assert two.order_state("fnac", order_id) == "CANCELED"
+    assert two.order_state(order_id, marketplace="fnac") == "CANCELED"
     session.expire_all()
     rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "order.cancel")).all()
     assert {(r.marketplace, r.outcome) for r in rows} == {
@@ -250,18 +208,23 @@ def test_each_marketplace_says_how_a_cancellation_is_done(
     )
     order_id = "43000009-A"
     with serve(app, lifespan="on", port=port) as url:
-        two = Two(mirakls, url, app)
+        two = Csagent(url, mirakls, app)
         for name, customer in (("fnac", "fnac-c9"), ("carrefour", "crf-c9")):
             two.create_order(
-                name, order_json(order_id, customer, "WAITING_ACCEPTANCE", age=timedelta(hours=2))
+                order_json(order_id, customer, "WAITING_ACCEPTANCE", age=timedelta(hours=2)),
+                marketplace=name,
             )
-        fnac = two.writes("fnac", "t-modes", "Please cancel my order.", order_id)
-        carrefour = two.writes("carrefour", "t-modes", "Please cancel my order.", order_id)
+        fnac = two.customer_writes(
+            "t-modes", "Please cancel my order.", order_id, marketplace="fnac"
+        )
+        carrefour = two.customer_writes(
+            "t-modes", "Please cancel my order.", order_id, marketplace="carrefour"
+        )
     assert fnac["confirmation"] == "asked"
     assert (
         carrefour["status"] == "awaiting_approval" and "action mode review" in carrefour["reason"]
     )
-    assert two.order_state("carrefour", order_id) == "WAITING_ACCEPTANCE"
+    assert two.order_state(order_id, marketplace="carrefour") == "WAITING_ACCEPTANCE"
     listed[1]["action_modes"] = {"order_status": "direct"}
     path.write_text(yaml.safe_dump({"marketplaces": listed}), encoding="utf-8")
     with pytest.raises(ValueError, match="action_modes: order_status unknown"):
@@ -269,7 +232,7 @@ def test_each_marketplace_says_how_a_cancellation_is_done(
 
 
 def test_a_message_naming_an_unknown_marketplace_is_kept_and_nothing_is_sent(
-    two: Two, session: Session
+    two: Csagent, session: Session
 ) -> None:
     created = httpx.post(
         f"{two.sim_url('fnac')}/_sim/threads/t-darty/customer-message",
@@ -280,7 +243,7 @@ def test_a_message_naming_an_unknown_marketplace_is_kept_and_nothing_is_sent(
     assert answer["status"] == "unverified" and "unknown marketplace 'darty'" in answer["reason"]
     thread = threads(session, "t-darty")["darty"]
     assert thread.status == "needs_attention" and "darty" in (thread.attention or "")
-    assert two.shop_messages("fnac", "t-darty") == []
+    assert two.shop_messages("t-darty", marketplace="fnac") == []
     # Shown in the inbox as it is, under its own name.
     listed = httpx.get(
         f"{two.api}/api/v1/threads", params={"q": "t-darty"}, headers=REVIEWER
@@ -288,9 +251,16 @@ def test_a_message_naming_an_unknown_marketplace_is_kept_and_nothing_is_sent(
     assert [(t["thread_id"], t["marketplace"]) for t in listed["threads"]] == [("t-darty", "darty")]
 
 
-def test_each_marketplace_keeps_its_reply_deadline(two: Two, session: Session) -> None:
-    two.writes("carrefour", "t-sla", "Bonjour, une question sur la garantie ?", customer_id="c-s")
-    two.writes("fnac", "t-sla", "Bonjour, une question sur la garantie ?", customer_id="c-s")
+def test_each_marketplace_keeps_its_reply_deadline(two: Csagent, session: Session) -> None:
+    two.customer_writes(
+        "t-sla",
+        "Bonjour, une question sur la garantie ?",
+        customer_id="c-s",
+        marketplace="carrefour",
+    )
+    two.customer_writes(
+        "t-sla", "Bonjour, une question sur la garantie ?", customer_id="c-s", marketplace="fnac"
+    )
     stored = threads(session, "t-sla")
     for name, hours in (("carrefour", 12), ("default", 24)):
         thread = stored[name]
@@ -298,10 +268,12 @@ def test_each_marketplace_keeps_its_reply_deadline(two: Two, session: Session) -
         assert thread.sla_due_at - thread.last_message_at == timedelta(hours=hours), name
 
 
-def test_the_api_reads_and_answers_a_thread_on_its_marketplace(two: Two) -> None:
+def test_the_api_reads_and_answers_a_thread_on_its_marketplace(two: Csagent) -> None:
     for name in ("fnac", "carrefour"):
-        two.writes(name, "t-api", f"Bonjour, avez-vous la bouilloire bleue ? ({name})",
-                   customer_id=f"c-{name}")  # fmt: skip
+        two.customer_writes(
+            "t-api", f"Bonjour, avez-vous la bouilloire bleue ? ({name})",
+            customer_id=f"c-{name}", marketplace=name,
+        )  # fmt: skip
     crf = httpx.get(
         f"{two.api}/api/v1/threads/t-api", params={"marketplace": "carrefour"}, headers=REVIEWER
     ).json()
@@ -330,15 +302,15 @@ def test_the_api_reads_and_answers_a_thread_on_its_marketplace(two: Two) -> None
         timeout=60,
     )
     assert answered.status_code == 200, answered.text
-    assert two.shop_messages("carrefour", "t-api") == ["Oui, elle est en stock."]
-    assert two.shop_messages("fnac", "t-api") == []
+    assert two.shop_messages("t-api", marketplace="carrefour") == ["Oui, elle est en stock."]
+    assert two.shop_messages("t-api", marketplace="fnac") == []
     unknown = httpx.get(
         f"{two.api}/api/v1/threads/t-api", params={"marketplace": "nope"}, headers=REVIEWER
     )
     assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_marketplace"
 
 
-def test_healthz_reports_each_marketplace(two: Two) -> None:
+def test_healthz_reports_each_marketplace(two: Csagent) -> None:
     health = httpx.get(f"{two.api}/healthz").json()
     assert set(health["marketplaces"]) == {"fnac", "carrefour"}
     assert health["marketplaces"]["fnac"]["key"] == "configured"
@@ -464,7 +436,7 @@ def test_the_v1_import_takes_a_marketplace(
 
 
 def test_a_long_unknown_marketplace_name_is_stored_as_a_short_one(
-    two: Two, session: Session
+    two: Csagent, session: Session
 ) -> None:
     created = httpx.post(
         f"{two.sim_url('fnac')}/_sim/threads/t-lm/customer-message",
@@ -478,7 +450,7 @@ def test_a_long_unknown_marketplace_name_is_stored_as_a_short_one(
 
 
 def test_the_llm_tools_read_the_order_of_the_threads_marketplace(
-    two: Two, session: Session
+    two: Csagent, session: Session
 ) -> None:
     """A draft's tools look up the order on the thread's marketplace: the same order id on the
     other marketplace is another customer's parcel."""

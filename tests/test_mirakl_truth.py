@@ -9,25 +9,19 @@ Mirakl in that run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from helpers import serve
-from pydantic import SecretStr
+from helpers import LOW_THRESHOLDS, Csagent, serve, serve_csagent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from cli.local_server import free_port
 from knowledge.ingest import KnowledgeBase
 from store.models import AuditEntry, Order, Thread
-from store.settings import DEFAULT_MARKETPLACE, Settings
-
-SIM_KEY = {"Authorization": "sim-shop-key"}
-REVIEWER = {"X-API-Key": "rk", "X-Actor": "Ana (support)"}
+from store.settings import DEFAULT_MARKETPLACE
 
 
 def iso(moment: datetime) -> str:
@@ -66,60 +60,6 @@ def order_json(
     }  # fmt: skip
 
 
-@dataclass
-class World:
-    sim: str  # the simulator's base URL
-    api: str  # csagent's base URL
-    app: Any
-
-    def create_order(self, order: dict[str, Any]) -> None:
-        created = httpx.post(f"{self.sim}/_sim/orders", json=order)
-        assert created.status_code == 201, created.text
-
-    def customer_writes(
-        self, thread_id: str, body: str, order_id: str | None = None, **extra: Any
-    ) -> dict[str, Any]:
-        """The customer writes on Mirakl; the notification is posted to csagent as n8n does."""
-        created = httpx.post(
-            f"{self.sim}/_sim/threads/{thread_id}/customer-message",
-            json={"body": body, "order_id": order_id, **extra},
-        )
-        assert created.status_code == 201, created.text
-        return self.notify(created.json()["event"])
-
-    def notify(self, event: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(
-            f"{self.api}/api/v1/messages", json=event, headers={"X-API-Key": "k"}, timeout=300
-        )
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def mirakl_order(self, order_id: str) -> dict[str, Any]:
-        page = httpx.get(f"{self.sim}/api/orders", params={"order_ids": order_id}, headers=SIM_KEY)
-        [order] = page.json()["orders"]
-        return dict(order)
-
-    def shop_messages(self, thread_id: str) -> list[str]:
-        thread = httpx.get(f"{self.sim}/api/inbox/threads/{thread_id}", headers=SIM_KEY).json()
-        return [m["body"] for m in thread["messages"] if m["from"]["type"] == "SHOP_USER"]
-
-    def fault(self, **fault: Any) -> None:
-        assert httpx.post(f"{self.sim}/_sim/faults", json=fault).status_code == 201
-
-    def review(self, thread_id: str, answer: dict[str, Any]) -> httpx.Response:
-        return httpx.post(
-            f"{self.api}/api/v1/threads/{thread_id}/review",
-            json=answer,
-            headers=REVIEWER,
-            timeout=300,
-        )
-
-    def pending_review(self, thread_id: str) -> dict[str, Any]:
-        reviews = httpx.get(f"{self.api}/api/v1/reviews", headers=REVIEWER).json()
-        [review] = [r for r in reviews if r["thread_id"] == thread_id]
-        return dict(review)
-
-
 @pytest.fixture(scope="module")
 def empty_mirakl() -> Iterator[str]:
     """A simulator with no orders and no threads: everything is created through its API."""
@@ -129,23 +69,18 @@ def empty_mirakl() -> Iterator[str]:
         yield url
 
 
-def make_world(empty_mirakl: str, **overrides: Any) -> Iterator[World]:
+def make_world(empty_mirakl: str, **overrides: Any) -> Iterator[Csagent]:
     httpx.post(f"{empty_mirakl}/_sim/reset", json={"seed": False})
-    port = free_port()
-    settings = Settings(**{
-        "api_key": SecretStr("k"), "internal_api_key": SecretStr("ik"), "processing": "agent",
-        "reviewer_api_key": SecretStr("rk"), "mirakl_base_url": f"{empty_mirakl}/api",
-        "internal_api_url": f"http://127.0.0.1:{port}/internal/v1",
-        "automation_thresholds": {"order_status": 0.5, "cancellation_request": 0.5, "address_update": 0.5},
-        **overrides,
-    })  # fmt: skip
-    app = create_app(settings, queue_worker=False)
-    with serve(app, lifespan="on", port=port) as url:
-        yield World(empty_mirakl, url, app)
+    with serve_csagent(
+        empty_mirakl,
+        **{"mirakl_base_url": f"{empty_mirakl}/api", "automation_thresholds": LOW_THRESHOLDS,
+           **overrides},
+    ) as world:  # fmt: skip
+        yield world
 
 
 @pytest.fixture
-def world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[World]:
+def world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[Csagent]:
     yield from make_world(empty_mirakl)
 
 
@@ -170,7 +105,7 @@ WHERE_IS_MY_ORDER = {
 
 @pytest.mark.parametrize("lang", list(WHERE_IS_MY_ORDER))
 def test_order_status_states_the_tracking_read_from_mirakl(
-    world: World, session: Session, lang: str
+    world: Csagent, session: Session, lang: str
 ) -> None:
     order_id, tracking = f"4100000{len(lang) + ord(lang[0])}-A", f"6A{ord(lang[1])}777000111"
     world.create_order(order_json(order_id, f"cust-{lang}", "SHIPPED", tracking=tracking))
@@ -187,7 +122,7 @@ def test_order_status_states_the_tracking_read_from_mirakl(
 
 
 def test_the_state_changed_on_mirakl_is_what_the_customer_is_told(
-    world: World, session: Session
+    world: Csagent, session: Session
 ) -> None:
     """No copy is trusted: the order shipped between two messages, the second answer says so."""
     world.create_order(order_json("41000100-A", "cust-move", "SHIPPING"))
@@ -198,7 +133,7 @@ def test_the_state_changed_on_mirakl_is_what_the_customer_is_told(
     assert second["status"] == "auto_replied" and "6A55" in second["reply"]
 
 
-def test_a_waiting_acceptance_order_is_answered_honestly(world: World) -> None:
+def test_a_waiting_acceptance_order_is_answered_honestly(world: Csagent) -> None:
     world.create_order(order_json("41000200-A", "cust-wait", "WAITING_ACCEPTANCE"))
     answer = world.customer_writes("waiting", WHERE_IS_MY_ORDER["fr"][0], "41000200-A")
     assert (answer["status"], answer["intent"]) == ("auto_replied", "order_status")
@@ -208,7 +143,7 @@ def test_a_waiting_acceptance_order_is_answered_honestly(world: World) -> None:
 
 
 def test_a_cancellation_inside_the_window_is_carried_out_on_mirakl_and_confirmed(
-    world: World, session: Session
+    world: Csagent, session: Session
 ) -> None:
     world.create_order(
         order_json("41000300-A", "cust-cancel", "WAITING_ACCEPTANCE", age=timedelta(hours=2))
@@ -227,7 +162,7 @@ def test_a_cancellation_inside_the_window_is_carried_out_on_mirakl_and_confirmed
     assert [a.outcome for a in audit(session, "order.cancel")] == ["succeeded"]
 
 
-def test_a_cancellation_is_decided_on_the_state_read_now(world: World, session: Session) -> None:
+def test_a_cancellation_is_decided_on_the_state_read_now(world: Csagent, session: Session) -> None:
     """Young, but already shipped on Mirakl: refused, nothing cancelled, a human decides."""
     world.create_order(
         order_json("41000400-A", "cust-late", "SHIPPED", age=timedelta(hours=3), tracking="6A1")
@@ -250,7 +185,7 @@ def forged(thread_id: str, message_id: str, **fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def young_order(world: World) -> str:
+def young_order(world: Csagent) -> str:
     world.create_order(
         order_json("41000500-A", "cust-owner", "WAITING_ACCEPTANCE", age=timedelta(hours=1))
     )
@@ -258,7 +193,7 @@ def young_order(world: World) -> str:
 
 
 def assert_unverified(
-    world: World, session: Session, thread_id: str, why: str, status: str = "needs_attention"
+    world: Csagent, session: Session, thread_id: str, why: str, status: str = "needs_attention"
 ) -> None:
     thread = thread_row(session, thread_id)
     assert thread is not None and thread.status == status
@@ -272,7 +207,7 @@ def assert_unverified(
 
 
 def test_a_thread_unknown_to_mirakl_is_unverified(
-    world: World, session: Session, young_order: str
+    world: Csagent, session: Session, young_order: str
 ) -> None:
     answer = world.notify(forged("forged-thread", "m-forged-1", order_id=young_order))
     assert answer["status"] == "unverified"
@@ -280,7 +215,7 @@ def test_a_thread_unknown_to_mirakl_is_unverified(
 
 
 def test_a_message_mirakl_does_not_have_is_unverified(
-    world: World, session: Session, young_order: str
+    world: Csagent, session: Session, young_order: str
 ) -> None:
     world.customer_writes(
         "real", "Bonjour, je voudrais retourner un article, comment faire ?", young_order
@@ -292,7 +227,7 @@ def test_a_message_mirakl_does_not_have_is_unverified(
 
 
 def test_a_notification_naming_another_customers_order_is_unverified(
-    world: World, session: Session, young_order: str
+    world: Csagent, session: Session, young_order: str
 ) -> None:
     world.create_order(order_json("41000600-A", "cust-mallory", "SHIPPED", tracking="6A9"))
     created = httpx.post(
@@ -308,7 +243,7 @@ def test_a_notification_naming_another_customers_order_is_unverified(
 
 
 def test_a_forged_message_neither_replaces_a_pending_review_nor_enters_the_conversation(
-    world: World, session: Session
+    world: Csagent, session: Session
 ) -> None:
     from graph.conversation import read_conversation
 
@@ -333,7 +268,7 @@ def test_a_forged_message_neither_replaces_a_pending_review_nor_enters_the_conve
     assert world.shop_messages("pending") == [first["reply"]]
 
 
-def test_a_rewritten_text_is_replaced_by_mirakls_copy(world: World, session: Session) -> None:
+def test_a_rewritten_text_is_replaced_by_mirakls_copy(world: Csagent, session: Session) -> None:
     world.create_order(order_json("41000700-A", "cust-text", "SHIPPED", tracking="6A7"))
     created = httpx.post(
         f"{world.sim}/_sim/threads/rewritten/customer-message",
@@ -347,7 +282,7 @@ def test_a_rewritten_text_is_replaced_by_mirakls_copy(world: World, session: Ses
     assert [m.body for m in thread.messages][0] == "Where is my order? Nothing yet."
 
 
-def test_ids_that_could_leave_their_path_segment_are_refused(world: World) -> None:
+def test_ids_that_could_leave_their_path_segment_are_refused(world: Csagent) -> None:
     for thread_id in ("../other", "a/b", "x?y=1"):
         response = httpx.post(
             f"{world.api}/api/v1/messages",
@@ -373,7 +308,7 @@ def test_ids_that_could_leave_their_path_segment_are_refused(world: World) -> No
 
 
 def test_someone_elses_order_named_in_the_text_is_neither_told_nor_touched(
-    world: World, session: Session, young_order: str
+    world: Csagent, session: Session, young_order: str
 ) -> None:
     world.create_order(order_json("41000800-A", "cust-eve", "SHIPPED", tracking="6A8"))
     answer = world.customer_writes(
@@ -387,7 +322,7 @@ def test_someone_elses_order_named_in_the_text_is_neither_told_nor_touched(
     assert f"{young_order} is waiting" not in (review["action_request"]["args"]["reply"] or "")
 
 
-def test_two_orders_in_play_go_to_a_person_saying_which(world: World, session: Session) -> None:
+def test_two_orders_in_play_go_to_a_person_saying_which(world: Csagent, session: Session) -> None:
     world.create_order(order_json("41000900-A", "cust-two", "WAITING_ACCEPTANCE", age=timedelta(hours=1)))  # fmt: skip
     world.create_order(order_json("41000901-B", "cust-two", "WAITING_ACCEPTANCE", age=timedelta(hours=1)))  # fmt: skip
     answer = world.customer_writes(
@@ -401,7 +336,7 @@ def test_two_orders_in_play_go_to_a_person_saying_which(world: World, session: S
 
 
 def test_mirakl_down_during_verification_drafts_and_keeps_the_message(
-    world: World, session: Session
+    world: Csagent, session: Session
 ) -> None:
     world.create_order(order_json("41001000-A", "cust-down", "SHIPPED", tracking="6A10"))
     created = httpx.post(
@@ -435,7 +370,7 @@ def test_a_fresh_install_that_cannot_reach_mirakl_keeps_every_message(
 
 
 def test_an_automated_action_mirakl_cannot_take_goes_to_a_person(
-    world: World, session: Session
+    world: Csagent, session: Session
 ) -> None:
     """Decided automatically, then Mirakl keeps failing the cancellation: the message is not
     failed; a person sees why, and approving carries it out once."""
@@ -461,7 +396,7 @@ def test_an_automated_action_mirakl_cannot_take_goes_to_a_person(
 
 
 @pytest.fixture
-def impatient_world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[World]:
+def impatient_world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[Csagent]:
     """Shadow mode (every action waits for a person) and a Mirakl client that gives up fast."""
     yield from make_world(
         empty_mirakl, automation_mode="shadow", mirakl_timeout_s=1.0, mirakl_max_attempts=2
@@ -469,7 +404,7 @@ def impatient_world(knowledge: KnowledgeBase, empty_mirakl: str) -> Iterator[Wor
 
 
 def test_a_cancellation_whose_outcome_was_unclear_happens_once(
-    impatient_world: World, session: Session
+    impatient_world: Csagent, session: Session
 ) -> None:
     world = impatient_world
     world.create_order(order_json("41001100-A", "cust-unclear", "SHIPPING", age=timedelta(hours=1)))  # fmt: skip
@@ -496,7 +431,7 @@ def test_a_cancellation_whose_outcome_was_unclear_happens_once(
 
 
 def test_a_reply_whose_outcome_was_unclear_is_sent_once(
-    impatient_world: World, session: Session
+    impatient_world: Csagent, session: Session
 ) -> None:
     world = impatient_world
     world.create_order(order_json("41001200-A", "cust-reply", "SHIPPED", tracking="6A12"))
@@ -536,7 +471,9 @@ def test_an_automated_reply_that_may_have_reached_mirakl_is_never_doubled_by_an_
         assert len(world.shop_messages("doubled")) == 1
 
 
-def test_an_identical_earlier_reply_does_not_count_as_sent(world: World, session: Session) -> None:
+def test_an_identical_earlier_reply_does_not_count_as_sent(
+    world: Csagent, session: Session
+) -> None:
     """An attempt to answer the second message died before posting (its audit row is left
     'started'): the identical text already sent to the first message, before that attempt
     began, does not make the second reply 'already sent'."""
@@ -613,7 +550,7 @@ def test_sync_reads_changed_orders_and_fills_referenced_ones(
     ],
 )
 def test_a_cancellation_not_explicitly_asked_for_is_never_carried_out(
-    world: World, text: str, lang: str
+    world: Csagent, text: str, lang: str
 ) -> None:
     order_id = f"4101500{len(text) % 10}-A"
     world.create_order(order_json(order_id, f"cust-neg-{lang}", "WAITING_ACCEPTANCE", age=timedelta(hours=1)))  # fmt: skip
