@@ -60,6 +60,37 @@ class BusinessApi:
             return {"error": message or response.reason_phrase, "status": response.status_code}
         return dict(body)
 
+    # The internal API's resources, each one method: the paths are written here only. Each
+    # answers like `call` (an impossible id is a 400 error, as the API would answer it).
+
+    def inventory(self, sku: str) -> dict[str, Any]:
+        return self._at("GET", ("/inventory/{}", sku, "SKU"))
+
+    def order_cost(self, order_id: str, *, marketplace: str) -> dict[str, Any]:
+        where = {"marketplace": marketplace}
+        return self._at("GET", ("/orders/{}/cost", order_id, "order id"), params=where)
+
+    def shipment(self, order_id: str, *, marketplace: str) -> dict[str, Any]:
+        where = {"marketplace": marketplace}
+        return self._at("GET", ("/shipments/{}", order_id, "order id"), params=where)
+
+    def change_address(
+        self, order_id: str, address: Address, *, marketplace: str, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Redirect the parcel (refused, status 409, once it has left the warehouse)."""
+        return self._at(
+            "PUT", ("/shipments/{}/address", order_id, "order id"), json=dict(address),
+            params={"marketplace": marketplace}, headers={"X-Actor": actor} if actor else None,
+        )  # fmt: skip
+
+    def _at(self, method: str, where: tuple[str, str, str], **kwargs: Any) -> dict[str, Any]:
+        template, value, what = where
+        try:
+            path = template.format(url_segment(value, what))
+        except InvalidId as exc:
+            return {"error": str(exc), "status": 400}
+        return self.call(method, path, **{k: v for k, v in kwargs.items() if v is not None})
+
 
 class SkuInput(BaseModel):
     sku: str = Field(description="The seller's SKU (offer_sku of an order line), e.g. KET-BLU-17")
@@ -105,36 +136,33 @@ def make_business_tools(
 ) -> dict[str, BaseTool]:
     """The LangChain tools, by name, bound to one API client, one set of refund rules and one
     marketplace (the same order id on another marketplace is another order)."""
-    where = {"marketplace": marketplace}
 
     def check_inventory(sku: str) -> dict[str, Any]:
         """Stock of a product: units available now, units reserved, and the restock date when it
         is out of stock. Use it for "is it in stock?" and "when is it back?"."""
-        return api.call("GET", f"/inventory/{url_segment(sku, 'SKU')}")
+        return api.inventory(sku)
 
     def get_order_cost(order_id: str) -> dict[str, Any]:
         """What an order cost the seller: per item price and unit cost, shipping price and cost,
         marketplace fee and margin. Internal figures: never quote costs or margin to a customer."""
-        return api.call("GET", f"/orders/{url_segment(order_id, 'order id')}/cost", params=where)
+        return api.order_cost(order_id, marketplace=marketplace)
 
     def get_shipment(order_id: str) -> dict[str, Any]:
         """Shipment of an order: carrier, tracking number and link, status (pending, preparing,
         shipped, in_transit, delivered, ...), tracking events and delivery address."""
-        return api.call("GET", f"/shipments/{url_segment(order_id, 'order id')}", params=where)
+        return api.shipment(order_id, marketplace=marketplace)
 
     def update_shipping_address(order_id: str, address: Address) -> dict[str, Any]:
         """Change the delivery address of an order whose parcel has not left the warehouse.
         Refused (status 409) once it has shipped."""
-        payload = dict(address)
-        path = f"/shipments/{url_segment(order_id, 'order id')}/address"
-        return api.call("PUT", path, json=payload, params=where)
+        return api.change_address(order_id, address, marketplace=marketplace)
 
     def compute_partial_refund(
         order_id: str, reason: str, items: list[RefundItem] | None = None
     ) -> dict[str, Any]:
         """Quote a partial refund under the seller's refund rules: the amount, the rule applied
         and whether a human must approve it. It never issues the refund."""
-        cost = api.call("GET", f"/orders/{url_segment(order_id, 'order id')}/cost", params=where)
+        cost = api.order_cost(order_id, marketplace=marketplace)
         if "error" in cost:
             return cost
         ordered = {item["sku"]: item for item in cost["items"]}

@@ -90,12 +90,8 @@ def _act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if action == "update_address" and order is not None and address:
 
         def change() -> dict[str, Any]:
-            result = services.business.call(
-                "PUT",
-                f"/shipments/{order['order_id']}/address",
-                json=address,
-                headers={"X-Actor": actor},
-                params={"marketplace": marketplace},
+            result = services.business.change_address(
+                order["order_id"], address, marketplace=marketplace, actor=actor
             )
             if "error" in result:
                 raise ActionFailed(f"address change refused: {result['error']}")

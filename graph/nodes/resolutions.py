@@ -16,7 +16,6 @@ from graph.policies import PolicyDecision, address_policy, cancellation_policy
 from graph.services import RunContext, services_of
 from graph.state import AgentState, marketplace_of
 from store.facts import Address, OrderFacts, one_line, whole_address
-from store.ids import url_segment
 from store.mirakl_models import CANCELLABLE_STATES
 
 
@@ -279,10 +278,8 @@ def redirect_decision(
     decision = address_policy(order["shipment_status"], address)
     if not decision.allowed:
         return decision, None
-    shipment = services_of(runtime).business.call(
-        "GET",
-        f"/shipments/{url_segment(order['order_id'], 'order id')}",
-        params={"marketplace": marketplace_of(state)},
+    shipment = services_of(runtime).business.shipment(
+        order["order_id"], marketplace=marketplace_of(state)
     )
     if "error" in shipment:
         return decision, (
