@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from graph.processor import NoPendingReview, StaleReview
+from graph.review_protocol import InvalidReviewAnswer
+from graph.workspace import ThreadMovedOn
 from store.business import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,17 @@ ERRORS = {
     503: "A required part (database, knowledge base) is unavailable",
 }
 
+# The domain's refusals, answered the same way by every route that meets them (a route with
+# its own words for one, like the reply route's `invalid_reply`, catches it itself).
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    NoPendingReview: (404, "no_pending_review"),
+    Conflict: (409, "conflict"),
+    ThreadMovedOn: (409, "thread_moved_on"),
+    StaleReview: (409, "stale_review"),
+    InvalidReviewAnswer: (422, "invalid_review"),
+}
+
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.middleware("http")
@@ -81,13 +95,12 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(exc.error, exc.message), status_code=exc.status, headers=exc.headers
         )
 
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(error_body("not_found", str(exc)), status_code=404)
+    async def refused(_: Request, exc: Exception) -> JSONResponse:
+        status, error = next(v for k, v in DOMAIN_ERRORS.items() if isinstance(exc, k))
+        return JSONResponse(error_body(error, str(exc)), status_code=status)
 
-    @app.exception_handler(Conflict)
-    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return JSONResponse(error_body("conflict", str(exc)), status_code=409)
+    for kind in DOMAIN_ERRORS:  # Starlette picks the handler of the nearest class
+        app.add_exception_handler(kind, refused)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

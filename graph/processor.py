@@ -136,7 +136,7 @@ class Agent:
             self.graph.update_state(config, update, as_node="human_review")
             result = self._run(session, thread_id, None, marketplace=marketplace)
         else:
-            raise LookupError(f"thread {thread_id} has no pending review")
+            raise NoPendingReview(f"thread {thread_id} has no pending review")
         record_review_answer(session, thread_id, state.values, answer, marketplace)
         return self._outcome(session, thread_id, result, marketplace)
 
@@ -238,7 +238,11 @@ def check_answer_fits(request: ReviewRequest, values: dict[str, Any], answer: Re
 
 
 class StaleReview(LookupError):
-    pass
+    """The answer was for a message a newer one replaced: the reviewer must read again."""
+
+
+class NoPendingReview(LookupError):
+    """The thread has no review to answer (answered already, or never asked)."""
 
 
 def _interrupt(state: Any) -> Any | None:

@@ -729,6 +729,18 @@ def test_an_unusable_answer_is_refused_before_it_can_poison_the_review(stack: Cs
     assert stack.shop_messages("poison") == [answer["reply"]]
 
 
+def test_a_review_answered_already_says_so(stack: Csagent) -> None:
+    """The second answer to one review, say from a second agent: 404 `no_pending_review`, the
+    same answer as a thread that never had one, and nothing is sent again."""
+    answer = return_question(stack, "twice")
+    assert stack.review("twice", {"type": "accept"}).status_code == 200
+    again = stack.review("twice", {"type": "accept"})
+    assert (again.status_code, again.json()["error"]) == (404, "no_pending_review")
+    never = stack.review("no-such-thread", {"type": "ignore"})
+    assert (never.status_code, never.json()["error"]) == (404, "no_pending_review")
+    assert stack.shop_messages("twice") == [answer["reply"]]
+
+
 def test_the_webhook_key_cannot_answer_reviews(stack: Csagent) -> None:
     return_question(stack, "wrong-key")
     response = httpx.post(

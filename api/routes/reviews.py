@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 from api.deps import AgentDep, MarketplaceDep, ReviewerKeyDep, SessionDep, SettingsDep
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
-from graph.processor import StaleReview
-from graph.review_protocol import InvalidReviewAnswer, read_review_answer
+from graph.review_protocol import read_review_answer
 from store.threads import threads_awaiting_review
 from tools.mirakl.errors import MiraklError
 
@@ -112,14 +111,8 @@ def answer_review(
     first = raw[0] if isinstance(raw, list) and raw else raw  # [] is refused by resume (422)
     if isinstance(first, dict):
         first["reviewer"] = x_actor or "reviewer"
-    try:
+    try:  # a stale, unusable or unexpected answer: api/errors.py (409, 422, 404)
         outcome = agent.resume(session, thread_id, read_review_answer(first), marketplace)
-    except StaleReview as exc:
-        raise ApiError(409, "stale_review", str(exc)) from None
-    except InvalidReviewAnswer as exc:
-        raise ApiError(422, "invalid_review", str(exc)) from None
-    except LookupError as exc:
-        raise ApiError(404, "no_pending_review", str(exc)) from None
     except (MiraklError, ActionFailed) as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise ApiError(502, "action_failed", f"{message}; the review is still pending") from None

@@ -24,7 +24,6 @@ from graph.nodes.actions import ActionFailed
 from graph.processor import Agent, StaleReview
 from graph.review_protocol import InvalidReviewAnswer
 from graph.workspace import (
-    ThreadMovedOn,
     assign_thread,
     canned_replies,
     close_by_agent,
@@ -359,14 +358,8 @@ def reply(
             to=tuple(dict.fromkeys(body.to)),
             seen_last=body.last_message_id,
         )
-    except ThreadMovedOn as exc:
-        raise ApiError(409, "thread_moved_on", str(exc)) from None
-    except StaleReview as exc:
-        raise ApiError(409, "stale_review", str(exc)) from None
-    except InvalidReviewAnswer as exc:
+    except InvalidReviewAnswer as exc:  # the others (moved on, stale, unknown): api/errors.py
         raise ApiError(422, "invalid_reply", str(exc)) from None
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
     except (MiraklError, ActionFailed) as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise ApiError(502, "mirakl_failed", f"not sent: {message}") from None
@@ -465,23 +458,17 @@ def close(
     """Leave a thread without replying ("thanks!", spam, handled elsewhere). Nothing is sent to
     Mirakl; a question csagent asked the customer is no longer awaited, and a pending review is
     answered by "ignore". The customer's next message opens the thread again."""
-    try:
-        via_review = close_by_agent(
-            session,
-            sessions=request.app.state.pipeline.sessions,
-            agent=optional_agent(request),
-            thread_id=thread_id,
-            actor=x_actor or "agent",
-            reason=body.reason,
-            marketplace=marketplace,
-            seen_last=body.last_message_id,
-        )
-    except ThreadMovedOn as exc:
-        raise ApiError(409, "thread_moved_on", str(exc)) from None
-    except StaleReview as exc:
-        raise ApiError(409, "stale_review", str(exc)) from None
-    except LookupError as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+    # A thread that moved on, a stale review, an unknown thread: api/errors.py (409, 404).
+    via_review = close_by_agent(
+        session,
+        sessions=request.app.state.pipeline.sessions,
+        agent=optional_agent(request),
+        thread_id=thread_id,
+        actor=x_actor or "agent",
+        reason=body.reason,
+        marketplace=marketplace,
+        seen_last=body.last_message_id,
+    )
     session.commit()
     return StatusOut(thread_id=thread_id, status="closed", answered_review=via_review)
 
