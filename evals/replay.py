@@ -79,7 +79,7 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
     from knowledge.language import detect_language
     from store.db import session_scope
     from store.ingest import CustomerRef, IncomingMessage
-    from store.threads import thread_pk_of
+    from store.threads import ThreadRef, thread_pk_of
     from store.v1_import import import_v1
 
     simulator = stack.simulator.state.sim
@@ -112,8 +112,8 @@ def replay(stack: Any, records: list[dict[str, Any]], echo: Callable[[str], None
         with session_scope(stack.settings) as session:
             thread_pk = thread_pk_of(session, record["id"], DEFAULT_MARKETPLACE)
             outcome = agent(session, incoming, thread_pk)
-        pending = agent.pending_review(record["id"], DEFAULT_MARKETPLACE)
-        values = agent.state_of(record["id"], DEFAULT_MARKETPLACE) if pending else {}
+        pending = agent.pending_review(ThreadRef(record["id"], DEFAULT_MARKETPLACE))
+        values = agent.state_of(ThreadRef(record["id"], DEFAULT_MARKETPLACE)) if pending else {}
         automated = values.get("route") in AUTOMATABLE
         report.rows.append(
             ReplayRow(

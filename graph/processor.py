@@ -20,11 +20,11 @@ from store.ingest import IncomingMessage
 from store.metrics import stage
 from store.queue import Outcome
 from store.threads import (
+    ThreadRef,
     flag_unverified,
     lock_thread,
     marketplace_of_thread,
     set_thread_state,
-    thread_key,
 )
 
 
@@ -51,7 +51,7 @@ class Agent:
         context = RunContext(services=self.services, session=session, message=message, check=check)
         result: dict[str, Any] = self.graph.invoke(
             input,
-            config_of(thread_id, marketplace),
+            config_of(ThreadRef(thread_id, marketplace)),
             context=context,
             # Checkpoints at the end of the run (and at a review's interrupt): a run that dies
             # half-way is simply run again, and the audit log keeps its side effects single.
@@ -76,7 +76,8 @@ class Agent:
         def unverified(reason: str) -> Outcome:
             flag_unverified(
                 session, message.thread_id, message.message_id, reason,
-                review_pending=self.pending_review(message.thread_id, marketplace) is not None,
+                review_pending=self.pending_review(ThreadRef(message.thread_id, marketplace))
+                is not None,
                 sla_hours=settings.for_marketplace(marketplace).sla_hours,
                 marketplace=marketplace,
             )  # fmt: skip
@@ -108,21 +109,16 @@ class Agent:
         )
         return self._outcome(session, message.thread_id, result, marketplace)
 
-    def resume(
-        self,
-        session: Session,
-        thread_id: str,
-        answer: ReviewAnswer,
-        marketplace: str,
-    ) -> Outcome:
+    def resume(self, session: Session, ref: ThreadRef, answer: ReviewAnswer) -> Outcome:
         """Answer a pending review (read at the edge by `read_review_answer`).
 
         A review whose approved action failed to be carried out (Mirakl down) is still pending:
         the new answer replaces the old one and the run goes on from there. An unusable answer
         raises InvalidReviewAnswer, one for an older message StaleReview, before anything is
         resumed."""
+        thread_id, marketplace = ref
         lock_thread(session, thread_id, marketplace=marketplace)
-        config = config_of(thread_id, marketplace)
+        config = config_of(ref)
         state = self.graph.get_state(config)
         if (request := _interrupt(state)) is not None:
             check_answer_fits(ReviewRequest.model_validate(request), state.values, answer)
@@ -140,9 +136,9 @@ class Agent:
         record_review_answer(session, thread_id, state.values, answer, marketplace)
         return self._outcome(session, thread_id, result, marketplace)
 
-    def pending_review(self, thread_id: str, marketplace: str) -> PendingReview | None:
+    def pending_review(self, ref: ThreadRef) -> PendingReview | None:
         """The thread's review waiting for an answer, if there is one."""
-        state = self.graph.get_state(config_of(thread_id, marketplace))
+        state = self.graph.get_state(config_of(ref))
         message_id = state.values.get("message_id")
         if (request := _interrupt(state)) is not None:
             return PendingReview(
@@ -160,9 +156,9 @@ class Agent:
             )
         return None
 
-    def state_of(self, thread_id: str, marketplace: str) -> dict[str, Any]:
+    def state_of(self, ref: ThreadRef) -> dict[str, Any]:
         """The thread's last checkpointed state (what the replay report reads)."""
-        return dict(self.graph.get_state(config_of(thread_id, marketplace)).values)
+        return dict(self.graph.get_state(config_of(ref)).values)
 
     def _outcome(
         self,
@@ -261,7 +257,7 @@ def _failed_after_review(state: Any) -> str | None:
     return str(errors[0]) if errors else "unknown error"
 
 
-def config_of(thread_id: str, marketplace: str) -> dict[str, Any]:
+def config_of(ref: ThreadRef) -> dict[str, Any]:
     """The run config of a thread: its checkpoint is its own on its marketplace (the same
     Mirakl thread id on two marketplaces is two threads, two checkpoints)."""
-    return {"configurable": {"thread_id": thread_key(thread_id, marketplace)}}
+    return {"configurable": {"thread_id": ref.key}}

@@ -25,6 +25,7 @@ from store.inbox import thread_detail
 from store.queue import Outcome
 from store.settings import Settings
 from store.threads import (
+    ThreadRef,
     close_thread,
     latest_inbound,
     latest_message_id,
@@ -136,7 +137,8 @@ def send_manual_reply(
     supersede(
         session, thread_id, marketplace=marketplace, outcome=f"{actor} replied by hand instead"
     )
-    pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
+    thread = ThreadRef(thread_id, marketplace)
+    pending = agent.pending_review(thread) if agent is not None else None
     if agent is not None and pending is not None:
         # The text answers the review as an edit of its reply only: whatever action the review
         # proposed is not carried out by a reply typed by hand.
@@ -144,7 +146,7 @@ def send_manual_reply(
             decision="edited", reply=text, with_action=False, to=to, reviewer=actor,
             message_id=pending.message_id,
         )  # fmt: skip
-        outcome = agent.resume(session, thread_id, answer, marketplace)
+        outcome = agent.resume(session, thread, answer)
         return ManualReply(None, True, outcome)
     message_id = _post_once(
         sessions, mirakl, thread_id, text, to, actor=actor, marketplace=marketplace,
@@ -228,10 +230,11 @@ def close_by_agent(
     supersede(
         session, thread_id, marketplace=marketplace, outcome=f"{actor} closed the thread ({reason})"
     )
-    pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
+    thread = ThreadRef(thread_id, marketplace)
+    pending = agent.pending_review(thread) if agent is not None else None
     if agent is not None and pending is not None:
         answer = ReviewAnswer(decision="ignored", reviewer=actor, message_id=pending.message_id)
-        agent.resume(session, thread_id, answer, marketplace)
+        agent.resume(session, thread, answer)
         return True
     perform_once(
         sessions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -293,6 +293,19 @@ def scoped(marketplace: str, key: str) -> str:
 def thread_key(mirakl_thread_id: str, marketplace: str) -> str:
     """One string per thread across marketplaces: its lock, its queue lane, its checkpoint."""
     return scoped(marketplace, mirakl_thread_id)
+
+
+class ThreadRef(NamedTuple):
+    """Which thread: its Mirakl id on its marketplace (the same id on two marketplaces is two
+    threads). A pair, so `thread_id, marketplace = ref` still reads it."""
+
+    id: str
+    marketplace: str
+
+    @property
+    def key(self) -> str:
+        """The thread's one string across marketplaces (`thread_key`)."""
+        return thread_key(self.id, self.marketplace)
 
 
 def _lock_key(key: str) -> Any:

@@ -38,7 +38,7 @@ from knowledge.ingest import KnowledgeBase
 from store.db import get_engine
 from store.models import AuditEntry, InboundEvent, Message, Order, SyncCursor, Thread
 from store.settings import DEFAULT_MARKETPLACE, Settings
-from store.threads import thread_key
+from store.threads import ThreadRef, thread_key
 from tools.mirakl.simulator.app import create_marketplaces_simulator
 from tools.mirakl.sync import sync_marketplaces
 
@@ -127,8 +127,8 @@ def test_colliding_threads_and_orders_stay_on_their_own_marketplace(
     assert "Bonjour, où est ma commande ?" not in bodies["carrefour"]
     # Csagent checkpoints: each thread's run state is its own.
     agent = two.app.state.pipeline.processor
-    fnac_state = agent.graph.get_state(config_of(COLLIDING_THREAD, "default")).values
-    crf_state = agent.graph.get_state(config_of(COLLIDING_THREAD, "carrefour")).values
+    fnac_state = agent.graph.get_state(config_of(ThreadRef(COLLIDING_THREAD, "default"))).values
+    crf_state = agent.graph.get_state(config_of(ThreadRef(COLLIDING_THREAD, "carrefour"))).values
     assert fnac_state["text"] == "Bonjour, où est ma commande ?"
     assert crf_state["text"] == "Bonjour, où en est ma commande ?"
     assert crf_state["marketplace"] == "carrefour"

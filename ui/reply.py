@@ -26,6 +26,7 @@ from store.inbox import (
 )
 from store.settings import get_settings
 from store.threads import (
+    ThreadRef,
     add_note,
     clean_tag,
 )
@@ -252,7 +253,11 @@ def approve_in_thread(
     """Approve the open thread's review: a proposed action with the text quoted above the
     button, or a draft as the reply box holds it. (reply box, status)"""
     thread_id, marketplace = parse_ref(ref, ws.settings)
-    found = ws.agent.pending_review(thread_id, marketplace) if ws.agent and thread_id else None
+    found = (
+        ws.agent.pending_review(ThreadRef(thread_id, marketplace))
+        if ws.agent and thread_id
+        else None
+    )
     if found is None:
         return text, "This review is no longer pending."
     if found.request.action_request.done != "send_reply":

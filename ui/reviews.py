@@ -11,6 +11,7 @@ from graph.nodes.actions import ActionFailed
 from graph.processor import StaleReview
 from graph.review_protocol import InvalidReviewAnswer, read_review_answer
 from store.threads import (
+    ThreadRef,
     thread_key,
     threads_awaiting_review,
 )
@@ -43,7 +44,7 @@ def show_review(
     thread_id, marketplace = parse_ref(ref or "", ws.settings)
     if not thread_id or ws.agent is None:
         return ("_No review selected._", *empty[1:])
-    found = ws.agent.pending_review(thread_id, marketplace)
+    found = ws.agent.pending_review(ThreadRef(thread_id, marketplace))
     if found is None:
         return ("_This review is no longer pending._", *empty[1:])
     pending = found.request
@@ -77,7 +78,7 @@ def answer(
     thread_id, marketplace = parse_ref(ref, ws.settings)
     if not thread_id or ws.agent is None:
         return "Pick a review first."
-    found = ws.agent.pending_review(thread_id, marketplace)
+    found = ws.agent.pending_review(ThreadRef(thread_id, marketplace))
     if found is None:
         return "This review is no longer pending: refresh the list."
     args: dict[str, Any] = {}
@@ -109,7 +110,7 @@ def answer(
     try:
         parsed = read_review_answer(payload)  # the dashboard's answer, read as the API's is
         with ws.sessions.begin() as session:
-            outcome = ws.agent.resume(session, thread_id, parsed, marketplace)
+            outcome = ws.agent.resume(session, ThreadRef(thread_id, marketplace), parsed)
     except (StaleReview, InvalidReviewAnswer, LookupError) as exc:
         return f"**{md_text(str(exc))}**"
     except (MiraklError, ActionFailed) as exc:

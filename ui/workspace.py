@@ -19,6 +19,7 @@ from graph.review_protocol import PendingReview
 from store.queue import Pipeline
 from store.settings import DEFAULT_MARKETPLACE, Settings
 from store.threads import (
+    ThreadRef,
     keep_reply_draft,
 )
 from store.users import display_name_of
@@ -44,8 +45,8 @@ class Workspace:
         return self.mirakl_for(marketplace)
 
 
-def parse_ref(ref: str, settings: Settings | None = None) -> tuple[str, str]:
-    """(Mirakl thread id, stored marketplace) of a thread as the dashboard names it: the bare
+def parse_ref(ref: str, settings: Settings | None = None) -> ThreadRef:
+    """The thread (Mirakl id, stored marketplace) the dashboard names: the bare
     id on the default marketplace, `<marketplace>/<id>` on the others (ids never contain "/";
     the marketplace by its configured name or as stored)."""
     ref = (ref or "").strip()
@@ -54,8 +55,8 @@ def parse_ref(ref: str, settings: Settings | None = None) -> tuple[str, str]:
         marketplace = marketplace.strip()
         if settings is not None:
             marketplace = settings.stored_name(marketplace)
-        return thread_id.strip(), marketplace
-    return ref, DEFAULT_MARKETPLACE
+        return ThreadRef(thread_id.strip(), marketplace)
+    return ThreadRef(ref, DEFAULT_MARKETPLACE)
 
 
 def actor(ws: Workspace, request: gr.Request | None) -> str:
@@ -80,10 +81,10 @@ def keep_draft(ws: Workspace, session: Session, ref: str, me: str, text: str) ->
 
 def pending_here(ws: Workspace, ref: str) -> PendingReview | None:
     """The review waiting on the thread the dashboard names, if any."""
-    thread_id, marketplace = parse_ref(ref, ws.settings)
-    if not thread_id or ws.agent is None:
+    thread = parse_ref(ref, ws.settings)
+    if not thread.id or ws.agent is None:
         return None
-    return ws.agent.pending_review(thread_id, marketplace)
+    return ws.agent.pending_review(thread)
 
 
 def on(ws: Workspace, handler: Callable[..., Any]) -> Callable[..., Any]:

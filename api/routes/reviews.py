@@ -11,7 +11,7 @@ from api.deps import AgentDep, MarketplaceDep, ReviewerKeyDep, SessionDep, Setti
 from api.errors import ApiError, error_responses
 from graph.nodes.actions import ActionFailed
 from graph.review_protocol import read_review_answer
-from store.threads import threads_awaiting_review
+from store.threads import ThreadRef, threads_awaiting_review
 from tools.mirakl.errors import MiraklError
 
 router = APIRouter(
@@ -71,7 +71,7 @@ def reviews(
     for thread_id, intent, confidence, marketplace in threads_awaiting_review(
         session, limit, offset
     ):
-        found = agent.pending_review(thread_id, marketplace)
+        found = agent.pending_review(ThreadRef(thread_id, marketplace))
         if found is None:
             continue
         req = found.request.model_dump()
@@ -112,7 +112,9 @@ def answer_review(
     if isinstance(first, dict):
         first["reviewer"] = x_actor or "reviewer"
     try:  # a stale, unusable or unexpected answer: api/errors.py (409, 422, 404)
-        outcome = agent.resume(session, thread_id, read_review_answer(first), marketplace)
+        outcome = agent.resume(
+            session, ThreadRef(thread_id, marketplace), read_review_answer(first)
+        )
     except (MiraklError, ActionFailed) as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise ApiError(502, "action_failed", f"{message}; the review is still pending") from None

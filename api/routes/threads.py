@@ -38,6 +38,7 @@ from store.inbox import INBOX_STATUSES, list_threads, thread_detail
 from store.text import StorableStr
 from store.threads import (
     PRESENCE_S,
+    ThreadRef,
     add_note,
     clean_tag,
     mark_read_by_agents,
@@ -309,7 +310,7 @@ def thread(
     if detail is None:
         raise ApiError(404, "not_found", f"thread {thread_id} not found")
     agent = optional_agent(request)
-    pending = agent.pending_review(thread_id, marketplace) if agent is not None else None
+    pending = agent.pending_review(ThreadRef(thread_id, marketplace)) if agent is not None else None
     skip = ("messages", "audit", "order", "notes", "presence")
     fields = {k: v for k, v in detail.__dict__.items() if k not in skip}
     fields["marketplace"] = settings.display_name(marketplace)
