@@ -413,8 +413,11 @@ def read_answer(
     folded = COUNT.sub(lambda m: f" {COUNT_IN.sub(' ', m.group(1) + ' ')} ", folded)
     if any(not (c.isalnum() or c.isspace() or c in ".,;:!'-/()\"×¡") for c in folded):
         return "unclear"  # a symbol or an emoji we do not read
+    written = _words(folded)
+    if len(written) > MAX_WORDS + 3:  # too long even without a signature's 3 names: a person
+        return "unclear"
     names = set(_words(fold(" ".join(re.findall(r"\b[A-ZÀ-Ý][\w'.-]*", text))))) | set(known)
-    words = [_plain(w, order_id) for w in _without_signature(_words(folded), names)]
+    words = [_plain(w, order_id) for w in _without_signature(written, names)]
     if not words or len(words) > MAX_WORDS:
         return "unclear"
     known_set = frozenset(known)
@@ -598,7 +601,7 @@ def _without_signature(words: list[str], names: set[str]) -> list[str]:
     """A sign-off and up to three names after it (capitalised as written, or the customer's)
     are not part of the answer; "thanks, let me check" is not a signature and is read."""
     said = YES | NO | KEEP | CONTRAST | ACTION | REASON | {SI, STOP}
-    for i in range(len(words) - 1, -1, -1):
+    for i in range(len(words) - 1, max(len(words) - 5, -1), -1):  # at most 3 words after it
         tail = words[i + 1 :]
         if (
             words[i] in SIGN_OFF
