@@ -16,6 +16,7 @@ from graph.processor import NoPendingReview, StaleReview
 from graph.review_protocol import InvalidReviewAnswer
 from graph.workspace import ThreadMovedOn
 from store.business import Conflict, NotFound
+from store.settings import UnknownMarketplace
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     NoPendingReview: (404, "no_pending_review"),
     Conflict: (409, "conflict"),
+    UnknownMarketplace: (409, "unknown_marketplace"),
     ThreadMovedOn: (409, "thread_moved_on"),
     StaleReview: (409, "stale_review"),
     InvalidReviewAnswer: (422, "invalid_review"),

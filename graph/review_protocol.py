@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from graph.state import Decision
 from store.facts import Address
@@ -79,6 +88,25 @@ class ReviewAnswer(BaseModel):
     to: tuple[str, ...] | None = None  # who the reply goes to (CUSTOMER, OPERATOR); None: customer
     message_id: str | None = None  # the message the reviewer saw (None: not said)
 
+    @field_validator("reviewer", mode="before")
+    @classmethod
+    def _name_kept_short(cls, reviewer: Any) -> Any:
+        return str(reviewer)[:128] if reviewer else None
+
+    @model_validator(mode="after")
+    def _usable(self) -> ReviewAnswer:
+        """What every answer must be, however it was built (the API's shapes are read by
+        read_review_answer; a run resumed with this shape directly is held to the same)."""
+        if self.to is not None and (not self.to or any(t not in RECIPIENTS for t in self.to)):
+            raise ValueError('to lists the recipients: "CUSTOMER", "OPERATOR" or both')
+        if self.decision == "edited" and not (self.reply or "").strip():
+            raise ValueError("an edit needs the text to send")
+        if self.decision == "responded" and not (self.note or "").strip():
+            raise ValueError("a response needs a note: what the new draft should do")
+        if self.address is not None:
+            _ADDRESS.validate_python(self.address)
+        return self
+
 
 RECIPIENTS = ("CUSTOMER", "OPERATOR")
 
@@ -116,13 +144,12 @@ def read_review_answer(answer: Any) -> ReviewAnswer:
         try:
             return ReviewAnswer.model_validate(answer)
         except ValidationError as exc:
-            raise InvalidReviewAnswer(
-                f"not a review answer ({exc.error_count()} problems)"
-            ) from None
+            problems = "; ".join(str(e["msg"]) for e in exc.errors())
+            raise InvalidReviewAnswer(f"not a usable review answer ({problems})") from None
     kind, args = answer.get("type"), answer.get("args")
     seen = answer.get("message_id")
     common: dict[str, Any] = {
-        "reviewer": str(answer["reviewer"])[:128] if answer.get("reviewer") else None,
+        "reviewer": answer.get("reviewer"),  # kept to 128 characters by ReviewAnswer
         "message_id": str(seen) if seen else None,
     }
     with_action, address = _action_choice(args)

@@ -17,7 +17,7 @@ from graph.drafting import DraftingService
 from graph.llm import chat_model
 from graph.verify import MessageCheck
 from store.ingest import IncomingMessage
-from store.settings import DEFAULT_MARKETPLACE, MarketplaceConnection, Settings
+from store.settings import DEFAULT_MARKETPLACE, MarketplaceConnection, Settings, UnknownMarketplace
 from tools.business import BusinessApi
 from tools.mirakl.blocking import BlockingMirakl
 from tools.mirakl.client import MiraklClient
@@ -42,7 +42,7 @@ class Services:
         try:
             return self.marketplaces[marketplace]
         except KeyError:
-            raise LookupError(f"no marketplace {marketplace!r} is configured") from None
+            raise UnknownMarketplace(f"no marketplace {marketplace!r} is configured") from None
 
     def settings_for(self, marketplace: str) -> Settings:
         """The settings as they apply on that marketplace (deadline, window, signature)."""

@@ -37,7 +37,9 @@ def perform_once(
     `already_done(since)` looks in the world for an effect made since the first attempt began
     (the audit row's time): called before any new attempt after one that died or failed.
     The audit rows are written in transactions of their own, committed at once, so they survive
-    whatever happens to the caller's transaction. The key is scoped to the marketplace (the same
+    whatever happens to the caller's transaction. Two calls with one key at the same moment
+    would both act: callers hold the thread's lock (`lock_thread`) around it, as every caller
+    does. The key is scoped to the marketplace (the same
     order id on two marketplaces is two orders)."""
     key = scoped(marketplace, key)
     with sessions.begin() as session:

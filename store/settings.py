@@ -29,6 +29,11 @@ ActionMode = Literal["confirm", "direct", "review"]
 CONFIRMED_INTENTS = ("cancellation_request", "address_update")
 
 
+class UnknownMarketplace(LookupError):
+    """A marketplace csagent has no connection to (say, removed from the configuration while
+    its threads are still stored): nothing can be read or sent there."""
+
+
 class MarketplaceConnection(BaseModel):
     """One Mirakl instance the seller sells on (Fnac, Carrefour, ...): where its Seller API is,
     the shop's key, and what differs there."""

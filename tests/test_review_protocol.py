@@ -58,7 +58,12 @@ def test_agent_inbox_shapes_are_read_at_the_graph_edge_too() -> None:
         ({"type": "approve"}, "unknown review answer"),
         ({"type": "edit", "args": {"reply": "  "}}, "an edit needs args.reply"),
         ({"type": "accept", "args": {"to": ["BUYER"]}}, "args.to lists the recipients"),
-        ({"decision": "maybe"}, "not a review answer"),
+        ({"decision": "maybe"}, "not a usable review answer"),
+        # Resumed with the graph's own shape (LangGraph's server), held to the same rules.
+        ({"decision": "edited", "reply": " "}, "an edit needs the text to send"),
+        ({"decision": "responded"}, "a response needs a note"),
+        ({"decision": "accepted", "to": ["BOGUS"]}, "to lists the recipients"),
+        ({"decision": "accepted", "address": {"street_1": "x"}}, "not a usable review answer"),
     ],
 )
 def test_an_unusable_answer_says_what_is_wrong(raw: object, says: str) -> None:
