@@ -132,7 +132,9 @@ def send_manual_reply(
     already = reply_already_sent(session, thread_id, digest, asked_at, marketplace=marketplace)
     if already is not None:  # this text already answered this customer message
         return ManualReply(already, False)
-    check_not_moved_on(session, thread_id, marketplace, seen_last, then="send")
+    if seen_last is not None:
+        latest = latest_message_id(session, thread_id, marketplace)
+        refuse_if_moved_on(thread_id, latest, seen_last, then="send")
     # A person answers: a question csagent asked the customer is no longer awaited.
     supersede(
         session, thread_id, marketplace=marketplace, outcome=f"{actor} replied by hand instead"
@@ -188,16 +190,13 @@ def _post_once(
     return str(result["message_id"])
 
 
-def check_not_moved_on(
-    session: Session, thread_id: str, marketplace: str, seen_last: str | None, *, then: str
+def refuse_if_moved_on(
+    thread_id: str, latest: str | None, seen_last: str | None, *, then: str
 ) -> None:
-    """ThreadMovedOn when the thread has a message newer than `seen_last`, the newest one the
-    agent had read (None: not said); called under the thread's lock, so of two agents acting at
-    once, the second is refused."""
-    if seen_last is None:
-        return
-    latest = latest_message_id(session, thread_id, marketplace)
-    if latest is not None and latest != seen_last:
+    """ThreadMovedOn when the thread's newest message (`latest`, read under the thread's lock,
+    so of two agents acting at once the second is refused) is not `seen_last`, the newest one
+    the agent had read (None: not said)."""
+    if seen_last is not None and latest is not None and latest != seen_last:
         raise ThreadMovedOn(
             f"thread {thread_id} has a newer message than the one you read "
             f"(the customer wrote again, or someone replied): read it, then {then}"
@@ -225,8 +224,8 @@ def close_by_agent(
     message newer than `seen_last`; LookupError for an unknown thread."""
     thread_pk_of(session, thread_id, marketplace)
     lock_thread(session, thread_id, marketplace=marketplace)
-    check_not_moved_on(session, thread_id, marketplace, seen_last, then="close")
     latest = latest_message_id(session, thread_id, marketplace)
+    refuse_if_moved_on(thread_id, latest, seen_last, then="close")
     supersede(
         session, thread_id, marketplace=marketplace, outcome=f"{actor} closed the thread ({reason})"
     )

@@ -7,8 +7,6 @@ come back as `{"error": ...}` the model can read, never as an exception that sto
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -118,19 +116,6 @@ class RefundInput(BaseModel):
     )
 
 
-def _ids_checked(tool: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """A tool that answers an impossible id (store/ids.py) with an error, as the API would."""
-
-    @functools.wraps(tool)
-    def checked(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return tool(*args, **kwargs)
-        except InvalidId as exc:
-            return {"error": str(exc), "status": 400}
-
-    return checked
-
-
 def make_business_tools(
     api: BusinessApi, rules: RefundRules, marketplace: str
 ) -> dict[str, BaseTool]:
@@ -198,13 +183,11 @@ def make_business_tools(
         return {"order_id": order_id, **quote.as_dict()}
 
     tools = [
-        StructuredTool.from_function(_ids_checked(check_inventory), args_schema=SkuInput),
-        StructuredTool.from_function(_ids_checked(get_order_cost), args_schema=OrderInput),
-        StructuredTool.from_function(_ids_checked(get_shipment), args_schema=OrderInput),
-        StructuredTool.from_function(
-            _ids_checked(update_shipping_address), args_schema=AddressChangeInput
-        ),
-        StructuredTool.from_function(_ids_checked(compute_partial_refund), args_schema=RefundInput),
+        StructuredTool.from_function(check_inventory, args_schema=SkuInput),
+        StructuredTool.from_function(get_order_cost, args_schema=OrderInput),
+        StructuredTool.from_function(get_shipment, args_schema=OrderInput),
+        StructuredTool.from_function(update_shipping_address, args_schema=AddressChangeInput),
+        StructuredTool.from_function(compute_partial_refund, args_schema=RefundInput),
     ]
     return {tool.name: tool for tool in tools}
 

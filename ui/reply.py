@@ -26,7 +26,6 @@ from store.inbox import (
 )
 from store.settings import get_settings
 from store.threads import (
-    ThreadRef,
     add_note,
     clean_tag,
 )
@@ -37,7 +36,7 @@ from ui.formatting import (
 )
 from ui.reviews import answer
 from ui.thread import RECIPIENT_CHOICES, SNOOZE_FOR, ThreadPane
-from ui.workspace import Workspace, actor, keep_draft, on, parse_ref
+from ui.workspace import Workspace, actor, keep_draft, on, parse_ref, pending_here
 
 
 def generate_draft(ws: Workspace, ref: str, request: gr.Request) -> tuple[str, str, str]:
@@ -252,12 +251,7 @@ def approve_in_thread(
 ) -> tuple[str, str]:
     """Approve the open thread's review: a proposed action with the text quoted above the
     button, or a draft as the reply box holds it. (reply box, status)"""
-    thread_id, marketplace = parse_ref(ref, ws.settings)
-    found = (
-        ws.agent.pending_review(ThreadRef(thread_id, marketplace))
-        if ws.agent and thread_id
-        else None
-    )
+    found = pending_here(ws, ref)
     if found is None:
         return text, "This review is no longer pending."
     if found.request.action_request.done != "send_reply":
